@@ -1,0 +1,83 @@
+// The kind-agnostic envelope every stored object shares: apiVersion/kind, metadata, spec, status.
+// Typed specs (cluster_template.h, cluster.h, nodegroup.h) decode `spec` on demand; the store
+// and the REST layer move Objects around without knowing the kind's fields.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/json.h"
+#include "util/result.h"
+
+namespace magnumd::api {
+
+inline constexpr std::string_view kApiGroup = "container-infra";
+inline constexpr std::string_view kApiVersion = "container-infra/v1";
+
+enum class Kind { ClusterTemplate, Cluster, NodeGroup, Event };
+
+struct KindInfo {
+  Kind kind;
+  std::string_view name;      // "ClusterTemplate"
+  std::string_view plural;    // "clustertemplates"
+  std::string_view singular;  // "clustertemplate"
+  std::string_view short_name;  // "ct"
+};
+
+const KindInfo& kindInfo(Kind kind);
+const std::vector<KindInfo>& allKinds();
+// Accepts Kind name, plural, singular or short name, case-insensitively (kubectl's rules).
+std::optional<Kind> kindFromAnyName(std::string_view name);
+std::optional<Kind> kindFromPlural(std::string_view plural);
+
+using StringMap = std::map<std::string, std::string>;
+
+struct ObjectMeta {
+  std::string name;
+  std::string namespace_;
+  std::string uid;
+  int64_t resource_version = 0;  // serialised as a string, as Kubernetes does
+  int64_t generation = 0;
+  std::string creation_timestamp;                 // RFC 3339
+  std::optional<std::string> deletion_timestamp;  // RFC 3339
+  StringMap labels;
+  StringMap annotations;
+  std::vector<std::string> finalizers;
+
+  bool operator==(const ObjectMeta&) const = default;
+};
+
+struct Object {
+  Kind kind = Kind::Cluster;
+  ObjectMeta metadata;
+  std::string spec = "{}";    // canonical compact JSON of an object
+  std::string status = "{}";  // canonical compact JSON of an object
+
+  bool operator==(const Object&) const = default;
+  bool deleting() const { return metadata.deletion_timestamp.has_value(); }
+};
+
+struct ObjectKey {
+  Kind kind;
+  std::string namespace_;
+  std::string name;
+  auto operator<=>(const ObjectKey&) const = default;
+};
+inline ObjectKey keyOf(const Object& o) { return {o.kind, o.metadata.namespace_, o.metadata.name}; }
+
+// Full wire form: {"apiVersion","kind","metadata":{...},"spec":{...},"status":{...}}.
+std::string encodeObject(const Object& object);
+void encodeObject(const Object& object, util::Json& out, util::JsonAlloc& alloc);
+
+// Decodes the envelope of a user-written object. Checks apiVersion and kind, decodes metadata
+// (rejecting unknown metadata fields), keeps spec and status as canonical JSON text. Unknown
+// top-level fields are a BadRequest naming them. Read-only metadata the server owns (uid,
+// creationTimestamp, generation, deletionTimestamp) is accepted and later overwritten.
+util::Result<Object> decodeObject(const util::Json& value);
+util::Result<Object> decodeObject(std::string_view json_text);
+
+}  // namespace magnumd::api

@@ -1,0 +1,367 @@
+#include "net/http_server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <fmt/format.h>
+
+#include <map>
+#include <mutex>
+
+#include "util/log.h"
+
+namespace magnumd::net {
+
+using tcp = asio::ip::tcp;
+using asio::use_awaitable;
+constexpr auto kTuple = asio::as_tuple(use_awaitable);
+
+struct HttpServer::State {
+  State(asio::io_context& io, ServerOptions o, Handler h, ErrorFormatter f)
+      : io(io), options(std::move(o)), handler(std::move(h)), error_formatter(std::move(f)),
+        acceptor(io) {}
+
+  asio::io_context& io;
+  ServerOptions options;
+  Handler handler;
+  ErrorFormatter error_formatter;
+  tcp::acceptor acceptor;
+  std::atomic<bool> stopping{false};
+  std::atomic<size_t> open_connections{0};
+
+  std::mutex mutex;
+  uint64_t next_session_id = 0;
+  std::map<uint64_t, std::function<void()>> cancellers;  // wake idle sessions on stop
+
+  Response errorResponse(http::status status, std::string message) const {
+    return error_formatter ? error_formatter(status, std::move(message))
+                           : plainError(status, std::move(message));
+  }
+};
+
+namespace {
+
+template <typename Stream>
+beast::tcp_stream& lowest(Stream& stream) {
+  return beast::get_lowest_layer(stream);
+}
+
+template <typename Stream>
+class ChunkWriterImpl final : public ChunkWriter {
+ public:
+  ChunkWriterImpl(Stream& stream, const HttpServer::State& state) : stream_(stream), state_(state) {}
+
+  asio::awaitable<bool> write(std::string data) override {
+    if (!ok_) co_return false;
+    if (data.empty()) co_return true;
+    lowest(stream_).expires_after(state_.options.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(data)), kTuple);
+    if (ec) ok_ = false;
+    co_return ok_;
+  }
+  bool stopping() const override { return state_.stopping.load(); }
+  bool ok() const { return ok_; }
+
+ private:
+  Stream& stream_;
+  const HttpServer::State& state_;
+  bool ok_ = true;
+};
+
+template <typename Stream>
+asio::awaitable<bool> writeResponse(Stream& stream, const HttpServer::State& state, Response res,
+                                    bool keep_alive) {
+  res.keep_alive(keep_alive);
+  if (res.find(http::field::server) == res.end()) res.set(http::field::server, state.options.server_name);
+  res.prepare_payload();
+  lowest(stream).expires_after(state.options.write_timeout);
+  auto [ec, n] = co_await http::async_write(stream, res, kTuple);
+  co_return !ec;
+}
+
+template <typename Stream>
+asio::awaitable<void> writeStreaming(Stream& stream, const HttpServer::State& state,
+                                     StreamingResponse reply, unsigned version) {
+  http::response<http::empty_body> head{reply.head.result(), version};
+  for (const auto& field : reply.head.base()) head.set(field.name_string(), field.value());
+  if (head.find(http::field::server) == head.end()) head.set(http::field::server, state.options.server_name);
+  head.keep_alive(false);
+  head.chunked(true);
+  http::response_serializer<http::empty_body> serializer{head};
+  lowest(stream).expires_after(state.options.write_timeout);
+  auto [ec, n] = co_await http::async_write_header(stream, serializer, kTuple);
+  if (ec) co_return;
+  ChunkWriterImpl<Stream> writer(stream, state);
+  co_await reply.produce(writer);
+  if (writer.ok()) {
+    lowest(stream).expires_after(state.options.write_timeout);
+    co_await asio::async_write(stream, http::make_chunk_last(), kTuple);
+  }
+}
+
+// Reads one request. Returns false when the connection should close without a reply.
+template <typename Stream>
+asio::awaitable<bool> serveOne(Stream& stream, beast::flat_buffer& buffer,
+                               HttpServer::State& state, const PeerInfo& peer) {
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(state.options.header_limit);
+  parser.body_limit(state.options.body_limit);
+
+  lowest(stream).expires_after(state.options.idle_timeout);
+  auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+  if (hec == http::error::header_limit) {
+    co_await writeResponse(stream, state,
+                           state.errorResponse(http::status::request_header_fields_too_large,
+                                               "request headers exceed the size limit"),
+                           false);
+    co_return false;
+  }
+  if (hec == http::error::body_limit) {
+    co_await writeResponse(stream, state,
+                           state.errorResponse(http::status::payload_too_large,
+                                               fmt::format("request body exceeds {} bytes",
+                                                           state.options.body_limit)),
+                           false);
+    co_return false;
+  }
+  if (hec) {
+    if (hec != http::error::end_of_stream && hec != asio::error::operation_aborted &&
+        hec != beast::error::timeout && hec != asio::error::eof &&
+        hec != asio::error::connection_reset && hn > 0) {
+      co_await writeResponse(stream, state,
+                             state.errorResponse(http::status::bad_request,
+                                                 fmt::format("malformed request: {}", hec.message())),
+                             false);
+    }
+    co_return false;
+  }
+
+  const auto& header = parser.get();
+  auto expect = header[http::field::expect];
+  if (beast::iequals(expect, "100-continue")) {
+    http::response<http::empty_body> cont{http::status::continue_, header.version()};
+    lowest(stream).expires_after(state.options.write_timeout);
+    auto [cec, cn] = co_await http::async_write(stream, cont, kTuple);
+    if (cec) co_return false;
+  }
+
+  lowest(stream).expires_after(state.options.read_timeout);
+  auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
+  if (bec == http::error::body_limit) {
+    co_await writeResponse(stream, state,
+                           state.errorResponse(http::status::payload_too_large,
+                                               fmt::format("request body exceeds {} bytes",
+                                                           state.options.body_limit)),
+                           false);
+    co_return false;
+  }
+  if (bec) {
+    if (bec != beast::error::timeout && bec != asio::error::operation_aborted &&
+        bec != http::error::end_of_stream) {
+      co_await writeResponse(stream, state,
+                             state.errorResponse(http::status::bad_request,
+                                                 fmt::format("malformed request: {}", bec.message())),
+                             false);
+    }
+    co_return false;
+  }
+
+  Request request = parser.release();
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive() && !state.stopping.load();
+  Reply reply;
+  try {
+    reply = co_await state.handler(std::move(request), peer);
+  } catch (const std::exception& e) {
+    LOG_ERROR("http", "handler failed: {}", e.what());
+    reply = state.errorResponse(http::status::internal_server_error, "internal error");
+  }
+
+  if (auto* streaming = std::get_if<StreamingResponse>(&reply)) {
+    co_await writeStreaming(stream, state, std::move(*streaming), version);
+    co_return false;
+  }
+  auto& res = std::get<Response>(reply);
+  res.version(version);
+  bool written = co_await writeResponse(stream, state, std::move(res), keep_alive);
+  co_return written && keep_alive && !state.stopping.load();
+}
+
+// Registers a session so stop() can wake it. `cancel` runs on the session's strand and only while
+// the session is alive (the guard dies on that same strand).
+class SessionGuard {
+ public:
+  template <typename Executor>
+  SessionGuard(HttpServer::State& state, Executor executor, std::function<void()> cancel)
+      : state_(state), alive_(std::make_shared<bool>(true)) {
+    state_.open_connections++;
+    std::lock_guard lock(state_.mutex);
+    id_ = state_.next_session_id++;
+    state_.cancellers.emplace(id_, [executor, alive = alive_, cancel = std::move(cancel)] {
+      asio::post(executor, [alive, cancel] {
+        if (*alive) cancel();
+      });
+    });
+  }
+  ~SessionGuard() {
+    *alive_ = false;
+    {
+      std::lock_guard lock(state_.mutex);
+      state_.cancellers.erase(id_);
+    }
+    state_.open_connections--;
+  }
+  SessionGuard(const SessionGuard&) = delete;
+  SessionGuard& operator=(const SessionGuard&) = delete;
+
+ private:
+  HttpServer::State& state_;
+  std::shared_ptr<bool> alive_;
+  uint64_t id_ = 0;
+};
+
+template <typename Stream>
+asio::awaitable<void> serveConnection(Stream& stream, HttpServer::State& state, PeerInfo peer) {
+  beast::flat_buffer buffer;
+  while (!state.stopping.load()) {
+    if (!co_await serveOne(stream, buffer, state, peer)) break;
+  }
+}
+
+asio::awaitable<void> plainSession(tcp::socket socket, std::shared_ptr<HttpServer::State> state) {
+  beast::tcp_stream stream(std::move(socket));
+  PeerInfo peer;
+  boost::system::error_code ec;
+  auto endpoint = beast::get_lowest_layer(stream).socket().remote_endpoint(ec);
+  if (!ec) peer.address = endpoint.address().to_string();
+  auto executor = stream.get_executor();
+  SessionGuard guard(*state, executor, [&stream] { stream.socket().cancel(); });
+  co_await serveConnection(stream, *state, std::move(peer));
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+asio::awaitable<void> tlsSession(tcp::socket socket, std::shared_ptr<HttpServer::State> state) {
+  beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)),
+                                              *state->options.tls);
+  PeerInfo peer;
+  peer.tls = true;
+  boost::system::error_code ec;
+  auto endpoint = beast::get_lowest_layer(stream).socket().remote_endpoint(ec);
+  if (!ec) peer.address = endpoint.address().to_string();
+  auto executor = stream.get_executor();
+  SessionGuard guard(*state, executor,
+                     [&stream] { beast::get_lowest_layer(stream).socket().cancel(); });
+  beast::get_lowest_layer(stream).expires_after(state->options.read_timeout);
+  auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kTuple);
+  if (hec) co_return;
+  co_await serveConnection(stream, *state, std::move(peer));
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+  co_await stream.async_shutdown(kTuple);
+}
+
+asio::awaitable<void> acceptLoop(std::shared_ptr<HttpServer::State> state) {
+  for (;;) {
+    auto [ec, socket] = co_await state->acceptor.async_accept(asio::make_strand(state->io), kTuple);
+    if (state->stopping.load() || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      LOG_WARN("http", "accept failed: {}", ec.message());
+      asio::steady_timer pause(state->io, std::chrono::milliseconds(50));  // EMFILE and friends
+      co_await pause.async_wait(kTuple);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto executor = socket.get_executor();
+    auto on_done = [](const std::exception_ptr& e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        LOG_WARN("http", "connection ended with exception: {}", ex.what());
+      }
+    };
+    if (state->options.tls) {
+      asio::co_spawn(executor, tlsSession(std::move(socket), state), on_done);
+    } else {
+      asio::co_spawn(executor, plainSession(std::move(socket), state), on_done);
+    }
+  }
+}
+
+}  // namespace
+
+HttpServer::HttpServer(asio::io_context& io, ServerOptions options, Handler handler,
+                       ErrorFormatter error_formatter)
+    : io_(io),
+      state_(std::make_shared<State>(io, std::move(options), std::move(handler),
+                                     std::move(error_formatter))),
+      open_connections_(state_->open_connections) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+util::Status HttpServer::start() {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(state_->options.address, ec);
+  if (ec) {
+    return util::makeError(util::ErrorCode::BadRequest,
+                           fmt::format("listen address \"{}\" is not an IP address", state_->options.address));
+  }
+  tcp::endpoint endpoint(address, state_->options.port);
+  auto& acceptor = state_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return util::makeError(util::ErrorCode::Unavailable,
+                           fmt::format("cannot listen on {}:{}: {}", state_->options.address,
+                                       state_->options.port, ec.message()));
+  }
+  bound_port_ = acceptor.local_endpoint().port();
+  asio::co_spawn(io_, acceptLoop(state_), asio::detached);
+  return {};
+}
+
+void HttpServer::stop() {
+  if (state_->stopping.exchange(true)) return;
+  asio::post(io_, [state = state_] {
+    boost::system::error_code ec;
+    state->acceptor.close(ec);
+  });
+  std::lock_guard lock(state_->mutex);
+  for (auto& [id, cancel] : state_->cancellers) cancel();
+}
+
+Response plainError(http::status status, std::string message) {
+  Response res{status, 11};
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.body() = std::move(message) + "\n";
+  return res;
+}
+
+util::Result<std::shared_ptr<asio::ssl::context>> makeServerTlsContext(const std::string& cert_file,
+                                                                      const std::string& key_file) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                   asio::ssl::context::no_tlsv1_1);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(cert_file, ec);
+  if (ec) {
+    return util::makeError(util::ErrorCode::BadRequest,
+                           fmt::format("--tls-cert {}: {}", cert_file, ec.message()));
+  }
+  ctx->use_private_key_file(key_file, asio::ssl::context::pem, ec);
+  if (ec) {
+    return util::makeError(util::ErrorCode::BadRequest,
+                           fmt::format("--tls-key {}: {}", key_file, ec.message()));
+  }
+  return ctx;
+}
+
+}  // namespace magnumd::net

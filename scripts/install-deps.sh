@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything magnumd needs to build and test, from Debian 12 packages only.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git clang
+  libboost1.81-dev libboost-url1.81-dev rapidjson-dev libsqlite3-dev sqlite3 libssl-dev
+  libfmt-dev libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  curl python3 python3-yaml procps
+)
+if [[ "${WITH_OPENSTACK_CLIENT:-1}" == 1 ]]; then
+  packages+=(python3-openstackclient python3-heatclient python3-novaclient)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

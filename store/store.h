@@ -1,0 +1,113 @@
+// The Store: durable, revisioned objects with optimistic concurrency and watch.
+//
+// Semantics (kube-apiserver's, on one logical revision counter):
+// - Every successful write bumps the store revision; the new value becomes the written object's
+//   metadata.resource_version (and, for deletes, the revision of the DELETED event).
+// - A write is acknowledged (its callback runs with success) only after it is durable.
+// - Reads never see unacknowledged writes.
+// - Watches deliver every change after a revision, in revision order, exactly once.
+//
+// The interface hides the backend (SQLite today, etcd later): no SQL, no file paths.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "api/object.h"
+#include "util/result.h"
+
+namespace magnumd::store {
+
+struct ListOptions {
+  api::Kind kind = api::Kind::Cluster;
+  std::string namespace_;  // empty: every namespace
+  // Objects whose labels match; nullptr means all. Evaluated by the store while paging.
+  std::function<bool(const api::Object&)> filter;
+  int64_t limit = 0;              // 0: no limit
+  std::string continue_token;     // from a previous ListResult
+};
+
+struct ListResult {
+  std::vector<api::Object> items;   // ordered by (namespace, name)
+  int64_t revision = 0;             // the store revision this list is consistent with
+  std::string continue_token;       // empty when there is nothing more
+  int64_t remaining = 0;            // items left after this page (approximate is fine)
+};
+
+enum class EventType { Added, Modified, Deleted };
+
+struct WatchEvent {
+  EventType type = EventType::Added;
+  api::Object object;  // for Deleted, the last state with resource_version = the delete revision
+};
+
+// Called on a store thread, in revision order, with one or more events; must not block.
+// A callback that cannot keep up must drop its watch itself (the store never waits for it).
+using WatchCallback = std::function<void(std::span<const WatchEvent>)>;
+
+struct WatchOptions {
+  api::Kind kind = api::Kind::Cluster;
+  std::string namespace_;     // empty: every namespace
+  int64_t after_revision = 0; // deliver changes with revision > this; older than retained: Expired
+};
+
+// Destroying the handle stops delivery; after the destructor returns the callback is not called.
+class WatchHandle {
+ public:
+  virtual ~WatchHandle() = default;
+};
+using WatchHandlePtr = std::unique_ptr<WatchHandle>;
+
+using ObjectCallback = std::function<void(util::Result<api::Object>)>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Reads: served from memory, fast, safe on I/O threads.
+  virtual util::Result<api::Object> get(const api::ObjectKey& key) const = 0;
+  virtual util::Result<ListResult> list(const ListOptions& options) const = 0;
+  virtual int64_t currentRevision() const = 0;
+
+  // Writes: asynchronous; `done` runs on a store thread once the write is durable or rejected.
+  //
+  // create: AlreadyExists if the key exists. The store assigns uid, creationTimestamp,
+  //   generation 1, resourceVersion.
+  // update: replaces metadata (labels, annotations, finalizers) and spec. Conflict when
+  //   expected_resource_version (if non-zero) differs from the stored one; NotFound if absent.
+  //   Status is kept from the stored object. generation bumps only when spec changes. When the
+  //   object is being deleted and the update leaves no finalizers, the object is removed (a
+  //   Deleted event). An update that changes nothing is not written and returns the stored object.
+  // updateStatus: replaces only status; same precondition rules; generation unchanged.
+  // remove: NotFound if absent; with finalizers sets deletionTimestamp (Modified event) and
+  //   returns the object; without, removes it (Deleted event) and returns its last state.
+  //   expected_resource_version as for update.
+  virtual void create(api::Object object, ObjectCallback done) = 0;
+  virtual void update(api::Object object, int64_t expected_resource_version,
+                      ObjectCallback done) = 0;
+  virtual void updateStatus(api::Object object, int64_t expected_resource_version,
+                            ObjectCallback done) = 0;
+  virtual void remove(api::ObjectKey key, int64_t expected_resource_version,
+                      ObjectCallback done) = 0;
+
+  // Expired when after_revision is older than the change log keeps.
+  virtual util::Result<WatchHandlePtr> watch(const WatchOptions& options,
+                                             WatchCallback callback) = 0;
+
+  // Oldest revision a watch can resume after.
+  virtual int64_t compactedRevision() const = 0;
+};
+using StorePtr = std::unique_ptr<Store>;
+
+// Blocking conveniences for controllers, tools and tests (never call on an I/O thread).
+util::Result<api::Object> createSync(Store& store, api::Object object);
+util::Result<api::Object> updateSync(Store& store, api::Object object, int64_t expected_rv);
+util::Result<api::Object> updateStatusSync(Store& store, api::Object object, int64_t expected_rv);
+util::Result<api::Object> removeSync(Store& store, api::ObjectKey key, int64_t expected_rv);
+
+}  // namespace magnumd::store

@@ -1,0 +1,82 @@
+#include "util/time.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+#include <random>
+
+namespace magnumd::util {
+
+std::string formatRfc3339(SystemTime t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::optional<SystemTime> parseRfc3339(std::string_view text) {
+  std::string s(text);
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, consumed = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute,
+                  &second, &consumed) != 6) {
+    return std::nullopt;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+    return std::nullopt;
+  }
+  std::string_view rest = std::string_view(s).substr(static_cast<size_t>(consumed));
+  std::chrono::nanoseconds fraction{0};
+  if (!rest.empty() && rest.front() == '.') {
+    rest.remove_prefix(1);
+    int64_t scale = 100000000, value = 0;
+    while (!rest.empty() && rest.front() >= '0' && rest.front() <= '9') {
+      value += (rest.front() - '0') * scale;
+      scale /= 10;
+      rest.remove_prefix(1);
+    }
+    fraction = std::chrono::nanoseconds(value);
+  }
+  int offset_minutes = 0;
+  if (!rest.empty() && (rest.front() == 'Z' || rest.front() == 'z')) {
+    rest.remove_prefix(1);
+  } else if (!rest.empty() && (rest.front() == '+' || rest.front() == '-')) {
+    int sign = rest.front() == '-' ? -1 : 1;
+    int oh = 0, om = 0;
+    if (std::sscanf(std::string(rest.substr(1)).c_str(), "%2d:%2d", &oh, &om) != 2) {
+      return std::nullopt;
+    }
+    offset_minutes = sign * (oh * 60 + om);
+    rest = {};
+  }
+  if (!rest.empty()) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  std::time_t secs = timegm(&tm);
+  return std::chrono::system_clock::from_time_t(secs) - std::chrono::minutes(offset_minutes) +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(fraction);
+}
+
+std::string newUuid() {
+  static std::mutex mutex;
+  static std::mt19937_64 engine{std::random_device{}()};
+  uint64_t hi = 0, lo = 0;
+  {
+    std::lock_guard lock(mutex);
+    hi = engine();
+    lo = engine();
+  }
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xffff,
+                     hi & 0xffff, lo >> 48, lo & 0xffffffffffffULL);
+}
+
+}  // namespace magnumd::util

@@ -1,0 +1,168 @@
+#include "util/yaml.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <regex>
+
+namespace magnumd::util {
+namespace {
+
+constexpr int kMaxDepth = 64;
+
+bool isNullScalar(const std::string& s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
+
+Status convert(const YAML::Node& node, Json& out, JsonAlloc& alloc, int depth) {
+  if (depth > kMaxDepth) {
+    return makeError(ErrorCode::BadRequest, fmt::format("YAML nested deeper than {} levels", kMaxDepth));
+  }
+  switch (node.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null:
+      out.SetNull();
+      return {};
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") {  // quoted or !!str
+        out = str(s, alloc);
+        return {};
+      }
+      if (isNullScalar(s)) {
+        out.SetNull();
+      } else if (s == "true" || s == "True" || s == "TRUE") {
+        out.SetBool(true);
+      } else if (s == "false" || s == "False" || s == "FALSE") {
+        out.SetBool(false);
+      } else {
+        static const std::regex kInt("[-+]?[0-9]+");
+        static const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
+        if (s.size() < 20 && std::regex_match(s, kInt)) {
+          out.SetInt64(std::strtoll(s.c_str(), nullptr, 10));
+        } else if (s.size() < 40 && std::regex_match(s, kFloat)) {
+          out.SetDouble(std::strtod(s.c_str(), nullptr));
+        } else {
+          out = str(s, alloc);
+        }
+      }
+      return {};
+    }
+    case YAML::NodeType::Sequence: {
+      out.SetArray();
+      for (const auto& item : node) {
+        Json v;
+        RETURN_IF_ERROR(convert(item, v, alloc, depth + 1));
+        out.PushBack(v, alloc);
+      }
+      return {};
+    }
+    case YAML::NodeType::Map: {
+      out.SetObject();
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar()) {
+          return makeError(ErrorCode::BadRequest, "YAML mapping keys must be scalars");
+        }
+        Json v;
+        RETURN_IF_ERROR(convert(kv.second, v, alloc, depth + 1));
+        const std::string& key = kv.first.Scalar();
+        if (out.HasMember(key.c_str())) {
+          return makeError(ErrorCode::BadRequest, fmt::format("duplicate YAML key \"{}\"", key));
+        }
+        out.AddMember(str(key, alloc), v, alloc);
+      }
+      return {};
+    }
+  }
+  return {};
+}
+
+bool needsQuotes(std::string_view s) {
+  if (s.empty()) return true;
+  static const std::regex kPlainSafe("[A-Za-z_/][A-Za-z0-9_./-]*");
+  std::string str(s);
+  if (!std::regex_match(str, kPlainSafe)) return true;
+  return str == "true" || str == "false" || str == "null" || str == "yes" || str == "no" ||
+         str == "on" || str == "off" || str == "True" || str == "False" || str == "Null" ||
+         str == "y" || str == "n" || str == "Y" || str == "N" || str == "~";
+}
+
+void emit(const Json& v, YAML::Emitter& e) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType: e << YAML::Null; break;
+    case rapidjson::kFalseType: e << false; break;
+    case rapidjson::kTrueType: e << true; break;
+    case rapidjson::kNumberType:
+      if (v.IsInt64()) e << v.GetInt64();
+      else if (v.IsUint64()) e << v.GetUint64();
+      else e << v.GetDouble();
+      break;
+    case rapidjson::kStringType: {
+      std::string s(v.GetString(), v.GetStringLength());
+      if (needsQuotes(s)) e << YAML::DoubleQuoted << s;
+      else e << s;
+      break;
+    }
+    case rapidjson::kArrayType:
+      if (v.Empty()) { e << YAML::Flow << YAML::BeginSeq << YAML::EndSeq; break; }
+      e << YAML::BeginSeq;
+      for (const auto& item : v.GetArray()) emit(item, e);
+      e << YAML::EndSeq;
+      break;
+    case rapidjson::kObjectType:
+      if (v.MemberCount() == 0) { e << YAML::Flow << YAML::BeginMap << YAML::EndMap; break; }
+      e << YAML::BeginMap;
+      for (const auto& m : v.GetObject()) {
+        e << YAML::Key << std::string(m.name.GetString(), m.name.GetStringLength()) << YAML::Value;
+        emit(m.value, e);
+      }
+      e << YAML::EndMap;
+      break;
+  }
+}
+
+}  // namespace
+
+Result<std::vector<JsonDoc>> parseYamlDocuments(std::string_view text) {
+  std::vector<YAML::Node> nodes;
+  try {
+    nodes = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("invalid YAML at line {}, column {}: {}", e.mark.line + 1,
+                                 e.mark.column + 1, e.msg));
+  }
+  std::vector<JsonDoc> docs;
+  for (const auto& node : nodes) {
+    if (!node.IsDefined() || node.IsNull()) continue;
+    JsonDoc doc;
+    Json value;
+    try {
+      RETURN_IF_ERROR(convert(node, value, doc.GetAllocator(), 0));
+    } catch (const YAML::Exception& e) {
+      return makeError(ErrorCode::BadRequest, fmt::format("invalid YAML: {}", e.msg));
+    }
+    static_cast<Json&>(doc).Swap(value);
+    docs.push_back(std::move(doc));
+  }
+  return docs;
+}
+
+std::string toYaml(const Json& value) {
+  YAML::Emitter e;
+  e.SetIndent(2);
+  emit(value, e);
+  std::string out = e.c_str();
+  out.push_back('\n');
+  return out;
+}
+
+bool looksLikeYaml(std::string_view text) {
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    return c != '{' && c != '[';
+  }
+  return true;
+}
+
+}  // namespace magnumd::util
