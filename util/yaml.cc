@@ -11,13 +11,21 @@ namespace magnumd::util {
 namespace {
 
 constexpr int kMaxDepth = 64;
+// Aliases share nodes in yaml-cpp but expand when converted: a few hundred bytes of "billion
+// laughs" would become gigabytes of JSON. No honest document of ours comes near this many nodes.
+constexpr size_t kMaxNodes = 200000;
 
 bool isNullScalar(const std::string& s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
 
-Status convert(const YAML::Node& node, Json& out, JsonAlloc& alloc, int depth) {
+Status convert(const YAML::Node& node, Json& out, JsonAlloc& alloc, int depth, size_t& budget) {
   if (depth > kMaxDepth) {
     return makeError(ErrorCode::BadRequest, fmt::format("YAML nested deeper than {} levels", kMaxDepth));
   }
+  if (budget == 0) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("YAML expands to more than {} nodes (alias expansion?)", kMaxNodes));
+  }
+  --budget;
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
@@ -52,7 +60,7 @@ Status convert(const YAML::Node& node, Json& out, JsonAlloc& alloc, int depth) {
       out.SetArray();
       for (const auto& item : node) {
         Json v;
-        RETURN_IF_ERROR(convert(item, v, alloc, depth + 1));
+        RETURN_IF_ERROR(convert(item, v, alloc, depth + 1, budget));
         out.PushBack(v, alloc);
       }
       return {};
@@ -64,7 +72,7 @@ Status convert(const YAML::Node& node, Json& out, JsonAlloc& alloc, int depth) {
           return makeError(ErrorCode::BadRequest, "YAML mapping keys must be scalars");
         }
         Json v;
-        RETURN_IF_ERROR(convert(kv.second, v, alloc, depth + 1));
+        RETURN_IF_ERROR(convert(kv.second, v, alloc, depth + 1, budget));
         const std::string& key = kv.first.Scalar();
         if (out.HasMember(key.c_str())) {
           return makeError(ErrorCode::BadRequest, fmt::format("duplicate YAML key \"{}\"", key));
@@ -137,8 +145,9 @@ Result<std::vector<JsonDoc>> parseYamlDocuments(std::string_view text) {
     if (!node.IsDefined() || node.IsNull()) continue;
     JsonDoc doc;
     Json value;
+    size_t budget = kMaxNodes;
     try {
-      RETURN_IF_ERROR(convert(node, value, doc.GetAllocator(), 0));
+      RETURN_IF_ERROR(convert(node, value, doc.GetAllocator(), 0, budget));
     } catch (const YAML::Exception& e) {
       return makeError(ErrorCode::BadRequest, fmt::format("invalid YAML: {}", e.msg));
     }

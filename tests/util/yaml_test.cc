@@ -1,5 +1,6 @@
 #include "util/yaml.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace magnumd::util {
@@ -36,6 +37,24 @@ TEST(Yaml, RoundTripKeepsStringsThatLookLikeOtherTypes) {
 TEST(Yaml, LooksLikeYaml) {
   EXPECT_FALSE(looksLikeYaml("  {\"a\":1}"));
   EXPECT_TRUE(looksLikeYaml("a: 1"));
+}
+
+}  // namespace
+}  // namespace magnumd::util
+
+namespace magnumd::util {
+namespace {
+
+TEST(Yaml, AliasBombIsRejectedNotExpanded) {
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  char prev = 'a';
+  for (char c = 'b'; c <= 'j'; ++c) {
+    bomb += fmt::format("{0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n", c, prev);
+    prev = c;
+  }
+  auto r = parseYamlDocuments(bomb);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("alias"), std::string::npos) << r.error().message;
 }
 
 }  // namespace
