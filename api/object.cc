@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "api/codec.h"
+
 namespace magnumd::api {
 
 using util::ErrorCode;
@@ -79,6 +81,11 @@ util::Status decodeMetadata(const Json& value, ObjectMeta& meta) {
     } else if (name == "resourceVersion") {
       std::string rv;
       if (v.IsInt64()) {
+        if (v.GetInt64() < 0) {
+          return makeError(ErrorCode::BadRequest,
+                           fmt::format("metadata.resourceVersion: {} is not a resource version this server "
+                                       "issued (a decimal number)", v.GetInt64()));
+        }
         meta.resource_version = v.GetInt64();
         continue;
       }
@@ -211,6 +218,9 @@ util::Result<Object> decodeObject(const Json& value) {
     return makeError(ErrorCode::BadRequest,
                      fmt::format("object: must be a JSON object, got {}", util::typeName(value)));
   }
+  // Before anything recursive (serialising spec, comparing, copying) touches user input; YAML
+  // bodies arrive here without the UTF-8 validation the JSON parser does.
+  RETURN_IF_ERROR(checkJsonShape(value, "object"));
   Object object;
   bool has_kind = false;
   std::vector<std::string> unknown;

@@ -1,11 +1,13 @@
 #include "util/yaml.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <regex>
+#include <sstream>
 
 namespace magnumd::util {
 namespace {
@@ -14,6 +16,40 @@ constexpr int kMaxDepth = 64;
 // Aliases share nodes in yaml-cpp but expand when converted: a few hundred bytes of "billion
 // laughs" would become gigabytes of JSON. No honest document of ours comes near this many nodes.
 constexpr size_t kMaxNodes = 200000;
+
+// yaml-cpp 0.7 (Debian 12) loops forever in LoadAll on some malformed streams, e.g. a lone ","
+// (jbeder/yaml-cpp#1040, fixed upstream by #1319): each turn adds an empty document until memory
+// runs out. A first pass that only counts documents stops at a bound, so LoadAll only ever sees
+// streams that end. Found by fuzz/ (fuzz_replay).
+constexpr size_t kMaxDocuments = 10000;
+
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+Status checkDocumentCount(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  size_t documents = 0;
+  while (parser.HandleNextDocument(counter)) {
+    if (++documents > kMaxDocuments) {
+      return makeError(ErrorCode::BadRequest,
+                       fmt::format("invalid YAML: more than {} documents (or a stream the parser cannot end)",
+                                   kMaxDocuments));
+    }
+  }
+  return {};
+}
 
 bool isNullScalar(const std::string& s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
 
@@ -134,7 +170,9 @@ void emit(const Json& v, YAML::Emitter& e) {
 Result<std::vector<JsonDoc>> parseYamlDocuments(std::string_view text) {
   std::vector<YAML::Node> nodes;
   try {
-    nodes = YAML::LoadAll(std::string(text));
+    std::string input(text);
+    RETURN_IF_ERROR(checkDocumentCount(input));
+    nodes = YAML::LoadAll(input);
   } catch (const YAML::Exception& e) {
     return makeError(ErrorCode::BadRequest,
                      fmt::format("invalid YAML at line {}, column {}: {}", e.mark.line + 1,

@@ -1,0 +1,144 @@
+// Cluster: the seed's cluster-create parameters plus magnumd's own (paused), and the status the
+// reconciler writes (Magnum's vocabulary plus conditions).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/cluster_template.h"
+#include "api/codec.h"
+#include "api/condition.h"
+#include "api/object.h"
+#include "api/validation.h"
+#include "util/result.h"
+
+namespace magnumd::api {
+
+struct ClusterSpec {
+  std::string cluster_template;  // "name" (same namespace) or "namespace/name" (required)
+  std::optional<std::string> keypair;         // overrides the template's
+  int64_t node_count = 1;                     // the default-worker node group's size
+  int64_t master_count = 1;                   // odd; immutable
+  std::optional<std::string> discovery_url;   // immutable
+  int64_t create_timeout = 60;                // minutes
+  std::optional<bool> master_lb_enabled;      // unset: the template's
+  std::optional<bool> floating_ip_enabled;    // unset: the template's
+  std::optional<std::string> flavor;          // unset: the template's
+  std::optional<std::string> master_flavor;   // unset: the template's
+  std::optional<int64_t> docker_volume_size;  // unset: the template's
+  StringMap labels;                           // replace the template's, or merge when mergeLabels
+  bool merge_labels = false;
+  std::optional<std::string> fixed_network;
+  std::optional<std::string> fixed_subnet;
+  bool paused = false;                        // stops all cloud actions for this cluster
+
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("clusterTemplate", s.cluster_template);
+    v("keypair", s.keypair);
+    v("nodeCount", s.node_count);
+    v("masterCount", s.master_count);
+    v("discoveryUrl", s.discovery_url);
+    v("createTimeout", s.create_timeout);
+    v("masterLbEnabled", s.master_lb_enabled);
+    v("floatingIpEnabled", s.floating_ip_enabled);
+    v("flavor", s.flavor);
+    v("masterFlavor", s.master_flavor);
+    v("dockerVolumeSize", s.docker_volume_size);
+    v("labels", s.labels);
+    v("mergeLabels", s.merge_labels);
+    v("fixedNetwork", s.fixed_network);
+    v("fixedSubnet", s.fixed_subnet);
+    v("paused", s.paused);
+  }
+};
+
+// Magnum's cluster statuses (`phase`) and health statuses.
+inline constexpr std::string_view kPhaseCreateInProgress = "CREATE_IN_PROGRESS";
+inline constexpr std::string_view kPhaseCreateComplete = "CREATE_COMPLETE";
+inline constexpr std::string_view kPhaseCreateFailed = "CREATE_FAILED";
+inline constexpr std::string_view kPhaseUpdateInProgress = "UPDATE_IN_PROGRESS";
+inline constexpr std::string_view kPhaseUpdateComplete = "UPDATE_COMPLETE";
+inline constexpr std::string_view kPhaseUpdateFailed = "UPDATE_FAILED";
+inline constexpr std::string_view kPhaseDeleteInProgress = "DELETE_IN_PROGRESS";
+inline constexpr std::string_view kPhaseDeleteComplete = "DELETE_COMPLETE";
+inline constexpr std::string_view kPhaseDeleteFailed = "DELETE_FAILED";
+// Every phase a status may carry (Magnum's 18 ClusterStatus values).
+const std::vector<std::string_view>& phases();
+inline constexpr std::string_view kHealthHealthy = "HEALTHY";
+inline constexpr std::string_view kHealthUnhealthy = "UNHEALTHY";
+inline constexpr std::string_view kHealthUnknown = "UNKNOWN";
+
+struct ClusterStatus {
+  std::string phase;
+  std::string status_reason;
+  std::string health_status;          // HEALTHY | UNHEALTHY | UNKNOWN
+  StringMap health_status_reason;     // as Magnum: {"api": "...", "<node>.Ready": "..."}
+  std::string api_address;
+  std::vector<std::string> master_addresses;
+  std::vector<std::string> node_addresses;
+  std::string coe_version;
+  std::string stack_id;
+  StringMap faults;                   // node group name -> why it failed
+  int64_t observed_generation = 0;
+  std::vector<Condition> conditions;
+
+  bool operator==(const ClusterStatus&) const = default;
+
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("phase", s.phase);
+    v("statusReason", s.status_reason);
+    v("healthStatus", s.health_status);
+    v("healthStatusReason", s.health_status_reason);
+    v("apiAddress", s.api_address);
+    v("masterAddresses", s.master_addresses);
+    v("nodeAddresses", s.node_addresses);
+    v("coeVersion", s.coe_version);
+    v("stackId", s.stack_id);
+    v("faults", s.faults);
+    v("observedGeneration", s.observed_generation);
+    v("conditions", s.conditions);
+  }
+};
+
+util::Result<ClusterSpec> decodeClusterSpec(std::string_view json);
+std::string encodeClusterSpec(const ClusterSpec& spec);
+util::Result<ClusterStatus> decodeClusterStatus(std::string_view json);
+std::string encodeClusterStatus(const ClusterStatus& status);
+
+// Field rules of the spec alone (paths under "spec."); with the template, also the rules that need
+// it: a keypair from somewhere, dockerVolumeSize against the template's storage driver, label rules
+// against the template's COE and drivers.
+void validate(const ClusterSpec& spec, const ClusterTemplateSpec* tmpl, Causes& causes);
+
+// What a cluster actually gets once the template's values fill the gaps the cluster left, the way
+// Magnum resolves them at create: cluster values win; labels replace the template's unless
+// mergeLabels, and label defaults for the template's COE are added back either way.
+struct ClusterConfig {
+  std::string coe;
+  std::string image;
+  std::optional<std::string> keypair;
+  std::string flavor;
+  std::string master_flavor;
+  std::optional<int64_t> docker_volume_size;
+  std::string docker_storage_driver;
+  StringMap labels;
+  bool master_lb_enabled = true;
+  bool floating_ip_enabled = true;
+  std::optional<std::string> fixed_network;
+  std::optional<std::string> fixed_subnet;
+};
+ClusterConfig resolveCluster(const ClusterTemplateSpec& tmpl, const ClusterSpec& cluster);
+
+// Splits "ns/name" or "name" (then `default_namespace`).
+struct NamespacedName {
+  std::string namespace_;
+  std::string name;
+};
+NamespacedName splitTemplateRef(std::string_view ref, std::string_view default_namespace);
+
+}  // namespace magnumd::api

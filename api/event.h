@@ -1,0 +1,60 @@
+// Event: what a reconciler did and why, attached to the object it concerns (Kubernetes' core/v1
+// Event, trimmed). Stored as kind Event; `magnumctl describe` lists the ones of an object.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "api/codec.h"
+#include "api/validation.h"
+#include "util/result.h"
+
+namespace magnumd::api {
+
+inline constexpr std::string_view kEventNormal = "Normal";
+inline constexpr std::string_view kEventWarning = "Warning";
+
+struct ObjectReference {
+  std::string kind;  // ClusterTemplate | Cluster | NodeGroup
+  std::string namespace_;
+  std::string name;
+  std::string uid;
+
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("kind", s.kind);
+    v("namespace", s.namespace_);
+    v("name", s.name);
+    v("uid", s.uid);
+  }
+};
+
+struct EventSpec {
+  ObjectReference involved_object;
+  std::string type = "Normal";  // Normal | Warning
+  std::string reason;           // CamelCase: StackCreateFailed, ScaledUp, ...
+  std::string message;
+  int64_t count = 1;            // repeats folded into one event
+  std::string first_timestamp;  // RFC 3339
+  std::string last_timestamp;
+  std::string source;           // the reconciler that wrote it
+
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("involvedObject", s.involved_object);
+    v("type", s.type);
+    v("reason", s.reason);
+    v("message", s.message);
+    v("count", s.count);
+    v("firstTimestamp", s.first_timestamp);
+    v("lastTimestamp", s.last_timestamp);
+    v("source", s.source);
+  }
+};
+
+util::Result<EventSpec> decodeEventSpec(std::string_view json);
+std::string encodeEventSpec(const EventSpec& spec);
+void validate(const EventSpec& spec, Causes& causes);
+
+}  // namespace magnumd::api

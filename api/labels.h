@@ -1,0 +1,66 @@
+// The seed's labels table: which label keys magnumd knows, which values each accepts, and the
+// default each gets per COE and network/volume driver. Unknown keys stay allowed (labels pass
+// extra parameters to drivers), known keys are validated.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/object.h"
+#include "api/validation.h"
+
+namespace magnumd::api {
+
+enum class LabelType {
+  Text,          // any string (tags, options, names)
+  Enum,          // one of `values`
+  EnumList,      // comma-separated list, each item one of `values`, no repeats
+  Bool,          // true/false, case-insensitive (Magnum's docs write True and False)
+  Ipv4Cidr,      // 10.100.0.0/16
+  CidrList,      // comma-separated CIDRs (IPv4 or IPv6)
+  Integer,       // base-10 integer ≥ min
+  AbsolutePath,  // /var/lib/mesos
+};
+
+// Where a label's default applies: the defaults are driver parameters, so a swarm template does not
+// get kubernetes' dashboard switch and a calico template does not get flannel's backend.
+enum class LabelScope { Kubernetes, Swarm, Mesos, Flannel, Calico, Rexray, Any };
+
+struct LabelRule {
+  std::string_view key;
+  LabelType type = LabelType::Text;
+  std::vector<std::string_view> values;  // Enum / EnumList
+  std::string_view default_value;        // empty: no default written into the spec
+  LabelScope scope = LabelScope::Any;
+  int64_t min = 0;                       // Integer
+};
+
+const std::vector<LabelRule>& labelRules();
+const LabelRule* findLabelRule(std::string_view key);
+
+// What a template's labels are validated and defaulted against.
+struct LabelContext {
+  std::string coe;             // kubernetes | swarm | mesos
+  std::string network_driver;  // flannel | calico | docker
+  std::string volume_driver;   // "" | cinder | rexray
+};
+
+// Adds the table's default for every label that applies in `ctx` and is not already set.
+void applyLabelDefaults(const LabelContext& ctx, StringMap& labels);
+
+// One cause per bad label under `path` ("spec.labels"): key syntax, value syntax per the table,
+// and the cross rules the seed states (cinder_csi_enabled needs the cinder volume driver, flannel
+// subnet length longer than the flannel network prefix, min_node_count ≤ max_node_count).
+// `ctx` may be null when the COE is not known (a Cluster whose template was not found).
+void validateLabels(const StringMap& labels, const LabelContext* ctx, std::string_view path, Causes& causes);
+
+// Reads a Bool label leniently (true/True/TRUE, false/...); nullopt when absent or not a boolean.
+std::optional<bool> boolLabel(const StringMap& labels, std::string_view key);
+
+// The seed's "see below" version defaults (Ussuri/Victoria column), which are not written into
+// specs but which a COE driver falls back to: kube_tag, etcd_tag, coredns_tag, flannel_tag, ...
+std::optional<std::string_view> versionLabelDefault(std::string_view key);
+
+}  // namespace magnumd::api

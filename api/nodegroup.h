@@ -1,0 +1,114 @@
+// NodeGroup: a pool of same-flavor servers in a cluster. The reconciler creates default-master and
+// default-worker for every cluster; users add more (Magnum's node-groups).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/cluster.h"
+#include "api/cluster_template.h"
+#include "api/codec.h"
+#include "api/condition.h"
+#include "api/object.h"
+#include "api/validation.h"
+#include "util/result.h"
+
+namespace magnumd::api {
+
+inline constexpr std::string_view kRoleMaster = "master";
+inline constexpr std::string_view kRoleWorker = "worker";
+inline constexpr std::string_view kDefaultMasterNodeGroup = "default-master";
+inline constexpr std::string_view kDefaultWorkerNodeGroup = "default-worker";
+
+struct NodeGroupSpec {
+  std::string cluster;                        // a Cluster in the same namespace (required; immutable)
+  std::string role = "worker";                // free-form; "master" only for default-master
+  int64_t node_count = 1;
+  int64_t min_node_count = 0;
+  std::optional<int64_t> max_node_count;      // unset: unbounded
+  std::optional<std::string> flavor;          // unset: the cluster's flavor
+  std::optional<std::string> image;           // unset: the template's image
+  std::optional<int64_t> docker_volume_size;  // unset: the cluster's
+  StringMap labels;                           // replace the cluster's, or merge when mergeLabels
+  bool merge_labels = false;
+  std::vector<std::string> nodes_to_remove;   // server names or ids to remove first on scale-down
+
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("cluster", s.cluster);
+    v("role", s.role);
+    v("nodeCount", s.node_count);
+    v("minNodeCount", s.min_node_count);
+    v("maxNodeCount", s.max_node_count);
+    v("flavor", s.flavor);
+    v("image", s.image);
+    v("dockerVolumeSize", s.docker_volume_size);
+    v("labels", s.labels);
+    v("mergeLabels", s.merge_labels);
+    v("nodesToRemove", s.nodes_to_remove);
+  }
+};
+
+struct NodeStatus {
+  std::string name;
+  std::string server_id;
+  std::string status;                  // Nova's: ACTIVE, BUILD, ERROR, SHUTOFF, ...
+  std::vector<std::string> addresses;
+
+  bool operator==(const NodeStatus&) const = default;
+
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("name", s.name);
+    v("serverId", s.server_id);
+    v("status", s.status);
+    v("addresses", s.addresses);
+  }
+};
+
+struct NodeGroupStatus {
+  std::string phase;                   // the same values as Cluster's phase
+  std::string status_reason;
+  int64_t node_count = 0;              // servers that exist now
+  std::vector<NodeStatus> nodes;
+  std::string stack_id;
+  int64_t observed_generation = 0;
+  std::vector<Condition> conditions;
+
+  bool operator==(const NodeGroupStatus&) const = default;
+
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("phase", s.phase);
+    v("statusReason", s.status_reason);
+    v("nodeCount", s.node_count);
+    v("nodes", s.nodes);
+    v("stackId", s.stack_id);
+    v("observedGeneration", s.observed_generation);
+    v("conditions", s.conditions);
+  }
+};
+
+util::Result<NodeGroupSpec> decodeNodeGroupSpec(std::string_view json);
+std::string encodeNodeGroupSpec(const NodeGroupSpec& spec);
+util::Result<NodeGroupStatus> decodeNodeGroupStatus(std::string_view json);
+std::string encodeNodeGroupStatus(const NodeGroupStatus& status);
+
+// Paths under "spec."; with the template, dockerVolumeSize is checked against its storage driver
+// and labels against its COE.
+void validate(const NodeGroupSpec& spec, const ClusterTemplateSpec* tmpl, Causes& causes);
+
+// Flavor, image, volume size and labels a node group's servers get: node group values win, then
+// the cluster's (resolved against its template).
+struct NodeGroupConfig {
+  std::string flavor;
+  std::string image;
+  std::optional<int64_t> docker_volume_size;
+  StringMap labels;
+};
+NodeGroupConfig resolveNodeGroup(const ClusterConfig& cluster, const NodeGroupSpec& nodegroup);
+
+}  // namespace magnumd::api

@@ -1,0 +1,108 @@
+#include "fuzz/fuzz_entry.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/admission.h"
+#include "api/object.h"
+#include "util/json.h"
+#include "util/yaml.h"
+
+namespace magnumd::fuzz {
+
+namespace {
+
+// Bodies above the server's 1 MiB limit never reach api/, and long inputs only slow the fuzzer.
+constexpr size_t kMaxInput = 64 * 1024;
+
+const char* kTemplateSpec =
+    R"({"coe":"kubernetes","image":"fcos","externalNetwork":"public","keypair":"k","dockerVolumeSize":5})";
+
+void check(bool condition, const char* what, std::string_view detail) {
+  if (condition) return;
+  std::fprintf(stderr, "fuzz invariant violated: %s\n%.*s\n", what, static_cast<int>(detail.size()), detail.data());
+  std::abort();
+}
+
+const std::string& admittedTemplate() {
+  static const std::string canonical = [] {
+    auto r = api::admitSpec(api::Kind::ClusterTemplate, kTemplateSpec);
+    check(r.ok(), "the fixed template admits", kTemplateSpec);
+    return *r;
+  }();
+  return canonical;
+}
+
+// Admission must be a fixed point: admitting a canonical spec returns it unchanged, or the
+// stored spec would drift on every write.
+void admitAndCheck(api::Kind kind, std::string_view spec, const std::optional<std::string>& tmpl) {
+  auto admitted = api::admitSpec(kind, spec, tmpl);
+  if (!admitted.ok()) {
+    check(!admitted.error().message.empty(), "errors have a message", spec);
+    return;
+  }
+  auto again = api::admitSpec(kind, *admitted, tmpl);
+  check(again.ok() && *again == *admitted, "admission is idempotent", *admitted);
+  check(api::validateSpecUpdate(kind, *admitted, *admitted, {"demo/prod"}).ok(), "no-op update allowed", *admitted);
+  (void)api::validateSpecUpdate(kind, *admitted, kTemplateSpec, {"demo/prod"});
+  (void)api::templateRefOf(*admitted, "demo");
+  (void)api::clusterOfNodeGroup(*admitted);
+  (void)api::templateIsPublic(*admitted);
+}
+
+void fuzzObject(const util::Json& value) {
+  auto object = api::decodeObject(value);
+  if (!object.ok()) return;
+  std::string wire = api::encodeObject(*object);
+  auto back = api::decodeObject(wire);
+  check(back.ok(), "an encoded object decodes", wire);
+  check(*back == *object, "object encode/decode round trip", wire);
+  (void)api::validateMetadata(object->metadata, object->kind);
+  (void)api::validateCreate(object->kind, object->metadata, object->spec);
+  admitAndCheck(object->kind, object->spec, std::nullopt);
+  if (object->kind == api::Kind::Cluster || object->kind == api::Kind::NodeGroup) {
+    admitAndCheck(object->kind, object->spec, admittedTemplate());
+  }
+  auto status = api::admitStatus(object->kind, object->status);
+  if (status.ok()) {
+    auto again = api::admitStatus(object->kind, *status);
+    check(again.ok() && *again == *status, "status admission is idempotent", *status);
+  }
+}
+
+void fuzzSelector(std::string_view text) {
+  auto selector = api::parseLabelSelector(text);
+  if (!selector.ok()) return;
+  std::string canonical = selector->toString();
+  auto reparsed = api::parseLabelSelector(canonical);
+  check(reparsed.ok() && reparsed->toString() == canonical, "selector text round trip", canonical);
+  api::StringMap labels;
+  for (const auto& r : selector->requirements) {
+    labels[r.key] = r.values.empty() ? "" : r.values.front();
+  }
+  (void)selector->matches(labels);
+  (void)selector->matches({});
+}
+
+}  // namespace
+
+void fuzzOne(const uint8_t* data, size_t size) {
+  if (size > kMaxInput) return;
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  if (text.size() <= 4096) fuzzSelector(text);
+  for (auto kind : {api::Kind::ClusterTemplate, api::Kind::Cluster, api::Kind::NodeGroup, api::Kind::Event}) {
+    admitAndCheck(kind, text, std::nullopt);
+  }
+  if (auto doc = util::parseJson(text); doc.ok()) {
+    fuzzObject(*doc);
+    return;
+  }
+  if (auto docs = util::parseYamlDocuments(text); docs.ok()) {
+    for (const auto& doc : *docs) fuzzObject(doc);
+  }
+}
+
+}  // namespace magnumd::fuzz

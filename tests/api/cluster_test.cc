@@ -1,0 +1,145 @@
+// Cluster: defaults, field rules, template-dependent rules and the resolved configuration.
+#include "api/cluster.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/api/helpers.h"
+
+namespace magnumd::api {
+namespace {
+
+using testing::admitted;
+using testing::expectInvalid;
+
+std::string cluster(std::string_view extra = "") {
+  std::string s = R"({"clusterTemplate":"k8s")";
+  if (!extra.empty()) s += "," + std::string(extra);
+  return s + "}";
+}
+
+std::string canonicalTemplate(std::string_view spec = testing::kTemplate) {
+  auto r = admitSpec(Kind::ClusterTemplate, spec);
+  EXPECT_TRUE(r.ok());
+  return r.ok() ? *r : "";
+}
+
+TEST(ClusterDefaults, SeedDefaults) {
+  auto doc = admitted(Kind::Cluster, cluster());
+  EXPECT_EQ(util::intMember(doc, "nodeCount"), 1);
+  EXPECT_EQ(util::intMember(doc, "masterCount"), 1);
+  EXPECT_EQ(util::intMember(doc, "createTimeout"), 60);
+  EXPECT_EQ(util::boolMember(doc, "paused"), false);
+  EXPECT_EQ(util::member(doc, "masterLbEnabled"), nullptr) << "unset: inherited from the template";
+}
+
+TEST(ClusterValidation, TemplateReferenceIsRequiredAndWellFormed) {
+  expectInvalid(admitSpec(Kind::Cluster, "{}"), "spec.clusterTemplate", "required");
+  EXPECT_TRUE(admitSpec(Kind::Cluster, R"({"clusterTemplate":"shared/k8s"})").ok());
+  expectInvalid(admitSpec(Kind::Cluster, R"({"clusterTemplate":"K8s"})"), "spec.clusterTemplate", "DNS-1123");
+  expectInvalid(admitSpec(Kind::Cluster, R"({"clusterTemplate":"a/b/c"})"), "spec.clusterTemplate", "name part");
+  expectInvalid(admitSpec(Kind::Cluster, R"({"clusterTemplate":"/k8s"})"), "spec.clusterTemplate", "namespace part");
+}
+
+TEST(ClusterValidation, MasterCountIsOddAndPositive) {
+  for (int n : {1, 3, 5}) EXPECT_TRUE(admitSpec(Kind::Cluster, cluster("\"masterCount\":" + std::to_string(n))).ok());
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("masterCount":2)")), "spec.masterCount", "2 is even");
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("masterCount":0)")), "spec.masterCount", "not between 1");
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("masterCount":-3)")), "spec.masterCount");
+}
+
+TEST(ClusterValidation, NodeCountIsNotNegative) {
+  EXPECT_TRUE(admitSpec(Kind::Cluster, cluster(R"("nodeCount":0)")).ok());
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("nodeCount":-1)")), "spec.nodeCount", "-1 is not between 0");
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("nodeCount":1000000)")), "spec.nodeCount");
+}
+
+TEST(ClusterValidation, CreateTimeoutIsPositiveMinutes) {
+  EXPECT_TRUE(admitSpec(Kind::Cluster, cluster(R"("createTimeout":120)")).ok());
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("createTimeout":0)")), "spec.createTimeout", "minutes");
+}
+
+TEST(ClusterValidation, DiscoveryUrl) {
+  EXPECT_TRUE(admitSpec(Kind::Cluster, cluster(R"("discoveryUrl":"https://discovery.etcd.io/abc")")).ok());
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("discoveryUrl":"discovery.etcd.io")")), "spec.discoveryUrl",
+                "http:// or https://");
+}
+
+TEST(ClusterValidation, DockerVolumeSizeUsesTheTemplateStorageDriver) {
+  EXPECT_TRUE(admitSpec(Kind::Cluster, cluster(R"("dockerVolumeSize":2)")).ok()) << "without the template: ≥ 1";
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("dockerVolumeSize":2)"), canonicalTemplate()),
+                "spec.dockerVolumeSize", "devicemapper");
+  std::string overlay = canonicalTemplate(testing::templateWith(R"("dockerStorageDriver":"overlay2")"));
+  EXPECT_TRUE(admitSpec(Kind::Cluster, cluster(R"("dockerVolumeSize":2)"), overlay).ok());
+}
+
+TEST(ClusterValidation, KeypairFromClusterOrTemplate) {
+  std::string no_key = canonicalTemplate(R"({"coe":"kubernetes","image":"i","externalNetwork":"p"})");
+  expectInvalid(admitSpec(Kind::Cluster, cluster(), no_key), "spec.keypair", "has no keypair");
+  EXPECT_TRUE(admitSpec(Kind::Cluster, cluster(R"("keypair":"mine")"), no_key).ok());
+  EXPECT_TRUE(admitSpec(Kind::Cluster, cluster(), canonicalTemplate()).ok());
+}
+
+TEST(ClusterValidation, LabelsFollowTheTable) {
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("labels":{"flannel_backend":"gre"})")),
+                "spec.labels.flannel_backend", R"("gre" is not one of udp, vxlan, host-gw)");
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("labels":{"cinder_csi_enabled":"true"})"), canonicalTemplate()),
+                "spec.labels.cinder_csi_enabled", "requires volumeDriver cinder");
+}
+
+TEST(ClusterDecode, UnknownAndMistypedFields) {
+  auto r = admitSpec(Kind::Cluster, cluster(R"("node_count":3,"masterCount":"3")"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, util::ErrorCode::BadRequest);
+  EXPECT_TRUE(testing::causeAt(r.error(), "spec.node_count").has_value());
+  EXPECT_EQ(testing::causeAt(r.error(), "spec.masterCount"), "must be an integer, got string");
+  EXPECT_NE(r.error().message.find("nodeCount"), std::string::npos) << r.error().message;
+}
+
+TEST(ClusterDecode, NonIntegralNumbersAreRejected) {
+  auto r = admitSpec(Kind::Cluster, cluster(R"("nodeCount":2.5)"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, util::ErrorCode::BadRequest);
+  EXPECT_TRUE(testing::causeAt(r.error(), "spec.nodeCount").has_value());
+}
+
+TEST(ClusterResolve, ClusterValuesWinAndLabelsReplaceUnlessMerged) {
+  auto t = decodeClusterTemplateSpec(canonicalTemplate(
+      testing::labelsTemplate(R"({"kube_tag":"v1.28.2","availability_zone":"az1"})", R"("dockerVolumeSize":5)")));
+  ASSERT_TRUE(t.ok());
+  ClusterSpec c;
+  c.cluster_template = "k8s";
+  c.flavor = "m1.large";
+  c.labels = {{"availability_zone", "az2"}};
+  ClusterConfig replaced = resolveCluster(*t, c);
+  EXPECT_EQ(replaced.flavor, "m1.large");
+  EXPECT_EQ(replaced.master_flavor, "m1.small");
+  EXPECT_EQ(replaced.keypair, "k");
+  EXPECT_EQ(replaced.docker_volume_size, 5);
+  EXPECT_EQ(replaced.labels.at("availability_zone"), "az2");
+  EXPECT_EQ(replaced.labels.count("kube_tag"), 0u) << "Magnum: labels replace the template's";
+  EXPECT_EQ(replaced.labels.at("flannel_backend"), "vxlan") << "label defaults come back";
+  c.merge_labels = true;
+  ClusterConfig merged = resolveCluster(*t, c);
+  EXPECT_EQ(merged.labels.at("kube_tag"), "v1.28.2");
+  EXPECT_EQ(merged.labels.at("availability_zone"), "az2");
+  EXPECT_TRUE(merged.master_lb_enabled);
+  c.master_lb_enabled = false;
+  EXPECT_FALSE(resolveCluster(*t, c).master_lb_enabled);
+}
+
+TEST(ClusterResolve, TemplateRefHelpers) {
+  auto ref = templateRefOf(R"({"clusterTemplate":"shared/k8s"})", "demo");
+  EXPECT_EQ(ref.namespace_, "shared");
+  EXPECT_EQ(ref.name, "k8s");
+  ref = templateRefOf(R"({"clusterTemplate":"k8s"})", "demo");
+  EXPECT_EQ(ref.namespace_, "demo");
+  EXPECT_EQ(ref.name, "k8s");
+  ref = templateRefOf("not json", "demo");
+  EXPECT_EQ(ref.name, "");
+  EXPECT_TRUE(templateIsPublic(R"({"public":true})"));
+  EXPECT_FALSE(templateIsPublic(R"({"public":"true"})"));
+  EXPECT_FALSE(templateIsPublic("{}"));
+}
+
+}  // namespace
+}  // namespace magnumd::api
