@@ -1,0 +1,52 @@
+// The current objects, ordered by (kind, namespace, name), and list paging over them.
+// Not synchronised: the store guards it with its state lock.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/object.h"
+#include "store/store.h"
+#include "util/result.h"
+
+namespace magnumd::store {
+
+// Immutable once published, so readers copy them after dropping the lock.
+using ObjectPtr = std::shared_ptr<const api::Object>;
+
+struct ListPage {
+  std::vector<ObjectPtr> items;
+  std::string continue_token;
+  int64_t remaining = 0;
+};
+
+class ObjectIndex {
+ public:
+  ObjectPtr find(const api::ObjectKey& key) const;
+  void put(ObjectPtr object);
+  void erase(const api::ObjectKey& key);
+  size_t size() const { return objects_.size(); }
+
+  // Pages in key order. `revision` is the store revision the page is served at; it goes into
+  // the continue token. A malformed token, or one from another list, is a BadRequest.
+  util::Result<ListPage> list(const ListOptions& options, int64_t revision) const;
+
+ private:
+  std::map<api::ObjectKey, ObjectPtr> objects_;
+};
+
+// The opaque continue token: the last key returned and the revision of the page.
+struct ContinueToken {
+  int64_t revision = 0;
+  api::Kind kind = api::Kind::Cluster;
+  std::string scope_namespace;  // the list's namespace ("" for all)
+  std::string last_namespace;
+  std::string last_name;
+};
+std::string encodeContinueToken(const ContinueToken& token);
+util::Result<ContinueToken> decodeContinueToken(std::string_view text);
+
+}  // namespace magnumd::store

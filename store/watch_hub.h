@@ -1,0 +1,73 @@
+// Watch fan-out. One dispatcher thread delivers every event to every watcher, so each watcher's
+// events are naturally ordered; a new watcher first catches up (from the in-memory tail of recent
+// events, or from the SQLite change log) and only then joins the live fan-out, at exactly the
+// revision it caught up to: no gap, no duplicate, whatever the writers are doing meanwhile.
+//
+// The change log rows a catching-up watcher still needs are pinned: compaction never trims past
+// the lowest such cursor, so a watch that passed the Expired check always gets its history.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite_db.h"
+#include "store/store.h"
+
+namespace magnumd::store {
+
+class WatchHub {
+ public:
+  // Opens the dispatcher's own read connection, on the dispatcher thread, when first needed.
+  using ReaderFactory = std::function<util::Result<std::unique_ptr<SqliteDb>>()>;
+
+  // `revision`: everything up to it is committed and will never be published.
+  WatchHub(ReaderFactory reader, size_t cache_events, int64_t revision, int64_t compacted_revision);
+  // Delivers what was published, then stops. Live handles may outlive the hub.
+  ~WatchHub();
+
+  // The committer hands over each committed batch, in revision order.
+  void publish(std::vector<WatchEvent> events);
+
+  // `current_revision` is the store's committed revision (the newest a watch may start after).
+  util::Result<WatchHandlePtr> watch(const WatchOptions& options, WatchCallback callback,
+                                     int64_t current_revision);
+
+  // Compaction in two steps around the commit that trims the change log. begin() raises the
+  // compacted revision to at most `target` (less while watchers still need older rows) before
+  // the rows go, so no new watch can start from them; abort() restores it if the commit failed.
+  // Returns the new compacted revision.
+  int64_t beginCompaction(int64_t target);
+  void abortCompaction(int64_t previous);
+  int64_t compactedRevision() const;
+  size_t watcherCount() const;
+
+  struct Watcher;
+  struct Shared;
+
+ private:
+  using WatcherPtr = std::shared_ptr<Watcher>;
+  void run();
+  void fanOut(const std::vector<WatchEvent>& batch);
+  // One bounded step of catching `w` up to `dispatched_`; true once it can go live.
+  bool catchUp(Watcher& w);
+
+  std::shared_ptr<Shared> shared_;
+  ReaderFactory reader_factory_;
+  const size_t cache_events_;
+
+  // Owned by the dispatcher thread.
+  std::unique_ptr<SqliteDb> reader_;
+  std::deque<WatchEvent> tail_;  // the newest events, contiguous revisions ending at dispatched_
+  int64_t dispatched_ = 0;       // every event up to here has reached every live watcher
+  std::vector<WatcherPtr> live_;
+
+  std::thread dispatcher_;
+};
+
+}  // namespace magnumd::store

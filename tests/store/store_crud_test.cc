@@ -1,0 +1,307 @@
+// Write semantics: server-assigned fields, generation, status, preconditions, finalizers,
+// durability across reopen, the database lock, quota failures.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "store/sqlite_store.h"
+#include "store_test_util.h"
+#include "util/time.h"
+
+namespace magnumd::store {
+namespace {
+
+using namespace testing;
+using util::ErrorCode;
+
+class StoreCrudTest : public ::testing::Test {
+ protected:
+  SqliteOptions options() {
+    SqliteOptions o;
+    o.path = dir_.file("magnumd.db");
+    o.clock = clock_;
+    return o;
+  }
+  void SetUp() override { store_ = openOrDie(options()); }
+  void reopen() {
+    store_.reset();
+    store_ = openOrDie(options());
+  }
+
+  TempDir dir_;
+  std::shared_ptr<FixedClock> clock_ = std::make_shared<FixedClock>();
+  StorePtr store_;
+};
+
+TEST_F(StoreCrudTest, CreateAssignsServerFields) {
+  api::Object in = cluster("ns", "a", R"({ "nodeCount": 3 })");
+  in.metadata.uid = "client-chosen";
+  in.metadata.generation = 7;
+  in.metadata.labels = {{"team", "x"}};
+  api::Object out = mustCreate(*store_, in);
+  EXPECT_EQ(out.metadata.resource_version, 1);
+  EXPECT_EQ(out.metadata.generation, 1);
+  EXPECT_EQ(out.metadata.uid.size(), 36u);
+  EXPECT_NE(out.metadata.uid, "client-chosen");
+  EXPECT_EQ(out.metadata.creation_timestamp, util::formatRfc3339(clock_->now()));
+  EXPECT_EQ(out.spec, R"({"nodeCount":3})");  // stored compact
+  EXPECT_EQ(out.metadata.labels, in.metadata.labels);
+  EXPECT_EQ(store_->currentRevision(), 1);
+  auto got = store_->get({api::Kind::Cluster, "ns", "a"});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, out);
+}
+
+TEST_F(StoreCrudTest, CreateRejectsDuplicatesAndBadInput) {
+  mustCreate(*store_, cluster("ns", "a"));
+  auto dup = createSync(*store_, cluster("ns", "a"));
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, ErrorCode::AlreadyExists);
+  EXPECT_EQ(dup.error().message, "clusters \"a\" already exists");
+  // Same name, other namespace or kind: a different object.
+  EXPECT_TRUE(createSync(*store_, cluster("other", "a")).ok());
+  EXPECT_TRUE(createSync(*store_, object(api::Kind::ClusterTemplate, "ns", "a")).ok());
+
+  auto unnamed = createSync(*store_, cluster("ns", ""));
+  ASSERT_FALSE(unnamed.ok());
+  EXPECT_EQ(unnamed.error().code, ErrorCode::BadRequest);
+  EXPECT_EQ(unnamed.error().message, "metadata.name: required");
+  auto bad_spec = createSync(*store_, cluster("ns", "b", "[1,2]"));
+  ASSERT_FALSE(bad_spec.ok());
+  EXPECT_EQ(bad_spec.error().code, ErrorCode::BadRequest);
+  EXPECT_EQ(bad_spec.error().message, "spec: must be an object, got array");
+  EXPECT_EQ(store_->currentRevision(), 3);  // rejected writes take no revision
+}
+
+TEST_F(StoreCrudTest, GenerationBumpsOnlyOnSpecChange) {
+  api::Object o = mustCreate(*store_, cluster("ns", "a", R"({"n":1})"));
+  o.metadata.labels["l"] = "v";
+  auto labelled = updateSync(*store_, o, o.metadata.resource_version);
+  ASSERT_TRUE(labelled.ok());
+  EXPECT_EQ(labelled->metadata.generation, 1);
+  EXPECT_EQ(labelled->metadata.resource_version, 2);
+
+  api::Object changed = *labelled;
+  changed.spec = R"({"n":2})";
+  auto respecced = updateSync(*store_, changed, 2);
+  ASSERT_TRUE(respecced.ok());
+  EXPECT_EQ(respecced->metadata.generation, 2);
+  EXPECT_EQ(respecced->metadata.resource_version, 3);
+
+  api::Object status = *respecced;
+  status.status = R"({"phase":"Ready"})";
+  auto stat = updateStatusSync(*store_, status, 3);
+  ASSERT_TRUE(stat.ok());
+  EXPECT_EQ(stat->metadata.generation, 2);
+  EXPECT_EQ(stat->status, R"({"phase":"Ready"})");
+  EXPECT_EQ(stat->metadata.resource_version, 4);
+}
+
+TEST_F(StoreCrudTest, UpdateKeepsStatusAndUpdateStatusKeepsEverythingElse) {
+  api::Object o = mustCreate(*store_, cluster("ns", "a", R"({"n":1})"));
+  api::Object with_status = o;
+  with_status.status = R"({"phase":"Creating"})";
+  ASSERT_TRUE(updateStatusSync(*store_, with_status, 0).ok());
+
+  api::Object update = o;
+  update.spec = R"({"n":2})";
+  update.status = R"({"phase":"Hacked"})";
+  auto updated = updateSync(*store_, update, 0);
+  ASSERT_TRUE(updated.ok());
+  EXPECT_EQ(updated->status, R"({"phase":"Creating"})");
+  EXPECT_EQ(updated->spec, R"({"n":2})");
+
+  api::Object status_only = *updated;
+  status_only.spec = R"({"n":99})";
+  status_only.metadata.labels = {{"sneaky", "yes"}};
+  status_only.status = R"({"phase":"Ready"})";
+  auto stat = updateStatusSync(*store_, status_only, 0);
+  ASSERT_TRUE(stat.ok());
+  EXPECT_EQ(stat->spec, R"({"n":2})");
+  EXPECT_TRUE(stat->metadata.labels.empty());
+  EXPECT_EQ(stat->status, R"({"phase":"Ready"})");
+}
+
+TEST_F(StoreCrudTest, StaleResourceVersionIsConflict) {
+  api::Object o = mustCreate(*store_, cluster("ns", "x"));
+  o.spec = R"({"n":1})";
+  ASSERT_TRUE(updateSync(*store_, o, 1).ok());
+  for (auto result : {updateSync(*store_, o, 1), updateStatusSync(*store_, o, 1),
+                      removeSync(*store_, keyOf(o), 1)}) {
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.error().code, ErrorCode::Conflict);
+    EXPECT_EQ(result.error().message,
+              "Operation cannot be fulfilled on clusters \"x\": the object has been modified; "
+              "please apply your changes to the latest version and try again");
+  }
+  EXPECT_EQ(store_->get(keyOf(o))->metadata.resource_version, 2);
+}
+
+TEST_F(StoreCrudTest, MissingObjectIsNotFound) {
+  api::Object ghost = cluster("ns", "ghost");
+  for (auto result : {updateSync(*store_, ghost, 0), updateStatusSync(*store_, ghost, 0),
+                      removeSync(*store_, keyOf(ghost), 0), store_->get(keyOf(ghost))}) {
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.error().code, ErrorCode::NotFound);
+    EXPECT_EQ(result.error().message, "clusters \"ghost\" not found");
+  }
+}
+
+TEST_F(StoreCrudTest, NoOpUpdateIsNotWritten) {
+  api::Object o = mustCreate(*store_, cluster("ns", "a", R"({"n":1})"));
+  api::Object same = o;
+  same.spec = R"({ "n" : 1 })";  // same content, other formatting
+  auto result = updateSync(*store_, same, 1);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(*result, o);
+  auto status = updateStatusSync(*store_, o, 1);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->metadata.resource_version, 1);
+  EXPECT_EQ(store_->currentRevision(), 1);
+}
+
+TEST_F(StoreCrudTest, RemoveWithoutFinalizersDeletes) {
+  mustCreate(*store_, cluster("ns", "a"));
+  auto removed = removeSync(*store_, {api::Kind::Cluster, "ns", "a"}, 0);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(removed->metadata.resource_version, 2);  // the delete's revision
+  EXPECT_EQ(removed->metadata.name, "a");
+  EXPECT_FALSE(store_->get({api::Kind::Cluster, "ns", "a"}).ok());
+  EXPECT_TRUE(createSync(*store_, cluster("ns", "a")).ok());  // the name is free again
+}
+
+TEST_F(StoreCrudTest, FinalizersHoldDeletionUntilRemoved) {
+  api::Object o = cluster("ns", "a");
+  o.metadata.finalizers = {"magnumd.io/cloud", "magnumd.io/other"};
+  o = mustCreate(*store_, o);
+  auto marked = removeSync(*store_, keyOf(o), 0);
+  ASSERT_TRUE(marked.ok());
+  ASSERT_TRUE(marked->deleting());
+  EXPECT_EQ(*marked->metadata.deletion_timestamp, util::formatRfc3339(clock_->now()));
+  EXPECT_EQ(marked->metadata.resource_version, 2);
+
+  auto again = removeSync(*store_, keyOf(o), 0);  // already deleting: nothing to do
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *marked);
+
+  api::Object add = *marked;
+  add.metadata.finalizers.push_back("magnumd.io/new");
+  auto added = updateSync(*store_, add, 0);
+  ASSERT_FALSE(added.ok());
+  EXPECT_EQ(added.error().code, ErrorCode::Invalid);
+  ASSERT_EQ(added.error().causes.size(), 1u);
+  EXPECT_EQ(added.error().causes[0].field, "metadata.finalizers");
+
+  api::Object one_left = *marked;
+  one_left.metadata.finalizers = {"magnumd.io/other"};
+  auto kept = updateSync(*store_, one_left, 2);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(store_->get(keyOf(o)).ok());
+
+  api::Object none_left = *kept;
+  none_left.metadata.finalizers.clear();
+  auto gone = updateSync(*store_, none_left, kept->metadata.resource_version);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->metadata.resource_version, 4);
+  EXPECT_TRUE(gone->metadata.finalizers.empty());
+  auto get = store_->get(keyOf(o));
+  ASSERT_FALSE(get.ok());
+  EXPECT_EQ(get.error().code, ErrorCode::NotFound);
+}
+
+TEST_F(StoreCrudTest, EverythingSurvivesReopen) {
+  api::Object a = mustCreate(*store_, cluster("ns", "a", R"({"n":1,"s":"x"})"));
+  a.metadata.labels = {{"k", "v"}};
+  a.metadata.annotations = {{"note", "with \"quotes\""}};
+  a.metadata.finalizers = {"f"};
+  a = *updateSync(*store_, a, 0);
+  a.status = R"({"conditions":[{"type":"Ready","status":"True"}]})";
+  a = *updateStatusSync(*store_, a, 0);
+  a = *removeSync(*store_, keyOf(a), 0);
+  mustCreate(*store_, object(api::Kind::NodeGroup, "ns", "workers"));
+  api::Object gone = mustCreate(*store_, cluster("ns", "gone"));
+  ASSERT_TRUE(removeSync(*store_, keyOf(gone), 0).ok());
+  int64_t revision = store_->currentRevision();
+
+  reopen();
+  EXPECT_EQ(store_->currentRevision(), revision);
+  auto got = store_->get(keyOf(a));
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, a);
+  EXPECT_TRUE(store_->get({api::Kind::NodeGroup, "ns", "workers"}).ok());
+  EXPECT_FALSE(store_->get(keyOf(gone)).ok());
+  // The revision counter continues; it never reuses a revision.
+  EXPECT_EQ(mustCreate(*store_, cluster("ns", "next")).metadata.resource_version, revision + 1);
+}
+
+TEST_F(StoreCrudTest, SecondOpenIsRefusedWhileTheFirstHoldsTheDatabase) {
+  auto second = openSqliteStore(options());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, ErrorCode::Unavailable);
+  EXPECT_NE(second.error().message.find("in use by another process"), std::string::npos);
+  store_.reset();
+  EXPECT_TRUE(openSqliteStore(options()).ok());
+}
+
+TEST(StoreOpenTest, GarbageFileIsAnErrorNamingTheFile) {
+  TempDir dir;
+  std::string path = dir.file("garbage.db");
+  std::ofstream(path) << std::string(8192, 'x');
+  SqliteOptions options;
+  options.path = path;
+  auto store = openSqliteStore(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.error().message.find(path), std::string::npos) << store.error().message;
+}
+
+TEST(StoreOpenTest, MissingDirectoryAndBadOptionsAreErrors) {
+  SqliteOptions options;
+  options.path = "/nonexistent-dir-for-magnumd/x.db";
+  EXPECT_FALSE(openSqliteStore(options).ok());
+  TempDir dir;
+  options.path = dir.file("x.db");
+  options.max_batch = 0;
+  auto store = openSqliteStore(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code, ErrorCode::BadRequest);
+}
+
+TEST(StoreQuotaTest, FullDatabaseFailsTheWriteAndKeepsAcknowledgedState) {
+  TempDir dir;
+  SqliteOptions options;
+  options.path = dir.file("small.db");
+  options.quota_bytes = 160 * 1024;
+  std::string big = R"({"blob":")" + std::string(6000, 'z') + R"("})";
+  std::vector<std::string> acked;
+  util::Error failure;
+  {
+    StorePtr store = openOrDie(options);
+    for (int i = 0; i < 200; ++i) {
+      std::string name = "c" + std::to_string(i);
+      auto result = createSync(*store, cluster("ns", name, big));
+      if (!result.ok()) {
+        failure = result.error();
+        break;
+      }
+      acked.push_back(name);
+    }
+    ASSERT_FALSE(acked.empty());
+    ASSERT_LT(acked.size(), 200u) << "the quota never filled";
+    EXPECT_EQ(failure.code, ErrorCode::Unavailable);
+    EXPECT_NE(failure.message.find("database space exceeded"), std::string::npos)
+        << failure.message;
+    // The failed write took no revision and is invisible; the store still answers.
+    EXPECT_EQ(store->currentRevision(), static_cast<int64_t>(acked.size()));
+    EXPECT_FALSE(store->get({api::Kind::Cluster, "ns", "c" + std::to_string(acked.size())}).ok());
+  }
+  options.quota_bytes = 0;
+  StorePtr store = openOrDie(options);
+  for (size_t i = 0; i < acked.size(); ++i) {
+    EXPECT_TRUE(store->get({api::Kind::Cluster, "ns", acked[i]}).ok()) << acked[i];
+  }
+  EXPECT_FALSE(store->get({api::Kind::Cluster, "ns", "c" + std::to_string(acked.size())}).ok());
+  EXPECT_EQ(store->currentRevision(), static_cast<int64_t>(acked.size()));
+}
+
+}  // namespace
+}  // namespace magnumd::store
