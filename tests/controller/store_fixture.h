@@ -1,0 +1,114 @@
+// A real SqliteStore in a temporary directory, plus object builders, for the controller tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "store/sqlite_store.h"
+#include "store/store.h"
+
+namespace magnumd::controller::testing {
+
+class StoreFixture : public ::testing::Test {
+ protected:
+  void SetUp() override { open(); }
+  void TearDown() override {
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  void open(int64_t retention = 100000) {
+    if (dir_.empty()) {
+      std::string tmpl = (std::filesystem::temp_directory_path() / "magnumd-ctrl-XXXXXX").string();
+      ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+      dir_ = tmpl;
+    }
+    store_.reset();
+    store::SqliteOptions o;
+    o.path = (std::filesystem::path(dir_) / "test.db").string();
+    o.change_log_retention = retention;
+    auto opened = store::openSqliteStore(o);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    store_ = std::move(opened).value();
+  }
+
+  static api::Object object(api::Kind kind, std::string name, std::string spec = "{}",
+                            std::string ns = "demo") {
+    api::Object o;
+    o.kind = kind;
+    o.metadata.name = std::move(name);
+    o.metadata.namespace_ = std::move(ns);
+    o.spec = std::move(spec);
+    return o;
+  }
+
+  api::Object create(api::Object o) {
+    auto r = store::createSync(*store_, std::move(o));
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? r.value() : api::Object{};
+  }
+  api::Object update(api::Object o) {
+    auto r = store::updateSync(*store_, o, 0);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? r.value() : api::Object{};
+  }
+  void remove(const api::Object& o) {
+    auto r = store::removeSync(*store_, api::keyOf(o), 0);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+  }
+
+  std::string dir_;
+  store::StorePtr store_;
+};
+
+// Delegates to a real store but fails the first `list_failures` lists and `watch_failures`
+// watches with Unavailable (negative: fail forever).
+class FaultyStore final : public store::Store {
+ public:
+  explicit FaultyStore(store::Store& inner) : inner_(inner) {}
+  util::Result<api::Object> get(const api::ObjectKey& key) const override { return inner_.get(key); }
+  util::Result<store::ListResult> list(const store::ListOptions& o) const override {
+    if (list_failures.load() != 0) {
+      if (list_failures.load() > 0) --list_failures;
+      return util::makeError(util::ErrorCode::Unavailable, "injected list failure");
+    }
+    return inner_.list(o);
+  }
+  int64_t currentRevision() const override { return inner_.currentRevision(); }
+  void create(api::Object o, store::ObjectCallback done) override {
+    inner_.create(std::move(o), std::move(done));
+  }
+  void update(api::Object o, int64_t rv, store::ObjectCallback done) override {
+    inner_.update(std::move(o), rv, std::move(done));
+  }
+  void updateStatus(api::Object o, int64_t rv, store::ObjectCallback done) override {
+    inner_.updateStatus(std::move(o), rv, std::move(done));
+  }
+  void remove(api::ObjectKey k, int64_t rv, store::ObjectCallback done) override {
+    inner_.remove(std::move(k), rv, std::move(done));
+  }
+  util::Result<store::WatchHandlePtr> watch(const store::WatchOptions& o,
+                                            store::WatchCallback cb) override {
+    ++watch_attempts;
+    if (watch_failures.load() != 0) {
+      if (watch_failures.load() > 0) --watch_failures;
+      return util::makeError(util::ErrorCode::Unavailable, "injected watch failure");
+    }
+    return inner_.watch(o, std::move(cb));
+  }
+  int64_t compactedRevision() const override { return inner_.compactedRevision(); }
+
+  mutable std::atomic<int> list_failures{0};
+  std::atomic<int> watch_failures{0};
+  std::atomic<int> watch_attempts{0};
+
+ private:
+  store::Store& inner_;
+};
+
+}  // namespace magnumd::controller::testing
