@@ -1,0 +1,408 @@
+#include "drivers/openstack/http_client.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <map>
+#include <mutex>
+#include <random>
+
+#include "drivers/openstack/async_notifier.h"
+#include "util/log.h"
+
+namespace magnumd::drivers::openstack {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using util::ErrorCode;
+using util::makeError;
+using Millis = std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr char kLog[] = "http-client";
+
+const std::string* HttpResponse::header(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (beast::iequals(h.name, name)) return &h.value;
+  }
+  return nullptr;
+}
+
+std::string HttpResponse::requestId() const {
+  if (const auto* id = header("x-openstack-request-id")) return *id;
+  if (const auto* id = header("x-compute-request-id")) return *id;
+  return "";
+}
+
+namespace {
+
+struct Target {
+  bool tls = false;
+  std::string host;         // for resolving, SNI and verification (no brackets)
+  std::string port;
+  std::string host_header;  // host[:port] as written in the URL
+  std::string path;         // path and query
+  std::string key;          // pool key: scheme://host:port
+};
+
+util::Result<Target> parseTarget(std::string_view url) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) {
+    return makeError(ErrorCode::BadRequest, fmt::format("invalid URL \"{}\": {}", url,
+                                                        parsed.error().message()));
+  }
+  Target t;
+  const auto scheme = parsed->scheme();
+  if (beast::iequals(scheme, "https")) {
+    t.tls = true;
+  } else if (!beast::iequals(scheme, "http")) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("URL \"{}\": scheme must be http or https", url));
+  }
+  if (parsed->host_type() == boost::urls::host_type::ipv6) {
+    t.host = parsed->host_ipv6_address().to_string();
+  } else {
+    t.host = parsed->host();
+  }
+  if (t.host.empty()) return makeError(ErrorCode::BadRequest, fmt::format("URL \"{}\" has no host", url));
+  t.port = parsed->has_port() ? std::string(parsed->port()) : (t.tls ? "443" : "80");
+  t.host_header = parsed->encoded_host_and_port();
+  t.path = parsed->encoded_path().empty() ? "/" : std::string(parsed->encoded_path());
+  if (parsed->has_query()) t.path += "?" + std::string(parsed->encoded_query());
+  t.key = fmt::format("{}://{}:{}", t.tls ? "https" : "http", t.host, t.port);
+  return t;
+}
+
+bool isIpLiteral(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+struct Connection {
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  SteadyClock::time_point idle_since;
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+
+  // An idle keep-alive connection the server already closed reads as EOF (or has stray bytes):
+  // never reuse it, or a non-idempotent request could fail for nothing.
+  bool peerClosed() {
+    if (buffer.size() > 0) return true;
+    char byte;
+    ssize_t n = ::recv(lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n >= 0) return true;
+    return errno != EAGAIN && errno != EWOULDBLOCK;
+  }
+};
+using ConnectionPtr = std::unique_ptr<Connection>;
+
+struct HostPool {
+  size_t open = 0;  // idle + leased
+  std::vector<ConnectionPtr> idle;
+};
+
+// A transport failure, and whether trying again could help.
+struct Attempt {
+  util::Result<HttpResponse> result;
+  bool retryable = false;
+};
+
+struct Connected {
+  util::Result<ConnectionPtr> conn;
+  bool retryable = false;
+};
+
+util::Error transportError(const boost::system::error_code& ec, const Target& t,
+                           std::string_view phase, Millis timeout) {
+  if (ec == beast::error::timeout || ec == asio::error::timed_out) {
+    return makeError(ErrorCode::Timeout, fmt::format("{} {} timed out after {}ms", phase, t.key,
+                                                     timeout.count()));
+  }
+  return makeError(ErrorCode::Unavailable, fmt::format("{} {}: {}", phase, t.key, ec.message()));
+}
+
+// Kept out of the coroutines: GCC 12 mishandles class temporaries in conditional expressions
+// inside coroutine bodies.
+std::string describeOutcome(const HttpResponse& res) {
+  std::string id = res.requestId();
+  return fmt::format("{} (request id {})", res.status, id.empty() ? "none" : id);
+}
+
+}  // namespace
+
+struct HttpClient::Impl {
+  Impl(asio::any_io_executor ex, HttpClientOptions o, std::unique_ptr<asio::ssl::context> ctx)
+      : executor(std::move(ex)), options(std::move(o)), tls(std::move(ctx)),
+        rng(std::random_device{}()) {}
+
+  asio::any_io_executor executor;
+  HttpClientOptions options;
+  std::unique_ptr<asio::ssl::context> tls;
+  util::RealClock real_clock;
+
+  std::mutex mutex;  // guards pools, rng
+  std::map<std::string, HostPool> pools;
+  AsyncNotifier notifier;
+  std::mt19937_64 rng;
+
+  std::atomic<uint64_t> attempts{0}, retries{0}, opened{0}, reused{0};
+
+  const util::Clock& clock() const { return options.clock ? *options.clock : real_clock; }
+
+  double random01() {
+    if (options.random) return options.random();
+    std::lock_guard lock(mutex);
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+  }
+
+  // A pooled connection, or nullptr with a reserved slot for a new one.
+  asio::awaitable<util::Result<ConnectionPtr>> acquire(const Target& t,
+                                                       SteadyClock::time_point deadline) {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      auto& pool = pools[t.key];
+      while (!pool.idle.empty()) {
+        ConnectionPtr c = std::move(pool.idle.back());
+        pool.idle.pop_back();
+        if (SteadyClock::now() - c->idle_since < options.idle_keepalive && !c->peerClosed()) {
+          reused++;
+          co_return c;
+        }
+        pool.open--;
+      }
+      if (pool.open < std::max<size_t>(1, options.max_connections_per_host)) {
+        pool.open++;
+        co_return ConnectionPtr();
+      }
+      auto now = SteadyClock::now();
+      if (now >= deadline) {
+        co_return makeError(ErrorCode::Timeout,
+                            fmt::format("no free connection to {} within {}ms ({} in use)", t.key,
+                                        options.request_timeout.count(), pool.open));
+      }
+      auto slice = std::min<Millis>(Millis(50), std::chrono::duration_cast<Millis>(deadline - now));
+      co_await notifier.wait(lock, slice);
+    }
+  }
+
+  void release(const Target& t, ConnectionPtr c, bool reusable) {
+    std::lock_guard lock(mutex);
+    auto& pool = pools[t.key];
+    if (c && reusable && pool.idle.size() < options.max_idle_per_host) {
+      c->idle_since = SteadyClock::now();
+      pool.idle.push_back(std::move(c));
+    } else {
+      pool.open--;
+    }
+    notifier.notifyAll();
+  }
+
+  asio::awaitable<Connected> connect(const Target& t) {
+    const auto start = SteadyClock::now();
+    auto resolver = std::make_shared<tcp::resolver>(executor);
+    auto timer = std::make_shared<asio::steady_timer>(executor, options.connect_timeout);
+    timer->async_wait([resolver](boost::system::error_code ec) {
+      if (!ec) resolver->cancel();
+    });
+    auto [rec, endpoints] = co_await resolver->async_resolve(t.host, t.port, kTuple);
+    timer->cancel();
+    if (rec) {
+      if (rec == asio::error::operation_aborted) rec = asio::error::timed_out;
+      co_return Connected{transportError(rec, t, "resolving", options.connect_timeout), true};
+    }
+    auto conn = std::make_unique<Connection>();
+    auto remaining = options.connect_timeout - std::chrono::duration_cast<Millis>(SteadyClock::now() - start);
+    if (t.tls) {
+      conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(executor, *tls);
+    } else {
+      conn->plain = std::make_unique<beast::tcp_stream>(executor);
+    }
+    conn->lowest().expires_after(std::max(remaining, Millis(1)));
+    auto [cec, ep] = co_await conn->lowest().async_connect(endpoints, kTuple);
+    if (cec) co_return Connected{transportError(cec, t, "connecting to", options.connect_timeout), true};
+    boost::system::error_code ignored;
+    conn->lowest().socket().set_option(tcp::no_delay(true), ignored);
+    if (t.tls) {
+      if (!isIpLiteral(t.host) && !SSL_set_tlsext_host_name(conn->tls->native_handle(), t.host.c_str())) {
+        co_return Connected{makeError(ErrorCode::Unavailable, fmt::format("TLS SNI for {} failed", t.key)), false};
+      }
+      if (!options.tls.insecure) conn->tls->set_verify_callback(asio::ssl::host_name_verification(t.host));
+      auto [hec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::client, kTuple);
+      if (hec) {
+        // A certificate problem will not fix itself: fail at once with a hint.
+        const bool verify = hec.category() == asio::error::get_ssl_category();
+        auto err = transportError(hec, t, "TLS handshake with", options.connect_timeout);
+        if (verify) err.message += " (check the CA bundle: cacert / OS_CACERT)";
+        co_return Connected{std::move(err), !verify};
+      }
+    }
+    opened++;
+    co_return Connected{std::move(conn), false};
+  }
+
+  template <typename Stream>
+  asio::awaitable<Attempt> exchange(Stream& stream, Connection& c, const Target& t,
+                                    http::request<http::string_body>& req, bool& keep_alive) {
+    c.lowest().expires_after(options.request_timeout);
+    auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
+    if (wec) co_return Attempt{transportError(wec, t, "sending to", options.request_timeout), true};
+    http::response_parser<http::string_body> parser;
+    parser.header_limit(64 * 1024);
+    parser.body_limit(options.max_response_bytes);
+    if (req.method() == http::verb::head) parser.skip(true);
+    auto [rec, rn] = co_await http::async_read(stream, c.buffer, parser, kTuple);
+    if (rec == http::error::body_limit) {
+      co_return Attempt{makeError(ErrorCode::TooLarge,
+                                  fmt::format("response from {} exceeds {} bytes", t.key,
+                                              options.max_response_bytes)),
+                        false};
+    }
+    if (rec) co_return Attempt{transportError(rec, t, "reading from", options.request_timeout), true};
+    auto res = parser.release();
+    keep_alive = res.keep_alive();
+    HttpResponse out;
+    out.status = static_cast<int>(res.result_int());
+    for (const auto& field : res) out.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+    out.body = std::move(res.body());
+    co_return Attempt{std::move(out), false};
+  }
+
+  asio::awaitable<Attempt> attemptOnce(const HttpRequest& request, const Target& t) {
+    const auto deadline = SteadyClock::now() + options.request_timeout;
+    auto lease = co_await acquire(t, deadline);
+    if (!lease.ok()) co_return Attempt{lease.takeError(), true};
+    ConnectionPtr conn = std::move(lease.value());
+    if (!conn) {
+      auto connected = co_await connect(t);
+      if (!connected.conn.ok()) {
+        release(t, nullptr, false);
+        co_return Attempt{connected.conn.takeError(), connected.retryable};
+      }
+      conn = std::move(connected.conn.value());
+    }
+    http::request<http::string_body> req;
+    auto verb = http::string_to_verb(request.method);
+    if (verb == http::verb::unknown) req.method_string(request.method); else req.method(verb);
+    req.target(t.path);
+    req.version(11);
+    req.set(http::field::host, t.host_header);
+    req.set(http::field::user_agent, options.user_agent);
+    for (const auto& h : request.headers) req.set(h.name, h.value);
+    req.body() = request.body;
+    req.prepare_payload();
+    req.keep_alive(true);
+    bool keep_alive = false;
+    // Two statements on purpose: GCC 12 miscompiles co_await inside a conditional expression
+    // (the result's temporaries are destroyed twice).
+    std::optional<Attempt> result;
+    if (conn->tls) {
+      result.emplace(co_await exchange(*conn->tls, *conn, t, req, keep_alive));
+    } else {
+      result.emplace(co_await exchange(*conn->plain, *conn, t, req, keep_alive));
+    }
+    release(t, std::move(conn), result->result.ok() && keep_alive);
+    co_return std::move(*result);
+  }
+  asio::awaitable<util::Result<HttpResponse>> send(HttpRequest request) {
+    auto target = parseTarget(request.url);
+    if (!target.ok()) co_return target.takeError();
+    const Target& t = target.value();
+    const bool idempotent = request.idempotent.value_or(isIdempotent(request.method));
+    const int max_attempts = std::max(1, options.retry.max_attempts);
+    for (int attempt = 1;; ++attempt) {
+      const auto start = SteadyClock::now();
+      Attempt result = co_await attemptOnce(request, t);
+      attempts++;
+      const auto took = std::chrono::duration_cast<Millis>(SteadyClock::now() - start).count();
+      bool retry = result.retryable;
+      std::optional<Millis> retry_after;
+      std::string outcome;
+      if (result.result.ok()) {
+        const auto& res = result.result.value();
+        retry = isRetryableStatus(res.status);
+        if (const auto* value = res.header("Retry-After")) {
+          retry_after = parseRetryAfter(*value, clock().now());
+        }
+        outcome = describeOutcome(res);
+      } else {
+        outcome = result.result.error().message;
+      }
+      LOG_DEBUG(kLog, "{} {} -> {} in {}ms", request.method, request.url, outcome, took);
+      if (!retry || !idempotent || attempt >= max_attempts) {
+        const bool failed = !result.result.ok() ||
+                            (result.result.value().status >= 400 && result.result.value().status != 404);
+        if (failed) {
+          LOG_WARN(kLog, "{} {} failed after {} attempt(s): {}", request.method, request.url, attempt,
+                   outcome);
+        }
+        co_return std::move(result.result);
+      }
+      retries++;
+      const Millis delay = retryDelay(attempt, options.retry, random01(), retry_after);
+      LOG_DEBUG(kLog, "retrying {} {} in {}ms (attempt {} of {})", request.method, request.url,
+                delay.count(), attempt + 1, max_attempts);
+      asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+      co_await timer.async_wait(kTuple);
+    }
+  }
+};
+
+util::Result<std::unique_ptr<HttpClient>> HttpClient::create(asio::any_io_executor executor,
+                                                             HttpClientOptions options) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                   asio::ssl::context::no_tlsv1_1);
+  boost::system::error_code ec;
+  if (options.tls.insecure) {
+    ctx->set_verify_mode(asio::ssl::verify_none);
+  } else {
+    ctx->set_verify_mode(asio::ssl::verify_peer);
+    if (!options.tls.ca_file.empty()) {
+      ctx->load_verify_file(options.tls.ca_file, ec);
+      if (ec) {
+        return makeError(ErrorCode::BadRequest,
+                         fmt::format("cacert \"{}\": cannot load CA bundle: {}",
+                                     options.tls.ca_file, ec.message()));
+      }
+    } else {
+      ctx->set_default_verify_paths(ec);
+      if (ec) {
+        return makeError(ErrorCode::Internal,
+                         fmt::format("cannot load the system CA bundle: {}", ec.message()));
+      }
+    }
+  }
+  return std::unique_ptr<HttpClient>(new HttpClient(
+      std::make_unique<Impl>(std::move(executor), std::move(options), std::move(ctx))));
+}
+
+HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpClient::~HttpClient() = default;
+
+asio::awaitable<util::Result<HttpResponse>> HttpClient::send(HttpRequest request) {
+  return impl_->send(std::move(request));
+}
+
+HttpClientStats HttpClient::stats() const {
+  return {impl_->attempts.load(), impl_->retries.load(), impl_->opened.load(), impl_->reused.load()};
+}
+
+}  // namespace magnumd::drivers::openstack

@@ -1,0 +1,100 @@
+// An async HTTP/1.1 client for OpenStack APIs on the caller's executor (Beast underneath, kept
+// out of this header): TLS with verification on by default, a bounded keep-alive pool per host,
+// connect and per-attempt deadlines, a response size limit, and retries with backoff for
+// idempotent requests only.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "drivers/openstack/retry_policy.h"
+#include "util/result.h"
+#include "util/time.h"
+
+namespace magnumd::drivers::openstack {
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;  // absolute http:// or https:// URL
+  std::vector<Header> headers;
+  std::string body;
+  // Overrides the method's idempotency for retries: a Keystone token POST creates nothing a
+  // repeat could duplicate, so it may be retried like a GET.
+  std::optional<bool> idempotent;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::vector<Header> headers;
+  std::string body;
+
+  // Case-insensitive; nullptr when absent.
+  const std::string* header(std::string_view name) const;
+  // x-openstack-request-id (or Nova's x-compute-request-id), "" when absent.
+  std::string requestId() const;
+};
+
+struct TlsOptions {
+  std::string ca_file;    // PEM bundle; empty: the system's default verify paths
+  bool insecure = false;  // skip certificate and host name verification (only when asked)
+};
+
+struct HttpClientOptions {
+  std::chrono::milliseconds connect_timeout{10000};  // resolve + TCP connect + TLS handshake
+  std::chrono::milliseconds request_timeout{60000};  // one attempt: write request, read response
+  uint64_t max_response_bytes = 64ull * 1024 * 1024;
+  size_t max_connections_per_host = 8;  // further requests wait for a free connection
+  size_t max_idle_per_host = 4;
+  std::chrono::milliseconds idle_keepalive{30000};   // idle connections older than this are closed
+  TlsOptions tls;
+  RetryOptions retry;
+  std::string user_agent = "magnumd";
+  const util::Clock* clock = nullptr;     // for Retry-After dates; null: the real clock
+  std::function<double()> random;         // jitter source in [0,1); null: a seeded PRNG
+};
+
+struct HttpClientStats {
+  uint64_t attempts = 0;
+  uint64_t retries = 0;
+  uint64_t connections_opened = 0;
+  uint64_t connections_reused = 0;
+};
+
+class HttpClient {
+ public:
+  // Fails when the TLS configuration is unusable (unreadable CA file).
+  static util::Result<std::unique_ptr<HttpClient>> create(boost::asio::any_io_executor executor,
+                                                          HttpClientOptions options);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Any HTTP status is a value in the response; transport failures (refused, timeout, TLS,
+  // oversized or malformed response) are Errors (Unavailable, Timeout, TooLarge). Idempotent
+  // requests are retried on transport failures, 429 and retryable 5xx, honouring Retry-After.
+  boost::asio::awaitable<util::Result<HttpResponse>> send(HttpRequest request);
+
+  HttpClientStats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit HttpClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace magnumd::drivers::openstack

@@ -1,0 +1,69 @@
+// CloudDriver over real OpenStack APIs: Keystone session, Heat and Nova clients sharing one
+// HTTP client and one token.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <memory>
+#include <string_view>
+
+#include "drivers/cloud_driver.h"
+#include "drivers/openstack/cloud_config.h"
+#include "drivers/openstack/heat.h"
+#include "drivers/openstack/http_client.h"
+#include "drivers/openstack/nova.h"
+#include "drivers/openstack/session.h"
+
+namespace magnumd::drivers::openstack {
+
+struct OpenStackDriverOptions {
+  HttpClientOptions http;  // tls is filled from the cloud's cacert / insecure settings
+  SessionOptions session;
+  HeatOptions heat;
+  NovaOptions nova;
+  const util::Clock* clock = nullptr;  // null: the real clock
+  int nested_depth = 5;                // how deep explainFailure and markUnhealthy look
+};
+
+class OpenStackDriver final : public CloudDriver {
+ public:
+  // The composition root's entry point: cloud_name from --os-cloud ("" = OS_CLOUD, then OS_*).
+  static util::Result<std::unique_ptr<OpenStackDriver>> fromCloud(
+      boost::asio::any_io_executor executor, std::string_view cloud_name,
+      OpenStackDriverOptions options = {},
+      const ConfigEnvironment& env = ConfigEnvironment::fromProcess());
+  static util::Result<std::unique_ptr<OpenStackDriver>> create(boost::asio::any_io_executor executor,
+                                                               CloudConfig config,
+                                                               OpenStackDriverOptions options = {});
+
+  Task<std::string> projectId() override;
+  Task<StackRef> createStack(StackCreate request) override;
+  StatusTask patchStack(StackRef stack, StackPatch patch) override;
+  StatusTask deleteStack(StackRef stack) override;
+  Task<std::vector<Stack>> listStacks(StackFilter filter) override;
+  Task<Stack> getStack(StackRef stack, bool resolve_outputs) override;
+  Task<std::vector<StackResource>> listResources(StackRef stack, int nested_depth) override;
+  Task<std::vector<StackEvent>> listEvents(StackRef stack, int nested_depth) override;
+  Task<std::string> explainFailure(StackRef stack) override;
+  StatusTask markUnhealthy(StackRef stack, std::string resource, std::string reason) override;
+  Task<std::vector<Server>> listServers(ServerQuery query) override;
+  Task<Server> getServer(std::string id) override;
+  StatusTask deleteServer(std::string id) override;
+
+  Session& session() { return *session_; }
+  HttpClient& http() { return *http_; }
+  HeatClient& heat() { return heat_; }
+  NovaClient& nova() { return nova_; }
+
+ private:
+  OpenStackDriver(std::unique_ptr<HttpClient> http, CloudConfig config, OpenStackDriverOptions options);
+
+  OpenStackDriverOptions options_;
+  util::RealClock real_clock_;
+  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<Session> session_;
+  HeatClient heat_;
+  NovaClient nova_;
+};
+
+}  // namespace magnumd::drivers::openstack

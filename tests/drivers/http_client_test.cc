@@ -1,0 +1,240 @@
+#include "drivers/openstack/http_client.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "net/http_server.h"
+#include "tests/drivers/fake_openstack.h"
+#include "tests/drivers/run_task.h"
+#include "tests/drivers/tls_cert.h"
+
+namespace magnumd::drivers::openstack {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeOpenStack;
+using testing::FakeReply;
+using testing::Recorded;
+using testing::runTask;
+using util::ErrorCode;
+
+class HttpClientTest : public ::testing::Test {
+ protected:
+  HttpClientTest() { cloud.requireTokens = false; }
+
+  std::unique_ptr<HttpClient> client(HttpClientOptions options = {}) {
+    options.retry.base_delay = 5ms;
+    options.retry.max_delay = 20ms;
+    auto c = HttpClient::create(io.get_executor(), std::move(options));
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    return std::move(c.value());
+  }
+
+  util::Result<HttpResponse> send(HttpClient& c, std::string method, std::string path, std::string body = {}) {
+    return runTask(io, c.send(HttpRequest{method, cloud.url() + path, {}, body}));
+  }
+
+  // A route answering `failures` times with `status` (and headers), then 200.
+  void flaky(const std::string& method, const std::string& path, int failures, int status,
+             std::vector<std::pair<std::string, std::string>> headers = {}) {
+    auto left = std::make_shared<std::atomic<int>>(failures);
+    cloud.on(method, path, [left, status, headers](const Recorded&) {
+      if (left->fetch_sub(1) > 0) return FakeReply{status, R"({"error": "try later"})", headers};
+      return FakeReply{200, R"({"ok": true})"};
+    });
+  }
+
+  boost::asio::io_context io;
+  FakeOpenStack cloud;
+};
+
+TEST_F(HttpClientTest, KeepsConnectionsAliveAndReusesThem) {
+  cloud.on("GET", "/ping", [](const Recorded& r) {
+    return FakeReply{200, R"({"pong": true})", {{"X-Echo-UA", r.headers.count("user-agent") ? r.headers.at("user-agent") : ""}}};
+  });
+  auto c = client();
+  for (int i = 0; i < 3; ++i) {
+    auto res = send(*c, "GET", "/ping");
+    ASSERT_TRUE(res.ok()) << res.error().message;
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, R"({"pong": true})");
+    EXPECT_EQ(*res->header("x-echo-ua"), "magnumd");
+    EXPECT_EQ(res->requestId(), "req-GET");
+  }
+  EXPECT_EQ(c->stats().connections_opened, 1u);
+  EXPECT_EQ(c->stats().connections_reused, 2u);
+}
+
+TEST_F(HttpClientTest, RetriesIdempotentRequestsOn5xxAnd429) {
+  flaky("GET", "/flaky-get", 2, 503);
+  flaky("DELETE", "/flaky-delete", 1, 429);
+  flaky("PUT", "/flaky-put", 1, 502);
+  auto c = client();
+  EXPECT_EQ(send(*c, "GET", "/flaky-get")->status, 200);
+  EXPECT_EQ(cloud.count("GET", "/flaky-get"), 3);
+  EXPECT_EQ(send(*c, "DELETE", "/flaky-delete")->status, 200);
+  EXPECT_EQ(cloud.count("DELETE", "/flaky-delete"), 2);
+  EXPECT_EQ(send(*c, "PUT", "/flaky-put")->status, 200);
+  EXPECT_EQ(c->stats().retries, 4u);
+}
+
+TEST_F(HttpClientTest, NeverRetriesPostOrPatch) {
+  flaky("POST", "/create", 1, 503);
+  flaky("PATCH", "/update", 1, 429, {{"Retry-After", "0"}});
+  auto c = client();
+  EXPECT_EQ(send(*c, "POST", "/create", "{}")->status, 503);
+  EXPECT_EQ(cloud.count("POST", "/create"), 1);
+  EXPECT_EQ(send(*c, "PATCH", "/update", "{}")->status, 429);
+  EXPECT_EQ(cloud.count("PATCH", "/update"), 1);
+  EXPECT_EQ(c->stats().retries, 0u);
+}
+
+TEST_F(HttpClientTest, GivesUpAfterMaxAttemptsWithTheLastResponse) {
+  flaky("GET", "/down", 100, 503);
+  HttpClientOptions o;
+  o.retry.max_attempts = 3;
+  auto c = client(o);
+  auto res = send(*c, "GET", "/down");
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(cloud.count("GET", "/down"), 3);
+}
+
+TEST_F(HttpClientTest, NotImplementedIsNotRetried) {
+  flaky("GET", "/nope", 5, 501);
+  auto c = client();
+  EXPECT_EQ(send(*c, "GET", "/nope")->status, 501);
+  EXPECT_EQ(cloud.count("GET", "/nope"), 1);
+}
+
+TEST_F(HttpClientTest, HonoursRetryAfterWithinItsBound) {
+  flaky("GET", "/later", 1, 429, {{"Retry-After", "30"}});
+  HttpClientOptions o;
+  o.retry.max_retry_after = 300ms;  // the server asks for 30 s; we wait at most 300 ms
+  auto c = client(o);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(send(*c, "GET", "/later")->status, 200);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 280ms);
+  EXPECT_LT(took, 5s);
+}
+
+TEST_F(HttpClientTest, ConnectionRefusedIsUnavailableAndRetriedOnlyWhenIdempotent) {
+  int port;
+  {
+    boost::asio::io_context tmp;
+    boost::asio::ip::tcp::acceptor a(tmp, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    port = a.local_endpoint().port();
+  }
+  HttpClientOptions o;
+  o.retry.max_attempts = 3;
+  auto c = client(o);
+  auto url = "http://127.0.0.1:" + std::to_string(port) + "/x";
+  auto res = runTask(io, c->send(HttpRequest{"GET", url, {}, {}}));
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code, ErrorCode::Unavailable);
+  EXPECT_NE(res.error().message.find("connecting to http://127.0.0.1:"), std::string::npos) << res.error().message;
+  EXPECT_EQ(c->stats().attempts, 3u);
+  res = runTask(io, c->send(HttpRequest{"POST", url, {}, "{}"}));
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(c->stats().attempts, 4u);
+}
+
+TEST_F(HttpClientTest, RequestTimeout) {
+  cloud.on("GET", "/slow", [](const Recorded&) { return FakeReply{200, "{}", {}, 2000ms}; });
+  HttpClientOptions o;
+  o.request_timeout = 200ms;
+  o.retry.max_attempts = 1;
+  auto c = client(o);
+  auto start = std::chrono::steady_clock::now();
+  auto res = send(*c, "GET", "/slow");
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code, ErrorCode::Timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
+}
+
+TEST_F(HttpClientTest, ResponseBodyLimit) {
+  cloud.on("GET", "/huge", [](const Recorded&) { return FakeReply{200, std::string(300000, 'x')}; });
+  HttpClientOptions o;
+  o.max_response_bytes = 100000;
+  auto c = client(o);
+  auto res = send(*c, "GET", "/huge");
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code, ErrorCode::TooLarge);
+  EXPECT_EQ(cloud.count("GET", "/huge"), 1);  // a size problem is not retried
+}
+
+TEST_F(HttpClientTest, BoundedPoolQueuesConcurrentRequests) {
+  cloud.on("GET", "/wait", [](const Recorded&) { return FakeReply{200, "{}", {}, 100ms}; });
+  HttpClientOptions o;
+  o.max_connections_per_host = 1;
+  auto c = client(o);
+  std::vector<std::optional<util::Result<HttpResponse>>> results(4);
+  for (auto& slot : results) {
+    boost::asio::co_spawn(io, testing::storeResult(c->send(HttpRequest{"GET", cloud.url() + "/wait", {}, {}}), &slot),
+                          [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+  }
+  io.restart();
+  io.run();
+  for (auto& r : results) {
+    ASSERT_TRUE(r.has_value() && r->ok());
+    EXPECT_EQ((*r)->status, 200);
+  }
+  EXPECT_EQ(c->stats().connections_opened, 1u);
+}
+
+TEST_F(HttpClientTest, InvalidUrlsAreErrors) {
+  auto c = client();
+  for (const char* url : {"ftp://x/y", "not a url", "http:///nohost"}) {
+    auto res = runTask(io, c->send(HttpRequest{"GET", url, {}, {}}));
+    ASSERT_FALSE(res.ok()) << url;
+    EXPECT_EQ(res.error().code, ErrorCode::BadRequest) << url;
+  }
+}
+
+TEST(HttpClientTls, VerifiesCertificatesUnlessToldOtherwise) {
+  auto dir = std::filesystem::temp_directory_path() / ("magnumd-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto cert = testing::makeSelfSignedCert(dir.string());
+  auto tls = net::makeServerTlsContext(cert.cert_file, cert.key_file);
+  ASSERT_TRUE(tls.ok()) << tls.error().message;
+  FakeOpenStack cloud(*tls);
+  cloud.requireTokens = false;
+  cloud.on("GET", "/secure", [](const Recorded&) { return FakeReply{200, R"({"tls": true})"}; });
+  boost::asio::io_context io;
+  auto get = [&](HttpClientOptions o) {
+    auto c = HttpClient::create(io.get_executor(), o);
+    EXPECT_TRUE(c.ok());
+    return runTask(io, (*c)->send(HttpRequest{"GET", cloud.url() + "/secure", {}, {}}));
+  };
+
+  HttpClientOptions trusted;
+  trusted.tls.ca_file = cert.cert_file;
+  auto ok = get(trusted);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->body, R"({"tls": true})");
+
+  HttpClientOptions system_bundle;  // our CA is not in it
+  auto rejected = get(system_bundle);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_NE(rejected.error().message.find("TLS handshake"), std::string::npos) << rejected.error().message;
+  EXPECT_NE(rejected.error().message.find("cacert"), std::string::npos);
+
+  HttpClientOptions insecure;
+  insecure.tls.insecure = true;
+  EXPECT_TRUE(get(insecure).ok());
+
+  HttpClientOptions missing;
+  missing.tls.ca_file = (dir / "absent.pem").string();
+  auto bad = HttpClient::create(io.get_executor(), missing);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("absent.pem"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace magnumd::drivers::openstack
