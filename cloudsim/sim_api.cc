@@ -1,0 +1,200 @@
+// /sim/v1: fault injection and request statistics (not part of OpenStack; documented in README.md).
+#include <fmt/format.h>
+
+#include <cmath>
+#include <set>
+
+#include "cloudsim/sim.h"
+
+namespace magnumd::cloudsim {
+namespace {
+
+using util::Json;
+
+Response simError(http::status status, std::string_view message) { return keystoneError(status, message); }
+
+void addFailNext(Json& out, const char* key, const FailNext& f, util::JsonAlloc& a) {
+  Json j(rapidjson::kObjectType);
+  j.AddMember("count", f.count, a);
+  j.AddMember("reason", util::str(f.reason, a), a);
+  out.AddMember(util::str(key, a), j, a);
+}
+
+Response faultsJson(Sim& sim) {
+  const Faults& f = sim.faults();
+  util::JsonDoc doc;
+  doc.SetObject();
+  auto& a = doc.GetAllocator();
+  doc.AddMember("error_rate", f.error_rate, a);
+  doc.AddMember("error_status", f.error_status, a);
+  Json services(rapidjson::kArrayType);
+  for (const auto& s : f.error_services) services.PushBack(util::str(s, a), a);
+  doc.AddMember("error_services", services, a);
+  doc.AddMember("latency_ms", f.latency_ms, a);
+  doc.AddMember("latency_jitter_ms", f.latency_jitter_ms, a);
+  auto remaining = std::chrono::duration<double>(f.unavailable_until - sim.clock().now()).count();
+  doc.AddMember("unavailable_seconds", std::max(0.0, remaining), a);
+  addFailNext(doc, "fail_stack_create", f.stack_create, a);
+  addFailNext(doc, "fail_stack_update", f.stack_update, a);
+  addFailNext(doc, "fail_stack_delete", f.stack_delete, a);
+  return jsonReply(http::status::ok, doc);
+}
+
+util::Status readFailNext(const Json& body, const char* key, FailNext& out) {
+  const Json* v = util::member(body, key);
+  if (v == nullptr) return {};
+  auto count = v->IsObject() ? util::intMember(*v, "count") : std::nullopt;
+  if (!count || *count < 0 || *count > 1000000) {
+    return util::makeError(util::ErrorCode::BadRequest, fmt::format("{}: expected {{\"count\": N >= 0, \"reason\": \"...\"}}", key));
+  }
+  out.count = static_cast<uint32_t>(*count);
+  out.reason = util::stringMember(*v, "reason").value_or("");
+  return {};
+}
+
+Response setFaults(Sim& sim, const Call& call) {
+  auto body = parseBody(call);
+  if (!body.ok()) return simError(http::status::bad_request, body.error().message);
+  if (!body->IsObject()) return simError(http::status::bad_request, "body must be a JSON object");
+  static const std::set<std::string, std::less<>> kKeys = {
+      "error_rate", "error_status", "error_services", "latency_ms", "latency_jitter_ms",
+      "unavailable_seconds", "fail_stack_create", "fail_stack_update", "fail_stack_delete"};
+  for (const auto& m : body->GetObject()) {
+    if (kKeys.count(std::string_view(m.name.GetString(), m.name.GetStringLength())) == 0) {
+      return simError(http::status::bad_request, fmt::format("unknown fault \"{}\"; known: error_rate, error_status, error_services, latency_ms, latency_jitter_ms, unavailable_seconds, fail_stack_create, fail_stack_update, fail_stack_delete", m.name.GetString()));
+    }
+  }
+  Faults next = sim.faults();
+  if (const Json* v = util::member(*body, "error_rate")) {
+    if (!v->IsNumber() || v->GetDouble() < 0 || v->GetDouble() > 1) return simError(http::status::bad_request, "error_rate must be a number from 0 to 1");
+    next.error_rate = v->GetDouble();
+  }
+  if (const Json* v = util::member(*body, "error_status")) {
+    if (!v->IsInt() || v->GetInt() < 400 || v->GetInt() > 599) return simError(http::status::bad_request, "error_status must be an HTTP status from 400 to 599");
+    next.error_status = v->GetInt();
+  }
+  if (const Json* v = util::member(*body, "error_services")) {
+    if (!v->IsArray()) return simError(http::status::bad_request, "error_services must be a list of identity, heat, nova");
+    next.error_services.clear();
+    for (const auto& s : v->GetArray()) {
+      std::string name = s.IsString() ? s.GetString() : "";
+      if (name != "identity" && name != "heat" && name != "nova") return simError(http::status::bad_request, fmt::format("error_services: \"{}\" is not one of identity, heat, nova", name));
+      next.error_services.push_back(name);
+    }
+  }
+  for (auto [key, target] : {std::pair{"latency_ms", &next.latency_ms}, std::pair{"latency_jitter_ms", &next.latency_jitter_ms}}) {
+    if (const Json* v = util::member(*body, key)) {
+      if (!v->IsUint() || v->GetUint() > 60000) return simError(http::status::bad_request, fmt::format("{} must be an integer from 0 to 60000", key));
+      *target = v->GetUint();
+    }
+  }
+  if (const Json* v = util::member(*body, "unavailable_seconds")) {
+    if (!v->IsNumber() || v->GetDouble() < 0 || v->GetDouble() > 86400) return simError(http::status::bad_request, "unavailable_seconds must be a number from 0 to 86400");
+    next.unavailable_until = sim.clock().now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(v->GetDouble()));
+  }
+  for (auto [key, target] : {std::pair{"fail_stack_create", &next.stack_create}, std::pair{"fail_stack_update", &next.stack_update},
+                             std::pair{"fail_stack_delete", &next.stack_delete}}) {
+    if (auto status = readFailNext(*body, key, *target); !status.ok()) return simError(http::status::bad_request, status.error().message);
+  }
+  sim.faults() = next;
+  return faultsJson(sim);
+}
+
+Json serverSummary(Sim& sim, const Server& s, util::JsonAlloc& a) {
+  Json j(rapidjson::kObjectType);
+  j.AddMember("id", util::str(s.id, a), a);
+  j.AddMember("name", util::str(s.name, a), a);
+  j.AddMember("status", util::str(statusOf(s), a), a);
+  j.AddMember("project_id", util::str(sim.strings().get(s.project), a), a);
+  std::string stack;
+  if (s.owner != kNone && s.owner < sim.heat().stacks().size() && sim.heat().stacks()[s.owner]) stack = sim.heat().stacks()[s.owner]->id;
+  j.AddMember("stack_id", util::str(stack, a), a);
+  return j;
+}
+
+Response servers(Sim& sim, Call& call) {
+  const auto& seg = call.seg;
+  util::JsonDoc doc;
+  doc.SetObject();
+  auto& a = doc.GetAllocator();
+  NovaStore& nova = sim.nova();
+  if (seg.size() == 1 && call.method == "GET") {
+    size_t limit = 1000;
+    if (auto l = call.query.get("limit")) limit = static_cast<size_t>(std::max(0L, std::strtol(l->c_str(), nullptr, 10)));
+    Json list(rapidjson::kArrayType);
+    for (size_t i = 0; i < nova.slots() && list.Size() < limit; ++i) {
+      const Server& s = nova.at(static_cast<uint32_t>(i));
+      if (!s.purged && s.vm != VmState::Deleted) list.PushBack(serverSummary(sim, s, a), a);
+    }
+    doc.AddMember("servers", list, a);
+    return jsonReply(http::status::ok, doc);
+  }
+  if (seg.size() < 2) return simError(http::status::not_found, "unknown /sim/v1 path");
+  auto slot = nova.find(seg[1]);
+  if (!slot || nova.at(*slot).vm == VmState::Deleted) return simError(http::status::not_found, fmt::format("server {} not found", seg[1]));
+  if (seg.size() == 2 && call.method == "DELETE") {
+    nova.remove(*slot);
+    return emptyReply(http::status::no_content);
+  }
+  if (seg.size() == 3 && seg[2] == "status" && (call.method == "POST" || call.method == "PUT")) {
+    auto body = parseBody(call);
+    if (!body.ok()) return simError(http::status::bad_request, body.error().message);
+    auto status = util::stringMember(*body, "status");
+    if (!status) return simError(http::status::bad_request, "body needs \"status\": one of ERROR, SHUTOFF, ACTIVE, BUILD");
+    auto set = nova.setStatus(*slot, *status, util::stringMember(*body, "reason").value_or(""));
+    if (!set.ok()) return simError(statusOf(set.error().code), set.error().message);
+    sim.heat().flushDirty();
+    doc.AddMember("server", serverSummary(sim, nova.at(*slot), a), a);
+    return jsonReply(http::status::ok, doc);
+  }
+  return simError(http::status::method_not_allowed, "unsupported method for this /sim/v1 path");
+}
+
+}  // namespace
+
+Response handleSimApi(Sim& sim, Call& call) {
+  const auto& seg = call.seg;
+  if (seg.empty()) return simError(http::status::not_found, "see cloudsim/README.md for the /sim/v1 API");
+  if (seg[0] == "stats" && seg.size() == 1) {
+    if (call.method == "DELETE") {
+      sim.stats().clear();
+      return emptyReply(http::status::no_content);
+    }
+    util::JsonDoc doc;
+    doc.SetObject();
+    auto& a = doc.GetAllocator();
+    Json requests(rapidjson::kObjectType);
+    uint64_t total = 0;
+    for (const auto& [k, v] : sim.stats()) {
+      if (k.rfind("sim ", 0) == 0) continue;
+      Json key = util::str(k, a);
+      requests.AddMember(key, v, a);
+      total += v;
+    }
+    doc.AddMember("requests", requests, a);
+    doc.AddMember("total", total, a);
+    doc.AddMember("stacks", static_cast<uint64_t>(sim.heat().liveStacks()), a);
+    doc.AddMember("servers", static_cast<uint64_t>(sim.nova().liveCount()), a);
+    doc.AddMember("tokens", static_cast<uint64_t>(sim.identity().tokenCount()), a);
+    return jsonReply(http::status::ok, doc);
+  }
+  if (seg[0] == "faults" && seg.size() == 1) {
+    if (call.method == "GET") return faultsJson(sim);
+    if (call.method == "DELETE") {
+      sim.faults() = Faults{};
+      return faultsJson(sim);
+    }
+    if (call.method == "POST" || call.method == "PUT" || call.method == "PATCH") return setFaults(sim, call);
+  }
+  if (seg[0] == "servers") return servers(sim, call);
+  if (seg[0] == "stacks" && seg.size() == 2 && call.method == "DELETE") {
+    auto slot = sim.heat().findById(seg[1]);
+    if (!slot) return simError(http::status::not_found, fmt::format("stack {} not found", seg[1]));
+    auto status = sim.heat().remove(*slot);
+    if (!status.ok()) return simError(statusOf(status.error().code), status.error().message);
+    return emptyReply(http::status::no_content);
+  }
+  return simError(http::status::not_found, "unknown /sim/v1 path; see cloudsim/README.md");
+}
+
+}  // namespace magnumd::cloudsim

@@ -1,0 +1,124 @@
+#include <set>
+
+#include "tests/cloudsim/sim_fixture.h"
+
+namespace magnumd::cloudsim::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class NovaTest : public SimTest {
+ protected:
+  void SetUp() override {
+    token = login();
+    Reply r = call("POST", heat() + "/stacks",
+                   R"({"stack_name":"s1","template":)" + quote(kGroupTemplate) + R"(,"parameters":{"count":5}})", token);
+    ASSERT_EQ(r.status, 201) << r.body;
+    stack_href = heat() + "/stacks/s1/" + str(r.json["stack"]["id"]);
+  }
+  Reply servers(const std::string& query = "", const std::string& version = "2.1") {
+    return call("GET", "/compute/v2.1/servers/detail" + query, "", token,
+                {{"X-OpenStack-Nova-API-Version", version}});
+  }
+  std::string token, stack_href;
+};
+
+TEST_F(NovaTest, ServersBuildThenBecomeActive) {
+  Reply r = servers();
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(r.json["servers"].Size(), 5u);
+  EXPECT_EQ(str(r.json["servers"][0]["status"]), "BUILD");
+  EXPECT_EQ(str(r.json["servers"][0]["OS-EXT-STS:vm_state"]), "building");
+  EXPECT_EQ(r.header("X-OpenStack-Nova-API-Version"), "2.1");
+  tick(2s);
+  r = servers();
+  for (const auto& s : r.json["servers"].GetArray()) {
+    EXPECT_EQ(str(s["status"]), "ACTIVE");
+    EXPECT_TRUE(s["addresses"]["private"][0]["addr"].IsString());
+    EXPECT_EQ(str(s["flavor"]["id"]), "2");
+    EXPECT_FALSE(s.HasMember("tags"));  // tags need 2.26
+  }
+  Reply latest = servers("", "latest");
+  EXPECT_EQ(str(latest.json["servers"][0]["flavor"]["original_name"]), "m1.small");
+  EXPECT_EQ(str(latest.json["servers"][0]["tags"][0]), "magnumd");
+  EXPECT_EQ(servers("", "2.200").status, 406);
+}
+
+TEST_F(NovaTest, PaginationFollowsServersLinks) {
+  std::set<std::string> seen;
+  std::string query = "?limit=2";
+  int pages = 0;
+  while (pages < 10) {
+    Reply r = servers(query);
+    ASSERT_EQ(r.status, 200) << r.body;
+    pages++;
+    for (const auto& s : r.json["servers"].GetArray()) seen.insert(str(s["id"]));
+    if (!r.json.HasMember("servers_links")) break;
+    std::string next = str(r.json["servers_links"][0]["href"]);
+    query = next.substr(next.find('?'));
+  }
+  EXPECT_EQ(seen.size(), 5u);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(servers("?marker=does-not-exist").status, 400);
+  EXPECT_EQ(servers("?limit=-1").status, 400);
+}
+
+TEST_F(NovaTest, ChangesSinceIncludesDeletedServers) {
+  tick(3s);
+  tick(1s);
+  // changes-since is inclusive, as Nova's is: only changes at or after it are listed.
+  std::string since = util::formatRfc3339(clock.now());
+  EXPECT_EQ(servers("?changes-since=" + since).json["servers"].Size(), 0u);
+  tick(1s);
+  Reply all = servers();
+  std::string victim = str(all.json["servers"][0]["id"]);
+  ASSERT_EQ(call("DELETE", "/sim/v1/servers/" + victim).status, 204);
+  Reply changed = servers("?changes-since=" + since);
+  ASSERT_EQ(changed.json["servers"].Size(), 1u) << changed.body;
+  EXPECT_EQ(str(changed.json["servers"][0]["status"]), "DELETED");
+  EXPECT_EQ(servers().json["servers"].Size(), 4u);  // without changes-since deleted ones are hidden
+  EXPECT_EQ(servers("?changes-since=yesterday").status, 400);
+}
+
+TEST_F(NovaTest, FiltersByNameStatusAndTags) {
+  tick(3s);
+  EXPECT_EQ(servers("?name=worker-[12]$").json["servers"].Size(), 2u);
+  std::string id = str(servers().json["servers"][0]["id"]);
+  call("POST", "/sim/v1/servers/" + id + "/status", R"({"status":"SHUTOFF"})");
+  EXPECT_EQ(servers("?status=SHUTOFF").json["servers"].Size(), 1u);
+  EXPECT_EQ(servers("?status=ACTIVE").json["servers"].Size(), 4u);
+  EXPECT_EQ(servers("?tags=magnumd", "2.26").json["servers"].Size(), 5u);
+  EXPECT_EQ(servers("?tags=magnumd,other", "2.26").json["servers"].Size(), 0u);
+  EXPECT_EQ(servers("?not-tags=magnumd", "2.26").json["servers"].Size(), 0u);
+  EXPECT_EQ(servers("?status=BOGUS", "2.38").status, 400);
+  EXPECT_EQ(servers("?name=(", "2.1").status, 400);
+}
+
+TEST_F(NovaTest, ShowRebootMetadataAndTags) {
+  tick(3s);
+  std::string id = str(servers().json["servers"][0]["id"]);
+  std::string base = "/compute/v2.1/servers/" + id;
+  Reply show = call("GET", base, "", token);
+  ASSERT_EQ(show.status, 200);
+  EXPECT_EQ(str(show.json["server"]["id"]), id);
+  EXPECT_EQ(call("POST", base + "/action", R"({"reboot":{"type":"SOFT"}})", token).status, 202);
+  EXPECT_EQ(str(call("GET", base, "", token).json["server"]["status"]), "REBOOT");
+  EXPECT_EQ(call("POST", base + "/action", R"({"reboot":{"type":"SOFT"}})", token).status, 409);
+  tick(1s);
+  EXPECT_EQ(str(call("GET", base, "", token).json["server"]["status"]), "ACTIVE");
+  EXPECT_EQ(call("POST", base + "/action", R"({"explode":null})", token).status, 400);
+  EXPECT_EQ(call("PUT", base + "/metadata/role", R"({"meta":{"role":"worker"}})", token).status, 200);
+  EXPECT_EQ(str(call("GET", base + "/metadata", "", token).json["metadata"]["role"]), "worker");
+  EXPECT_EQ(call("PUT", base + "/tags/extra", "", token).status, 201);
+  EXPECT_EQ(call("GET", base + "/tags", "", token).json["tags"].Size(), 2u);
+  Reply missing = call("GET", "/compute/v2.1/servers/00000000-0000-0000-0000-000000000000", "", token);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.json["itemNotFound"]["code"].GetInt(), 404);
+  EXPECT_EQ(call("DELETE", base, "", token).status, 204);
+  EXPECT_EQ(call("GET", base, "", token).status, 404);
+  EXPECT_EQ(call("GET", "/compute/v2.1/servers", "", "").status, 401);
+  EXPECT_EQ(call("GET", "/compute/v2.1/flavors/detail", "", token).status, 200);
+}
+
+}  // namespace
+}  // namespace magnumd::cloudsim::testing
