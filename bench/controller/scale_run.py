@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Scale run of the reconcile loops against cloudsim with zero delays (issue 4 §6).
+
+(a) N clusters of 1 master + W workers created at once: seconds until all are CREATE_COMPLETE.
+(b) M clusters of 1 + 1 in steady state: cloud calls per sync period (cloudsim /sim/v1/stats),
+    magnumd peak RSS and CPU seconds.
+
+    python3 bench/controller/scale_run.py --build-dir build --create 1000 --steady 10000
+
+Prints one table per phase. Uses only 127.0.0.1 and a temporary directory.
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+API = "/apis/container-infra/v1/namespaces/bench"
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(method, url, body=None, token=None, ctype="application/json"):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", ctype)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            raw = r.read()
+            return r.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
+def wait_http(url, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def proc_usage(pid):
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    return rss / 1024.0, cpu
+
+
+class Bench:
+    def __init__(self, build_dir, sync_interval, workers):
+        self.dir = tempfile.mkdtemp(prefix="magnumd-bench-")
+        self.sim_port, self.port = free_port(), free_port()
+        self.sim = subprocess.Popen(
+            [os.path.join(build_dir, "cloudsim", "cloudsim"), "--listen", f"127.0.0.1:{self.sim_port}",
+             "--server-build-seconds", "0", "--delete-seconds", "0", "--seed", "1", "--threads", "1"],
+            stdout=open(os.path.join(self.dir, "cloudsim.log"), "wb"), stderr=subprocess.STDOUT)
+        self.sim_url = f"http://127.0.0.1:{self.sim_port}"
+        wait_http(self.sim_url + "/identity/v3")
+        clouds = os.path.join(self.dir, "clouds.yaml")
+        with open(clouds, "w") as f:
+            f.write(f"""clouds:
+  bench:
+    auth: {{auth_url: {self.sim_url}/identity/v3, username: demo, password: password,
+            project_name: demo, user_domain_name: Default, project_domain_name: Default}}
+    region_name: RegionOne
+""")
+        env = dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds)
+        self.magnumd = subprocess.Popen(
+            [os.path.join(build_dir, "cmd", "magnumd"), "--dev", "--os-cloud", "bench",
+             "--listen", f"127.0.0.1:{self.port}", "--data-dir", os.path.join(self.dir, "data"),
+             "--sync-interval", str(sync_interval), "--workers", str(workers), "--log-level", "warn"],
+            env=env, stdout=open(os.path.join(self.dir, "magnumd.log"), "wb"), stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}"
+        wait_http(self.url + "/readyz")
+        with open(os.path.join(self.dir, "data", "admin.token")) as f:
+            self.token = f.read().strip()
+        status, body = call("POST", self.url + API + "/clustertemplates", {
+            "apiVersion": "container-infra/v1", "kind": "ClusterTemplate",
+            "metadata": {"name": "k8s", "namespace": "bench"},
+            "spec": {"coe": "kubernetes", "image": "fedora-coreos-38", "keypair": "k",
+                     "externalNetwork": "public", "masterLbEnabled": False}}, self.token)
+        assert status in (200, 201), body
+
+    def create(self, prefix, count, workers):
+        def one(i):
+            body = {"apiVersion": "container-infra/v1", "kind": "Cluster",
+                    "metadata": {"name": f"{prefix}{i:05d}", "namespace": "bench"},
+                    "spec": {"clusterTemplate": "k8s", "masterCount": 1, "nodeCount": workers}}
+            status, out = call("POST", self.url + API + "/clusters", body, self.token)
+            assert status in (200, 201), out
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(one, range(count)))
+
+    def complete(self, prefix):
+        status, body = call("GET", self.url + API + "/clusters", token=self.token)
+        items = [c for c in body["items"] if c["metadata"]["name"].startswith(prefix)]
+        done = sum(1 for c in items if c.get("status", {}).get("phase") == "CREATE_COMPLETE")
+        return done, len(items)
+
+    def wait_complete(self, prefix, count, timeout):
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            done, _ = self.complete(prefix)
+            if done >= count:
+                return time.monotonic() - start
+            time.sleep(0.5)
+        raise TimeoutError(f"{self.complete(prefix)} complete after {timeout}s")
+
+    def close(self):
+        for p in (self.magnumd, self.sim):
+            p.terminate()
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build-dir", default="build")
+    ap.add_argument("--create", type=int, default=1000, help="(a) clusters of 1 master + --workers-per-cluster")
+    ap.add_argument("--workers-per-cluster", type=int, default=3)
+    ap.add_argument("--steady", type=int, default=10000, help="(b) clusters of 1 + 1 (0: skip)")
+    ap.add_argument("--sync-interval", type=float, default=2.0)
+    ap.add_argument("--periods", type=int, default=10)
+    ap.add_argument("--reconcile-workers", type=int, default=8)
+    a = ap.parse_args()
+    b = Bench(a.build_dir, a.sync_interval, a.reconcile_workers)
+    try:
+        print(f"| phase | clusters | servers | result |\n|---|---|---|---|")
+        if a.create:
+            t0 = time.monotonic()
+            b.create("a", a.create, a.workers_per_cluster)
+            posted = time.monotonic() - t0
+            took = b.wait_complete("a", a.create, 1800) + posted
+            print(f"| (a) create at once | {a.create} | {a.create * (1 + a.workers_per_cluster)} | "
+                  f"all CREATE_COMPLETE after {took:.1f} s (POSTs took {posted:.1f} s) |", flush=True)
+        if a.steady:
+            b.create("b", a.steady, 1)
+            b.wait_complete("b", a.steady, 3600)
+            time.sleep(3 * a.sync_interval)  # let the last completions settle
+            call("DELETE", b.sim_url + "/sim/v1/stats")
+            _, cpu0 = proc_usage(b.magnumd.pid)
+            time.sleep(a.periods * a.sync_interval)
+            _, stats = call("GET", b.sim_url + "/sim/v1/stats")
+            rss, cpu1 = proc_usage(b.magnumd.pid)
+            total = stats["total"]
+            keystone = sum(v for k, v in stats["requests"].items() if "identity" in k)
+            print(f"| (b) steady state | {a.steady + a.create} | {stats['servers']} | "
+                  f"{total / a.periods:.1f} cloud calls per sync period ({keystone} Keystone in total); "
+                  f"magnumd peak RSS {rss:.0f} MB; CPU {(cpu1 - cpu0) / (a.periods * a.sync_interval) * 100:.1f}% "
+                  f"in steady state, {cpu1:.1f} CPU s in all |", flush=True)
+            print("calls by route:", json.dumps(stats["requests"], indent=1))
+    finally:
+        b.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

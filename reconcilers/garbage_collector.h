@@ -1,0 +1,53 @@
+// Deletes magnumd-tagged stacks whose Cluster no longer exists (a crash after the Cluster was
+// removed, a store restored from backup, a stack made by a Cluster deleted by hand), after a
+// grace period so a Cluster created a moment ago is never mistaken for a missing one.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "controller/informer.h"
+#include "controller/types.h"
+#include "reconcilers/cloud_call.h"
+#include "reconcilers/cloud_observer.h"
+#include "store/store.h"
+#include "util/time.h"
+
+namespace magnumd::reconcilers {
+
+struct GarbageCollectorOptions {
+  std::chrono::milliseconds grace{std::chrono::minutes(5)};
+  std::chrono::milliseconds period{std::chrono::seconds(30)};  // sweep at least this often
+};
+
+// The one key the collector's queue holds.
+controller::Request garbageCollectorKey();
+
+class GarbageCollector final : public controller::Reconciler {
+ public:
+  GarbageCollector(store::Store& store, controller::Informer& clusters, CloudCall& cloud,
+                   CloudObserver& observer, const util::Clock& clock, GarbageCollectorOptions options);
+
+  // Sweeps every uid the observer knows; the request is ignored.
+  controller::Result reconcile(const controller::Request& request) override;
+
+  uint64_t deleted() const { return deleted_; }
+
+ private:
+  bool clusterExists(const std::string& uid) const;
+
+  store::Store& store_;
+  controller::Informer& clusters_;
+  CloudCall& cloud_;
+  CloudObserver& observer_;
+  const util::Clock& clock_;
+  GarbageCollectorOptions options_;
+  std::mutex mutex_;
+  std::map<std::string, util::SystemTime> orphan_since_;  // uid -> first seen without a Cluster
+  uint64_t deleted_ = 0;
+};
+
+}  // namespace magnumd::reconcilers
