@@ -1,0 +1,255 @@
+#include "cmd/cloud_wiring.h"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "api/admission.h"
+#include "cloudsim/cloudsim.h"
+#include "controller/manager.h"
+#include "drivers/openstack/openstack_driver.h"
+#include "reconcilers/cloud_call.h"
+#include "reconcilers/cloud_observer.h"
+#include "reconcilers/cluster/cluster_reconciler.h"
+#include "reconcilers/counting_cloud_driver.h"
+#include "reconcilers/garbage_collector.h"
+#include "reconcilers/names.h"
+#include "reconcilers/nodegroup_reconciler.h"
+#include "util/log.h"
+
+namespace magnumd::cmd {
+
+namespace {
+
+using namespace std::chrono_literals;
+using reconcilers::kByCluster;
+using reconcilers::kByTemplate;
+using reconcilers::kByUid;
+
+std::chrono::milliseconds millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+util::Status writePrivateFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) return util::makeError(util::ErrorCode::Internal, fmt::format("cannot write {}", path));
+  out << text;
+  out.close();
+  ::chmod(path.c_str(), 0600);
+  return {};
+}
+
+class CloudComponent final : public Component {
+ public:
+  explicit CloudComponent(CloudOptions options) : options_(std::move(options)) {}
+  std::string_view name() const override { return "controllers"; }
+
+  util::Status start(Services& services) override {
+    if (!options_.enabled) return {};
+    auto driver = openDriver(services);
+    if (!driver.ok()) return driver.takeError();
+    if (!*driver) return {};  // no cloud configured: API only
+    driver_ = std::move(*driver);
+    counting_ = std::make_unique<reconcilers::CountingCloudDriver>(*driver_, &services.metrics);
+    call_ = std::make_unique<reconcilers::CloudCall>(services.io, *counting_);
+
+    auto& m = services.metrics;
+    auto& periods = m.counter("magnumd_observer_periods_total", "Observer sync periods by result.", {"result"});
+    auto& duration = m.histogram("magnumd_observer_period_seconds", "Duration of observer sync periods.");
+    auto& known = m.gauge("magnumd_observer_objects", "Magnumd stacks and servers the observer knows.", {"kind"});
+    reconcilers::ObserverOptions observer_options;
+    observer_options.sync_interval = millis(options_.sync_interval_seconds);
+    observer_options.full_resync_every = options_.full_resync_every;
+    observer_options.on_period = [&periods, &duration, &known](const reconcilers::ObserverStats& s, bool ok,
+                                                               std::chrono::steady_clock::duration took) {
+      periods.with({ok ? "ok" : "error"}).inc();
+      duration.with({}).observe(std::chrono::duration<double>(took).count());
+      known.with({"stack"}).set(static_cast<double>(s.stacks));
+      known.with({"server"}).set(static_cast<double>(s.servers));
+    };
+    observer_ = std::make_unique<reconcilers::CloudObserver>(
+        *counting_, observer_options, [this](const std::string& uid) { onCloudChange(uid); });
+
+    controller::ManagerOptions manager_options;
+    manager_ = std::make_unique<controller::Manager>(services.store, manager_options, clock_, services.metrics);
+    wireControllers(services);
+    RETURN_IF_ERROR(manager_->start());
+    gc_->queue().add(reconcilers::garbageCollectorKey());
+    boost::asio::co_spawn(services.io, observer_->run(), boost::asio::detached);
+    LOG_INFO("controllers", "reconciling with {} workers, sync every {}s, orphan grace {}s",
+             options_.workers, options_.sync_interval_seconds, options_.orphan_grace_seconds);
+    return {};
+  }
+
+  void stop() override {
+    if (observer_) observer_->stop();
+    if (manager_) manager_->stop();
+    if (sim_) sim_->stop();
+  }
+
+ private:
+  // nullptr (and no error) when neither --dev nor a cloud is configured.
+  util::Result<std::unique_ptr<drivers::CloudDriver>> openDriver(Services& services) {
+    drivers::openstack::CloudConfig config;
+    if (services.config.dev && options_.os_cloud.empty()) {
+      cloudsim::Options sim_options;
+      sim_options.port = options_.dev_cloud_port;
+      sim_options.sim.server_build = millis(options_.dev_server_build_seconds);
+      auto sim = cloudsim::Cloudsim::start(services.io, sim_options);
+      if (!sim.ok()) {
+        return util::makeError(sim.error().code, "cannot start the embedded cloudsim: " + sim.error().message);
+      }
+      sim_ = std::move(*sim);
+      const auto yaml = sim_->cloudsYaml("magnumd-dev");
+      const auto path = (std::filesystem::path(services.config.data_dir) / "clouds.yaml").string();
+      RETURN_IF_ERROR(writePrivateFile(path, yaml));
+      auto parsed = drivers::openstack::cloudConfigFromYaml("magnumd-dev", yaml, "", path);
+      if (!parsed.ok()) return parsed.takeError();
+      config = std::move(*parsed);
+      fmt::print(
+          "magnumd --dev: embedded OpenStack simulator (cloudsim) at {}\n"
+          "  openstack CLI:  OS_CLIENT_CONFIG_FILE={} openstack --os-cloud magnumd-dev server list\n"
+          "  fault injection and call counts: {}/sim/v1/\n",
+          sim_->url(), std::filesystem::absolute(path).string(), sim_->url());
+      std::fflush(stdout);
+    } else {
+      auto env = drivers::openstack::ConfigEnvironment::fromProcess();
+      if (options_.os_cloud.empty() && env.get("OS_CLOUD").empty() && env.get("OS_AUTH_URL").empty()) {
+        LOG_WARN("controllers", "no cloud configured (--os-cloud, OS_CLOUD or OS_AUTH_URL): serving the "
+                                "API only, nothing is reconciled");
+        return std::unique_ptr<drivers::CloudDriver>();
+      }
+      auto loaded = drivers::openstack::loadCloudConfig(options_.os_cloud, env);
+      if (!loaded.ok()) return loaded.takeError();
+      config = std::move(*loaded);
+    }
+    auto driver = drivers::openstack::OpenStackDriver::create(services.io.get_executor(), std::move(config));
+    if (!driver.ok()) return driver.takeError();
+    return std::unique_ptr<drivers::CloudDriver>(std::move(*driver));
+  }
+
+  void wireControllers(Services& services) {
+    auto& clusters = manager_->informer(api::Kind::Cluster);
+    auto& nodegroups = manager_->informer(api::Kind::NodeGroup);
+    auto& templates = manager_->informer(api::Kind::ClusterTemplate);
+    clusters.addIndex(std::string(kByUid), [](const api::Object& o) {
+      return std::vector<std::string>{o.metadata.uid};
+    });
+    clusters.addIndex(std::string(kByTemplate), [](const api::Object& o) {
+      auto ref = api::templateRefOf(o.spec, o.metadata.namespace_);
+      return std::vector<std::string>{controller::namespacedName(ref.namespace_, ref.name)};
+    });
+    nodegroups.addIndex(std::string(kByCluster), [](const api::Object& o) {
+      return std::vector<std::string>{
+          controller::namespacedName(o.metadata.namespace_, api::clusterOfNodeGroup(o.spec))};
+    });
+
+    reconcilers::ClusterReconcilerOptions cluster_options;
+    cluster_options.failed_retry = millis(options_.failed_retry_seconds);
+    cluster_options.in_flight_requeue = std::max(millis(options_.sync_interval_seconds) * 3, std::chrono::milliseconds(5s));
+    auto& events = manager_->eventRecorder();
+    cluster_ = &manager_->addController(
+        {"cluster", options_.workers, {}},
+        std::make_unique<reconcilers::ClusterReconciler>(
+            reconcilers::ClusterDeps{services.store, nodegroups, *call_, *observer_, events, clock_},
+            cluster_options));
+    nodegroup_ = &manager_->addController(
+        {"nodegroup", std::max(1, options_.workers / 2), {}},
+        std::make_unique<reconcilers::NodeGroupReconciler>(
+            reconcilers::NodeGroupDeps{services.store, *observer_, events, clock_}));
+    reconcilers::GarbageCollectorOptions gc_options;
+    gc_options.grace = millis(options_.orphan_grace_seconds);
+    gc_options.period = std::max(millis(options_.sync_interval_seconds), std::chrono::milliseconds(1s));
+    gc_ = &manager_->addController(
+        {"garbage-collector", 1, {}},
+        std::make_unique<reconcilers::GarbageCollector>(services.store, clusters, *call_, *observer_, clock_,
+                                                        gc_options));
+
+    const auto changed = controller::specOrMetadataChanged;
+    cluster_->watch(clusters, changed);
+    cluster_->watchMapped(nodegroups, [](const api::Object& ng) {
+      return std::vector<controller::Request>{
+          {api::Kind::Cluster, ng.metadata.namespace_, api::clusterOfNodeGroup(ng.spec)}};
+    }, changed);
+    cluster_->watchMapped(templates, [&clusters](const api::Object& t) {
+      std::vector<controller::Request> out;
+      for (const auto& c : clusters.byIndex(kByTemplate, controller::namespacedName(t.metadata.namespace_, t.metadata.name))) {
+        out.push_back(api::keyOf(*c));
+      }
+      return out;
+    }, changed);
+    nodegroup_->watch(nodegroups, changed);
+    nodegroup_->watchMapped(clusters, [&nodegroups](const api::Object& c) {
+      std::vector<controller::Request> out;
+      for (const auto& ng : nodegroups.byIndex(kByCluster, controller::namespacedName(c.metadata.namespace_, c.metadata.name))) {
+        out.push_back(api::keyOf(*ng));
+      }
+      return out;
+    }, changed);
+    clusters_ = &clusters;
+    nodegroups_ = &nodegroups;
+  }
+
+  // On the observer's coroutine: name the keys whose observed cloud state changed.
+  void onCloudChange(const std::string& uid) {
+    auto owners = clusters_->byIndex(kByUid, uid);
+    if (owners.empty()) {
+      gc_->queue().add(reconcilers::garbageCollectorKey());
+      return;
+    }
+    for (const auto& c : owners) {
+      cluster_->queue().add(api::keyOf(*c));
+      for (const auto& ng : nodegroups_->byIndex(kByCluster, controller::namespacedName(c->metadata.namespace_, c->metadata.name))) {
+        nodegroup_->queue().add(api::keyOf(*ng));
+      }
+    }
+  }
+
+  CloudOptions options_;
+  util::RealClock clock_;
+  std::unique_ptr<cloudsim::Cloudsim> sim_;
+  std::unique_ptr<drivers::CloudDriver> driver_;
+  std::unique_ptr<reconcilers::CountingCloudDriver> counting_;
+  std::unique_ptr<reconcilers::CloudCall> call_;
+  std::unique_ptr<reconcilers::CloudObserver> observer_;
+  std::unique_ptr<controller::Manager> manager_;
+  controller::Controller* cluster_ = nullptr;
+  controller::Controller* nodegroup_ = nullptr;
+  controller::Controller* gc_ = nullptr;
+  controller::Informer* clusters_ = nullptr;
+  controller::Informer* nodegroups_ = nullptr;
+};
+
+}  // namespace
+
+void addCloudFlags(CLI::App& app, CloudOptions& o) {
+  app.add_flag("--controllers,!--no-controllers", o.enabled, "serve the API only: no observer, no reconcilers");
+  app.add_option("--os-cloud", o.os_cloud, "clouds.yaml entry to manage (default: OS_CLOUD, then OS_* variables)");
+  app.add_option("--sync-interval", o.sync_interval_seconds, "seconds between cloud observations")
+      ->capture_default_str()->check(CLI::Range(0.05, 3600.0));
+  app.add_option("--full-resync-every", o.full_resync_every, "periods between full lists of stacks and servers")
+      ->capture_default_str()->check(CLI::Range(1, 100000));
+  app.add_option("--workers", o.workers, "concurrent Cluster reconciles")->capture_default_str()->check(CLI::Range(1, 256));
+  app.add_option("--orphan-grace", o.orphan_grace_seconds,
+                 "seconds before a magnumd stack whose Cluster is gone is deleted")
+      ->capture_default_str()->check(CLI::Range(0.0, 86400.0 * 30));
+  app.add_option("--failed-retry", o.failed_retry_seconds,
+                 "seconds before a failed stack is tried again (doubling per attempt, up to 10 min)")
+      ->capture_default_str()->check(CLI::Range(0.1, 86400.0));
+  app.add_option("--dev-cloud-port", o.dev_cloud_port, "--dev: port of the embedded cloudsim (0: any free port)")
+      ->capture_default_str();
+  app.add_option("--dev-server-build-seconds", o.dev_server_build_seconds,
+                 "--dev: how long simulated servers take to build")->capture_default_str()->check(CLI::Range(0.0, 600.0));
+}
+
+std::unique_ptr<Component> makeCloudComponent(CloudOptions options) {
+  return std::make_unique<CloudComponent>(std::move(options));
+}
+
+}  // namespace magnumd::cmd

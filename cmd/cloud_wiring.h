@@ -1,0 +1,39 @@
+// The cloud half of magnumd: the cloud driver (real OpenStack from clouds.yaml, or an embedded
+// cloudsim in --dev), the observer, and the Cluster / NodeGroup reconcilers and the garbage
+// collector under a controller Manager — wired as one Daemon Component.
+//
+// Namespaces map to cloud projects; this slice drives ONE project (the configured cloud's) for
+// every namespace.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "cmd/daemon.h"
+
+namespace CLI {
+class App;
+}
+
+namespace magnumd::cmd {
+
+struct CloudOptions {
+  bool enabled = true;            // --no-controllers: API only
+  std::string os_cloud;           // --os-cloud (clouds.yaml entry); "" = OS_CLOUD / OS_* env
+  double sync_interval_seconds = 10;
+  int full_resync_every = 30;     // periods
+  int workers = 4;
+  double orphan_grace_seconds = 300;
+  double failed_retry_seconds = 60;
+  // --dev only: the embedded cloudsim.
+  uint16_t dev_cloud_port = 0;
+  double dev_server_build_seconds = 1;
+};
+
+// Registers --os-cloud, --sync-interval, --workers, --orphan-grace, ... on `app`.
+void addCloudFlags(CLI::App& app, CloudOptions& options);
+
+std::unique_ptr<Component> makeCloudComponent(CloudOptions options);
+
+}  // namespace magnumd::cmd

@@ -1,0 +1,40 @@
+// magnumd's settings: defaults, then a YAML config file (--config), then command-line flags.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "util/result.h"
+
+namespace magnumd::cmd {
+
+struct DaemonConfig {
+  std::string listen = "127.0.0.1:9511";
+  std::string data_dir = "./magnumd-data";
+  bool dev = false;
+  std::string token_file;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string log_level = "info";
+  unsigned io_threads = 0;  // 0: one per core
+  std::chrono::milliseconds watch_bookmark_interval{30000};
+  std::chrono::milliseconds shutdown_timeout{10000};  // drain deadline for open requests
+};
+
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+// "127.0.0.1:9511", "[::1]:9511", ":9511" (all interfaces). Errors name the flag and value.
+util::Result<ListenAddress> parseListen(const std::string& text);
+
+// Applies a YAML config file's keys (the flag names without dashes: listen, data-dir, dev,
+// token-file, tls-cert, tls-key, log-level, io-threads, watch-bookmark-interval,
+// shutdown-timeout) onto `config`. Unknown keys and wrong types are errors naming file and key.
+util::Status applyConfigFile(const std::string& path, DaemonConfig& config);
+
+// Consistency checks that do not touch the filesystem: TLS needs both files, production needs
+// a token file, the log level exists, the listen address parses.
+util::Status validateConfig(const DaemonConfig& config);
+
+}  // namespace magnumd::cmd

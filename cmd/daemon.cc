@@ -1,0 +1,216 @@
+#include "cmd/daemon.h"
+
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <system_error>
+
+#include "cmd/dev_mode.h"
+#include "store/sqlite_store.h"
+#include "util/log.h"
+
+namespace magnumd::cmd {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using util::ErrorCode;
+using util::makeError;
+
+Daemon::Daemon(DaemonConfig config) : config_(std::move(config)) {}
+
+Daemon::~Daemon() { shutdown(); }
+
+void Daemon::addComponent(std::unique_ptr<Component> component) {
+  components_.push_back(std::move(component));
+}
+
+uint16_t Daemon::port() const { return http_ ? http_->port() : 0; }
+
+util::Status Daemon::prepareDataDir() {
+  std::error_code ec;
+  fs::create_directories(config_.data_dir, ec);
+  if (ec) {
+    return makeError(ErrorCode::Unavailable,
+                     fmt::format("--data-dir {}: cannot create it: {}", config_.data_dir, ec.message()));
+  }
+  if (!fs::is_directory(config_.data_dir, ec)) {
+    return makeError(ErrorCode::Unavailable,
+                     fmt::format("--data-dir {}: is not a directory", config_.data_dir));
+  }
+  if (::access(config_.data_dir.c_str(), R_OK | W_OK | X_OK) != 0) {
+    return makeError(ErrorCode::Unavailable,
+                     fmt::format("--data-dir {}: not readable and writable by this user: {}",
+                                 config_.data_dir, std::strerror(errno)));
+  }
+  return {};
+}
+
+util::Status Daemon::openStore() {
+  store::SqliteOptions options;
+  options.path = config_.data_dir + "/magnumd.db";
+  auto& commit_seconds = metrics_.histogram("magnumd_store_commit_duration_seconds",
+                                            "One store transaction, BEGIN to COMMIT, fsync included.")
+                             .with({});
+  auto& commit_writes = metrics_.histogram("magnumd_store_commit_writes",
+                                           "Writes grouped into one store transaction.", {},
+                                           {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024})
+                            .with({});
+  auto& commit_failures = metrics_.counter("magnumd_store_commit_failures_total",
+                                           "Store transactions that failed and were rolled back.")
+                              .with({});
+  options.on_commit = [&commit_seconds, &commit_writes, &commit_failures](const store::CommitInfo& info) {
+    commit_seconds.observe(info.seconds);
+    commit_writes.observe(static_cast<double>(info.writes));
+    if (!info.ok) commit_failures.inc();
+  };
+  ASSIGN_OR_RETURN(store_, store::openSqliteStore(options));  // the store logs what it opened
+  return {};
+}
+
+util::Result<std::shared_ptr<server::TokenAuthenticator>> Daemon::loadAuthenticator() {
+  std::shared_ptr<server::TokenAuthenticator> auth;
+  if (!config_.token_file.empty()) {
+    ASSIGN_OR_RETURN(auto loaded, server::TokenAuthenticator::loadFile(config_.token_file));
+    auth = std::move(loaded);
+    LOG_INFO("magnumd", "loaded {} token(s) from {}", auth->size(), config_.token_file);
+  } else {
+    auth = std::make_shared<server::TokenAuthenticator>();
+  }
+  if (config_.dev) {
+    ASSIGN_OR_RETURN(auto dev, ensureAdminToken(config_.data_dir));
+    auth->add(dev.token, server::Identity{"admin", "*", server::Role::Admin});
+    ASSIGN_OR_RETURN(auto listen, parseListen(config_.listen));
+    std::string host = listen.host == "0.0.0.0" ? "127.0.0.1" : listen.host;
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    std::string url = fmt::format("{}://{}:{}", config_.tls_cert.empty() ? "http" : "https", host,
+                                  listen.port);
+    fmt::print(stderr, "{}", devInstructions(dev, url));
+  }
+  return auth;
+}
+
+util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authenticator) {
+  ASSIGN_OR_RETURN(auto listen, parseListen(config_.listen));
+  net::ServerOptions options;
+  options.address = listen.host;
+  options.port = listen.port;
+  if (!config_.tls_cert.empty()) {
+    ASSIGN_OR_RETURN(options.tls, net::makeServerTlsContext(config_.tls_cert, config_.tls_key));
+  }
+  server::ApiServerOptions api_options;
+  api_options.watch.bookmark_interval = config_.watch_bookmark_interval;
+  api_ = std::make_unique<server::ApiServer>(*store_, std::move(authenticator), metrics_, api_options);
+  http_ = std::make_unique<net::HttpServer>(*io_, options, api_->handler(),
+                                            &server::ApiServer::transportError);
+  RETURN_IF_ERROR(http_->start());
+  unsigned threads = config_.io_threads > 0 ? config_.io_threads
+                                            : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { io_->run(); });
+  api_->setReady(true);
+  LOG_INFO("magnumd", "serving the API on {}://{}:{} with {} I/O thread(s)",
+           options.tls ? "https" : "http", options.address, http_->port(), threads);
+  return {};
+}
+
+namespace {
+
+// Each connection and watch is a descriptor; the default soft limit (1024) is too low for a
+// server that promises thousands of watchers.
+void raiseFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
+util::Status Daemon::start() {
+  RETURN_IF_ERROR(validateConfig(config_));
+  raiseFileLimit();
+  util::LogLevel level;
+  util::parseLogLevel(config_.log_level, level);
+  util::setLogLevel(level);
+  RETURN_IF_ERROR(prepareDataDir());
+  ASSIGN_OR_RETURN(auto authenticator, loadAuthenticator());
+  RETURN_IF_ERROR(openStore());
+  io_ = std::make_unique<asio::io_context>();
+  Services services{config_, *store_, *io_, metrics_};
+  for (auto& component : components_) {
+    auto status = component->start(services);
+    if (!status.ok()) {
+      auto error = status.takeError();
+      error.message = fmt::format("{}: {}", component->name(), error.message);
+      return error;
+    }
+    ++started_components_;
+  }
+  return startApi(std::move(authenticator));
+}
+
+void Daemon::requestStop() {
+  std::lock_guard lock(mutex_);
+  stop_ = true;
+  stop_requested_.notify_all();
+}
+
+void Daemon::onSignal(const boost::system::error_code& ec, int number) {
+  if (ec) return;
+  // A second signal during the drain means "now": exit without waiting.
+  if (signals_.fetch_add(1) > 0) {
+    LOG_WARN("magnumd", "second signal {}: exiting immediately", number);
+    std::_Exit(130);
+  }
+  LOG_INFO("magnumd", "signal {}: shutting down", number);
+  requestStop();
+  signal_set_->async_wait([this](const boost::system::error_code& e, int n) { onSignal(e, n); });
+}
+
+void Daemon::waitForSignal() {
+  signal_set_ = std::make_unique<asio::signal_set>(*io_, SIGINT, SIGTERM);
+  signal_set_->async_wait([this](const boost::system::error_code& e, int n) { onSignal(e, n); });
+  std::unique_lock lock(mutex_);
+  stop_requested_.wait(lock, [this] { return stop_; });
+}
+
+void Daemon::runUntilStopped() {
+  if (io_ == nullptr) return;
+  waitForSignal();
+  shutdown();
+}
+
+void Daemon::shutdown() {
+  if (api_) {
+    api_->setReady(false);
+    http_->stop();
+    api_->shutdown();
+    auto deadline = std::chrono::steady_clock::now() + config_.shutdown_timeout;
+    while (http_->openConnections() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (http_->openConnections() > 0) {
+      LOG_WARN("magnumd", "{} connection(s) still open after {} ms; closing them",
+               http_->openConnections(), config_.shutdown_timeout.count());
+    }
+  }
+  while (started_components_ > 0) components_[--started_components_]->stop();
+  if (io_) io_->stop();
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
+  http_.reset();
+  signal_set_.reset();
+  io_.reset();  // destroys suspended coroutines (watch streams) while the API still exists
+  api_.reset();
+  components_.clear();
+  if (store_) {
+    store_.reset();
+    LOG_INFO("magnumd", "store closed");
+  }
+}
+
+}  // namespace magnumd::cmd

@@ -1,0 +1,94 @@
+// The composition root: the only place that knows every concrete type. It opens the store,
+// builds authentication, the API and the HTTP listener, runs optional components between them,
+// and shuts everything down in reverse order.
+//
+// Start order:  store -> components (in registration order) -> API + listener (ready)
+// Stop order:   /readyz fails -> listener stops accepting -> watches end -> requests drain
+//               (deadline) -> components stop (reverse order) -> I/O threads join -> store closes
+//
+// Reconcilers, the controller manager and the embedded cloudsim plug in as Components.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "cmd/config.h"
+#include "net/http_server.h"
+#include "server/api_server.h"
+#include "server/auth.h"
+#include "store/store.h"
+#include "util/metrics.h"
+
+namespace magnumd::cmd {
+
+// What a component may use; all of it outlives every component.
+struct Services {
+  const DaemonConfig& config;
+  store::Store& store;
+  boost::asio::io_context& io;  // shared I/O threads; never block them
+  util::MetricsRegistry& metrics;
+};
+
+class Component {
+ public:
+  virtual ~Component() = default;
+  virtual std::string_view name() const = 0;
+  // Called once the store is open, before the API accepts requests. Errors abort start-up.
+  virtual util::Status start(Services& services) = 0;
+  // Stop promptly: called after the API drained, before the store closes; joins own threads.
+  virtual void stop() = 0;
+};
+
+class Daemon {
+ public:
+  explicit Daemon(DaemonConfig config);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Registered before start(); started in order after the store opens.
+  void addComponent(std::unique_ptr<Component> component);
+
+  // Opens everything and starts listening. Errors are the clear, operator-facing kind:
+  // "cannot listen on 127.0.0.1:9511: Address already in use".
+  util::Status start();
+  // Blocks until SIGTERM/SIGINT (or requestStop()), then shuts down gracefully.
+  void runUntilStopped();
+  void requestStop();
+  uint16_t port() const;
+
+ private:
+  util::Status prepareDataDir();
+  util::Status openStore();
+  util::Result<std::shared_ptr<server::TokenAuthenticator>> loadAuthenticator();
+  util::Status startApi(std::shared_ptr<const server::Authenticator> authenticator);
+  void waitForSignal();
+  void onSignal(const boost::system::error_code& ec, int number);
+  void shutdown();
+
+  DaemonConfig config_;
+  util::MetricsRegistry metrics_;
+  store::StorePtr store_;  // declared first: closed last
+  std::vector<std::unique_ptr<Component>> components_;
+  size_t started_components_ = 0;
+  std::unique_ptr<server::ApiServer> api_;
+  std::unique_ptr<boost::asio::io_context> io_;
+  std::unique_ptr<net::HttpServer> http_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<boost::asio::signal_set> signal_set_;
+
+  std::mutex mutex_;
+  std::condition_variable stop_requested_;
+  bool stop_ = false;
+  std::atomic<int> signals_{0};
+};
+
+}  // namespace magnumd::cmd

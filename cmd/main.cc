@@ -1,0 +1,97 @@
+// magnumd: the declarative control plane for container clusters on OpenStack.
+// This file only parses flags and hands them to the Daemon (the composition root).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#ifndef MAGNUMD_API_ONLY
+#include "cmd/cloud_wiring.h"
+#endif
+#include "cmd/config.h"
+#include "cmd/daemon.h"
+#include "server/version.h"
+
+namespace {
+
+using magnumd::cmd::DaemonConfig;
+
+struct Flags {
+  std::string config_file;
+  double bookmark_seconds = 0;
+  double shutdown_seconds = 0;
+};
+
+void addFlags(CLI::App& app, DaemonConfig& c, Flags& f) {
+  app.add_option("--config", f.config_file, "YAML file with the same settings as the flags (flags win)");
+  app.add_option("--listen", c.listen, "ADDRESS:PORT to serve the API on")->capture_default_str();
+  app.add_option("--data-dir", c.data_dir, "directory for the database and dev files")->capture_default_str();
+  app.add_flag("--dev", c.dev, "development mode: generate DATA_DIR/admin.token (admin) and print how to use it");
+  app.add_option("--token-file", c.token_file, "CSV of bearer tokens: token,user,namespace-or-*,role");
+  app.add_option("--tls-cert", c.tls_cert, "PEM certificate chain: serve HTTPS");
+  app.add_option("--tls-key", c.tls_key, "PEM private key for --tls-cert");
+  app.add_option("--log-level", c.log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--io-threads", c.io_threads, "HTTP I/O threads (0: one per core)")->capture_default_str();
+  app.add_option("--watch-bookmark-interval", f.bookmark_seconds,
+                 "seconds between BOOKMARK events on idle watches (default 30)");
+  app.add_option("--shutdown-timeout", f.shutdown_seconds,
+                 "seconds to let open requests finish on SIGTERM (default 10)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"magnumd: declarative control plane for container clusters on OpenStack"};
+  app.set_version_flag("--version", fmt::format("magnumd {} ({}, built {})",
+                                                magnumd::server::buildInfo().version,
+                                                magnumd::server::buildInfo().git_commit,
+                                                magnumd::server::buildInfo().build_date));
+  DaemonConfig flags_config;
+  Flags flags;
+  addFlags(app, flags_config, flags);
+#ifndef MAGNUMD_API_ONLY
+  magnumd::cmd::CloudOptions cloud;
+  magnumd::cmd::addCloudFlags(app, cloud);
+#endif
+  CLI11_PARSE(app, argc, argv);
+
+  // Defaults, then the config file, then every flag given on the command line.
+  DaemonConfig config;
+  if (!flags.config_file.empty()) {
+    auto status = magnumd::cmd::applyConfigFile(flags.config_file, config);
+    if (!status.ok()) {
+      fmt::print(stderr, "magnumd: {}\n", status.error().message);
+      return 2;
+    }
+  }
+  auto given = [&](const char* name) { return app.get_option(name)->count() > 0; };
+  if (given("--listen")) config.listen = flags_config.listen;
+  if (given("--data-dir")) config.data_dir = flags_config.data_dir;
+  if (given("--dev")) config.dev = flags_config.dev;
+  if (given("--token-file")) config.token_file = flags_config.token_file;
+  if (given("--tls-cert")) config.tls_cert = flags_config.tls_cert;
+  if (given("--tls-key")) config.tls_key = flags_config.tls_key;
+  if (given("--log-level")) config.log_level = flags_config.log_level;
+  if (given("--io-threads")) config.io_threads = flags_config.io_threads;
+  if (given("--watch-bookmark-interval")) {
+    if (flags.bookmark_seconds <= 0) {
+      fmt::print(stderr, "magnumd: --watch-bookmark-interval must be positive\n");
+      return 2;
+    }
+    config.watch_bookmark_interval =
+        std::chrono::milliseconds(static_cast<int64_t>(flags.bookmark_seconds * 1000));
+  }
+  if (given("--shutdown-timeout")) {
+    config.shutdown_timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(flags.shutdown_seconds * 1000));
+  }
+
+  magnumd::cmd::Daemon daemon(std::move(config));
+#ifndef MAGNUMD_API_ONLY
+  daemon.addComponent(magnumd::cmd::makeCloudComponent(cloud));
+#endif
+  if (auto status = daemon.start(); !status.ok()) {
+    fmt::print(stderr, "magnumd: {}\n", status.error().message);
+    return 1;
+  }
+  daemon.runUntilStopped();
+  return 0;
+}

@@ -1,0 +1,270 @@
+#include "server/api_server.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "server/codec.h"
+#include "server/selectors.h"
+#include "server/status.h"
+#include "server/version.h"
+
+namespace magnumd::server {
+
+namespace asio = boost::asio;
+namespace http = net::http;
+using util::ErrorCode;
+using util::makeError;
+
+namespace {
+
+net::Response textResponse(http::status status, std::string body) {
+  net::Response res{status, 11};
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.set(http::field::cache_control, "no-cache, private");
+  res.body() = std::move(body);
+  return res;
+}
+
+net::Response jsonText(http::status status, std::string body) {
+  net::Response res{status, 11};
+  res.set(http::field::content_type, kJsonType);
+  res.set(http::field::cache_control, "no-cache, private");
+  res.body() = std::move(body);
+  return res;
+}
+
+double residentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  long pages_total = 0;
+  long pages_resident = 0;
+  if (!(statm >> pages_total >> pages_resident)) return 0;
+  return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+util::Result<Verb> verbOf(const net::Request& request, const ResourcePath& path, bool watch) {
+  auto method = request.method();
+  auto notAllowed = [&] {
+    return makeError(ErrorCode::MethodNotAllowed,
+                     fmt::format("method {} is not allowed on {}", std::string(request.method_string()),
+                                 path.collection() ? "a collection" : "an object"));
+  };
+  if (path.allNamespaces() && (method != http::verb::get || !path.collection())) return notAllowed();
+  if (path.collection()) {
+    if (method == http::verb::get) return watch ? Verb::Watch : Verb::List;
+    if (method == http::verb::post && !path.status) return Verb::Create;
+    return notAllowed();
+  }
+  switch (method) {
+    case http::verb::get: return Verb::Get;
+    case http::verb::put: return Verb::Update;
+    case http::verb::patch: return Verb::Patch;
+    case http::verb::delete_:
+      if (path.status) return notAllowed();
+      return Verb::Delete;
+    default: return notAllowed();
+  }
+}
+
+std::string discoveryJson() {
+  std::string resources;
+  for (const auto& kind : api::allKinds()) {
+    if (!resources.empty()) resources += ',';
+    resources += fmt::format(
+        R"({{"name":"{0}","singularName":"{1}","namespaced":true,"kind":"{2}","verbs":["create","delete","get","list","patch","update","watch"],"shortNames":["{3}"]}},)"
+        R"({{"name":"{0}/status","singularName":"","namespaced":true,"kind":"{2}","verbs":["get","patch","update"]}})",
+        kind.plural, kind.singular, kind.name, kind.short_name);
+  }
+  return fmt::format(
+      R"({{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"{}","resources":[{}]}})",
+      api::kApiVersion, resources);
+}
+
+std::string groupListJson() {
+  return fmt::format(
+      R"({{"kind":"APIGroupList","apiVersion":"v1","groups":[{{"name":"{0}","versions":[{{"groupVersion":"{1}","version":"v1"}}],"preferredVersion":{{"groupVersion":"{1}","version":"v1"}}}}]}})",
+      api::kApiGroup, api::kApiVersion);
+}
+
+}  // namespace
+
+ApiServer::ApiServer(store::Store& store, std::shared_ptr<const Authenticator> authenticator,
+                     util::MetricsRegistry& registry, ApiServerOptions options)
+    : store_(store),
+      authenticator_(std::move(authenticator)),
+      registry_(registry),
+      metrics_(registry),
+      rss_(registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes.")),
+      revision_(registry.gauge("magnumd_store_revision", "The store's current revision.")),
+      resources_(store, metrics_),
+      watches_(store, metrics_, options.watch) {
+  const auto& build = buildInfo();
+  registry.gauge("magnumd_build_info", "Version and commit magnumd was built from (always 1).",
+                 {"version", "git_commit"})
+      .with({build.version, build.git_commit})
+      .set(1);
+}
+
+ApiServer::~ApiServer() { watches_.shutdown(); }
+
+net::Handler ApiServer::handler() {
+  return [this](net::Request request, net::PeerInfo peer) {
+    return handle(std::move(request), std::move(peer));
+  };
+}
+
+net::Response ApiServer::transportError(http::status status, std::string message) {
+  ErrorCode code = ErrorCode::BadRequest;
+  if (status == http::status::payload_too_large) code = ErrorCode::TooLarge;
+  if (status == http::status::internal_server_error) code = ErrorCode::Internal;
+  auto res = statusResponse(makeError(code, std::move(message)));
+  if (status == http::status::request_header_fields_too_large) {
+    // No Status reason exists for 431; keep BadRequest's body but the transport's code.
+    res.result(status);
+  }
+  return res;
+}
+
+void ApiServer::record(const std::string& verb, const std::string& resource, unsigned code,
+                       double seconds, bool streaming) {
+  metrics_.requests.with({verb, resource, std::to_string(code)}).inc();
+  if (!streaming) metrics_.latency.with({verb, resource}).observe(seconds);
+}
+
+asio::awaitable<net::Reply> ApiServer::handle(net::Request request, net::PeerInfo peer) {
+  (void)peer;
+  const auto begun = std::chrono::steady_clock::now();
+  std::string verb = "other";
+  std::string resource = "other";
+  net::Reply reply = co_await dispatch(request, verb, resource);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
+  if (auto* response = std::get_if<net::Response>(&reply)) {
+    record(verb, resource, response->result_int(), seconds, false);
+  } else {
+    record(verb, resource, std::get<net::StreamingResponse>(reply).head.result_int(), seconds, true);
+  }
+  co_return reply;
+}
+
+net::Response ApiServer::systemEndpoint(const net::Request& request, std::string_view path) const {
+  if (request.method() != http::verb::get) {
+    return statusResponse(makeError(ErrorCode::MethodNotAllowed,
+                                    fmt::format("method {} is not allowed on {}",
+                                                std::string(request.method_string()), path)));
+  }
+  if (path == "/healthz" || path == "/livez") return textResponse(http::status::ok, "ok\n");
+  if (path == "/readyz") {
+    return ready_ ? textResponse(http::status::ok, "ok\n")
+                  : textResponse(http::status::service_unavailable, "not ready: shutting down or starting\n");
+  }
+  const auto& build = buildInfo();
+  return jsonText(http::status::ok,
+                  fmt::format(R"({{"version":"{}","gitCommit":"{}","buildDate":"{}"}})",
+                              build.version, build.git_commit, build.build_date));
+}
+
+net::Response ApiServer::metricsEndpoint() {
+  rss_.with({}).set(residentBytes());
+  revision_.with({}).set(static_cast<double>(store_.currentRevision()));
+  net::Response res{http::status::ok, 11};
+  res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.body() = registry_.render();
+  return res;
+}
+
+asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, std::string& verb_label,
+                                                std::string& resource_label) {
+  auto target = parseTarget(request.target());
+  if (!target.ok()) co_return statusResponse(target.error());
+  const std::string& path = target->path;
+  if (path == "/healthz" || path == "/livez" || path == "/readyz" || path == "/version") {
+    verb_label = "get";
+    resource_label = path.substr(1);
+    co_return systemEndpoint(request, path);
+  }
+
+  auto format = negotiateOutput(request[http::field::accept]);
+  Format error_format = format.ok() ? *format : Format::Json;
+  auto identity = authenticator_ ? authenticator_->authenticate(
+                                       bearerToken(request[http::field::authorization]))
+                                 : std::nullopt;
+  if (!identity) {
+    co_return statusResponse(
+        makeError(ErrorCode::Unauthorized,
+                  request[http::field::authorization].empty()
+                      ? "Unauthorized: send Authorization: Bearer <token>"
+                      : "Unauthorized: the bearer token is not valid"),
+        error_format);
+  }
+  if (path == "/metrics") {
+    verb_label = "get";
+    resource_label = "metrics";
+    co_return metricsEndpoint();
+  }
+  if (path == "/apis" || path == "/apis/") co_return jsonText(http::status::ok, groupListJson());
+  if (path == kApiPrefix || path == std::string(kApiPrefix) + "/") {
+    co_return jsonText(http::status::ok, discoveryJson());
+  }
+
+  auto parsed = parseResourcePath(path);
+  if (!parsed) {
+    co_return statusResponse(
+        makeError(ErrorCode::NotFound,
+                  fmt::format("the server could not find the requested resource {}", path)),
+        error_format);
+  }
+  if (!parsed->ok()) co_return statusResponse(parsed->error(), error_format);
+  if (!format.ok()) co_return statusResponse(format.error());
+  RequestContext ctx{request, std::move(*parsed).value(), std::move(target->query), *identity};
+  ctx.format = *format;
+  resource_label = ctx.path.resource();
+  auto pretty = boolParam(ctx.query, "pretty");
+  auto watch = boolParam(ctx.query, "watch");
+  if (!pretty.ok()) co_return errorResponse(ctx, pretty.error());
+  if (!watch.ok()) co_return errorResponse(ctx, watch.error());
+  ctx.pretty = *pretty;
+  auto verb = verbOf(request, ctx.path, *watch);
+  if (!verb.ok()) co_return errorResponse(ctx, verb.error());
+  ctx.verb = *verb;
+  verb_label = verbName(ctx.verb);
+  if (auto allowed = authorize(ctx.identity, ctx.verb, ctx.path); !allowed.ok()) {
+    co_return errorResponse(ctx, allowed.error());
+  }
+
+  switch (ctx.verb) {
+    case Verb::Get: co_return resources_.get(ctx);
+    case Verb::List: co_return resources_.list(ctx);
+    case Verb::Watch: co_return openWatch(ctx);
+    case Verb::Create: co_return co_await resources_.create(ctx);
+    case Verb::Update: co_return co_await resources_.replace(ctx);
+    case Verb::Patch: co_return co_await resources_.patch(ctx);
+    case Verb::Delete: co_return co_await resources_.remove(ctx);
+  }
+  co_return errorResponse(ctx, makeError(ErrorCode::Internal, "unhandled verb"));
+}
+
+net::Reply ApiServer::openWatch(const RequestContext& ctx) {
+  auto filter = parseFilter(ctx.query);
+  if (!filter.ok()) return errorResponse(ctx, filter.error());
+  auto timeout = intParam(ctx.query, "timeoutSeconds");
+  if (!timeout.ok()) return errorResponse(ctx, timeout.error());
+  WatchRequest request;
+  request.kind = ctx.path.kind;
+  request.namespace_ = effectiveNamespace(ctx);
+  request.filter = std::move(filter).value();
+  request.timeout = std::chrono::seconds(*timeout);
+  auto rv_text = stringParam(ctx.query, "resourceVersion");
+  if (!rv_text.empty()) {
+    auto rv = intParam(ctx.query, "resourceVersion");
+    if (!rv.ok()) return errorResponse(ctx, rv.error());
+    request.resource_version = *rv;
+  }
+  auto stream = watches_.open(std::move(request));
+  if (!stream.ok()) return errorResponse(ctx, stream.error());
+  return std::move(stream).value();
+}
+
+}  // namespace magnumd::server

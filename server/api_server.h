@@ -1,0 +1,69 @@
+// The magnumd REST API as one request -> reply function over a Store:
+//   /apis/container-infra/v1/...   resources (see resources.h) and watch streams (watch.h)
+//   /healthz /livez /readyz /version   no token needed
+//   /metrics, /apis discovery          any valid token
+// Authentication (bearer tokens) and authorization (roles, namespaces) happen here, before a
+// resource handler runs. Testable without sockets: call handle() on an io_context.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <memory>
+
+#include "net/http_server.h"
+#include "server/auth.h"
+#include "server/resources.h"
+#include "server/server_metrics.h"
+#include "server/watch.h"
+#include "store/store.h"
+#include "util/metrics.h"
+
+namespace magnumd::server {
+
+struct ApiServerOptions {
+  WatchOptions watch;
+};
+
+class ApiServer {
+ public:
+  ApiServer(store::Store& store, std::shared_ptr<const Authenticator> authenticator,
+            util::MetricsRegistry& metrics, ApiServerOptions options = {});
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  boost::asio::awaitable<net::Reply> handle(net::Request request, net::PeerInfo peer);
+  // handle() bound to this object, for net::HttpServer.
+  net::Handler handler();
+  // Status JSON for errors the transport produces (413, 431, 400); for net::HttpServer.
+  static net::Response transportError(net::http::status status, std::string message);
+
+  // /readyz answers 503 while not ready (before start-up completes and during shutdown).
+  void setReady(bool ready) { ready_ = ready; }
+  bool ready() const { return ready_; }
+  // Ends open watch streams promptly; new watches end at once.
+  void shutdown() { watches_.shutdown(); }
+  size_t openWatches() const { return watches_.openStreams(); }
+
+ private:
+  boost::asio::awaitable<net::Reply> dispatch(const net::Request& request, std::string& verb_label,
+                                              std::string& resource_label);
+  net::Response systemEndpoint(const net::Request& request, std::string_view path) const;
+  net::Response metricsEndpoint();
+  net::Reply openWatch(const RequestContext& ctx);
+  void record(const std::string& verb, const std::string& resource, unsigned code,
+              double seconds, bool streaming);
+
+  store::Store& store_;
+  std::shared_ptr<const Authenticator> authenticator_;
+  util::MetricsRegistry& registry_;
+  ServerMetrics metrics_;
+  util::Family<util::Gauge>& rss_;
+  util::Family<util::Gauge>& revision_;
+  ResourceHandlers resources_;
+  WatchHub watches_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace magnumd::server

@@ -1,0 +1,138 @@
+#include "server/codec.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "util/yaml.h"
+
+namespace magnumd::server {
+
+using util::ErrorCode;
+using util::makeError;
+
+namespace {
+
+constexpr int kMaxNestingDepth = 64;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+bool isYamlType(std::string_view t) {
+  return t == "application/yaml" || t == "application/x-yaml" || t == "text/yaml" ||
+         t == "text/x-yaml";
+}
+
+bool isJsonType(std::string_view t) {
+  return t == "application/json" || t == kMergePatchType || t == kJsonPatchType;
+}
+
+// yaml-cpp parses flow collections recursively, and RapidJSON's writer and deep copies recurse
+// too: "[[[[..." a megabyte deep would exhaust the stack, so count bracket depth outside quoted
+// strings first (for JSON and YAML alike).
+// A quote opens a quoted string only at the start of a token; "it's" is a plain YAML scalar.
+bool startsToken(std::string_view text, size_t i) {
+  if (i == 0) return true;
+  char prev = text[i - 1];
+  return std::isspace(static_cast<unsigned char>(prev)) || prev == '[' || prev == '{' ||
+         prev == ',' || prev == ':' || prev == '-';
+}
+
+util::Status checkNestingDepth(std::string_view text) {
+  int depth = 0;
+  char quote = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quote != 0) {
+      if (c == '\\' && quote == '"') {
+        ++i;
+      } else if (c == quote) {
+        quote = 0;
+      }
+      continue;
+    }
+    if ((c == '"' || c == '\'') && startsToken(text, i)) {
+      quote = c;
+    } else if (c == '#' && (i == 0 || std::isspace(static_cast<unsigned char>(text[i - 1])))) {
+      while (i < text.size() && text[i] != '\n') ++i;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxNestingDepth) {
+        return makeError(ErrorCode::BadRequest,
+                         fmt::format("request body nested deeper than {} levels", kMaxNestingDepth));
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return {};
+}
+
+util::Result<util::JsonDoc> decodeYaml(std::string_view body) {
+  ASSIGN_OR_RETURN(auto docs, util::parseYamlDocuments(body));
+  if (docs.size() != 1) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("request body: expected exactly one YAML document, got {}",
+                                 docs.size()));
+  }
+  return std::move(docs.front());
+}
+
+}  // namespace
+
+std::string mediaType(std::string_view content_type) {
+  auto semi = content_type.find(';');
+  std::string out(trim(content_type.substr(0, semi)));
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+util::Result<Format> negotiateOutput(std::string_view accept) {
+  if (trim(accept).empty()) return Format::Json;
+  std::string_view rest = accept;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    std::string type = mediaType(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    if (type == "application/json" || type == "*/*" || type == "application/*") return Format::Json;
+    if (isYamlType(type)) return Format::Yaml;
+  }
+  return makeError(ErrorCode::NotAcceptable,
+                   fmt::format("Accept \"{}\": this server produces application/json or "
+                               "application/yaml",
+                               accept));
+}
+
+util::Result<util::JsonDoc> decodeBody(std::string_view content_type, std::string_view body) {
+  std::string type = mediaType(content_type);
+  if (trim(body).empty()) {
+    return makeError(ErrorCode::BadRequest, "request body is empty; expected an object");
+  }
+  RETURN_IF_ERROR(checkNestingDepth(body));
+  if (isYamlType(type)) return decodeYaml(body);
+  if (isJsonType(type)) return util::parseJson(body);
+  if (type.empty() || type == "text/plain" || type == "application/x-www-form-urlencoded") {
+    // curl -d sends form-urlencoded by default; treat it like "no type given" and detect.
+    if (util::looksLikeYaml(body)) return decodeYaml(body);
+    return util::parseJson(body);
+  }
+  return makeError(ErrorCode::UnsupportedMediaType,
+                   fmt::format("Content-Type \"{}\" is not supported; use application/json or "
+                               "application/yaml",
+                               content_type));
+}
+
+std::string render(const util::Json& value, Format format, bool pretty) {
+  if (format == Format::Yaml) return util::toYaml(value);
+  return pretty ? util::toPrettyJson(value) + "\n" : util::toJson(value);
+}
+
+std::string_view contentTypeOf(Format format) {
+  return format == Format::Yaml ? kYamlType : kJsonType;
+}
+
+}  // namespace magnumd::server

@@ -1,0 +1,37 @@
+// Wire formats of the API: request bodies in JSON or YAML, responses in JSON (optionally
+// pretty) or YAML, chosen from Content-Type and Accept the way kube-apiserver does.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "util/json.h"
+#include "util/result.h"
+
+namespace magnumd::server {
+
+enum class Format { Json, Yaml };
+
+inline constexpr std::string_view kJsonType = "application/json";
+inline constexpr std::string_view kYamlType = "application/yaml";
+inline constexpr std::string_view kMergePatchType = "application/merge-patch+json";
+inline constexpr std::string_view kJsonPatchType = "application/json-patch+json";
+inline constexpr std::string_view kWatchType = "application/json;stream=watch";
+
+// The media type without parameters, lower-cased: "application/json; charset=utf-8" -> "application/json".
+std::string mediaType(std::string_view content_type);
+
+// Picks the response format from an Accept header: JSON for empty, */*, application/*,
+// application/json; YAML for application/yaml (also x-yaml, text/yaml). NotAcceptable otherwise.
+util::Result<Format> negotiateOutput(std::string_view accept);
+
+// Parses a request body given as JSON or YAML (one document). An empty Content-Type is
+// detected from the text. UnsupportedMediaType for anything else. YAML whose flow nesting is
+// deeper than a sane limit is refused before it reaches the recursive YAML parser.
+util::Result<util::JsonDoc> decodeBody(std::string_view content_type, std::string_view body);
+
+// Renders a JSON value in the chosen format.
+std::string render(const util::Json& value, Format format, bool pretty = false);
+std::string_view contentTypeOf(Format format);
+
+}  // namespace magnumd::server

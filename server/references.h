@@ -1,0 +1,25 @@
+// Cross-object admission rules, answered from the store's in-memory reads: which template a
+// Cluster (or a NodeGroup's Cluster) uses, and which Clusters use a template.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace magnumd::server {
+
+// Runs api::admitSpec for `object`, resolving the template a Cluster or NodeGroup depends on.
+// A missing or inaccessible template (or cluster, for a NodeGroup) is an Invalid cause beside
+// the spec's own causes. The message names the object: `clusters "prod" is invalid: ...`.
+util::Result<std::string> admitWithReferences(const store::Store& store, const api::Object& object);
+
+// "namespace/name" of every Cluster whose spec.clusterTemplate resolves to this template.
+util::Result<std::vector<std::string>> clustersUsingTemplate(const store::Store& store, const std::string& ns,
+                                               const std::string& name);
+
+// Rewrites an Invalid error's message to name the object and list every cause.
+util::Error describeInvalid(util::Error error, api::Kind kind, const std::string& name);
+
+}  // namespace magnumd::server

@@ -1,0 +1,292 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "api/admission.h"
+#include "server/patch.h"
+#include "server/references.h"
+#include "server/resources.h"
+#include "server/store_await.h"
+#include "util/time.h"
+
+namespace magnumd::server {
+
+namespace asio = boost::asio;
+namespace http = net::http;
+using util::ErrorCode;
+using util::makeError;
+
+namespace {
+
+constexpr int kPatchAttempts = 5;
+
+util::Result<bool> dryRunOf(const RequestContext& ctx) {
+  auto it = ctx.query.find("dryRun");
+  if (it == ctx.query.end() || it->second.empty()) return false;
+  if (it->second == "All") return true;
+  return makeError(ErrorCode::BadRequest,
+                   fmt::format("dryRun: unsupported value \"{}\"; the only value is All", it->second));
+}
+
+// Decodes the request body into an object for the path, filling namespace (and name) from the
+// URL and refusing contradictions.
+util::Result<api::Object> decodeRequestObject(const RequestContext& ctx, const util::Json& doc) {
+  ASSIGN_OR_RETURN(auto object, api::decodeObject(doc));
+  const auto& want = api::kindInfo(ctx.path.kind);
+  if (object.kind != ctx.path.kind) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("kind \"{}\" does not match the resource in the URL ({} is kind {})",
+                                 api::kindInfo(object.kind).name, want.plural, want.name));
+  }
+  auto& meta = object.metadata;
+  if (meta.namespace_.empty()) meta.namespace_ = ctx.path.namespace_;
+  if (meta.namespace_ != ctx.path.namespace_) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("the namespace of the provided object ({}) does not match the "
+                                 "namespace sent on the request ({})",
+                                 meta.namespace_, ctx.path.namespace_));
+  }
+  if (!ctx.path.name.empty()) {
+    if (meta.name.empty()) meta.name = ctx.path.name;
+    if (meta.name != ctx.path.name) {
+      return makeError(ErrorCode::BadRequest,
+                       fmt::format("the name of the object ({}) does not match the name on the "
+                                   "URL ({})",
+                                   meta.name, ctx.path.name));
+    }
+  }
+  return object;
+}
+
+util::Result<api::Object> decodeRequestBody(const RequestContext& ctx) {
+  ASSIGN_OR_RETURN(auto doc, decodeBody(ctx.request[http::field::content_type], ctx.request.body()));
+  return decodeRequestObject(ctx, doc);
+}
+
+util::Status checkUid(const api::Object& current, const std::string& uid) {
+  if (uid.empty() || uid == current.metadata.uid) return {};
+  return makeError(ErrorCode::Conflict,
+                   fmt::format("Precondition failed: UID in precondition: {}, UID in object meta: {}",
+                               uid, current.metadata.uid));
+}
+
+util::Status checkNoNewFinalizers(const api::Object& current, const api::Object& candidate) {
+  if (!current.deleting()) return {};
+  for (const auto& f : candidate.metadata.finalizers) {
+    if (std::find(current.metadata.finalizers.begin(), current.metadata.finalizers.end(), f) ==
+        current.metadata.finalizers.end()) {
+      return makeError(ErrorCode::Invalid, "object is being deleted",
+                       {{"metadata.finalizers",
+                         fmt::format("cannot add finalizer \"{}\": the object is being deleted", f)}});
+    }
+  }
+  return {};
+}
+
+util::Status admitMetadata(const api::Object& object) {
+  if (object.metadata.name.empty()) {
+    return makeError(ErrorCode::Invalid, "name is required",
+                     {{"metadata.name", "required: a DNS-1123 label such as \"prod\""}});
+  }
+  auto status = api::validateMetadata(object.metadata, object.kind);
+  if (!status.ok()) return describeInvalid(status.takeError(), object.kind, object.metadata.name);
+  return {};
+}
+
+}  // namespace
+
+net::Response ResourceHandlers::writeError(const RequestContext& ctx, util::Error error) const {
+  switch (error.code) {
+    case ErrorCode::NotFound:
+      error.message = objectRef(ctx.path) + " not found";
+      break;
+    case ErrorCode::AlreadyExists:
+      error.message = objectRef(ctx.path) + " already exists";
+      break;
+    case ErrorCode::Conflict:
+      if (error.message.rfind("Precondition failed", 0) != 0) {
+        error.message = fmt::format("Operation cannot be fulfilled on {}: the object has been "
+                                    "modified; please apply your changes to the latest version "
+                                    "and try again",
+                                    objectRef(ctx.path));
+      }
+      break;
+    case ErrorCode::Invalid:
+      error = describeInvalid(std::move(error), ctx.path.kind, ctx.path.name);
+      break;
+    default:
+      break;
+  }
+  return errorResponse(ctx, error);
+}
+
+asio::awaitable<util::Result<api::Object>> ResourceHandlers::storeWrite(const char* op,
+                                                                        api::Object object,
+                                                                        int64_t expected_rv) {
+  auto& histogram = metrics_.store_writes.with({op});
+  auto observe = [&histogram](double seconds) { histogram.observe(seconds); };
+  std::string_view name(op);
+  if (name == "create") {
+    co_return co_await awaitStore(
+        [&](store::ObjectCallback done) { store_.create(std::move(object), std::move(done)); }, observe);
+  }
+  if (name == "update") {
+    co_return co_await awaitStore(
+        [&](store::ObjectCallback done) {
+          store_.update(std::move(object), expected_rv, std::move(done));
+        },
+        observe);
+  }
+  if (name == "update_status") {
+    co_return co_await awaitStore(
+        [&](store::ObjectCallback done) {
+          store_.updateStatus(std::move(object), expected_rv, std::move(done));
+        },
+        observe);
+  }
+  co_return co_await awaitStore(
+      [&](store::ObjectCallback done) {
+        store_.remove(api::keyOf(object), expected_rv, std::move(done));
+      },
+      observe);
+}
+
+asio::awaitable<net::Response> ResourceHandlers::create(const RequestContext& ctx) {
+  auto dry_run = dryRunOf(ctx);
+  if (!dry_run.ok()) co_return errorResponse(ctx, dry_run.error());
+  auto decoded = decodeRequestBody(ctx);
+  if (!decoded.ok()) co_return errorResponse(ctx, decoded.error());
+  api::Object object = std::move(decoded).value();
+  RequestContext named{ctx.request, ctx.path, ctx.query, ctx.identity, ctx.verb, ctx.format, ctx.pretty};
+  named.path.name = object.metadata.name;
+  if (object.metadata.resource_version != 0) {
+    co_return errorResponse(named, makeError(ErrorCode::BadRequest,
+                                             "metadata.resourceVersion: must not be set on objects "
+                                             "to be created"));
+  }
+  if (auto status = admitMetadata(object); !status.ok()) co_return errorResponse(named, status.error());
+  auto spec = admitWithReferences(store_, object);
+  if (!spec.ok()) co_return errorResponse(named, spec.error());
+  object.spec = std::move(spec).value();
+  if (auto rules = api::validateCreate(object.kind, object.metadata, object.spec); !rules.ok()) {
+    co_return writeError(named, rules.takeError());
+  }
+  object.status = "{}";  // status belongs to controllers, written through /status
+  object.metadata.uid.clear();
+  object.metadata.generation = 0;
+  object.metadata.creation_timestamp.clear();
+  object.metadata.deletion_timestamp.reset();
+  if (*dry_run) {
+    object.metadata.uid = util::newUuid();
+    object.metadata.generation = 1;
+    object.metadata.creation_timestamp = util::formatRfc3339(std::chrono::system_clock::now());
+    co_return objectResponse(named, http::status::created, object);
+  }
+  auto created = co_await storeWrite("create", std::move(object), 0);
+  if (!created.ok()) co_return writeError(named, created.takeError());
+  co_return objectResponse(named, http::status::created, *created);
+}
+
+util::Result<api::Object> ResourceHandlers::admitUpdate(const RequestContext& ctx,
+                                                        const api::Object& current,
+                                                        const api::Object& candidate) const {
+  RETURN_IF_ERROR(checkUid(current, candidate.metadata.uid));
+  api::Object next = current;
+  if (ctx.path.status) {
+    // Everything but status in the body is ignored.
+    auto status = api::admitStatus(ctx.path.kind, candidate.status);
+    if (!status.ok()) return describeInvalid(status.takeError(), ctx.path.kind, current.metadata.name);
+    next.status = std::move(status).value();
+    return next;
+  }
+  RETURN_IF_ERROR(admitMetadata(candidate));
+  RETURN_IF_ERROR(checkNoNewFinalizers(current, candidate));
+  ASSIGN_OR_RETURN(auto spec, admitWithReferences(store_, candidate));
+  std::vector<std::string> users;
+  if (ctx.path.kind == api::Kind::ClusterTemplate) {
+    ASSIGN_OR_RETURN(users, clustersUsingTemplate(store_, current.metadata.namespace_,
+                                                  current.metadata.name));
+  }
+  auto rules = api::validateSpecUpdate(ctx.path.kind, current.spec, spec, users);
+  if (!rules.ok()) return describeInvalid(rules.takeError(), ctx.path.kind, current.metadata.name);
+  next.metadata.labels = candidate.metadata.labels;
+  next.metadata.annotations = candidate.metadata.annotations;
+  next.metadata.finalizers = candidate.metadata.finalizers;
+  next.spec = std::move(spec);
+  return next;
+}
+
+asio::awaitable<util::Result<api::Object>> ResourceHandlers::writeUpdate(const RequestContext& ctx,
+                                                                         api::Object object,
+                                                                         int64_t expected_rv,
+                                                                         bool dry_run) {
+  if (dry_run) {
+    auto current = store_.get(api::keyOf(object));
+    if (!current.ok()) co_return current.takeError();
+    if (expected_rv != 0 && expected_rv != current->metadata.resource_version) {
+      co_return makeError(ErrorCode::Conflict, "stale resourceVersion");
+    }
+    if (current->spec != object.spec) object.metadata.generation = current->metadata.generation + 1;
+    co_return object;
+  }
+  co_return co_await storeWrite(ctx.path.status ? "update_status" : "update", std::move(object),
+                                expected_rv);
+}
+
+asio::awaitable<net::Response> ResourceHandlers::replace(const RequestContext& ctx) {
+  auto dry_run = dryRunOf(ctx);
+  if (!dry_run.ok()) co_return errorResponse(ctx, dry_run.error());
+  auto candidate = decodeRequestBody(ctx);
+  if (!candidate.ok()) co_return errorResponse(ctx, candidate.error());
+  auto current = store_.get({ctx.path.kind, ctx.path.namespace_, ctx.path.name});
+  if (!current.ok()) co_return writeError(ctx, current.takeError());
+  auto next = admitUpdate(ctx, *current, *candidate);
+  if (!next.ok()) co_return writeError(ctx, next.takeError());
+  auto written = co_await writeUpdate(ctx, std::move(next).value(),
+                                      candidate->metadata.resource_version, *dry_run);
+  if (!written.ok()) co_return writeError(ctx, written.takeError());
+  co_return objectResponse(ctx, http::status::ok, *written);
+}
+
+asio::awaitable<net::Response> ResourceHandlers::patch(const RequestContext& ctx) {
+  auto dry_run = dryRunOf(ctx);
+  if (!dry_run.ok()) co_return errorResponse(ctx, dry_run.error());
+  std::string type = mediaType(ctx.request[http::field::content_type]);
+  if (type != kMergePatchType && type != kJsonPatchType) {
+    co_return errorResponse(
+        ctx, makeError(ErrorCode::UnsupportedMediaType,
+                       fmt::format("PATCH Content-Type \"{}\" is not supported; use {} (RFC 7386) "
+                                   "or {} (RFC 6902)",
+                                   type, kMergePatchType, kJsonPatchType)));
+  }
+  auto patch_doc = decodeBody(type, ctx.request.body());
+  if (!patch_doc.ok()) co_return errorResponse(ctx, patch_doc.error());
+
+  for (int attempt = 1;; ++attempt) {
+    auto current = store_.get({ctx.path.kind, ctx.path.namespace_, ctx.path.name});
+    if (!current.ok()) co_return writeError(ctx, current.takeError());
+    util::JsonDoc doc;
+    api::encodeObject(*current, doc, doc.GetAllocator());
+    auto applied = type == kMergePatchType
+                       ? applyMergePatch(doc, *patch_doc, doc.GetAllocator())
+                       : applyJsonPatch(doc, *patch_doc, doc.GetAllocator());
+    if (!applied.ok()) co_return errorResponse(ctx, applied.error());
+    auto candidate = decodeRequestObject(ctx, doc);
+    if (!candidate.ok()) co_return errorResponse(ctx, candidate.error());
+    // A resourceVersion the patch sets is a precondition; without one the patch applies to
+    // whatever is current, so a concurrent write means re-reading and re-applying.
+    const int64_t expected = candidate->metadata.resource_version;
+    const bool precondition = expected != current->metadata.resource_version;
+    auto next = admitUpdate(ctx, *current, *candidate);
+    if (!next.ok()) co_return writeError(ctx, next.takeError());
+    auto written = co_await writeUpdate(ctx, std::move(next).value(), expected, *dry_run);
+    if (!written.ok() && written.error().code == ErrorCode::Conflict && !precondition &&
+        attempt < kPatchAttempts) {
+      continue;
+    }
+    if (!written.ok()) co_return writeError(ctx, written.takeError());
+    co_return objectResponse(ctx, http::status::ok, *written);
+  }
+}
+
+}  // namespace magnumd::server

@@ -1,0 +1,47 @@
+// The REST verbs on ClusterTemplates, Clusters, NodeGroups and Events, with kube-apiserver
+// semantics: optimistic concurrency, the /status subresource, merge and JSON patches, dryRun,
+// finalizer-aware DELETE, and admission (defaults, validation, cross-object rules) before every
+// write. Authentication and authorization happened before these run.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "server/request_context.h"
+#include "server/server_metrics.h"
+#include "store/store.h"
+
+namespace magnumd::server {
+
+class ResourceHandlers {
+ public:
+  ResourceHandlers(store::Store& store, ServerMetrics& metrics) : store_(store), metrics_(metrics) {}
+
+  net::Response get(const RequestContext& ctx) const;
+  net::Response list(const RequestContext& ctx) const;
+  boost::asio::awaitable<net::Response> create(const RequestContext& ctx);
+  boost::asio::awaitable<net::Response> replace(const RequestContext& ctx);  // PUT
+  boost::asio::awaitable<net::Response> patch(const RequestContext& ctx);
+  boost::asio::awaitable<net::Response> remove(const RequestContext& ctx);
+
+ private:
+  // Validates and admits an update of `current` to `candidate`; returns the object to write.
+  util::Result<api::Object> admitUpdate(const RequestContext& ctx, const api::Object& current,
+                                        const api::Object& candidate) const;
+  // Writes an admitted update (main resource or status) with the precondition, or returns it
+  // unwritten for dryRun.
+  boost::asio::awaitable<util::Result<api::Object>> writeUpdate(const RequestContext& ctx,
+                                                                api::Object object,
+                                                                int64_t expected_rv, bool dry_run);
+  boost::asio::awaitable<util::Result<api::Object>> storeWrite(const char* op, api::Object object,
+                                                               int64_t expected_rv);
+  net::Response writeError(const RequestContext& ctx, util::Error error) const;
+
+  store::Store& store_;
+  ServerMetrics& metrics_;
+};
+
+// The namespace a request reads: the path's, or the token's own for a namespace-limited token
+// on a cluster-wide path.
+std::string effectiveNamespace(const RequestContext& ctx);
+
+}  // namespace magnumd::server

@@ -1,0 +1,19 @@
+// The API server's metrics, registered once in a MetricsRegistry.
+#pragma once
+
+#include "util/metrics.h"
+
+namespace magnumd::server {
+
+struct ServerMetrics {
+  explicit ServerMetrics(util::MetricsRegistry& registry);
+
+  util::Family<util::Counter>& requests;         // verb, resource, code
+  util::Family<util::Histogram>& latency;        // verb, resource
+  util::Family<util::Histogram>& store_writes;   // op
+  util::Family<util::Gauge>& open_watches;       // (none)
+  util::Family<util::Counter>& watch_events;     // type
+  util::Family<util::Counter>& watch_overflows;  // (none)
+};
+
+}  // namespace magnumd::server

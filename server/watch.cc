@@ -1,0 +1,303 @@
+#include "server/watch.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include <deque>
+
+#include "server/codec.h"
+#include "server/object_json.h"
+#include "server/status.h"
+#include "util/log.h"
+
+namespace magnumd::server {
+
+namespace asio = boost::asio;
+namespace http = net::http;
+using util::ErrorCode;
+using util::makeError;
+
+namespace {
+
+constexpr size_t kChunkBytes = 256 * 1024;
+
+const char* typeName(store::EventType type) {
+  switch (type) {
+    case store::EventType::Added: return "ADDED";
+    case store::EventType::Modified: return "MODIFIED";
+    case store::EventType::Deleted: return "DELETED";
+  }
+  return "MODIFIED";
+}
+
+void appendEvent(std::string& out, const char* type, const api::Object& object) {
+  out += R"({"type":")";
+  out += type;
+  out += R"(","object":)";
+  appendObjectJson(out, object);
+  out += "}\n";
+}
+
+std::string bookmarkLine(api::Kind kind, int64_t revision, bool initial_events_end) {
+  std::string annotations =
+      initial_events_end ? R"(,"annotations":{"k8s.io/initial-events-end":"true"})" : "";
+  return fmt::format(
+      R"({{"type":"BOOKMARK","object":{{"kind":"{}","apiVersion":"{}","metadata":{{"resourceVersion":"{}"{}}}}}}})"
+      "\n",
+      api::kindInfo(kind).name, api::kApiVersion, revision, annotations);
+}
+
+std::string errorLine(const util::Error& error) {
+  return R"({"type":"ERROR","object":)" + failureStatusJson(error) + "}\n";
+}
+
+size_t approximateSize(const api::Object& o) { return o.spec.size() + o.status.size() + 256; }
+
+}  // namespace
+
+class WatchStream : public std::enable_shared_from_this<WatchStream> {
+ public:
+  WatchStream(WatchHub& hub, WatchRequest request) : hub_(hub), request_(std::move(request)) {}
+  ~WatchStream() { hub_.erase(this); }
+  WatchStream(const WatchStream&) = delete;
+  WatchStream& operator=(const WatchStream&) = delete;
+
+  asio::awaitable<void> run(net::ChunkWriter& writer);
+
+  void stop() {
+    stop_ = true;
+    wake();
+  }
+
+ private:
+  struct Drained {
+    std::deque<store::WatchEvent> events;
+    bool overflowed = false;
+  };
+
+  void onEvents(std::span<const store::WatchEvent> events);
+  void wake();
+  Drained drain();
+  bool idle();
+  asio::awaitable<bool> sendInitialState(net::ChunkWriter& writer, int64_t& revision);
+  asio::awaitable<bool> write(net::ChunkWriter& writer, std::string data);
+
+  WatchHub& hub_;
+  WatchRequest request_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> wake_pending_{false};
+
+  std::mutex mutex_;  // guards the fields below
+  std::deque<store::WatchEvent> queue_;
+  size_t queued_bytes_ = 0;
+  bool overflowed_ = false;
+  std::optional<asio::any_io_executor> executor_;
+  std::shared_ptr<asio::steady_timer> timer_;
+};
+
+void WatchStream::onEvents(std::span<const store::WatchEvent> events) {
+  {
+    std::lock_guard lock(mutex_);
+    if (overflowed_) return;
+    for (const auto& event : events) {
+      if (!request_.filter.matches(event.object)) continue;
+      queued_bytes_ += approximateSize(event.object);
+      queue_.push_back(event);
+      if (queue_.size() > hub_.options_.buffer_events || queued_bytes_ > hub_.options_.buffer_bytes) {
+        overflowed_ = true;
+        queue_.clear();
+        queued_bytes_ = 0;
+        break;
+      }
+    }
+    if (queue_.empty() && !overflowed_) return;
+  }
+  wake();
+}
+
+void WatchStream::wake() {
+  if (wake_pending_.exchange(true)) return;
+  std::lock_guard lock(mutex_);
+  if (!executor_) return;
+  asio::post(*executor_, [timer = timer_] { timer->cancel(); });
+}
+
+WatchStream::Drained WatchStream::drain() {
+  Drained out;
+  std::lock_guard lock(mutex_);
+  wake_pending_ = false;
+  out.events.swap(queue_);
+  queued_bytes_ = 0;
+  out.overflowed = overflowed_;
+  return out;
+}
+
+bool WatchStream::idle() {
+  std::lock_guard lock(mutex_);
+  return queue_.empty() && !overflowed_;
+}
+
+asio::awaitable<bool> WatchStream::write(net::ChunkWriter& writer, std::string data) {
+  if (data.empty()) co_return true;
+  co_return co_await writer.write(std::move(data));
+}
+
+asio::awaitable<bool> WatchStream::sendInitialState(net::ChunkWriter& writer, int64_t& revision) {
+  store::ListOptions options;
+  options.kind = request_.kind;
+  options.namespace_ = request_.namespace_;
+  options.filter = [this](const api::Object& o) { return request_.filter.matches(o); };
+  auto list = hub_.store_.list(options);
+  if (!list.ok()) {
+    co_await write(writer, errorLine(list.error()));
+    co_return false;
+  }
+  std::string chunk;
+  for (const auto& object : list->items) {
+    appendEvent(chunk, "ADDED", object);
+    if (chunk.size() >= kChunkBytes && !co_await write(writer, std::exchange(chunk, {}))) {
+      co_return false;
+    }
+  }
+  hub_.metrics_.watch_events.with({"ADDED"}).inc(static_cast<double>(list->items.size()));
+  revision = list->revision;
+  chunk += bookmarkLine(request_.kind, revision, true);
+  co_return co_await write(writer, std::move(chunk));
+}
+
+asio::awaitable<void> WatchStream::run(net::ChunkWriter& writer) {
+  auto executor = co_await asio::this_coro::executor;
+  auto timer = std::make_shared<asio::steady_timer>(executor);
+  {
+    std::lock_guard lock(mutex_);
+    executor_ = executor;
+    timer_ = timer;
+  }
+  if (stop_ || writer.stopping()) co_return;
+
+  const auto& options = hub_.options_;
+  auto timeout = request_.timeout.count() > 0 ? std::min(request_.timeout, options.max_timeout)
+                                              : options.max_timeout;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+
+  int64_t revision = request_.resource_version.value_or(0);
+  if (revision == 0) {
+    if (!co_await sendInitialState(writer, revision)) co_return;
+  } else if (revision > hub_.store_.currentRevision()) {
+    co_await write(writer, errorLine(makeError(
+                               ErrorCode::Timeout,
+                               fmt::format("Too large resource version: {}, current: {}", revision,
+                                           hub_.store_.currentRevision()))));
+    co_return;
+  }
+
+  store::WatchOptions watch_options;
+  watch_options.kind = request_.kind;
+  watch_options.namespace_ = request_.namespace_;
+  watch_options.after_revision = revision;
+  auto self = shared_from_this();
+  auto handle = hub_.store_.watch(watch_options, [weak = std::weak_ptr<WatchStream>(self)](
+                                                     std::span<const store::WatchEvent> events) {
+    if (auto stream = weak.lock()) stream->onEvents(events);
+  });
+  if (!handle.ok()) {
+    util::Error error = handle.takeError();
+    if (error.code == ErrorCode::Expired) {
+      error.message = fmt::format("too old resource version: {} ({})", revision,
+                                  hub_.store_.compactedRevision());
+    }
+    co_await write(writer, errorLine(error));
+    co_return;
+  }
+
+  auto next_bookmark = std::chrono::steady_clock::now() + options.bookmark_interval;
+  while (!stop_ && !writer.stopping()) {
+    Drained drained = drain();
+    std::string chunk;
+    for (const auto& event : drained.events) {
+      appendEvent(chunk, typeName(event.type), event.object);
+      revision = std::max(revision, event.object.metadata.resource_version);
+      hub_.metrics_.watch_events.with({typeName(event.type)}).inc();
+    }
+    if (drained.overflowed) {
+      hub_.metrics_.watch_overflows.with({}).inc();
+      chunk += errorLine(makeError(ErrorCode::Expired,
+                                   fmt::format("watch closed: the client fell more than {} events "
+                                               "behind; list again and watch from its "
+                                               "resourceVersion",
+                                               options.buffer_events)));
+      co_await write(writer, std::move(chunk));
+      co_return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_bookmark) {
+      chunk += bookmarkLine(request_.kind, revision, false);
+      hub_.metrics_.watch_events.with({"BOOKMARK"}).inc();
+      next_bookmark = now + options.bookmark_interval;
+    }
+    if (!co_await write(writer, std::move(chunk))) co_return;
+    if (std::chrono::steady_clock::now() >= deadline) co_return;
+    if (!idle()) continue;
+    timer->expires_at(std::min(deadline, next_bookmark));
+    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+WatchHub::WatchHub(store::Store& store, ServerMetrics& metrics, WatchOptions options)
+    : store_(store), metrics_(metrics), options_(options) {}
+
+WatchHub::~WatchHub() { shutdown(); }
+
+util::Result<net::StreamingResponse> WatchHub::open(WatchRequest request) {
+  if (reserved_.fetch_add(1) >= options_.max_streams) {
+    reserved_.fetch_sub(1);
+    return makeError(ErrorCode::TooManyRequests,
+                     fmt::format("too many open watches ({}); try again later", options_.max_streams));
+  }
+  auto stream = std::make_shared<WatchStream>(*this, std::move(request));
+  add(stream);
+  net::StreamingResponse reply;
+  reply.head.result(http::status::ok);
+  reply.head.set(http::field::content_type, kWatchType);
+  reply.head.set(http::field::cache_control, "no-cache, private");
+  reply.produce = [stream](net::ChunkWriter& writer) -> asio::awaitable<void> {
+    return stream->run(writer);
+  };
+  return reply;
+}
+
+void WatchHub::add(const std::shared_ptr<WatchStream>& stream) {
+  std::lock_guard lock(mutex_);
+  streams_.emplace(stream.get(), stream);
+  metrics_.open_watches.with({}).set(static_cast<double>(streams_.size()));
+  if (stopping_) stream->stop();
+}
+
+void WatchHub::erase(WatchStream* stream) {
+  std::lock_guard lock(mutex_);
+  if (streams_.erase(stream) > 0) reserved_.fetch_sub(1);
+  metrics_.open_watches.with({}).set(static_cast<double>(streams_.size()));
+}
+
+void WatchHub::shutdown() {
+  stopping_ = true;
+  std::vector<std::shared_ptr<WatchStream>> open;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [raw, weak] : streams_) {
+      if (auto stream = weak.lock()) open.push_back(std::move(stream));
+    }
+  }
+  for (auto& stream : open) stream->stop();
+}
+
+size_t WatchHub::openStreams() const {
+  std::lock_guard lock(mutex_);
+  return streams_.size();
+}
+
+}  // namespace magnumd::server

@@ -1,0 +1,201 @@
+#include "tests/server/api_fixture.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/detached.hpp>
+#include <fmt/format.h>
+#include <rapidjson/pointer.h>
+
+namespace magnumd::server::testing {
+
+std::string Reply::str(const char* pointer) const {
+  if (!json.IsObject()) return {};
+  const util::Json* v = rapidjson::Pointer(pointer).Get(json);
+  if (v == nullptr) return {};
+  if (v->IsString()) return v->GetString();
+  return util::toJson(*v);
+}
+
+asio::awaitable<bool> RecordingWriter::write(std::string data) {
+  while (stalled) {
+    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  std::lock_guard lock(mutex_);
+  text_ += data;
+  co_return true;
+}
+
+std::vector<std::pair<std::string, util::JsonDoc>> RecordingWriter::events() const {
+  std::string text;
+  {
+    std::lock_guard lock(mutex_);
+    text = text_;
+  }
+  std::vector<std::pair<std::string, util::JsonDoc>> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    auto nl = text.find('\n', start);
+    if (nl == std::string::npos) break;
+    auto doc = util::parseJson(std::string_view(text).substr(start, nl - start));
+    start = nl + 1;
+    if (!doc.ok()) {
+      ADD_FAILURE() << "watch line is not JSON: " << doc.error().message;
+      continue;
+    }
+    std::string type = util::stringMember(*doc, "type").value_or("");
+    out.emplace_back(type, std::move(doc).value());
+  }
+  return out;
+}
+
+bool RecordingWriter::waitFor(
+    const std::function<bool(const std::vector<std::pair<std::string, util::JsonDoc>>&)>& predicate,
+    std::chrono::milliseconds deadline) const {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    if (predicate(events())) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return predicate(events());
+}
+
+void ApiTest::start(WatchOptions watch_options) {
+  store::SqliteOptions options;
+  options.path = dir_.path() + "/magnumd.db";
+  options.change_log_retention = store_retention_;
+  auto opened = store::openSqliteStore(options);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  store_ = std::move(opened).value();
+  auto auth = std::make_shared<TokenAuthenticator>();
+  auth->add(kAdmin, Identity{"root", "*", Role::Admin});
+  auth->add(kAdminA, Identity{"alice-admin", "team-a", Role::Admin});
+  auth->add(kMemberA, Identity{"alice", "team-a", Role::Member});
+  auth->add(kReaderAll, Identity{"rita", "*", Role::Reader});
+  registry_ = std::make_unique<util::MetricsRegistry>();
+  ApiServerOptions api_options;
+  api_options.watch = watch_options;
+  api_ = std::make_unique<ApiServer>(*store_, auth, *registry_, api_options);
+  api_->setReady(true);
+  io_ = std::make_unique<asio::io_context>();
+  work_.emplace(io_->get_executor());
+  thread_ = std::thread([this] { io_->run(); });
+}
+
+void ApiTest::stop() {
+  if (!api_) return;
+  api_->shutdown();
+  for (auto& w : writers_) {
+    w->stopping_ = true;
+    w->stalled = false;
+  }
+  for (auto& w : writers_) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!w->done && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  work_.reset();
+  io_->stop();
+  thread_.join();
+  io_.reset();  // destroys unfinished streams while the API and the store still exist
+  writers_.clear();
+  api_.reset();
+  store_.reset();
+}
+
+net::Reply ApiTest::rawCall(http::verb method, const std::string& target, const std::string& token) {
+  net::Request request{method, target, 11};
+  if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
+  auto future = asio::co_spawn(*io_, api_->handle(std::move(request), net::PeerInfo{"127.0.0.1", false}),
+                               asio::use_future);
+  return future.get();
+}
+
+Reply ApiTest::call(http::verb method, const std::string& target, const std::string& body,
+                    const std::string& token, const std::string& content_type,
+                    const std::string& accept) {
+  net::Request request{method, target, 11};
+  if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
+  if (!body.empty()) {
+    request.set(http::field::content_type, content_type);
+    request.body() = body;
+    request.prepare_payload();
+  }
+  if (!accept.empty()) request.set(http::field::accept, accept);
+  auto future = asio::co_spawn(*io_, api_->handle(std::move(request), net::PeerInfo{"127.0.0.1", false}),
+                               asio::use_future);
+  net::Reply reply = future.get();
+  Reply out;
+  auto* response = std::get_if<net::Response>(&reply);
+  if (response == nullptr) {
+    ADD_FAILURE() << "expected a plain response, got a stream";
+    return out;
+  }
+  out.code = response->result_int();
+  out.content_type = std::string((*response)[http::field::content_type]);
+  out.body = response->body();
+  if (out.content_type.rfind("application/json", 0) == 0) {
+    auto doc = util::parseJson(out.body);
+    if (doc.ok()) out.json = std::move(doc).value();
+  }
+  return out;
+}
+
+std::shared_ptr<RecordingWriter> ApiTest::watch(const std::string& target, const std::string& token,
+                                                Reply* error) {
+  net::Reply reply = rawCall(http::verb::get, target, token);
+  auto* stream = std::get_if<net::StreamingResponse>(&reply);
+  if (stream == nullptr) {
+    auto& response = std::get<net::Response>(reply);
+    if (error != nullptr) {
+      error->code = response.result_int();
+      error->body = response.body();
+      auto doc = util::parseJson(response.body());
+      if (doc.ok()) error->json = std::move(doc).value();
+    } else {
+      ADD_FAILURE() << "watch answered " << response.result_int() << ": " << response.body();
+    }
+    return nullptr;
+  }
+  auto writer = std::make_shared<RecordingWriter>();
+  writers_.push_back(writer);
+  auto produce = std::move(stream->produce);
+  asio::co_spawn(
+      *io_,
+      [](std::function<asio::awaitable<void>(net::ChunkWriter&)> produce,
+         std::shared_ptr<RecordingWriter> writer) -> asio::awaitable<void> {
+        co_await produce(*writer);
+        writer->done = true;
+      }(std::move(produce), writer),
+      asio::detached);
+  return writer;
+}
+
+std::string templateJson(const std::string& ns, const std::string& name, bool is_public) {
+  return fmt::format(
+      R"({{"apiVersion":"container-infra/v1","kind":"ClusterTemplate","metadata":{{"name":"{}","namespace":"{}"}},)"
+      R"("spec":{{"coe":"kubernetes","image":"fedora-coreos-38","keypair":"demo-key","externalNetwork":"public",)"
+      R"("networkDriver":"flannel","dockerVolumeSize":5,"public":{}}}}})",
+      name, ns, is_public ? "true" : "false");
+}
+
+std::string clusterJson(const std::string& ns, const std::string& name, const std::string& tmpl,
+                        const std::string& labels_json) {
+  return fmt::format(
+      R"({{"apiVersion":"container-infra/v1","kind":"Cluster","metadata":{{"name":"{}","namespace":"{}","labels":{}}},)"
+      R"("spec":{{"clusterTemplate":"{}","masterCount":1,"nodeCount":2}}}})",
+      name, ns, labels_json, tmpl);
+}
+
+Reply ApiTest::createTemplate(const std::string& ns, const std::string& name, bool is_public) {
+  return call(http::verb::post, fmt::format("{}/namespaces/{}/clustertemplates", kBase, ns),
+              templateJson(ns, name, is_public));
+}
+
+Reply ApiTest::createCluster(const std::string& ns, const std::string& name, const std::string& tmpl,
+                             const std::string& labels_json) {
+  return call(http::verb::post, fmt::format("{}/namespaces/{}/clusters", kBase, ns),
+              clusterJson(ns, name, tmpl, labels_json));
+}
+
+}  // namespace magnumd::server::testing

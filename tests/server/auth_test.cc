@@ -1,0 +1,152 @@
+// Authentication and authorization: token file parsing, 401/403, roles, namespace filtering.
+#include <fmt/format.h>
+
+#include "server/auth.h"
+#include "tests/server/api_fixture.h"
+
+namespace magnumd::server::testing {
+namespace {
+
+using V = http::verb;
+
+TEST(TokenFile, ParsesCommentsBlankLinesAndRoles) {
+  auto auth = TokenAuthenticator::parse(
+      "# token,user,namespace,role\n\nsecret-admin,root,*,admin\n  secret-member , bob , team-b , member\n",
+      "tokens.csv");
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  EXPECT_EQ((*auth)->size(), 2u);
+  auto bob = (*auth)->authenticate("secret-member");
+  ASSERT_TRUE(bob.has_value());
+  EXPECT_EQ(bob->user, "bob");
+  EXPECT_EQ(bob->namespace_, "team-b");
+  EXPECT_EQ(bob->role, Role::Member);
+  EXPECT_FALSE((*auth)->authenticate("secret-membe").has_value());
+  EXPECT_FALSE((*auth)->authenticate("").has_value());
+}
+
+TEST(TokenFile, ErrorsNameTheLine) {
+  auto bad_role = TokenAuthenticator::parse("# c\nsecret-admin,root,*,owner\n", "t.csv");
+  ASSERT_FALSE(bad_role.ok());
+  EXPECT_EQ(bad_role.error().message, R"(t.csv:2: role "owner" is not one of admin, member, reader)");
+  auto fields = TokenAuthenticator::parse("secret-admin,root,*\n", "t.csv");
+  ASSERT_FALSE(fields.ok());
+  EXPECT_NE(fields.error().message.find("t.csv:1: expected 4"), std::string::npos);
+  auto dup = TokenAuthenticator::parse("secret-admin,a,*,admin\nsecret-admin,b,*,reader\n", "t.csv");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.error().message.find("already defined on line 1"), std::string::npos);
+  auto missing = TokenAuthenticator::loadFile("/nonexistent/tokens.csv");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("/nonexistent/tokens.csv"), std::string::npos);
+}
+
+TEST(BearerToken, Extraction) {
+  EXPECT_EQ(bearerToken("Bearer abc"), "abc");
+  EXPECT_EQ(bearerToken("  Bearer   abc  "), "abc");
+  EXPECT_EQ(bearerToken("Basic abc"), "");
+  EXPECT_EQ(bearerToken(""), "");
+}
+
+class AuthTest : public ApiTest {};
+
+TEST_F(AuthTest, MissingOrBadTokenIs401) {
+  auto none = call(V::get, std::string(kBase) + "/clusters", "", "");
+  EXPECT_EQ(none.code, 401u);
+  EXPECT_EQ(none.reason(), "Unauthorized");
+  auto bad = call(V::get, std::string(kBase) + "/clusters", "", "not-a-token");
+  EXPECT_EQ(bad.code, 401u);
+  EXPECT_EQ(call(V::get, "/metrics", "", "").code, 401u);
+  // Health and version need no token.
+  EXPECT_EQ(call(V::get, "/healthz", "", "").code, 200u);
+  EXPECT_EQ(call(V::get, "/readyz", "", "").code, 200u);
+  auto version = call(V::get, "/version", "", "");
+  EXPECT_EQ(version.code, 200u);
+  EXPECT_FALSE(version.str("/version").empty());
+}
+
+TEST_F(AuthTest, NamespaceLimitedTokenIsConfinedToItsNamespace) {
+  ASSERT_EQ(createTemplate("team-a", "k8s").code, 201u);
+  ASSERT_EQ(createTemplate("team-b", "k8s").code, 201u);
+  ASSERT_EQ(createCluster("team-a", "mine", "k8s").code, 201u);
+  ASSERT_EQ(createCluster("team-b", "theirs", "k8s").code, 201u);
+
+  auto own = call(V::get, std::string(kBase) + "/namespaces/team-a/clusters/mine", "", kMemberA);
+  EXPECT_EQ(own.code, 200u);
+  auto other = call(V::get, std::string(kBase) + "/namespaces/team-b/clusters/theirs", "", kMemberA);
+  EXPECT_EQ(other.code, 403u);
+  EXPECT_EQ(other.reason(), "Forbidden");
+  EXPECT_NE(other.str("/message").find(R"(User "alice")"), std::string::npos) << other.body;
+  EXPECT_EQ(call(V::post, std::string(kBase) + "/namespaces/team-b/clusters",
+                 clusterJson("team-b", "x", "k8s"), kMemberA).code, 403u);
+
+  auto all = call(V::get, std::string(kBase) + "/clusters", "", kMemberA);
+  ASSERT_EQ(all.code, 200u);
+  ASSERT_EQ(all.json["items"].Size(), 1u);
+  EXPECT_EQ(all.str("/items/0/metadata/namespace"), "team-a");
+}
+
+TEST_F(AuthTest, ReaderCannotWriteMemberCannotWriteStatus) {
+  ASSERT_EQ(createTemplate("team-a", "k8s").code, 201u);
+  auto reader = call(V::post, std::string(kBase) + "/namespaces/team-a/clusters",
+                     clusterJson("team-a", "x", "k8s"), kReaderAll);
+  EXPECT_EQ(reader.code, 403u);
+  EXPECT_NE(reader.str("/message").find("read-only"), std::string::npos);
+  EXPECT_EQ(call(V::get, std::string(kBase) + "/namespaces/team-a/clustertemplates/k8s", "", kReaderAll).code,
+            200u);
+
+  ASSERT_EQ(call(V::post, std::string(kBase) + "/namespaces/team-a/clusters",
+                 clusterJson("team-a", "x", "k8s"), kMemberA).code, 201u);
+  auto status = call(V::patch, std::string(kBase) + "/namespaces/team-a/clusters/x/status",
+                     R"({"status":{"phase":"CREATE_COMPLETE"}})", kMemberA,
+                     "application/merge-patch+json");
+  EXPECT_EQ(status.code, 403u);
+  auto admin_a = call(V::patch, std::string(kBase) + "/namespaces/team-a/clusters/x/status",
+                      R"({"status":{"phase":"CREATE_COMPLETE"}})", kAdminA,
+                      "application/merge-patch+json");
+  EXPECT_EQ(admin_a.code, 200u) << admin_a.body;
+}
+
+TEST_F(AuthTest, NamespaceLimitedWatchSeesNothingOfOtherNamespaces) {
+  ASSERT_EQ(createTemplate("team-a", "k8s").code, 201u);
+  ASSERT_EQ(createTemplate("team-b", "k8s").code, 201u);
+  auto writer = watch(std::string(kBase) + "/clusters?watch=true", kMemberA);
+  ASSERT_NE(writer, nullptr);
+  ASSERT_EQ(createCluster("team-b", "theirs", "k8s").code, 201u);
+  ASSERT_EQ(createCluster("team-a", "mine", "k8s").code, 201u);
+  ASSERT_TRUE(writer->waitFor([](const auto& events) {
+    for (const auto& [type, doc] : events) {
+      if (type == "ADDED") return true;
+    }
+    return false;
+  }));
+  for (const auto& [type, doc] : writer->events()) {
+    if (type == "ADDED") {
+      EXPECT_EQ(std::string(doc["object"]["metadata"]["namespace"].GetString()), "team-a");
+    }
+  }
+}
+
+TEST_F(AuthTest, MetricsNeedAnyValidTokenAndCountRequests) {
+  ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
+  call(V::get, std::string(kBase) + "/namespaces/demo/clusters/none");
+  auto metrics = call(V::get, "/metrics", "", kReaderAll);
+  ASSERT_EQ(metrics.code, 200u);
+  EXPECT_NE(metrics.body.find(R"(magnumd_api_requests_total{verb="create",resource="clustertemplates",code="201"} 1)"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find(R"(magnumd_api_requests_total{verb="get",resource="clusters",code="404"} 1)"),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find("magnumd_api_request_duration_seconds_bucket"), std::string::npos);
+  EXPECT_NE(metrics.body.find(R"(magnumd_store_write_duration_seconds_count{op="create"} 1)"),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find("magnumd_api_open_watches"), std::string::npos);
+  EXPECT_NE(metrics.body.find("process_resident_memory_bytes"), std::string::npos);
+}
+
+TEST_F(AuthTest, ReadyzFailsAfterShutdownBegins) {
+  api_->setReady(false);
+  EXPECT_EQ(call(V::get, "/readyz", "", "").code, 503u);
+  EXPECT_EQ(call(V::get, "/healthz", "", "").code, 200u);
+}
+
+}  // namespace
+}  // namespace magnumd::server::testing

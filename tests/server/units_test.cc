@@ -1,0 +1,184 @@
+// Pieces that need no store: metrics exposition, merge/JSON patch, body codecs, routing, config.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cmd/config.h"
+#include "server/codec.h"
+#include "server/object_json.h"
+#include "server/patch.h"
+#include "server/route.h"
+#include "util/metrics.h"
+
+namespace magnumd::server {
+namespace {
+
+TEST(Metrics, TextExpositionWithLabelsAndHistograms) {
+  util::MetricsRegistry registry;
+  auto& requests = registry.counter("x_requests_total", "Requests.", {"verb", "code"});
+  requests.with({"get", "200"}).inc();
+  requests.with({"get", "200"}).inc(2);
+  requests.with({"put", "409"}).inc();
+  registry.gauge("x_open", "Open.").with({}).set(3);
+  auto& latency = registry.histogram("x_seconds", "Latency.", {"op"}, {0.1, 1});
+  latency.with({"a\"b"}).observe(0.05);
+  latency.with({"a\"b"}).observe(0.5);
+  latency.with({"a\"b"}).observe(5);
+  std::string text = registry.render();
+  EXPECT_NE(text.find("# TYPE x_requests_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("x_requests_total{verb=\"get\",code=\"200\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("x_requests_total{verb=\"put\",code=\"409\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("x_open 3\n"), std::string::npos);
+  EXPECT_NE(text.find("x_seconds_bucket{op=\"a\\\"b\",le=\"0.1\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("x_seconds_bucket{op=\"a\\\"b\",le=\"1\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("x_seconds_bucket{op=\"a\\\"b\",le=\"+Inf\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("x_seconds_count{op=\"a\\\"b\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("x_seconds_sum{op=\"a\\\"b\"} 5.55\n"), std::string::npos) << text;
+  EXPECT_THROW(requests.with({"only-one"}), std::logic_error);
+}
+
+std::string merged(const char* target, const char* patch) {
+  auto t = util::parseJson(target);
+  auto p = util::parseJson(patch);
+  EXPECT_TRUE(applyMergePatch(*t, *p, t->GetAllocator()).ok());
+  return util::toJson(*t);
+}
+
+TEST(MergePatch, Rfc7386AppendixA) {
+  EXPECT_EQ(merged(R"({"a":"b"})", R"({"a":"c"})"), R"({"a":"c"})");
+  EXPECT_EQ(merged(R"({"a":"b"})", R"({"b":"c"})"), R"({"a":"b","b":"c"})");
+  EXPECT_EQ(merged(R"({"a":"b"})", R"({"a":null})"), R"({})");
+  EXPECT_EQ(merged(R"({"a":"b","b":"c"})", R"({"a":null})"), R"({"b":"c"})");
+  EXPECT_EQ(merged(R"({"a":["b"]})", R"({"a":"c"})"), R"({"a":"c"})");
+  EXPECT_EQ(merged(R"({"a":"c"})", R"({"a":["b"]})"), R"({"a":["b"]})");
+  EXPECT_EQ(merged(R"({"a":{"b":"c"}})", R"({"a":{"b":"d","c":null}})"), R"({"a":{"b":"d"}})");
+  EXPECT_EQ(merged(R"({"a":[{"b":"c"}]})", R"({"a":[1]})"), R"({"a":[1]})");
+  EXPECT_EQ(merged(R"({"e":null})", R"({"a":1})"), R"({"e":null,"a":1})");
+  EXPECT_EQ(merged(R"([1,2])", R"({"a":"b","c":null})"), R"({"a":"b"})");
+  EXPECT_EQ(merged(R"({})", R"({"a":{"bb":{"ccc":null}}})"), R"({"a":{"bb":{}}})");
+}
+
+TEST(JsonPatch, OperationsAndErrors) {
+  auto doc = util::parseJson(R"({"a":{"b":[1,2]},"c":1})");
+  auto ops = util::parseJson(R"([
+    {"op":"add","path":"/a/b/1","value":9},
+    {"op":"add","path":"/a/b/-","value":3},
+    {"op":"remove","path":"/c"},
+    {"op":"copy","from":"/a/b","path":"/d"},
+    {"op":"move","from":"/d","path":"/e"},
+    {"op":"replace","path":"/a/b/0","value":"x"},
+    {"op":"add","path":"/a~1b","value":true}])");
+  auto status = applyJsonPatch(*doc, *ops, doc->GetAllocator());
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  EXPECT_EQ(util::toJson(*doc), R"({"a":{"b":["x",9,2,3]},"e":[1,9,2,3],"a/b":true})");
+  auto missing = util::parseJson(R"([{"op":"replace","path":"/nope","value":1}])");
+  auto bad = applyJsonPatch(*doc, *missing, doc->GetAllocator());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "json patch [0] replace /nope: path does not exist");
+  auto not_list = util::parseJson(R"({"op":"add"})");
+  EXPECT_FALSE(applyJsonPatch(*doc, *not_list, doc->GetAllocator()).ok());
+}
+
+TEST(Codec, NegotiationAndBodies) {
+  EXPECT_EQ(*negotiateOutput(""), Format::Json);
+  EXPECT_EQ(*negotiateOutput("application/yaml"), Format::Yaml);
+  EXPECT_EQ(*negotiateOutput("text/html, application/json;q=0.9"), Format::Json);
+  EXPECT_EQ(negotiateOutput("text/html").error().code, util::ErrorCode::NotAcceptable);
+  EXPECT_EQ(mediaType(" Application/JSON ; charset=utf-8"), "application/json");
+  EXPECT_TRUE(decodeBody("application/json", R"({"a":1})").ok());
+  EXPECT_TRUE(decodeBody("", "a: 1\n").ok());
+  EXPECT_TRUE(decodeBody("application/x-www-form-urlencoded", R"({"a":1})").ok());
+  EXPECT_EQ(decodeBody("application/xml", "<a/>").error().code, util::ErrorCode::UnsupportedMediaType);
+  // Apostrophes in plain scalars and brackets inside strings do not confuse the depth check.
+  EXPECT_TRUE(decodeBody("application/yaml", "a: it's fine\nb: [1, [2]]\n").ok());
+  auto hidden = decodeBody("application/yaml", "a: it's\nb: " + std::string(100, '[') + "\n");
+  ASSERT_FALSE(hidden.ok());
+  EXPECT_EQ(hidden.error().code, util::ErrorCode::BadRequest);
+  std::string nested = std::string(70, '[') + std::string(70, ']');
+  EXPECT_EQ(decodeBody("application/json", nested).error().code, util::ErrorCode::BadRequest);
+  std::string quoted = "{\"a\":\"" + std::string(100, '[') + "\"}";
+  EXPECT_TRUE(decodeBody("application/json", quoted).ok());
+}
+
+TEST(Route, ResourcePaths) {
+  auto p = parseResourcePath("/apis/container-infra/v1/namespaces/demo/clusters/prod/status");
+  ASSERT_TRUE(p && p->ok());
+  EXPECT_EQ((*p)->kind, api::Kind::Cluster);
+  EXPECT_EQ((*p)->namespace_, "demo");
+  EXPECT_EQ((*p)->name, "prod");
+  EXPECT_TRUE((*p)->status);
+  EXPECT_EQ((*p)->resource(), "clusters/status");
+  auto all = parseResourcePath("/apis/container-infra/v1/nodegroups");
+  ASSERT_TRUE(all && all->ok());
+  EXPECT_TRUE((*all)->allNamespaces());
+  EXPECT_FALSE(parseResourcePath("/api/v1/pods").has_value());
+  EXPECT_FALSE(parseResourcePath("/apis/container-infra/v1x").has_value());
+  EXPECT_FALSE(parseResourcePath("/apis/container-infra/v1/namespaces/demo/clusters/a/spec")->ok());
+  EXPECT_FALSE(parseResourcePath("/apis/container-infra/v1/namespaces//clusters")->ok());
+  auto target = parseTarget("/x?labelSelector=a%3Db&watch");
+  ASSERT_TRUE(target.ok());
+  EXPECT_EQ(target->query.at("labelSelector"), "a=b");
+  EXPECT_EQ(*boolParam(target->query, "watch"), true);
+  EXPECT_FALSE(parseTarget("http://[bad").ok());
+}
+
+TEST(ObjectJson, SameBytesAsTheApiEncoder) {
+  api::Object o;
+  o.kind = api::Kind::NodeGroup;
+  o.metadata.name = "big \"workers\"";
+  o.metadata.namespace_ = "demo";
+  o.metadata.uid = "u-1";
+  o.metadata.resource_version = 42;
+  o.metadata.generation = 3;
+  o.metadata.creation_timestamp = "2026-11-25T11:57:21Z";
+  o.metadata.deletion_timestamp = "2026-11-25T12:00:00Z";
+  o.metadata.labels = {{"a", "1"}, {"b\n", "2"}};
+  o.metadata.annotations = {{"note", "x\ty"}};
+  o.metadata.finalizers = {"magnumd.io/cloud"};
+  o.spec = R"({"cluster":"prod","nodeCount":2,"labels":{"k":"v"}})";
+  o.status = R"({"phase":"CREATE_COMPLETE","conditions":[{"type":"Ready"}]})";
+  EXPECT_EQ(objectJson(o), api::encodeObject(o));
+  api::Object bare;
+  bare.metadata.name = "x";
+  EXPECT_EQ(objectJson(bare), api::encodeObject(bare));
+}
+
+TEST(Config, FileThenValidation) {
+  std::string path = std::filesystem::temp_directory_path() / "magnumd-config-test.yaml";
+  {
+    std::ofstream f(path);
+    f << "listen: 127.0.0.1:9999\ndata-dir: /tmp/x\ntoken-file: /tmp/t.csv\nio-threads: 3\n"
+         "watch-bookmark-interval: 0.5\n";
+  }
+  cmd::DaemonConfig config;
+  auto status = cmd::applyConfigFile(path, config);
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  EXPECT_EQ(config.listen, "127.0.0.1:9999");
+  EXPECT_EQ(config.io_threads, 3u);
+  EXPECT_EQ(config.watch_bookmark_interval, std::chrono::milliseconds(500));
+  EXPECT_TRUE(cmd::validateConfig(config).ok());
+  {
+    std::ofstream f(path);
+    f << "listen: 127.0.0.1:9999\nlisten-port: 1\n";
+  }
+  auto unknown = cmd::applyConfigFile(path, config);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("unknown setting \"listen-port\""), std::string::npos);
+  std::filesystem::remove(path);
+
+  cmd::DaemonConfig production;
+  auto refused = cmd::validateConfig(production);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("--token-file"), std::string::npos);
+  production.dev = true;
+  EXPECT_TRUE(cmd::validateConfig(production).ok());
+  production.tls_cert = "c.pem";
+  EXPECT_FALSE(cmd::validateConfig(production).ok());
+  EXPECT_FALSE(cmd::parseListen("127.0.0.1").ok());
+  EXPECT_FALSE(cmd::parseListen("127.0.0.1:99999").ok());
+  EXPECT_EQ(cmd::parseListen("[::1]:80")->host, "::1");
+}
+
+}  // namespace
+}  // namespace magnumd::server

@@ -1,0 +1,192 @@
+// Watch streams: initial state, order, resume, 410, bookmarks, selectors, overflow, endings.
+#include <fmt/format.h>
+
+#include "tests/server/api_fixture.h"
+
+namespace magnumd::server::testing {
+namespace {
+
+using V = http::verb;
+using Events = std::vector<std::pair<std::string, util::JsonDoc>>;
+
+std::string clusters() { return std::string(kBase) + "/namespaces/demo/clusters"; }
+
+int64_t rvOf(const util::Json& event) {
+  return std::stoll(event["object"]["metadata"]["resourceVersion"].GetString());
+}
+
+std::vector<std::string> types(const Events& events, bool with_bookmarks = false) {
+  std::vector<std::string> out;
+  for (const auto& [type, doc] : events) {
+    if (type != "BOOKMARK" || with_bookmarks) out.push_back(type);
+  }
+  return out;
+}
+
+size_t count(const Events& events, const std::string& type) {
+  size_t n = 0;
+  for (const auto& e : events) n += e.first == type;
+  return n;
+}
+
+class WatchTest : public ApiTest {
+ protected:
+  void restartWith(WatchOptions options) {
+    stop();
+    start(options);
+  }
+};
+
+TEST_F(WatchTest, InitialStateThenChangesInRevisionOrder) {
+  ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
+  ASSERT_EQ(createCluster("demo", "a", "k8s").code, 201u);
+  ASSERT_EQ(createCluster("demo", "b", "k8s").code, 201u);
+  auto w = watch(clusters() + "?watch=true");
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(w->waitFor([](const Events& e) { return count(e, "BOOKMARK") >= 1; }));
+  auto initial = w->events();
+  ASSERT_EQ(types(initial, true), (std::vector<std::string>{"ADDED", "ADDED", "BOOKMARK"}));
+  EXPECT_EQ(std::string(initial[2].second["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"].GetString()),
+            "true");
+
+  ASSERT_EQ(createCluster("demo", "c", "k8s").code, 201u);
+  ASSERT_EQ(call(V::patch, clusters() + "/c", R"({"spec":{"nodeCount":4}})", kAdmin,
+                 "application/merge-patch+json").code, 200u);
+  ASSERT_EQ(call(V::delete_, clusters() + "/c").code, 200u);
+  ASSERT_TRUE(w->waitFor([](const Events& e) { return count(e, "DELETED") == 1; }));
+  auto events = w->events();
+  EXPECT_EQ(types(events), (std::vector<std::string>{"ADDED", "ADDED", "ADDED", "MODIFIED", "DELETED"}));
+  int64_t last = 0;
+  for (size_t i = 3; i < events.size(); ++i) {
+    int64_t rv = rvOf(events[i].second);
+    EXPECT_GT(rv, last);
+    last = rv;
+  }
+  EXPECT_EQ(std::string(events.back().second["object"]["metadata"]["name"].GetString()), "c");
+}
+
+TEST_F(WatchTest, ResumesAfterAResourceVersion) {
+  ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
+  auto a = createCluster("demo", "a", "k8s");
+  ASSERT_EQ(a.code, 201u);
+  ASSERT_EQ(createCluster("demo", "b", "k8s").code, 201u);
+  ASSERT_EQ(call(V::delete_, clusters() + "/a").code, 200u);
+  auto w = watch(clusters() + "?watch=1&resourceVersion=" + a.str("/metadata/resourceVersion"));
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(w->waitFor([](const Events& e) { return e.size() >= 2; }));
+  auto events = w->events();
+  ASSERT_EQ(types(events), (std::vector<std::string>{"ADDED", "DELETED"}));
+  EXPECT_EQ(std::string(events[0].second["object"]["metadata"]["name"].GetString()), "b");
+}
+
+TEST_F(WatchTest, TooOldResourceVersionIsAnErrorEventWith410) {
+  stop();
+  store_retention_ = 3;
+  start(WatchOptions{});
+  ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(createCluster("demo", fmt::format("c{}", i), "k8s").code, 201u);
+  auto w = watch(clusters() + "?watch=true&resourceVersion=1");
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(w->waitFor([](const Events& e) { return !e.empty(); }));
+  auto events = w->events();
+  ASSERT_EQ(events[0].first, "ERROR");
+  EXPECT_EQ(events[0].second["object"]["code"].GetInt(), 410);
+  EXPECT_EQ(std::string(events[0].second["object"]["reason"].GetString()), "Expired");
+  EXPECT_TRUE(w->waitFor([&](const Events&) { return w->done.load(); }));
+}
+
+TEST_F(WatchTest, BookmarksCarryTheRevisionOnIdleStreams) {
+  WatchOptions options;
+  options.bookmark_interval = std::chrono::milliseconds(50);
+  restartWith(options);
+  ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
+  auto created = createCluster("demo", "a", "k8s");
+  auto w = watch(clusters() + "?watch=true&resourceVersion=1");
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(w->waitFor([](const Events& e) { return count(e, "BOOKMARK") >= 2; }));
+  for (const auto& [type, doc] : w->events()) {
+    if (type != "BOOKMARK") continue;
+    EXPECT_EQ(std::string(doc["object"]["kind"].GetString()), "Cluster");
+    EXPECT_EQ(rvOf(doc), std::stoll(created.str("/metadata/resourceVersion")));
+    EXPECT_FALSE(doc["object"].HasMember("spec"));
+  }
+}
+
+TEST_F(WatchTest, LabelSelectorFiltersEvents) {
+  ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
+  auto w = watch(clusters() + "?watch=true&labelSelector=tier%3Dprod");
+  ASSERT_NE(w, nullptr);
+  ASSERT_EQ(createCluster("demo", "dev", "k8s", R"({"tier":"dev"})").code, 201u);
+  ASSERT_EQ(createCluster("demo", "prod", "k8s", R"({"tier":"prod"})").code, 201u);
+  ASSERT_TRUE(w->waitFor([](const Events& e) { return count(e, "ADDED") >= 1; }));
+  ASSERT_EQ(createCluster("demo", "prod2", "k8s", R"({"tier":"prod"})").code, 201u);
+  ASSERT_TRUE(w->waitFor([](const Events& e) { return count(e, "ADDED") >= 2; }));
+  for (const auto& [type, doc] : w->events()) {
+    if (type == "ADDED") {
+      EXPECT_EQ(std::string(doc["object"]["metadata"]["labels"]["tier"].GetString()), "prod");
+    }
+  }
+}
+
+TEST_F(WatchTest, SlowWatcherOverflowsWithoutBlockingWritersOrOthers) {
+  WatchOptions options;
+  options.buffer_events = 5;
+  restartWith(options);
+  ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
+  auto slow = watch(clusters() + "?watch=true&resourceVersion=1");
+  auto fast = watch(clusters() + "?watch=true&resourceVersion=1");
+  ASSERT_NE(slow, nullptr);
+  ASSERT_NE(fast, nullptr);
+  // Let both streams reach their wait, then stop the slow one from reading.
+  ASSERT_EQ(createCluster("demo", "first", "k8s").code, 201u);
+  ASSERT_TRUE(slow->waitFor([](const Events& e) { return count(e, "ADDED") == 1; }));
+  slow->stalled = true;
+  ASSERT_EQ(createCluster("demo", "second", "k8s").code, 201u);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(createCluster("demo", fmt::format("c{}", i), "k8s").code, 201u);  // never blocked
+  }
+  ASSERT_TRUE(fast->waitFor([](const Events& e) { return count(e, "ADDED") == 22; }));
+  slow->stalled = false;
+  ASSERT_TRUE(slow->waitFor([&](const Events&) { return slow->done.load(); }));
+  auto events = slow->events();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().first, "ERROR");
+  EXPECT_EQ(events.back().second["object"]["code"].GetInt(), 410);
+  EXPECT_LT(count(events, "ADDED"), 22u);
+  EXPECT_FALSE(fast->done);
+}
+
+TEST_F(WatchTest, TimeoutSecondsEndsTheStream) {
+  auto w = watch(clusters() + "?watch=true&timeoutSeconds=1");
+  ASSERT_NE(w, nullptr);
+  auto begun = std::chrono::steady_clock::now();
+  ASSERT_TRUE(w->waitFor([&](const Events&) { return w->done.load(); }, std::chrono::seconds(5)));
+  EXPECT_GE(std::chrono::steady_clock::now() - begun, std::chrono::milliseconds(900));
+}
+
+TEST_F(WatchTest, ShutdownEndsOpenStreams) {
+  auto w = watch(clusters() + "?watch=true");
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(w->waitFor([](const Events& e) { return count(e, "BOOKMARK") >= 1; }));
+  EXPECT_EQ(api_->openWatches(), 1u);
+  api_->shutdown();
+  ASSERT_TRUE(w->waitFor([&](const Events&) { return w->done.load(); }, std::chrono::seconds(2)));
+  EXPECT_TRUE(w->waitFor([&](const Events&) { return api_->openWatches() == 0; }));
+}
+
+TEST_F(WatchTest, BadParametersAreRejectedBeforeStreaming) {
+  Reply error;
+  EXPECT_EQ(watch(clusters() + "?watch=true&resourceVersion=abc", kAdmin, &error), nullptr);
+  EXPECT_EQ(error.code, 400u);
+  EXPECT_EQ(watch(clusters() + "?watch=maybe", kAdmin, &error), nullptr);
+  EXPECT_EQ(error.code, 400u);
+  EXPECT_EQ(watch(clusters() + "?watch=true&labelSelector=a%20in%20(", kAdmin, &error), nullptr);
+  EXPECT_EQ(error.code, 400u);
+  auto future = watch(clusters() + "?watch=true&resourceVersion=999999");
+  ASSERT_NE(future, nullptr);
+  ASSERT_TRUE(future->waitFor([](const Events& e) { return !e.empty(); }));
+  EXPECT_EQ(future->events()[0].first, "ERROR");
+}
+
+}  // namespace
+}  // namespace magnumd::server::testing
