@@ -1,0 +1,132 @@
+// magnumctl: a kubectl-like command line for magnumd's REST API. Wiring only: flags to options,
+// options to a client, then one command from commands.h.
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/duration.h"
+
+namespace {
+
+using namespace magnumd;  // NOLINT(google-build-using-namespace)
+
+std::string envOr(const char* name, std::string fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::string(value) : std::move(fallback);
+}
+
+struct Globals {
+  std::string server = envOr("MAGNUMD_URL", "http://127.0.0.1:9511");
+  std::string token = envOr("MAGNUMD_TOKEN", "");
+  std::string ns = envOr("MAGNUMD_NAMESPACE", "default");
+  bool insecure = false;
+  std::string ca_file;
+  std::string request_timeout = "30s";
+};
+
+CLI::Option* addGlobals(CLI::App& app, Globals& g) {
+  app.add_option("-s,--server", g.server, "magnumd's URL (env MAGNUMD_URL)")->capture_default_str();
+  app.add_option("--token", g.token, "bearer token (env MAGNUMD_TOKEN)");
+  auto* ns = app.add_option("-n,--namespace", g.ns, "namespace (env MAGNUMD_NAMESPACE)");
+  ns->capture_default_str();
+  app.add_flag("--insecure-skip-tls-verify", g.insecure,
+               "do not verify the server's certificate (HTTPS only; insecure)");
+  app.add_option("--ca-file", g.ca_file, "PEM file of CAs to trust instead of the system's");
+  app.add_option("--request-timeout", g.request_timeout,
+                 "time limit for one request, e.g. 30s, 2m (0: none)")
+      ->capture_default_str();
+  return ns;
+}
+
+util::Result<std::unique_ptr<cli::ApiClient>> makeClient(const Globals& g) {
+  ASSIGN_OR_RETURN(auto timeout, cli::parseDuration(g.request_timeout));
+  if (timeout.count() == 0) timeout = std::chrono::hours(24 * 365);
+  net::HttpClientOptions options;
+  options.base_url = g.server;
+  options.read_timeout = timeout;
+  options.connect_timeout = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(10));
+  options.insecure_skip_tls_verify = g.insecure;
+  options.ca_file = g.ca_file;
+  options.user_agent = "magnumctl/" MAGNUMD_VERSION;
+  ASSIGN_OR_RETURN(auto http, net::HttpClient::create(options));
+  return std::make_unique<cli::ApiClient>(std::move(http), g.token);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "magnumctl controls magnumd: container clusters on OpenStack, declared as "
+      "ClusterTemplate, Cluster and NodeGroup objects.\nKINDs: clustertemplates (ct), "
+      "clusters (cl), nodegroups (ng), events (ev).",
+      "magnumctl"};
+  app.fallthrough();
+  app.require_subcommand(1);
+  Globals g;
+  CLI::Option* namespace_flag = addGlobals(app, g);
+
+  cli::ApplyOptions apply;
+  auto* apply_cmd =
+      app.add_subcommand("apply", "create or update objects from files (YAML or JSON)");
+  apply_cmd->add_option("-f,--filename", apply.files, "file, directory or - for stdin")->required();
+
+  cli::GetOptions get;
+  auto* get_cmd = app.add_subcommand("get", "list objects or show some by name");
+  get_cmd->add_option("kind", get.kind, "clustertemplates|clusters|nodegroups|events")->required();
+  get_cmd->add_option("names", get.names, "object names");
+  get_cmd->add_option("-o,--output", get.output, "yaml, json, wide or name");
+  get_cmd->add_option("-l,--selector", get.selector, "label selector, e.g. env=prod,tier!=db");
+  get_cmd->add_flag("-A,--all-namespaces", get.all_namespaces, "list across all namespaces");
+  get_cmd->add_flag("-w,--watch", get.watch, "after listing, print each change as it happens");
+
+  cli::DescribeOptions describe;
+  auto* describe_cmd =
+      app.add_subcommand("describe", "show an object's details, conditions and events");
+  describe_cmd->add_option("kind", describe.kind)->required();
+  describe_cmd->add_option("names", describe.names);
+  describe_cmd->add_option("-l,--selector", describe.selector);
+
+  cli::DeleteOptions del;
+  auto* delete_cmd =
+      app.add_subcommand("delete", "delete objects by name or by the files that declare them");
+  delete_cmd->add_option("kind", del.kind);
+  delete_cmd->add_option("names", del.names);
+  delete_cmd->add_option("-f,--filename", del.files, "file, directory or - for stdin");
+  delete_cmd->add_flag("--wait", del.wait, "wait until the objects are gone");
+  delete_cmd->add_option("--timeout", del.timeout, "how long --wait waits")->capture_default_str();
+
+  cli::WaitOptions wait;
+  auto* wait_cmd =
+      app.add_subcommand("wait", "wait for a condition on objects, or for their deletion");
+  wait_cmd->add_option("kind", wait.kind)->required();
+  wait_cmd->add_option("names", wait.names)->required();
+  wait_cmd->add_option("--for", wait.for_condition, "condition=Ready[=True] or delete")->required();
+  wait_cmd->add_option("--timeout", wait.timeout, "e.g. 30s, 5m, 1h")->capture_default_str();
+
+  bool client_only = false;
+  auto* version_cmd = app.add_subcommand("version", "print the client's and the server's version");
+  version_cmd->add_flag("--client", client_only, "only the client's");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (delete_cmd->parsed() && del.files.empty() && (del.kind.empty() || del.names.empty())) {
+    std::cerr << "error: delete needs KIND NAME... or -f FILE\n";
+    return 1;
+  }
+  auto client = makeClient(g);
+  if (!client.ok()) {
+    std::cerr << "error: " << client.error().message << "\n";
+    return 1;
+  }
+  util::RealClock clock;
+  cli::Context ctx{**client, std::cout, std::cerr, std::cin, g.ns, namespace_flag->count() > 0,
+                   clock};
+  if (apply_cmd->parsed()) return cli::runApply(ctx, apply);
+  if (get_cmd->parsed()) return cli::runGet(ctx, get);
+  if (describe_cmd->parsed()) return cli::runDescribe(ctx, describe);
+  if (delete_cmd->parsed()) return cli::runDelete(ctx, del);
+  if (wait_cmd->parsed()) return cli::runWait(ctx, wait);
+  if (version_cmd->parsed()) return cli::runVersion(ctx, client_only);
+  return 1;
+}
