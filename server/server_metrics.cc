@@ -17,6 +17,10 @@ ServerMetrics::ServerMetrics(util::MetricsRegistry& r)
       watch_events(r.counter("magnumd_api_watch_events_total",
                              "Watch events sent to clients, by type.", {"type"})),
       watch_overflows(r.counter("magnumd_api_watch_overflows_total",
-                                "Watch streams closed because the client did not keep up.")) {}
+                                "Watch streams closed because the client did not keep up.")),
+      watch_added(watch_events.with({"ADDED"})),
+      watch_modified(watch_events.with({"MODIFIED"})),
+      watch_deleted(watch_events.with({"DELETED"})),
+      watch_bookmarks(watch_events.with({"BOOKMARK"})) {}
 
 }  // namespace magnumd::server

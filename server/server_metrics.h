@@ -14,6 +14,12 @@ struct ServerMetrics {
   util::Family<util::Gauge>& open_watches;       // (none)
   util::Family<util::Counter>& watch_events;     // type
   util::Family<util::Counter>& watch_overflows;  // (none)
+
+  // Cells resolved once: the watch fan-out counts every event of every stream.
+  util::Counter& watch_added;
+  util::Counter& watch_modified;
+  util::Counter& watch_deleted;
+  util::Counter& watch_bookmarks;
 };
 
 }  // namespace magnumd::server

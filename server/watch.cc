@@ -7,7 +7,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include <array>
 #include <deque>
+#include <unordered_map>
 
 #include "server/codec.h"
 #include "server/object_json.h"
@@ -55,9 +57,36 @@ std::string errorLine(const util::Error& error) {
   return R"({"type":"ERROR","object":)" + failureStatusJson(error) + "}\n";
 }
 
-size_t approximateSize(const api::Object& o) { return o.spec.size() + o.status.size() + 256; }
-
 }  // namespace
+
+// Event lines shared by every stream. The store hands each event to all watchers in turn from
+// one thread, so the first stream that needs an event encodes it and the others reuse the text:
+// one encoding and one copy per event instead of one per watcher. Keyed by revision (each
+// revision is exactly one event); holds the most recent `kCapacity` lines.
+class EncodedEvents {
+ public:
+  std::shared_ptr<const std::string> line(const store::WatchEvent& event) {
+    const int64_t revision = event.object.metadata.resource_version;
+    std::lock_guard lock(mutex_);
+    if (auto it = lines_.find(revision); it != lines_.end()) return it->second;
+    auto text = std::make_shared<std::string>();
+    text->reserve(event.object.spec.size() + event.object.status.size() + 512);
+    appendEvent(*text, typeName(event.type), event.object);
+    lines_.emplace(revision, text);
+    order_.push_back(revision);
+    if (order_.size() > kCapacity) {
+      lines_.erase(order_.front());
+      order_.pop_front();
+    }
+    return text;
+  }
+
+ private:
+  static constexpr size_t kCapacity = 1024;
+  std::mutex mutex_;
+  std::unordered_map<int64_t, std::shared_ptr<const std::string>> lines_;
+  std::deque<int64_t> order_;
+};
 
 class WatchStream : public std::enable_shared_from_this<WatchStream> {
  public:
@@ -74,8 +103,13 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
   }
 
  private:
+  struct Queued {
+    int64_t revision = 0;
+    store::EventType type = store::EventType::Modified;
+    std::shared_ptr<const std::string> line;  // the NDJSON line, shared with other streams
+  };
   struct Drained {
-    std::deque<store::WatchEvent> events;
+    std::deque<Queued> events;
     bool overflowed = false;
   };
 
@@ -85,6 +119,7 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
   bool idle();
   asio::awaitable<bool> sendInitialState(net::ChunkWriter& writer, int64_t& revision);
   asio::awaitable<bool> write(net::ChunkWriter& writer, std::string data);
+  void countEvents(const std::array<size_t, 3>& by_type);
 
   WatchHub& hub_;
   WatchRequest request_;
@@ -92,7 +127,7 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
   std::atomic<bool> wake_pending_{false};
 
   std::mutex mutex_;  // guards the fields below
-  std::deque<store::WatchEvent> queue_;
+  std::deque<Queued> queue_;
   size_t queued_bytes_ = 0;
   bool overflowed_ = false;
   std::optional<asio::any_io_executor> executor_;
@@ -105,8 +140,9 @@ void WatchStream::onEvents(std::span<const store::WatchEvent> events) {
     if (overflowed_) return;
     for (const auto& event : events) {
       if (!request_.filter.matches(event.object)) continue;
-      queued_bytes_ += approximateSize(event.object);
-      queue_.push_back(event);
+      auto line = hub_.encoded_->line(event);
+      queued_bytes_ += line->size();
+      queue_.push_back({event.object.metadata.resource_version, event.type, std::move(line)});
       if (queue_.size() > hub_.options_.buffer_events || queued_bytes_ > hub_.options_.buffer_bytes) {
         overflowed_ = true;
         queue_.clear();
@@ -141,6 +177,13 @@ bool WatchStream::idle() {
   return queue_.empty() && !overflowed_;
 }
 
+void WatchStream::countEvents(const std::array<size_t, 3>& by_type) {
+  const auto& m = hub_.metrics_;
+  if (by_type[0] > 0) m.watch_added.inc(static_cast<double>(by_type[0]));
+  if (by_type[1] > 0) m.watch_modified.inc(static_cast<double>(by_type[1]));
+  if (by_type[2] > 0) m.watch_deleted.inc(static_cast<double>(by_type[2]));
+}
+
 asio::awaitable<bool> WatchStream::write(net::ChunkWriter& writer, std::string data) {
   if (data.empty()) co_return true;
   co_return co_await writer.write(std::move(data));
@@ -163,7 +206,7 @@ asio::awaitable<bool> WatchStream::sendInitialState(net::ChunkWriter& writer, in
       co_return false;
     }
   }
-  hub_.metrics_.watch_events.with({"ADDED"}).inc(static_cast<double>(list->items.size()));
+  hub_.metrics_.watch_added.inc(static_cast<double>(list->items.size()));
   revision = list->revision;
   chunk += bookmarkLine(request_.kind, revision, true);
   co_return co_await write(writer, std::move(chunk));
@@ -218,11 +261,16 @@ asio::awaitable<void> WatchStream::run(net::ChunkWriter& writer) {
   while (!stop_ && !writer.stopping()) {
     Drained drained = drain();
     std::string chunk;
+    size_t bytes = 0;
+    for (const auto& event : drained.events) bytes += event.line->size();
+    chunk.reserve(bytes);
+    std::array<size_t, 3> counts{};
     for (const auto& event : drained.events) {
-      appendEvent(chunk, typeName(event.type), event.object);
-      revision = std::max(revision, event.object.metadata.resource_version);
-      hub_.metrics_.watch_events.with({typeName(event.type)}).inc();
+      chunk += *event.line;
+      revision = std::max(revision, event.revision);
+      counts.at(static_cast<size_t>(event.type))++;
     }
+    countEvents(counts);
     if (drained.overflowed) {
       hub_.metrics_.watch_overflows.with({}).inc();
       chunk += errorLine(makeError(ErrorCode::Expired,
@@ -236,7 +284,7 @@ asio::awaitable<void> WatchStream::run(net::ChunkWriter& writer) {
     auto now = std::chrono::steady_clock::now();
     if (now >= next_bookmark) {
       chunk += bookmarkLine(request_.kind, revision, false);
-      hub_.metrics_.watch_events.with({"BOOKMARK"}).inc();
+      hub_.metrics_.watch_bookmarks.inc();
       next_bookmark = now + options.bookmark_interval;
     }
     if (!co_await write(writer, std::move(chunk))) co_return;
@@ -248,7 +296,7 @@ asio::awaitable<void> WatchStream::run(net::ChunkWriter& writer) {
 }
 
 WatchHub::WatchHub(store::Store& store, ServerMetrics& metrics, WatchOptions options)
-    : store_(store), metrics_(metrics), options_(options) {}
+    : store_(store), metrics_(metrics), options_(options), encoded_(std::make_unique<EncodedEvents>()) {}
 
 WatchHub::~WatchHub() { shutdown(); }
 

@@ -38,6 +38,7 @@ struct WatchRequest {
 };
 
 class WatchStream;
+class EncodedEvents;
 
 class WatchHub {
  public:
@@ -64,6 +65,7 @@ class WatchHub {
   std::map<WatchStream*, std::weak_ptr<WatchStream>> streams_;
   std::atomic<size_t> reserved_{0};
   std::atomic<bool> stopping_{false};
+  std::unique_ptr<EncodedEvents> encoded_;
 };
 
 }  // namespace magnumd::server

@@ -128,6 +128,43 @@ TEST_F(WatchTest, LabelSelectorFiltersEvents) {
   }
 }
 
+// Each event is encoded once and shared by every stream: streams with different scopes and
+// selectors must still see exactly their own events, byte-identical where they overlap.
+TEST_F(WatchTest, StreamsShareEncodedEventsButKeepTheirOwnScope) {
+  ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
+  ASSERT_EQ(createTemplate("other", "k8s").code, 201u);
+  const std::string all = std::string(kBase) + "/clusters?watch=true&resourceVersion=1";
+  auto everywhere = watch(all);
+  auto everywhere2 = watch(all);
+  auto demo = watch(clusters() + "?watch=true&resourceVersion=1");
+  auto prod = watch(clusters() + "?watch=true&resourceVersion=1&labelSelector=tier%3Dprod");
+  ASSERT_TRUE(everywhere && everywhere2 && demo && prod);
+  ASSERT_EQ(createCluster("demo", "a", "k8s", R"({"tier":"prod"})").code, 201u);
+  ASSERT_EQ(createCluster("other", "b", "k8s", R"({"tier":"prod"})").code, 201u);
+  ASSERT_EQ(createCluster("demo", "c", "k8s", R"({"tier":"dev"})").code, 201u);
+  ASSERT_EQ(call(V::delete_, clusters() + "/a").code, 200u);
+  auto done = [](size_t n) { return [n](const Events& e) { return e.size() >= n; }; };
+  ASSERT_TRUE(everywhere->waitFor(done(4)));
+  ASSERT_TRUE(everywhere2->waitFor(done(4)));
+  ASSERT_TRUE(demo->waitFor(done(3)));
+  ASSERT_TRUE(prod->waitFor(done(2)));
+  auto names = [](const Events& events) {
+    std::vector<std::string> out;
+    for (const auto& [type, doc] : events) {
+      if (type != "BOOKMARK") out.push_back(type + " " + doc["object"]["metadata"]["name"].GetString());
+    }
+    return out;
+  };
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(names(everywhere->events()), (Names{"ADDED a", "ADDED b", "ADDED c", "DELETED a"}));
+  EXPECT_EQ(names(demo->events()), (Names{"ADDED a", "ADDED c", "DELETED a"}));
+  EXPECT_EQ(names(prod->events()), (Names{"ADDED a", "DELETED a"}));
+  auto one = everywhere->events();
+  auto two = everywhere2->events();
+  ASSERT_EQ(one.size(), two.size());
+  for (size_t i = 0; i < one.size(); ++i) EXPECT_EQ(util::toJson(one[i].second), util::toJson(two[i].second));
+}
+
 TEST_F(WatchTest, SlowWatcherOverflowsWithoutBlockingWritersOrOthers) {
   WatchOptions options;
   options.buffer_events = 5;
