@@ -2,10 +2,6 @@
 #include "net/http_client.h"
 
 #include <gtest/gtest.h>
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -18,6 +14,7 @@
 #include <thread>
 
 #include "net/http_server.h"
+#include "tests/support/tls_cert.h"
 
 namespace magnumd::net {
 namespace {
@@ -294,46 +291,8 @@ TEST(HttpClient, StreamRefusesOverlongLines) {
   EXPECT_EQ(r.error().code, util::ErrorCode::TooLarge);
 }
 
-// A self-signed certificate for 127.0.0.1 and localhost, written as PEM files.
-struct SelfSigned {
-  std::string cert_file;
-  std::string key_file;
-};
-
-SelfSigned makeSelfSigned(const std::filesystem::path& dir,
-                          const char* names = "IP:127.0.0.1,DNS:localhost") {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), -60);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("magnumd-test"), -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair{NID_subject_alt_name, names},
-                            std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-  }
-  X509_sign(x, key, EVP_sha256());
-  SelfSigned out{(dir / "cert.pem").string(), (dir / "key.pem").string()};
-  FILE* f = std::fopen(out.cert_file.c_str(), "w");
-  PEM_write_X509(f, x);
-  std::fclose(f);
-  f = std::fopen(out.key_file.c_str(), "w");
-  PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(f);
-  X509_free(x);
-  EVP_PKEY_free(key);
-  return out;
-}
+using magnumd::testing::makeSelfSignedCert;
+using magnumd::testing::TestCert;
 
 class HttpsClient : public ::testing::Test {
  protected:
@@ -342,7 +301,7 @@ class HttpsClient : public ::testing::Test {
            ("magnumctl-tls-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir_);
-    pem_ = makeSelfSigned(dir_);
+    pem_ = makeSelfSignedCert(dir_.string());
     auto tls = makeServerTlsContext(pem_.cert_file, pem_.key_file);
     ASSERT_TRUE(tls.ok()) << tls.error().message;
     server_ = std::make_unique<TestServer>(*tls);
@@ -352,7 +311,7 @@ class HttpsClient : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   std::filesystem::path dir_;
-  SelfSigned pem_;
+  TestCert pem_;
   std::unique_ptr<TestServer> server_;
 };
 
@@ -405,7 +364,7 @@ TEST_F(HttpsClient, HostNameMustMatchTheCertificate) {
   // A trusted certificate for another name: the chain verifies, the host name does not.
   auto other_dir = dir_ / "other";
   std::filesystem::create_directories(other_dir);
-  auto other = makeSelfSigned(other_dir, "DNS:other.example");
+  auto other = makeSelfSignedCert(other_dir.string(), "DNS:other.example");
   auto tls = makeServerTlsContext(other.cert_file, other.key_file);
   ASSERT_TRUE(tls.ok());
   TestServer other_server(*tls);

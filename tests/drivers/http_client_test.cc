@@ -10,7 +10,7 @@
 #include "net/http_server.h"
 #include "tests/drivers/fake_openstack.h"
 #include "tests/drivers/run_task.h"
-#include "tests/drivers/tls_cert.h"
+#include "tests/support/tls_cert.h"
 
 namespace magnumd::drivers::openstack {
 namespace {
@@ -199,7 +199,7 @@ TEST_F(HttpClientTest, InvalidUrlsAreErrors) {
 TEST(HttpClientTls, VerifiesCertificatesUnlessToldOtherwise) {
   auto dir = std::filesystem::temp_directory_path() / ("magnumd-tls-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  auto cert = testing::makeSelfSignedCert(dir.string());
+  auto cert = magnumd::testing::makeSelfSignedCert(dir.string());
   auto tls = net::makeServerTlsContext(cert.cert_file, cert.key_file);
   ASSERT_TRUE(tls.ok()) << tls.error().message;
   FakeOpenStack cloud(*tls);

@@ -1,4 +1,4 @@
-#include "tests/drivers/tls_cert.h"
+#include "tests/support/tls_cert.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -8,9 +8,9 @@
 #include <cstdio>
 #include <stdexcept>
 
-namespace magnumd::drivers::testing {
+namespace magnumd::testing {
 
-TestCert makeSelfSignedCert(const std::string& dir) {
+TestCert makeSelfSignedCert(const std::string& dir, const char* names) {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   if (key == nullptr) throw std::runtime_error("EC key generation failed");
   X509* cert = X509_new();
@@ -21,12 +21,12 @@ TestCert makeSelfSignedCert(const std::string& dir) {
   X509_set_pubkey(cert, key);
   X509_NAME* name = X509_get_subject_name(cert);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>("magnumd-test"), -1, -1, 0);
   X509_set_issuer_name(cert, name);
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1"},
+  for (auto [nid, value] : {std::pair{NID_subject_alt_name, names},
                             std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
     X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
     X509_add_ext(cert, ext, -1);
@@ -45,4 +45,4 @@ TestCert makeSelfSignedCert(const std::string& dir) {
   return out;
 }
 
-}  // namespace magnumd::drivers::testing
+}  // namespace magnumd::testing
