@@ -65,7 +65,7 @@ class CloudComponent final : public Component {
     auto& known = m.gauge("magnumd_observer_objects", "Magnumd stacks and servers the observer knows.", {"kind"});
     reconcilers::ObserverOptions observer_options;
     observer_options.sync_interval = millis(options_.sync_interval_seconds);
-    observer_options.full_resync_every = options_.full_resync_every;
+    observer_options.sweep_pages_per_period = options_.sweep_pages;
     observer_options.on_period = [&periods, &duration, &known](const reconcilers::ObserverStats& s, bool ok,
                                                                std::chrono::steady_clock::duration took) {
       periods.with({ok ? "ok" : "error"}).inc();
@@ -233,8 +233,9 @@ void addCloudFlags(CLI::App& app, CloudOptions& o) {
   app.add_option("--os-cloud", o.os_cloud, "clouds.yaml entry to manage (default: OS_CLOUD, then OS_* variables)");
   app.add_option("--sync-interval", o.sync_interval_seconds, "seconds between cloud observations")
       ->capture_default_str()->check(CLI::Range(0.05, 3600.0));
-  app.add_option("--full-resync-every", o.full_resync_every, "periods between full lists of stacks and servers")
-      ->capture_default_str()->check(CLI::Range(1, 100000));
+  app.add_option("--sweep-pages", o.sweep_pages,
+                 "pages of the background stack and server sweep fetched per sync period (0: no sweep)")
+      ->capture_default_str()->check(CLI::Range(0, 100));
   app.add_option("--workers", o.workers, "concurrent Cluster reconciles")->capture_default_str()->check(CLI::Range(1, 256));
   app.add_option("--orphan-grace", o.orphan_grace_seconds,
                  "seconds before a magnumd stack whose Cluster is gone is deleted")

@@ -22,7 +22,7 @@ struct CloudOptions {
   bool enabled = true;            // --no-controllers: API only
   std::string os_cloud;           // --os-cloud (clouds.yaml entry); "" = OS_CLOUD / OS_* env
   double sync_interval_seconds = 10;
-  int full_resync_every = 30;     // periods
+  int sweep_pages = 1;            // background sweep pages per sync period
   int workers = 4;
   double orphan_grace_seconds = 300;
   double failed_retry_seconds = 60;

@@ -130,6 +130,18 @@ struct Server {
   std::optional<util::SystemTime> updated;
 };
 
+// One page of a listing, for callers that spread a large listing over several periods.
+struct PageRequest {
+  std::string marker;  // id of the previous page's last item; "" starts from the beginning
+  int limit = 0;       // 0: the driver's page size
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_marker;  // "" on the last page
+};
+
 struct ServerQuery {
   std::optional<util::SystemTime> changes_since;  // also returns servers deleted since then
   std::vector<std::string> tags;                  // all must match (Nova's `tags`)
@@ -152,6 +164,9 @@ class CloudDriver {
   virtual StatusTask deleteStack(StackRef stack) = 0;
   // Top-level stacks only, every page followed. No outputs or parameters.
   virtual Task<std::vector<Stack>> listStacks(StackFilter filter) = 0;
+  // One page of the same listing, in the cloud's own stable order. A marker whose stack is
+  // gone is an error (BadRequest or NotFound): start again from the beginning.
+  virtual Task<Page<Stack>> listStacksPage(StackFilter filter, PageRequest page) = 0;
   // name_or_id: a name, an id, or both via StackRef. A deleted stack looked up by id answers
   // DELETE_COMPLETE for a while; by name alone it is NotFound.
   virtual Task<Stack> getStack(StackRef stack, bool resolve_outputs) = 0;
@@ -167,6 +182,8 @@ class CloudDriver {
 
   // Servers of the project, every page followed.
   virtual Task<std::vector<Server>> listServers(ServerQuery query) = 0;
+  // One page of the same listing; a vanished marker is an error, as above.
+  virtual Task<Page<Server>> listServersPage(ServerQuery query, PageRequest page) = 0;
   virtual Task<Server> getServer(std::string id) = 0;
   virtual StatusTask deleteServer(std::string id) = 0;
 };

@@ -25,6 +25,17 @@ bool statusMatches(const Stack& s, const std::vector<std::string>& statuses) {
                      [&](const std::string& f) { return f == s.status || f == s.state(); });
 }
 
+Stack summaryOf(const Stack& stack) {
+  Stack summary = stack;
+  summary.parameters.clear();
+  summary.outputs.clear();
+  return summary;
+}
+
+util::Error markerNotFound(const std::string& marker) {
+  return makeError(ErrorCode::BadRequest, fmt::format("marker [{}] not found", marker));
+}
+
 std::string withState(const std::string& status, std::string_view state) {
   auto pos = status.find('_');
   return (pos == std::string::npos ? status : status.substr(0, pos)) + "_" + std::string(state);
@@ -45,6 +56,8 @@ const char* FakeCloudDriver::opName(Op op) {
     case Op::ExplainFailure: return "explainFailure";
     case Op::MarkUnhealthy: return "markUnhealthy";
     case Op::ListServers: return "listServers";
+    case Op::ListStacksPage: return "listStacksPage";
+    case Op::ListServersPage: return "listServersPage";
     case Op::GetServer: return "getServer";
     case Op::DeleteServer: return "deleteServer";
   }
@@ -159,12 +172,30 @@ Task<std::vector<Stack>> FakeCloudDriver::listStacks(StackFilter filter) {
   if (auto f = takeFault(Op::ListStacks)) co_return *f;
   std::vector<Stack> out;
   for (const auto& [id, s] : stacks_) {
-    if (s.deleted || !hasAllTags(s.stack.tags, filter.tags) || !statusMatches(s.stack, filter.statuses)) continue;
-    Stack summary = s.stack;
-    summary.parameters.clear();
-    summary.outputs.clear();
-    out.push_back(std::move(summary));
+    if (stackListed(s, filter)) out.push_back(summaryOf(s.stack));
   }
+  co_return out;
+}
+
+bool FakeCloudDriver::stackListed(const FakeStack& s, const StackFilter& filter) const {
+  return !s.deleted && hasAllTags(s.stack.tags, filter.tags) && statusMatches(s.stack, filter.statuses);
+}
+
+Task<Page<Stack>> FakeCloudDriver::listStacksPage(StackFilter filter, PageRequest page) {
+  std::lock_guard lock(mutex_);
+  if (auto f = takeFault(Op::ListStacksPage)) co_return *f;
+  auto it = stacks_.begin();
+  if (!page.marker.empty()) {
+    it = stacks_.find(page.marker);
+    if (it == stacks_.end()) co_return markerNotFound(page.marker);
+    ++it;
+  }
+  const size_t limit = page.limit > 0 ? static_cast<size_t>(page.limit) : 1000;
+  Page<Stack> out;
+  for (; it != stacks_.end() && out.items.size() < limit; ++it) {
+    if (stackListed(it->second, filter)) out.items.push_back(summaryOf(it->second.stack));
+  }
+  if (out.items.size() == limit) out.next_marker = out.items.back().ref.id;
   co_return out;
 }
 
@@ -233,14 +264,35 @@ Task<std::vector<Server>> FakeCloudDriver::listServers(ServerQuery query) {
   if (auto f = takeFault(Op::ListServers)) co_return *f;
   std::vector<Server> out;
   for (const auto& [id, server] : servers_) {
-    if (query.changes_since) {
-      if (!server.updated || *server.updated < *query.changes_since) continue;
-    } else if (server.status == "DELETED") {
-      continue;
-    }
-    if (!hasAllTags(server.tags, query.tags)) continue;
-    out.push_back(server);
+    if (serverListed(server, query)) out.push_back(server);
   }
+  co_return out;
+}
+
+bool FakeCloudDriver::serverListed(const Server& server, const ServerQuery& query) const {
+  if (query.changes_since) {
+    if (!server.updated || *server.updated < *query.changes_since) return false;
+  } else if (server.status == "DELETED") {
+    return false;
+  }
+  return hasAllTags(server.tags, query.tags);
+}
+
+Task<Page<Server>> FakeCloudDriver::listServersPage(ServerQuery query, PageRequest page) {
+  std::lock_guard lock(mutex_);
+  if (auto f = takeFault(Op::ListServersPage)) co_return *f;
+  auto it = servers_.begin();
+  if (!page.marker.empty()) {
+    it = servers_.find(page.marker);
+    if (it == servers_.end()) co_return markerNotFound(page.marker);
+    ++it;
+  }
+  const size_t limit = page.limit > 0 ? static_cast<size_t>(page.limit) : 1000;
+  Page<Server> out;
+  for (; it != servers_.end() && out.items.size() < limit; ++it) {
+    if (serverListed(it->second, query)) out.items.push_back(it->second);
+  }
+  if (out.items.size() == limit) out.next_marker = out.items.back().id;
   co_return out;
 }
 

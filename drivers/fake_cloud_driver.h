@@ -19,6 +19,7 @@ class FakeCloudDriver final : public CloudDriver {
   enum class Op {
     ProjectId, CreateStack, PatchStack, DeleteStack, ListStacks, GetStack, ListResources,
     ListEvents, ExplainFailure, MarkUnhealthy, ListServers, GetServer, DeleteServer,
+    ListStacksPage, ListServersPage,
   };
   static const char* opName(Op op);
 
@@ -40,12 +41,14 @@ class FakeCloudDriver final : public CloudDriver {
   StatusTask patchStack(StackRef stack, StackPatch patch) override;
   StatusTask deleteStack(StackRef stack) override;
   Task<std::vector<Stack>> listStacks(StackFilter filter) override;
+  Task<Page<Stack>> listStacksPage(StackFilter filter, PageRequest page) override;  // by id
   Task<Stack> getStack(StackRef stack, bool resolve_outputs) override;
   Task<std::vector<StackResource>> listResources(StackRef stack, int nested_depth) override;
   Task<std::vector<StackEvent>> listEvents(StackRef stack, int nested_depth) override;
   Task<std::string> explainFailure(StackRef stack) override;
   StatusTask markUnhealthy(StackRef stack, std::string resource, std::string reason) override;
   Task<std::vector<Server>> listServers(ServerQuery query) override;
+  Task<Page<Server>> listServersPage(ServerQuery query, PageRequest page) override;  // by id
   Task<Server> getServer(std::string id) override;
   StatusTask deleteServer(std::string id) override;
 
@@ -84,6 +87,8 @@ class FakeCloudDriver final : public CloudDriver {
 
  private:
   std::optional<util::Error> takeFault(Op op);  // counts the call too
+  bool stackListed(const FakeStack& s, const StackFilter& filter) const;
+  bool serverListed(const Server& server, const ServerQuery& query) const;
   FakeStack* find(const StackRef& ref);
   util::SystemTime now() const;
 

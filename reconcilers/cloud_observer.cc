@@ -78,16 +78,11 @@ CloudObserver::CloudObserver(drivers::CloudDriver& cloud, ObserverOptions option
 asio::awaitable<void> CloudObserver::run() {
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer timer(executor);
-  int period = 0;
   while (!stopping_) {
-    const bool full = !synced_ || options_.full_resync_every <= 1 ||
-                      period % options_.full_resync_every == 0;
     const auto started = std::chrono::steady_clock::now();
-    auto status = co_await syncOnce(full);
+    auto status = co_await syncOnce(/*full=*/!synced_);
     if (!status.ok()) {
       LOG_WARN("observer", "sync failed (will retry next period): {}", status.error().message);
-    } else {
-      ++period;
     }
     if (options_.on_period) options_.on_period(stats(), status.ok(), std::chrono::steady_clock::now() - started);
     // Sleep in short slices so stop() takes effect promptly.
@@ -103,11 +98,18 @@ asio::awaitable<util::Status> CloudObserver::syncOnce(bool full) {
   std::set<std::string> changed;
   auto stacks = co_await syncStacks(full, changed);
   auto servers = co_await syncServers(full || !servers_since_, changed);
+  util::Status swept;
+  if (full) {
+    std::lock_guard lock(mutex_);
+    sweep_ = Sweep{};  // a full list supersedes a pass under way
+  } else if (stacks.ok() && servers.ok()) {
+    for (int i = 0; i < options_.sweep_pages_per_period && swept.ok(); ++i) swept = co_await sweepStep(changed);
+  }
   {
     std::lock_guard lock(mutex_);
     stats_.periods++;
     if (full) stats_.full_resyncs++;
-    if (!stacks.ok() || !servers.ok()) stats_.errors++;
+    if (!stacks.ok() || !servers.ok() || !swept.ok()) stats_.errors++;
     for (const auto& uid : changed) {
       auto it = clusters_.find(uid);
       if (it == clusters_.end()) continue;
@@ -124,7 +126,8 @@ asio::awaitable<util::Status> CloudObserver::syncOnce(bool full) {
   if (full && stacks.ok() && servers.ok()) synced_ = true;
   for (const auto& uid : changed) on_change_(uid);
   if (!stacks.ok()) co_return stacks;
-  co_return servers;
+  if (!servers.ok()) co_return servers;
+  co_return swept;
 }
 
 asio::awaitable<util::Status> CloudObserver::syncStacks(bool full, std::set<std::string>& changed) {
@@ -144,20 +147,9 @@ asio::awaitable<util::Status> CloudObserver::syncStacks(bool full, std::set<std:
   {
     std::lock_guard lock(mutex_);
     for (auto& [uid, stack] : seen) {
-      auto& cluster = clusters_[uid];
-      if (!cluster.stack || !sameStack(*cluster.stack, stack)) {
-        if (cluster.stack && cluster.stack->ref == stack.ref) {
-          stack.outputs = cluster.stack->outputs;  // keep outputs until the next completion
-          stack.parameters = cluster.stack->parameters;
-        }
-        cluster.stack = stack;
-        changed.insert(uid);
-      }
-      if (stack.inProgress()) {
-        watched_[uid] = stack.ref;
-      } else if (!full) {
-        watched_.erase(uid);  // FAILED: nothing more will happen until someone acts
-      }
+      const bool failed = stack.failed();
+      mergeStack(uid, std::move(stack), changed);
+      if (failed && !full) watched_.erase(uid);  // FAILED: nothing more until someone acts
     }
     if (full) {
       // Whatever is not listed is gone.
@@ -196,9 +188,26 @@ asio::awaitable<util::Status> CloudObserver::syncStacks(bool full, std::set<std:
     if (!got->inProgress()) watched_.erase(uid);
     if (got->tags.empty() && cluster.stack) got->tags = cluster.stack->tags;
     cluster.stack = std::move(*got);
+    sweep_.unseen.erase(uid);
     changed.insert(uid);
   }
   co_return util::Status{};
+}
+
+void CloudObserver::mergeStack(const std::string& uid, Stack stack, std::set<std::string>& changed) {
+  auto& cluster = clusters_[uid];
+  if (!cluster.stack || !sameStack(*cluster.stack, stack)) {
+    if (cluster.stack && cluster.stack->ref == stack.ref) {
+      stack.outputs = cluster.stack->outputs;  // keep outputs until the next completion
+      stack.parameters = cluster.stack->parameters;
+    }
+    if (stack.inProgress()) watched_[uid] = stack.ref;
+    cluster.stack = std::move(stack);
+    changed.insert(uid);
+  } else if (stack.inProgress()) {
+    watched_[uid] = stack.ref;
+  }
+  if (sweep_.phase == Sweep::Phase::Stacks) sweep_.unseen.erase(uid);
 }
 
 asio::awaitable<util::Status> CloudObserver::syncServers(bool full, std::set<std::string>& changed) {
@@ -209,39 +218,43 @@ asio::awaitable<util::Status> CloudObserver::syncServers(bool full, std::set<std
 
   std::lock_guard lock(mutex_);
   std::optional<util::SystemTime> newest = servers_since_;
-  std::map<std::string, std::set<std::string>> live_by_owner;  // full only
+  std::set<std::string> live;  // full only
   for (const auto& server : *listed) {
     if (server.updated && (!newest || *server.updated > *newest)) newest = server.updated;
-    auto owner = ownerOf(server);
-    if (!owner) {
-      auto known = server_owner_.find(server.id);
-      if (known == server_owner_.end()) continue;  // not a magnumd server
-      owner = known->second;
-    }
-    if (server.status == "DELETED") {
-      server_owner_.erase(server.id);
-    } else {
-      server_owner_[server.id] = *owner;
-      live_by_owner[*owner].insert(server.id);
-    }
-    bool server_changed = false;
-    upsertServer(clusters_[*owner], server, server_changed);
-    if (server_changed) changed.insert(*owner);
+    if (mergeServer(server, changed) && server.status != "DELETED") live.insert(server.id);
   }
   if (full) {
     // A full list shows every live server: any other cached server is gone.
     for (auto& [uid, cluster] : clusters_) {
-      auto& live = live_by_owner[uid];
       auto before = cluster.servers.size();
       std::erase_if(cluster.servers, [&](const Server& s) { return !live.count(s.id); });
       if (cluster.servers.size() != before) changed.insert(uid);
     }
-    std::erase_if(server_owner_, [&](const auto& kv) { return !live_by_owner[kv.second].count(kv.first); });
+    std::erase_if(server_owner_, [&](const auto& kv) { return !live.count(kv.first); });
   }
   // The cloud's own timestamps, never ours: a skewed local clock would skip changes. Nova's
   // changes-since is inclusive, so the newest server is listed again next time (harmless).
   servers_since_ = newest;
   co_return util::Status{};
+}
+
+bool CloudObserver::mergeServer(const Server& server, std::set<std::string>& changed) {
+  if (sweep_.phase == Sweep::Phase::Servers) sweep_.unseen.erase(server.id);
+  auto owner = ownerOf(server);
+  if (!owner) {
+    auto known = server_owner_.find(server.id);
+    if (known == server_owner_.end()) return false;  // not a magnumd server
+    owner = known->second;
+  }
+  if (server.status == "DELETED") {
+    server_owner_.erase(server.id);
+  } else {
+    server_owner_[server.id] = *owner;
+  }
+  bool server_changed = false;
+  upsertServer(clusters_[*owner], server, server_changed);
+  if (server_changed) changed.insert(*owner);
+  return true;
 }
 
 std::optional<ObservedCluster> CloudObserver::cluster(const std::string& uid) const {
@@ -274,6 +287,7 @@ void CloudObserver::recordStack(const std::string& uid, const drivers::Stack& st
   cluster.stack = stack;
   cluster.version++;
   if (stack.inProgress()) watched_[uid] = stack.ref;
+  if (sweep_.phase == Sweep::Phase::Stacks) sweep_.unseen.erase(uid);
 }
 
 void CloudObserver::forgetStack(const std::string& uid) {
@@ -284,6 +298,7 @@ void CloudObserver::forgetStack(const std::string& uid) {
     it->second.version++;
   }
   watched_.erase(uid);
+  if (sweep_.phase == Sweep::Phase::Stacks) sweep_.unseen.erase(uid);
 }
 
 }  // namespace magnumd::reconcilers

@@ -3,10 +3,15 @@
 // cache, and names the clusters whose observed state changed. Reconcilers read the cache.
 //
 // Cloud calls per period in steady state: one stack list (only IN_PROGRESS/FAILED stacks, so it
-// is empty when nothing happens) and one `changes-since` server list (empty likewise), whatever
-// the number of clusters. A stack leaving the in-flight set is fetched once, with outputs, which
-// is when Magnum's users need them. Every `full_resync_every` periods a full list of stacks and
-// servers repairs anything missed (a stack deleted out of band, a lost response).
+// is empty when nothing happens), one `changes-since` server list (empty likewise), and one page
+// of a background sweep — three, whatever the number of clusters. A stack leaving the in-flight
+// set is fetched once, with outputs, which is when Magnum's users need them.
+//
+// The sweep repairs anything the incremental lists missed (a stack deleted out of band, a lost
+// response): it walks every magnumd stack, then every server, one page per period, and at the
+// end of a pass confirms with a direct GET each cached stack or server the pass did not see
+// before dropping it. A pass over N stacks and M servers takes about (N + M) / page periods.
+// The first period (and syncOnce(true)) lists everything at once instead.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -37,14 +42,16 @@ struct ObserverStats;
 
 struct ObserverOptions {
   std::chrono::milliseconds sync_interval{10000};
-  int full_resync_every = 30;  // periods
+  int sweep_pages_per_period = 1;  // background sweep pages fetched each period (0: none)
+  int sweep_page_size = 0;         // items per sweep page; 0: the driver's page size
   // Called on the observer's coroutine after every period (metrics); may be empty.
   std::function<void(const ObserverStats&, bool ok, std::chrono::steady_clock::duration took)> on_period;
 };
 
 struct ObserverStats {
   uint64_t periods = 0;
-  uint64_t full_resyncs = 0;
+  uint64_t full_resyncs = 0;  // periods that listed everything at once
+  uint64_t sweeps = 0;        // completed background sweep passes (stacks, then servers)
   uint64_t errors = 0;
   uint64_t stacks = 0;   // magnumd stacks known
   uint64_t servers = 0;  // magnumd servers known
@@ -62,7 +69,7 @@ class CloudObserver {
   boost::asio::awaitable<void> run();
   void stop() { stopping_ = true; }
 
-  // One period (tests call it directly). `full` forces a full resync.
+  // One period (tests call it directly). `full` lists everything at once instead of sweeping.
   boost::asio::awaitable<util::Status> syncOnce(bool full);
 
   // Thread-safe snapshots for reconcilers.
@@ -81,6 +88,16 @@ class CloudObserver {
  private:
   boost::asio::awaitable<util::Status> syncStacks(bool full, std::set<std::string>& changed);
   boost::asio::awaitable<util::Status> syncServers(bool full, std::set<std::string>& changed);
+  boost::asio::awaitable<util::Status> sweepStep(std::set<std::string>& changed);
+  boost::asio::awaitable<util::Status> sweepStacksPage(std::set<std::string>& changed);
+  boost::asio::awaitable<util::Status> sweepServersPage(std::set<std::string>& changed);
+  boost::asio::awaitable<void> confirmMissingStacks(std::set<std::string> uids, std::set<std::string>& changed);
+  boost::asio::awaitable<void> confirmMissingServers(std::set<std::string> ids, std::set<std::string>& changed);
+  // Merges a listed stack into the cache (mutex_ held).
+  void mergeStack(const std::string& uid, drivers::Stack stack, std::set<std::string>& changed);
+  // Merges a listed server into the cache; false when it is not a magnumd server (mutex_ held).
+  bool mergeServer(const drivers::Server& server, std::set<std::string>& changed);
+  void beginSweepPass();  // mutex_ held
 
   drivers::CloudDriver& cloud_;
   ObserverOptions options_;
@@ -94,6 +111,15 @@ class CloudObserver {
   std::map<std::string, std::string> server_owner_;   // server id -> cluster uid
   std::optional<util::SystemTime> servers_since_;
   ObserverStats stats_;
+
+  // The background sweep: which listing it walks, where it is, and what the pass has not seen.
+  struct Sweep {
+    enum class Phase { Stacks, Servers } phase = Phase::Stacks;
+    bool active = false;
+    std::string marker;
+    std::set<std::string> unseen;  // Stacks: cluster uids with a cached stack; Servers: server ids
+  };
+  Sweep sweep_;
 };
 
 // The cluster uid a magnumd stack belongs to, from its "magnumd-cluster=<uid>" tag.

@@ -54,86 +54,78 @@ void CountingCloudDriver::count(Verb verb, bool ok) {
   }
 }
 
-// Each wrapper awaits the inner call and counts its outcome; parameters by value (coroutines).
-drivers::Task<std::string> CountingCloudDriver::projectId() {
-  auto r = co_await inner_.projectId();
-  count(kProjectId, r.ok());
+template <typename T>
+boost::asio::awaitable<T> CountingCloudDriver::counted(Verb verb, boost::asio::awaitable<T> call) {
+  auto r = co_await std::move(call);
+  count(verb, r.ok());
   co_return r;
+}
+
+// The inner call's parameters are moved into its own coroutine frame before it runs.
+drivers::Task<std::string> CountingCloudDriver::projectId() {
+  return counted(kProjectId, inner_.projectId());
 }
 
 drivers::Task<drivers::StackRef> CountingCloudDriver::createStack(drivers::StackCreate request) {
-  auto r = co_await inner_.createStack(std::move(request));
-  count(kCreateStack, r.ok());
-  co_return r;
+  return counted(kCreateStack, inner_.createStack(std::move(request)));
 }
 
 drivers::StatusTask CountingCloudDriver::patchStack(drivers::StackRef stack, drivers::StackPatch patch) {
-  auto r = co_await inner_.patchStack(std::move(stack), std::move(patch));
-  count(kPatchStack, r.ok());
-  co_return r;
+  return counted(kPatchStack, inner_.patchStack(std::move(stack), std::move(patch)));
 }
 
 drivers::StatusTask CountingCloudDriver::deleteStack(drivers::StackRef stack) {
-  auto r = co_await inner_.deleteStack(std::move(stack));
-  count(kDeleteStack, r.ok());
-  co_return r;
+  return counted(kDeleteStack, inner_.deleteStack(std::move(stack)));
 }
 
 drivers::Task<std::vector<drivers::Stack>> CountingCloudDriver::listStacks(drivers::StackFilter filter) {
-  auto r = co_await inner_.listStacks(std::move(filter));
-  count(kListStacks, r.ok());
-  co_return r;
+  return counted(kListStacks, inner_.listStacks(std::move(filter)));
+}
+
+drivers::Task<drivers::Page<drivers::Stack>> CountingCloudDriver::listStacksPage(
+    drivers::StackFilter filter, drivers::PageRequest page) {
+  return counted(kListStacks, inner_.listStacksPage(std::move(filter), std::move(page)));
 }
 
 drivers::Task<drivers::Stack> CountingCloudDriver::getStack(drivers::StackRef stack, bool resolve_outputs) {
-  auto r = co_await inner_.getStack(std::move(stack), resolve_outputs);
-  count(kGetStack, r.ok());
-  co_return r;
+  return counted(kGetStack, inner_.getStack(std::move(stack), resolve_outputs));
 }
 
 drivers::Task<std::vector<drivers::StackResource>> CountingCloudDriver::listResources(
     drivers::StackRef stack, int nested_depth) {
-  auto r = co_await inner_.listResources(std::move(stack), nested_depth);
-  count(kListResources, r.ok());
-  co_return r;
+  return counted(kListResources, inner_.listResources(std::move(stack), nested_depth));
 }
 
 drivers::Task<std::vector<drivers::StackEvent>> CountingCloudDriver::listEvents(drivers::StackRef stack,
                                                                                int nested_depth) {
-  auto r = co_await inner_.listEvents(std::move(stack), nested_depth);
-  count(kListEvents, r.ok());
-  co_return r;
+  return counted(kListEvents, inner_.listEvents(std::move(stack), nested_depth));
 }
 
 drivers::Task<std::string> CountingCloudDriver::explainFailure(drivers::StackRef stack) {
-  auto r = co_await inner_.explainFailure(std::move(stack));
-  count(kExplainFailure, r.ok());
-  co_return r;
+  return counted(kExplainFailure, inner_.explainFailure(std::move(stack)));
 }
 
 drivers::StatusTask CountingCloudDriver::markUnhealthy(drivers::StackRef stack, std::string resource,
                                                        std::string reason) {
-  auto r = co_await inner_.markUnhealthy(std::move(stack), std::move(resource), std::move(reason));
-  count(kMarkUnhealthy, r.ok());
-  co_return r;
+  return counted(kMarkUnhealthy,
+                 inner_.markUnhealthy(std::move(stack), std::move(resource), std::move(reason)));
 }
 
 drivers::Task<std::vector<drivers::Server>> CountingCloudDriver::listServers(drivers::ServerQuery query) {
-  auto r = co_await inner_.listServers(std::move(query));
-  count(kListServers, r.ok());
-  co_return r;
+  return counted(kListServers, inner_.listServers(std::move(query)));
+}
+
+drivers::Task<drivers::Page<drivers::Server>> CountingCloudDriver::listServersPage(
+    drivers::ServerQuery query, drivers::PageRequest page) {
+  return counted(kListServers, inner_.listServersPage(std::move(query), std::move(page)));
 }
 
 drivers::Task<drivers::Server> CountingCloudDriver::getServer(std::string id) {
-  auto r = co_await inner_.getServer(std::move(id));
-  count(kGetServer, r.ok());
-  co_return r;
+  return counted(kGetServer, inner_.getServer(std::move(id)));
 }
 
 drivers::StatusTask CountingCloudDriver::deleteServer(std::string id) {
-  auto r = co_await inner_.deleteServer(std::move(id));
-  count(kDeleteServer, r.ok());
-  co_return r;
+  return counted(kDeleteServer, inner_.deleteServer(std::move(id)));
 }
 
 }  // namespace magnumd::reconcilers

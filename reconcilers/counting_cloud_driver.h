@@ -30,6 +30,8 @@ class CountingCloudDriver final : public drivers::CloudDriver {
   drivers::StatusTask patchStack(drivers::StackRef stack, drivers::StackPatch patch) override;
   drivers::StatusTask deleteStack(drivers::StackRef stack) override;
   drivers::Task<std::vector<drivers::Stack>> listStacks(drivers::StackFilter filter) override;
+  drivers::Task<drivers::Page<drivers::Stack>> listStacksPage(drivers::StackFilter filter,
+                                                             drivers::PageRequest page) override;
   drivers::Task<drivers::Stack> getStack(drivers::StackRef stack, bool resolve_outputs) override;
   drivers::Task<std::vector<drivers::StackResource>> listResources(drivers::StackRef stack,
                                                                    int nested_depth) override;
@@ -39,10 +41,15 @@ class CountingCloudDriver final : public drivers::CloudDriver {
   drivers::StatusTask markUnhealthy(drivers::StackRef stack, std::string resource,
                                     std::string reason) override;
   drivers::Task<std::vector<drivers::Server>> listServers(drivers::ServerQuery query) override;
+  drivers::Task<drivers::Page<drivers::Server>> listServersPage(drivers::ServerQuery query,
+                                                               drivers::PageRequest page) override;
   drivers::Task<drivers::Server> getServer(std::string id) override;
   drivers::StatusTask deleteServer(std::string id) override;
 
  private:
+  // Awaits the inner call and counts its outcome (page requests count as list calls).
+  template <typename T>
+  boost::asio::awaitable<T> counted(Verb verb, boost::asio::awaitable<T> call);
   void count(Verb verb, bool ok);
 
   drivers::CloudDriver& inner_;

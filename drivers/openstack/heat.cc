@@ -110,6 +110,21 @@ Task<std::vector<Stack>> HeatClient::list(StackFilter filter) {
   co_return malformedResponse("heat stack list", fmt::format("more than {} pages", options_.max_pages));
 }
 
+Task<Page<Stack>> HeatClient::listPage(StackFilter filter, PageRequest page) {
+  const int limit = page.limit > 0 ? page.limit : options_.page_size;
+  const std::string path = "/stacks" + stacksQuery(filter, limit, page.marker);
+  auto res = co_await session_.request(kService, "GET", path);
+  if (!res.ok()) co_return res.takeError();
+  if (res->status != 200) co_return errorFromResponse(*res, "listing stacks");
+  auto parsed = parseStackListResponse(res->body);
+  if (!parsed.ok()) co_return parsed.takeError();
+  if (parsed->items.empty()) parsed->next_marker.clear();
+  if (!page.marker.empty() && parsed->next_marker == page.marker) {
+    co_return malformedResponse("heat stack list", fmt::format("pagination repeats marker {}", page.marker));
+  }
+  co_return parsed;
+}
+
 Task<std::vector<StackResource>> HeatClient::resources(StackRef stack, int nested_depth) {
   const std::string path = stackPath(stack) + "/resources" + resourcesQuery(nested_depth);
   auto res = co_await session_.request(kService, "GET", path);

@@ -32,6 +32,7 @@ class HeatClient {
   StatusTask remove(StackRef stack);
   Task<Stack> get(StackRef stack, bool resolve_outputs);
   Task<std::vector<Stack>> list(StackFilter filter);
+  Task<Page<Stack>> listPage(StackFilter filter, PageRequest page);
   Task<std::vector<StackResource>> resources(StackRef stack, int nested_depth);
   Task<std::vector<StackEvent>> events(StackRef stack, EventQuery query);
   Task<StackOutput> output(StackRef stack, std::string key);

@@ -12,12 +12,6 @@
 
 namespace magnumd::drivers::openstack {
 
-template <typename T>
-struct Page {
-  std::vector<T> items;
-  std::string next_marker;  // "" on the last page
-};
-
 std::string stackCreateBody(const StackCreate& request);
 std::string stackPatchBody(const StackPatch& patch);
 std::string markUnhealthyBody(bool unhealthy, std::string_view reason);

@@ -146,6 +146,21 @@ Task<std::vector<Server>> NovaClient::list(ServerQuery query) {
   co_return malformedResponse("nova server list", fmt::format("more than {} pages", options_.max_pages));
 }
 
+Task<Page<Server>> NovaClient::listPage(ServerQuery query, PageRequest page) {
+  const int limit = page.limit > 0 ? page.limit : options_.page_size;
+  const std::string path = "/servers/detail" + serversQuery(query, limit, page.marker);
+  auto res = co_await session_.request(kService, "GET", path, std::string(), versionHeaders());
+  if (!res.ok()) co_return res.takeError();
+  if (res->status != 200) co_return errorFromResponse(*res, "listing servers");
+  auto parsed = parseServerListResponse(res->body);
+  if (!parsed.ok()) co_return parsed.takeError();
+  if (parsed->items.empty()) parsed->next_marker.clear();
+  if (!page.marker.empty() && parsed->next_marker == page.marker) {
+    co_return malformedResponse("nova server list", fmt::format("pagination repeats marker {}", page.marker));
+  }
+  co_return parsed;
+}
+
 Task<Server> NovaClient::get(std::string id) {
   auto res = co_await session_.request(kService, "GET", "/servers/" + encodeSegment(id), std::string(), versionHeaders());
   if (!res.ok()) co_return res.takeError();

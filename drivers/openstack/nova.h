@@ -30,6 +30,7 @@ class NovaClient {
   explicit NovaClient(Session& session, NovaOptions options = {});
 
   Task<std::vector<Server>> list(ServerQuery query);
+  Task<Page<Server>> listPage(ServerQuery query, PageRequest page);
   Task<Server> get(std::string id);
   StatusTask remove(std::string id);
 

@@ -50,6 +50,10 @@ Task<std::vector<Stack>> OpenStackDriver::listStacks(StackFilter filter) {
   return heat_.list(std::move(filter));
 }
 
+Task<Page<Stack>> OpenStackDriver::listStacksPage(StackFilter filter, PageRequest page) {
+  return heat_.listPage(std::move(filter), std::move(page));
+}
+
 Task<Stack> OpenStackDriver::getStack(StackRef stack, bool resolve_outputs) {
   return heat_.get(std::move(stack), resolve_outputs);
 }
@@ -105,6 +109,10 @@ StatusTask OpenStackDriver::markUnhealthy(StackRef stack, std::string resource, 
 
 Task<std::vector<Server>> OpenStackDriver::listServers(ServerQuery query) {
   return nova_.list(std::move(query));
+}
+
+Task<Page<Server>> OpenStackDriver::listServersPage(ServerQuery query, PageRequest page) {
+  return nova_.listPage(std::move(query), std::move(page));
 }
 
 Task<Server> OpenStackDriver::getServer(std::string id) { return nova_.get(std::move(id)); }

@@ -41,12 +41,14 @@ class OpenStackDriver final : public CloudDriver {
   StatusTask patchStack(StackRef stack, StackPatch patch) override;
   StatusTask deleteStack(StackRef stack) override;
   Task<std::vector<Stack>> listStacks(StackFilter filter) override;
+  Task<Page<Stack>> listStacksPage(StackFilter filter, PageRequest page) override;
   Task<Stack> getStack(StackRef stack, bool resolve_outputs) override;
   Task<std::vector<StackResource>> listResources(StackRef stack, int nested_depth) override;
   Task<std::vector<StackEvent>> listEvents(StackRef stack, int nested_depth) override;
   Task<std::string> explainFailure(StackRef stack) override;
   StatusTask markUnhealthy(StackRef stack, std::string resource, std::string reason) override;
   Task<std::vector<Server>> listServers(ServerQuery query) override;
+  Task<Page<Server>> listServersPage(ServerQuery query, PageRequest page) override;
   Task<Server> getServer(std::string id) override;
   StatusTask deleteServer(std::string id) override;
 

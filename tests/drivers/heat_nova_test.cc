@@ -99,6 +99,38 @@ TEST_F(DriverTest, ListStacksFollowsEveryPageWithTheFilters) {
   EXPECT_EQ(lists, 3);
 }
 
+TEST_F(DriverTest, ListStacksPageMakesOneRequestAndReturnsTheNextMarker) {
+  cloud.on("GET", std::string(kHeat) + "/stacks", [](const Recorded& r) {
+    int start = 0;
+    if (auto m = queryValue(r.query, "marker"); !m.empty()) {
+      if (m == "id-gone") return FakeReply{400, R"({"error": {"message": "marker id-gone not found"}})"};
+      start = std::stoi(m.substr(3)) + 1;
+    }
+    int limit = std::stoi(queryValue(r.query, "limit"));
+    int end = std::min(start + limit, 5);
+    std::string items;
+    for (int i = start; i < end; ++i) items += (items.empty() ? "" : ",") + stackJson(i);
+    std::string links = end - start == limit
+        ? fmt::format(R"(, "links": [{{"rel": "next", "href": "http://h/v1/p/stacks?marker=id-{}"}}])", end - 1)
+        : "";
+    return FakeReply{200, fmt::format(R"({{"stacks": [{}]{}}})", items, links)};
+  });
+  StackFilter filter{{"magnumd"}, {}};
+  auto first = run(driver->listStacksPage(filter, PageRequest{"", 3}));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_EQ(first->items.size(), 3u);
+  EXPECT_EQ(first->next_marker, "id-2");
+  auto last = run(driver->listStacksPage(filter, PageRequest{first->next_marker, 3}));
+  ASSERT_TRUE(last.ok()) << last.error().message;
+  ASSERT_EQ(last->items.size(), 2u);
+  EXPECT_EQ(last->items[1].ref, (StackRef{"s4", "id-4"}));
+  EXPECT_EQ(last->next_marker, "");
+  EXPECT_EQ(cloud.count("GET", std::string(kHeat) + "/stacks"), 2);
+  auto lost = run(driver->listStacksPage(filter, PageRequest{"id-gone", 3}));
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.error().code, util::ErrorCode::BadRequest);
+}
+
 TEST_F(DriverTest, CreateSendsHeatsBodyAndReturnsTheRef) {
   cloud.on("POST", std::string(kHeat) + "/stacks", [](const Recorded&) {
     return FakeReply{201, R"({"stack": {"id": "new-id", "links": [{"rel": "self", "href": "http://h/v1/p-1234/stacks/c1/new-id"}]}})"};
@@ -251,6 +283,19 @@ TEST_F(DriverTest, ListServersPaginatesWithChangesSinceTagsAndMicroversion) {
   EXPECT_EQ((*servers)[4].status, "DELETED");
   EXPECT_EQ((*servers)[0].metadata.at("cluster"), "c1");
   EXPECT_EQ(cloud.count("GET", "/compute/v2.1/servers/detail"), 3);
+}
+
+TEST_F(DriverTest, ListServersPageUsesTheConfiguredPageSizeAndTheGivenMarker) {
+  cloud.on("GET", "/compute/v2.1/servers/detail", [](const Recorded& r) {
+    EXPECT_EQ(queryValue(r.query, "limit"), "2");  // the fixture's page size
+    EXPECT_EQ(queryValue(r.query, "marker"), "srv-7");
+    return FakeReply{200, R"({"servers": [{"id": "srv-8", "name": "n8", "status": "ACTIVE"}]})"};
+  });
+  auto page = run(driver->listServersPage(ServerQuery{}, PageRequest{"srv-7", 0}));
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].id, "srv-8");
+  EXPECT_EQ(page->next_marker, "");
 }
 
 TEST_F(DriverTest, ServerGetAndDeleteErrors) {

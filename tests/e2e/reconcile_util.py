@@ -33,7 +33,7 @@ class Magnumd:
         self.data_dir = data_dir or str(tmp_path / "data")
         os.makedirs(self.data_dir, exist_ok=True)
         args = [binary("magnumd"), "--dev", "--listen", f"127.0.0.1:{self.port}",
-                "--data-dir", self.data_dir, "--sync-interval", "0.3", "--full-resync-every", "3",
+                "--data-dir", self.data_dir, "--sync-interval", "0.3", "--sweep-pages", "1",
                 "--dev-server-build-seconds", "0.3", *extra]
         if "--workers" not in extra:
             args += ["--workers", "4"]

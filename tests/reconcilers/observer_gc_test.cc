@@ -26,12 +26,115 @@ TEST_F(ReconcilerTest, SteadyStateObservationCostsTheSameWhateverTheNumberOfClus
     clock_.advance(std::chrono::seconds(10));
     observe();
   }
-  EXPECT_EQ(fake_->totalCalls(), 10);  // one stack list + one server list per period
+  // Per period: the in-flight stack list, the changes-since server list and one sweep page
+  // (the sweep alternates: one page holds all 20 stacks, the next all 40 servers).
+  EXPECT_EQ(fake_->totalCalls(), 15);
   EXPECT_EQ(fake_->calls(Op::ListStacks), 5);
   EXPECT_EQ(fake_->calls(Op::ListServers), 5);
+  EXPECT_EQ(fake_->calls(Op::ListStacksPage) + fake_->calls(Op::ListServersPage), 5);
+  EXPECT_GE(fake_->calls(Op::ListStacksPage), 2);
+  EXPECT_GE(fake_->calls(Op::ListServersPage), 2);
   EXPECT_TRUE(changed_.empty());
+  EXPECT_GE(observer_->stats().sweeps, 2u);
   for (int i = 0; i < 20; ++i) reconcileCluster("c" + std::to_string(i));
-  EXPECT_EQ(fake_->totalCalls(), 10);
+  EXPECT_EQ(fake_->totalCalls(), 15);
+}
+
+// A large cloud costs the same per period: the sweep walks it one page at a time.
+TEST_F(ReconcilerTest, SweepSpreadsALargeListingOverPeriods) {
+  createTemplate();
+  for (int i = 0; i < 20; ++i) createCluster("c" + std::to_string(i), 1, 1);
+  for (int i = 0; i < 20; ++i) reconcileCluster("c" + std::to_string(i));
+  cloudSettles();
+
+  ObserverOptions options;
+  options.sweep_page_size = 6;  // 20 stacks: 4 pages; 40 servers: 7 pages
+  std::vector<std::string> changed;
+  CloudObserver observer(*counting_, options, [&](const std::string& uid) { changed.push_back(uid); });
+  ASSERT_TRUE(cloud_->run(observer.syncOnce(true)).ok());
+  EXPECT_EQ(observer.stats().stacks, 20u);
+  EXPECT_EQ(observer.stats().servers, 40u);
+  changed.clear();
+  fake_->resetCalls();
+  for (int period = 1; period <= 11; ++period) {
+    clock_.advance(std::chrono::seconds(10));
+    ASSERT_TRUE(cloud_->run(observer.syncOnce(false)).ok());
+    EXPECT_EQ(fake_->totalCalls(), 3 * period) << "period " << period;
+    EXPECT_EQ(observer.stats().sweeps, period < 11 ? 0u : 1u) << "period " << period;
+  }
+  EXPECT_EQ(fake_->calls(Op::ListStacksPage), 4);
+  EXPECT_EQ(fake_->calls(Op::ListServersPage), 7);
+  EXPECT_TRUE(changed.empty());
+}
+
+TEST_F(ReconcilerTest, SweepFindsAStackThatVanishedWithoutATrace) {
+  createTemplate();
+  auto cluster = createCluster("prod", 1, 1);
+  reconcileCluster("prod");
+  cloudSettles();
+  auto stack = liveStacks().front();
+  // Purged by an operator: never listed as DELETE_IN_PROGRESS, so only the sweep can notice.
+  fake_->removeStack(stack.stack.ref.id);
+  changed_.clear();
+  fake_->resetCalls();
+  for (int period = 0; period < 2; ++period) {  // the stack page: not listed, confirmed gone
+    clock_.advance(std::chrono::seconds(10));
+    observe();
+  }
+  EXPECT_EQ(fake_->calls(Op::GetStack), 1);
+  EXPECT_EQ(changed_, std::vector<std::string>{cluster.metadata.uid});
+  auto observed = observer_->cluster(cluster.metadata.uid);
+  ASSERT_TRUE(observed.has_value());
+  EXPECT_FALSE(observed->stack.has_value());
+}
+
+TEST_F(ReconcilerTest, SweepConfirmsBeforeDroppingAStackItMissed) {
+  createTemplate();
+  auto cluster = createCluster("prod", 1, 1);
+  reconcileCluster("prod");
+  cloudSettles();
+  // Someone strips magnumd's tag: the stack drops out of every listing but still exists. The
+  // direct GET at the end of the pass finds it, so the cache keeps it (and sees its update).
+  auto live = liveStacks().front();
+  drivers::StackPatch untag;
+  untag.tags = std::vector<std::string>{};
+  ASSERT_TRUE(cloud_->run(fake_->patchStack(live.stack.ref, untag)).ok());
+  fake_->resetCalls();
+  for (int period = 0; period < 2; ++period) {  // one stack page and one server page
+    clock_.advance(std::chrono::seconds(10));
+    observe();
+  }
+  EXPECT_EQ(fake_->calls(Op::GetStack), 1);
+  auto observed = observer_->cluster(cluster.metadata.uid);
+  ASSERT_TRUE(observed.has_value());
+  ASSERT_TRUE(observed->stack.has_value());
+  EXPECT_EQ(observed->stack->status, "UPDATE_IN_PROGRESS");
+}
+
+TEST_F(ReconcilerTest, SweepStartsOverWhenItsMarkerVanishes) {
+  createTemplate();
+  for (int i = 0; i < 4; ++i) createCluster("c" + std::to_string(i), 1, 1);
+  for (int i = 0; i < 4; ++i) reconcileCluster("c" + std::to_string(i));
+  cloudSettles();
+  ObserverOptions options;
+  options.sweep_page_size = 2;
+  CloudObserver observer(*counting_, options, [](const std::string&) {});
+  ASSERT_TRUE(cloud_->run(observer.syncOnce(true)).ok());
+  clock_.advance(std::chrono::seconds(10));
+  ASSERT_TRUE(cloud_->run(observer.syncOnce(false)).ok());  // first stack page
+  // The next page request names a marker the cloud no longer knows.
+  fake_->failNext(Op::ListStacksPage, util::Error{util::ErrorCode::BadRequest, "marker [x] not found"});
+  clock_.advance(std::chrono::seconds(10));
+  EXPECT_FALSE(cloud_->run(observer.syncOnce(false)).ok());
+  fake_->resetCalls();
+  for (int period = 0; period < 2; ++period) {
+    clock_.advance(std::chrono::seconds(10));
+    ASSERT_TRUE(cloud_->run(observer.syncOnce(false)).ok());
+  }
+  // The pass began again: both pages of stacks, no stack dropped, no confirmation needed.
+  EXPECT_EQ(fake_->calls(Op::ListStacksPage), 2);
+  EXPECT_EQ(fake_->calls(Op::GetStack), 0);
+  EXPECT_EQ(observer.stats().stacks, 4u);
 }
 
 TEST_F(ReconcilerTest, ObserverReportsChangedClustersOnly) {
