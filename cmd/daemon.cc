@@ -2,6 +2,7 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -118,6 +119,8 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
 
 namespace {
 
+constexpr auto kTrimInterval = std::chrono::seconds(30);
+
 // Each connection and watch is a descriptor; the default soft limit (1024) is too low for a
 // server that promises thousands of watchers.
 void raiseFileLimit() {
@@ -175,7 +178,14 @@ void Daemon::waitForSignal() {
   signal_set_ = std::make_unique<asio::signal_set>(*io_, SIGINT, SIGTERM);
   signal_set_->async_wait([this](const boost::system::error_code& e, int n) { onSignal(e, n); });
   std::unique_lock lock(mutex_);
-  stop_requested_.wait(lock, [this] { return stop_; });
+  while (!stop_requested_.wait_for(lock, kTrimInterval, [this] { return stop_; })) {
+    lock.unlock();
+    // glibc keeps memory freed by a thread in that thread's arena. After a burst (a mass
+    // create, a large list) that is tens of MB the process no longer uses; give the free pages
+    // back so RSS follows the live heap.
+    ::malloc_trim(0);
+    lock.lock();
+  }
 }
 
 void Daemon::runUntilStopped() {

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 API = "/apis/container-infra/v1/namespaces/bench"
@@ -60,17 +61,18 @@ def wait_http(url, timeout=60):
 
 
 def proc_usage(pid):
+    """(peak RSS MB, current RSS MB, CPU seconds) of a process."""
     with open(f"/proc/{pid}/status") as f:
-        rss = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
+        status = {l.split(":")[0]: l.split()[1] for l in f if l.startswith(("VmHWM:", "VmRSS:"))}
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     cpu = (int(fields[11]) + int(fields[12])) / ticks
-    return rss / 1024.0, cpu
+    return int(status["VmHWM"]) / 1024.0, int(status["VmRSS"]) / 1024.0, cpu
 
 
 class Bench:
-    def __init__(self, build_dir, sync_interval, workers):
+    def __init__(self, build_dir, sync_interval, workers, wrap=""):
         self.dir = tempfile.mkdtemp(prefix="magnumd-bench-")
         self.sim_port, self.port = free_port(), free_port()
         self.sim = subprocess.Popen(
@@ -89,7 +91,7 @@ class Bench:
 """)
         env = dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds)
         self.magnumd = subprocess.Popen(
-            [os.path.join(build_dir, "cmd", "magnumd"), "--dev", "--os-cloud", "bench",
+            wrap.split() + [os.path.join(build_dir, "cmd", "magnumd"), "--dev", "--os-cloud", "bench",
              "--listen", f"127.0.0.1:{self.port}", "--data-dir", os.path.join(self.dir, "data"),
              "--sync-interval", str(sync_interval), "--workers", str(workers), "--log-level", "warn"],
             env=env, stdout=open(os.path.join(self.dir, "magnumd.log"), "wb"), stderr=subprocess.STDOUT)
@@ -115,8 +117,16 @@ class Bench:
             list(pool.map(one, range(count)))
 
     def complete(self, prefix):
-        status, body = call("GET", self.url + API + "/clusters", token=self.token)
-        items = [c for c in body["items"] if c["metadata"]["name"].startswith(prefix)]
+        # In pages of 500, as kubectl lists: one unpaged list of 10,000 clusters is a 30 MB body.
+        items, token = [], ""
+        while True:
+            query = "?limit=500" + (f"&continue={urllib.parse.quote(token)}" if token else "")
+            status, body = call("GET", self.url + API + "/clusters" + query, token=self.token)
+            assert status == 200, body
+            items += [c for c in body["items"] if c["metadata"]["name"].startswith(prefix)]
+            token = body["metadata"].get("continue", "")
+            if not token:
+                break
         done = sum(1 for c in items if c.get("status", {}).get("phase") == "CREATE_COMPLETE")
         return done, len(items)
 
@@ -148,8 +158,9 @@ def main():
     ap.add_argument("--sync-interval", type=float, default=2.0)
     ap.add_argument("--periods", type=int, default=10)
     ap.add_argument("--reconcile-workers", type=int, default=8)
+    ap.add_argument("--wrap", default="", help="a command magnumd runs under, e.g. 'heaptrack -o /tmp/mh'")
     a = ap.parse_args()
-    b = Bench(a.build_dir, a.sync_interval, a.reconcile_workers)
+    b = Bench(a.build_dir, a.sync_interval, a.reconcile_workers, a.wrap)
     try:
         print(f"| phase | clusters | servers | result |\n|---|---|---|---|")
         if a.create:
@@ -164,15 +175,15 @@ def main():
             b.wait_complete("b", a.steady, 3600)
             time.sleep(3 * a.sync_interval)  # let the last completions settle
             call("DELETE", b.sim_url + "/sim/v1/stats")
-            _, cpu0 = proc_usage(b.magnumd.pid)
+            _, _, cpu0 = proc_usage(b.magnumd.pid)
             time.sleep(a.periods * a.sync_interval)
             _, stats = call("GET", b.sim_url + "/sim/v1/stats")
-            rss, cpu1 = proc_usage(b.magnumd.pid)
+            peak, rss, cpu1 = proc_usage(b.magnumd.pid)
             total = stats["total"]
             keystone = sum(v for k, v in stats["requests"].items() if "identity" in k)
             print(f"| (b) steady state | {a.steady + a.create} | {stats['servers']} | "
                   f"{total / a.periods:.1f} cloud calls per sync period ({keystone} Keystone in total); "
-                  f"magnumd peak RSS {rss:.0f} MB; CPU {(cpu1 - cpu0) / (a.periods * a.sync_interval) * 100:.1f}% "
+                  f"magnumd RSS {rss:.0f} MB (peak {peak:.0f} MB); CPU {(cpu1 - cpu0) / (a.periods * a.sync_interval) * 100:.1f}% "
                   f"in steady state, {cpu1:.1f} CPU s in all |", flush=True)
             print("calls by route:", json.dumps(stats["requests"], indent=1))
     finally:
