@@ -90,7 +90,11 @@ class CloudComponent final : public Component {
   void stop() override {
     if (observer_) observer_->stop();
     if (manager_) manager_->stop();
-    if (sim_) sim_->stop();
+    if (sim_) {
+      // Released while the io_context still runs: its timer must not outlive the context.
+      sim_->stop();
+      sim_.reset();
+    }
   }
 
  private:

@@ -142,7 +142,7 @@ util::Status Daemon::start() {
   RETURN_IF_ERROR(prepareDataDir());
   ASSIGN_OR_RETURN(auto authenticator, loadAuthenticator());
   RETURN_IF_ERROR(openStore());
-  io_ = std::make_unique<asio::io_context>();
+  io_ = std::make_unique<IoContext>();
   Services services{config_, *store_, *io_, metrics_};
   for (auto& component : components_) {
     auto status = component->start(services);
@@ -214,9 +214,13 @@ void Daemon::shutdown() {
   threads_.clear();
   http_.reset();
   signal_set_.reset();
-  io_.reset();  // destroys suspended coroutines (watch streams) while the API still exists
+  // Suspended coroutines (watch streams, the observer, cloud calls) are destroyed first, while
+  // the API and the components they point into still exist; then those components, whose
+  // sockets and timers still need the context's services; then the context.
+  if (io_) io_->shutdownServices();
   api_.reset();
   components_.clear();
+  io_.reset();
   if (store_) {
     store_.reset();
     LOG_INFO("magnumd", "store closed");

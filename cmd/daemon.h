@@ -80,7 +80,14 @@ class Daemon {
   std::vector<std::unique_ptr<Component>> components_;
   size_t started_components_ = 0;
   std::unique_ptr<server::ApiServer> api_;
-  std::unique_ptr<boost::asio::io_context> io_;
+  // An io_context whose services can be shut down (every pending handler and suspended coroutine
+  // destroyed) before the components whose sockets and timers belong to it are destroyed, and
+  // only then the context itself: the order Asio needs for objects that outlive their handlers.
+  class IoContext : public boost::asio::io_context {
+   public:
+    void shutdownServices() { shutdown(); }
+  };
+  std::unique_ptr<IoContext> io_;
   std::unique_ptr<net::HttpServer> http_;
   std::vector<std::thread> threads_;
   std::unique_ptr<boost::asio::signal_set> signal_set_;

@@ -62,6 +62,7 @@ class Running {
     if (sim) sim->stop();
     io_.stop();
     if (thread_.joinable()) thread_.join();
+    sim.reset();  // before io_: the simulator's timer belongs to that context
   }
   std::unique_ptr<Cloudsim> sim;
   std::string error;
