@@ -80,6 +80,9 @@ struct ClusterStatus {
   std::string api_address;
   std::vector<std::string> master_addresses;
   std::vector<std::string> node_addresses;
+  // Worker nodes wanted across every non-master node group (Magnum's cluster node_count);
+  // spec.nodeCount is only the default worker group's.
+  std::optional<int64_t> node_count;
   std::string coe_version;
   std::string stack_id;
   StringMap faults;                   // node group name -> why it failed
@@ -97,6 +100,7 @@ struct ClusterStatus {
     v("apiAddress", s.api_address);
     v("masterAddresses", s.master_addresses);
     v("nodeAddresses", s.node_addresses);
+    v("nodeCount", s.node_count);
     v("coeVersion", s.coe_version);
     v("stackId", s.stack_id);
     v("faults", s.faults);

@@ -64,7 +64,10 @@ Row clusterRow(const Json& o, const TableOptions& opt) {
       text(status, "healthStatus"),
       observedOverDesired(arraySize(status, "masterAddresses"),
                           util::intMember(spec, "masterCount")),
-      observedOverDesired(arraySize(status, "nodeAddresses"), util::intMember(spec, "nodeCount")),
+      // Every worker group counts (as Magnum's node_count); older status lacks nodeCount.
+      observedOverDesired(arraySize(status, "nodeAddresses"),
+                          util::member(status, "nodeCount") ? util::intMember(status, "nodeCount")
+                                                            : util::intMember(spec, "nodeCount")),
       age(o, opt.now)};
   if (opt.wide) {
     for (auto v : {text(spec, "clusterTemplate"), text(status, "apiAddress"),

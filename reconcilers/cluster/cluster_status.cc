@@ -111,6 +111,13 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
       (master ? st.master_addresses : st.node_addresses).push_back(addr);
     }
   }
+  if (!scope.shape.node_groups.empty()) {
+    int64_t workers = 0;
+    for (const auto& g : scope.shape.node_groups) {
+      if (g.role != api::kRoleMaster) workers += g.node_count;
+    }
+    st.node_count = workers;
+  }
   if (scope.coe && !scope.shape.node_groups.empty()) {
     std::map<std::string, std::string> outputs;
     if (stack) {

@@ -45,6 +45,15 @@ TEST(ClusterTable, ShowsObservedOverDesiredAndAge) {
             (Row{"prod", "CREATE_COMPLETE", "HEALTHY", "3/3", "2/5", "5m"}));
 }
 
+TEST(ClusterTable, NodesCountEveryWorkerGroupWhenStatusSaysHowMany) {
+  // spec.nodeCount is the default worker group's; status.nodeCount adds the extra groups.
+  auto doc = parse(R"({"metadata":{"name":"prod","creationTimestamp":"2026-11-25T11:55:00Z"},
+    "spec":{"masterCount":1,"nodeCount":2},
+    "status":{"phase":"CREATE_COMPLETE","masterAddresses":["10.0.0.5"],
+    "nodeAddresses":["10.0.0.6","10.0.0.7","10.0.0.8","10.0.0.9"],"nodeCount":4}})");
+  EXPECT_EQ(tableRow(api::Kind::Cluster, doc, at("2026-11-25T12:00:00Z"))[4], "4/4");
+}
+
 TEST(ClusterTable, WideAndAllNamespacesAddColumns) {
   auto doc = parse(kCluster);
   auto opt = at("2026-11-25T12:00:00Z", true, true);

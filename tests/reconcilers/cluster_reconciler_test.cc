@@ -236,6 +236,8 @@ TEST_F(ClusterReconcilerTest, ExtraNodeGroupIsAddedAndRemoved) {
   reconcileNodeGroup("big");
   EXPECT_EQ(nodeGroupStatus("big").nodes.size(), 2u);
   EXPECT_EQ(nodeGroupStatus("big").phase, "UPDATE_COMPLETE");
+  EXPECT_EQ(clusterStatus("prod").node_count, std::optional<int64_t>(3));  // default-worker 1 + big 2, as Magnum counts
+  EXPECT_EQ(clusterStatus("prod").node_addresses.size(), 3u);
 
   deleteObject(api::Kind::NodeGroup, "big");
   reconcileNodeGroup("big");  // keeps its finalizer: servers still exist
