@@ -9,7 +9,9 @@
 
 #include <array>
 #include <deque>
+#include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "server/codec.h"
 #include "server/object_json.h"
@@ -62,18 +64,20 @@ std::string errorLine(const util::Error& error) {
 // Event lines shared by every stream. The store hands each event to all watchers in turn from
 // one thread, so the first stream that needs an event encodes it and the others reuse the text:
 // one encoding and one copy per event instead of one per watcher. Keyed by revision (each
-// revision is exactly one event); holds the most recent `kCapacity` lines.
+// revision is exactly one event) and type; holds the most recent `kCapacity` lines.
 class EncodedEvents {
  public:
-  std::shared_ptr<const std::string> line(const store::WatchEvent& event) {
-    const int64_t revision = event.object.metadata.resource_version;
+  // `type` is the event's own type, or what a selector watch turns it into (ADDED when an
+  // object starts matching, DELETED when it stops).
+  std::shared_ptr<const std::string> line(const store::WatchEvent& event, store::EventType type) {
+    const int64_t key = event.object.metadata.resource_version * 4 + static_cast<int64_t>(type);
     std::lock_guard lock(mutex_);
-    if (auto it = lines_.find(revision); it != lines_.end()) return it->second;
+    if (auto it = lines_.find(key); it != lines_.end()) return it->second;
     auto text = std::make_shared<std::string>();
     text->reserve(event.object.spec.size() + event.object.status.size() + 512);
-    appendEvent(*text, typeName(event.type), event.object);
-    lines_.emplace(revision, text);
-    order_.push_back(revision);
+    appendEvent(*text, typeName(type), event.object);
+    lines_.emplace(key, text);
+    order_.push_back(key);
     if (order_.size() > kCapacity) {
       lines_.erase(order_.front());
       order_.pop_front();
@@ -90,7 +94,8 @@ class EncodedEvents {
 
 class WatchStream : public std::enable_shared_from_this<WatchStream> {
  public:
-  WatchStream(WatchHub& hub, WatchRequest request) : hub_(hub), request_(std::move(request)) {}
+  WatchStream(WatchHub& hub, WatchRequest request)
+      : hub_(hub), request_(std::move(request)), track_matches_(!request_.filter.empty()) {}
   ~WatchStream() { hub_.erase(this); }
   WatchStream(const WatchStream&) = delete;
   WatchStream& operator=(const WatchStream&) = delete;
@@ -114,6 +119,8 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
   };
 
   void onEvents(std::span<const store::WatchEvent> events);
+  // The type this stream shows the event as, or nullopt when the stream skips it.
+  std::optional<store::EventType> typeFor(const store::WatchEvent& event);
   void wake();
   Drained drain();
   bool idle();
@@ -125,6 +132,18 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
   WatchRequest request_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> wake_pending_{false};
+
+  // Selector watches, as kube-apiserver: an object that starts matching arrives as ADDED, one
+  // that stops matching as DELETED. `matched_` holds the keys this stream has shown as present;
+  // it is exact when the stream began with the initial state, and otherwise starts empty (a
+  // resumed stream cannot know what matched at its revision, so it reports transitions from the
+  // first event it sees for each object). A synthetic DELETED carries the object as it is now
+  // (kube-apiserver sends the previous state, which the store's events do not carry); clients
+  // remove by key either way. Only the store's dispatcher thread touches it once the watch is
+  // registered.
+  bool track_matches_ = false;
+  bool matches_exact_ = false;
+  std::unordered_set<std::string> matched_;
 
   std::mutex mutex_;  // guards the fields below
   std::deque<Queued> queue_;
@@ -139,10 +158,11 @@ void WatchStream::onEvents(std::span<const store::WatchEvent> events) {
     std::lock_guard lock(mutex_);
     if (overflowed_) return;
     for (const auto& event : events) {
-      if (!request_.filter.matches(event.object)) continue;
-      auto line = hub_.encoded_->line(event);
+      auto type = typeFor(event);
+      if (!type) continue;
+      auto line = hub_.encoded_->line(event, *type);
       queued_bytes_ += line->size();
-      queue_.push_back({event.object.metadata.resource_version, event.type, std::move(line)});
+      queue_.push_back({event.object.metadata.resource_version, *type, std::move(line)});
       if (queue_.size() > hub_.options_.buffer_events || queued_bytes_ > hub_.options_.buffer_bytes) {
         overflowed_ = true;
         queue_.clear();
@@ -153,6 +173,24 @@ void WatchStream::onEvents(std::span<const store::WatchEvent> events) {
     if (queue_.empty() && !overflowed_) return;
   }
   wake();
+}
+
+std::optional<store::EventType> WatchStream::typeFor(const store::WatchEvent& event) {
+  const bool match = request_.filter.matches(event.object);
+  if (!track_matches_) return match ? std::optional(event.type) : std::nullopt;
+  const std::string key = event.object.metadata.namespace_ + "/" + event.object.metadata.name;
+  const bool shown = matched_.count(key) > 0;
+  if (event.type == store::EventType::Deleted) {
+    matched_.erase(key);
+    return match || shown ? std::optional(event.type) : std::nullopt;
+  }
+  if (match) {
+    matched_.insert(key);
+    return matches_exact_ && !shown ? store::EventType::Added : event.type;
+  }
+  if (!shown) return std::nullopt;
+  matched_.erase(key);
+  return store::EventType::Deleted;  // it no longer matches: gone from this stream's view
 }
 
 void WatchStream::wake() {
@@ -201,12 +239,14 @@ asio::awaitable<bool> WatchStream::sendInitialState(net::ChunkWriter& writer, in
   }
   std::string chunk;
   for (const auto& object : list->items) {
+    if (track_matches_) matched_.insert(object.metadata.namespace_ + "/" + object.metadata.name);
     appendEvent(chunk, "ADDED", object);
     if (chunk.size() >= kChunkBytes && !co_await write(writer, std::exchange(chunk, {}))) {
       co_return false;
     }
   }
   hub_.metrics_.watch_added.inc(static_cast<double>(list->items.size()));
+  matches_exact_ = true;
   revision = list->revision;
   chunk += bookmarkLine(request_.kind, revision, true);
   co_return co_await write(writer, std::move(chunk));

@@ -128,6 +128,54 @@ TEST_F(WatchTest, LabelSelectorFiltersEvents) {
   }
 }
 
+// As kube-apiserver: an object that stops matching a selector leaves the stream as DELETED, one
+// that starts matching enters as ADDED, and then changes are MODIFIED again.
+TEST_F(WatchTest, SelectorWatchSeesObjectsEnterAndLeaveItsSelection) {
+  ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
+  ASSERT_EQ(createCluster("demo", "a", "k8s", R"({"tier":"prod"})").code, 201u);
+  ASSERT_EQ(createCluster("demo", "b", "k8s", R"({"tier":"dev"})").code, 201u);
+  auto w = watch(clusters() + "?watch=true&labelSelector=tier%3Dprod");
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(w->waitFor([](const Events& e) { return count(e, "BOOKMARK") >= 1; }));
+  auto relabel = [&](const std::string& name, const std::string& tier) {
+    return call(V::patch, clusters() + "/" + name,
+                R"({"metadata":{"labels":{"tier":")" + tier + R"("}}})", kAdmin,
+                "application/merge-patch+json").code;
+  };
+  ASSERT_EQ(relabel("a", "dev"), 200u);   // a leaves
+  ASSERT_EQ(relabel("b", "prod"), 200u);  // b enters
+  ASSERT_EQ(call(V::patch, clusters() + "/b", R"({"spec":{"nodeCount":3}})", kAdmin,
+                 "application/merge-patch+json").code, 200u);
+  ASSERT_EQ(relabel("a", "qa"), 200u);    // a stays out: nothing
+  ASSERT_EQ(call(V::delete_, clusters() + "/b").code, 200u);
+  ASSERT_TRUE(w->waitFor([](const Events& e) { return count(e, "DELETED") >= 2; }));
+  std::vector<std::string> seen;
+  for (const auto& [type, doc] : w->events()) {
+    if (type != "BOOKMARK") seen.push_back(type + " " + doc["object"]["metadata"]["name"].GetString());
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"ADDED a", "DELETED a", "ADDED b", "MODIFIED b",
+                                            "DELETED b"}));
+}
+
+// A resumed stream cannot know what matched at its revision: it reports transitions from the
+// first event it sees for each object.
+TEST_F(WatchTest, ResumedSelectorWatchReportsLeavingAfterItSawTheObject) {
+  ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
+  auto b = createCluster("demo", "b", "k8s", R"({"tier":"dev"})");
+  ASSERT_EQ(b.code, 201u);
+  auto w = watch(clusters() + "?watch=true&labelSelector=tier%3Dprod&resourceVersion=" +
+                 b.str("/metadata/resourceVersion"));
+  ASSERT_NE(w, nullptr);
+  auto relabel = [&](const std::string& tier) {
+    return call(V::patch, clusters() + "/b", R"({"metadata":{"labels":{"tier":")" + tier + R"("}}})",
+                kAdmin, "application/merge-patch+json").code;
+  };
+  ASSERT_EQ(relabel("prod"), 200u);
+  ASSERT_EQ(relabel("dev"), 200u);
+  ASSERT_TRUE(w->waitFor([](const Events& e) { return count(e, "DELETED") >= 1; }));
+  EXPECT_EQ(types(w->events()), (std::vector<std::string>{"MODIFIED", "DELETED"}));
+}
+
 // Each event is encoded once and shared by every stream: streams with different scopes and
 // selectors must still see exactly their own events, byte-identical where they overlap.
 TEST_F(WatchTest, StreamsShareEncodedEventsButKeepTheirOwnScope) {
