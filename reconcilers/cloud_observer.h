@@ -98,6 +98,9 @@ class CloudObserver {
   // Merges a listed server into the cache; false when it is not a magnumd server (mutex_ held).
   bool mergeServer(const drivers::Server& server, std::set<std::string>& changed);
   void beginSweepPass();  // mutex_ held
+  drivers::PageRequest nextSweepPage() const;
+  // A failed page request; a vanished marker also restarts the pass.
+  util::Error sweepPageFailed(const drivers::PageRequest& page, util::Error error);
 
   drivers::CloudDriver& cloud_;
   ObserverOptions options_;

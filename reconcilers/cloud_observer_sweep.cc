@@ -47,23 +47,25 @@ bool markerLost(const util::Error& error) {
 
 }  // namespace
 
+drivers::PageRequest CloudObserver::nextSweepPage() const {
+  std::lock_guard lock(mutex_);
+  return drivers::PageRequest{sweep_.marker, options_.sweep_page_size};
+}
+
+util::Error CloudObserver::sweepPageFailed(const drivers::PageRequest& page, util::Error error) {
+  if (!page.marker.empty() && markerLost(error)) {
+    std::lock_guard lock(mutex_);
+    sweep_.active = false;  // the next period starts the pass again
+  }
+  return error;
+}
+
 asio::awaitable<util::Status> CloudObserver::sweepStacksPage(std::set<std::string>& changed) {
   drivers::StackFilter filter;
   filter.tags = {std::string(coe::kStackTag)};
-  drivers::PageRequest page;
-  {
-    std::lock_guard lock(mutex_);
-    page.marker = sweep_.marker;
-  }
-  page.limit = options_.sweep_page_size;
+  drivers::PageRequest page = nextSweepPage();
   auto listed = co_await cloud_.listStacksPage(std::move(filter), page);
-  if (!listed.ok()) {
-    if (!page.marker.empty() && markerLost(listed.error())) {
-      std::lock_guard lock(mutex_);
-      sweep_.active = false;
-    }
-    co_return listed.takeError();
-  }
+  if (!listed.ok()) co_return sweepPageFailed(page, listed.takeError());
   std::set<std::string> missing;
   {
     std::lock_guard lock(mutex_);
@@ -84,21 +86,10 @@ asio::awaitable<util::Status> CloudObserver::sweepStacksPage(std::set<std::strin
 }
 
 asio::awaitable<util::Status> CloudObserver::sweepServersPage(std::set<std::string>& changed) {
-  drivers::PageRequest page;
-  {
-    std::lock_guard lock(mutex_);
-    page.marker = sweep_.marker;
-  }
-  page.limit = options_.sweep_page_size;
+  drivers::PageRequest page = nextSweepPage();
   drivers::ServerQuery everything;  // a named local: GCC 12 and temporaries in coroutines
   auto listed = co_await cloud_.listServersPage(std::move(everything), page);
-  if (!listed.ok()) {
-    if (!page.marker.empty() && markerLost(listed.error())) {
-      std::lock_guard lock(mutex_);
-      sweep_.active = false;
-    }
-    co_return listed.takeError();
-  }
+  if (!listed.ok()) co_return sweepPageFailed(page, listed.takeError());
   std::set<std::string> missing;
   {
     std::lock_guard lock(mutex_);
