@@ -1,5 +1,6 @@
 #include "cmd/config.h"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -38,30 +39,19 @@ util::Result<ListenAddress> parseListen(const std::string& text) {
 
 namespace {
 
-template <typename T>
-util::Status read(const YAML::Node& node, const std::string& where, T& out) {
-  try {
-    out = node.as<T>();
-    return {};
-  } catch (const YAML::Exception&) {
-    return makeError(ErrorCode::BadRequest, fmt::format("{}: has the wrong type", where));
+std::string knownSettings(const CLI::App& app) {
+  std::string out;
+  for (const CLI::Option* option : app.get_options()) {
+    const std::string& name = option->get_single_name();
+    if (name.empty() || name == "help" || name == "version" || name == "config") continue;
+    out += out.empty() ? name : ", " + name;
   }
-}
-
-util::Status readDuration(const YAML::Node& node, const std::string& where,
-                          std::chrono::milliseconds& out) {
-  double seconds = 0;
-  RETURN_IF_ERROR(read(node, where, seconds));
-  if (seconds <= 0) {
-    return makeError(ErrorCode::BadRequest, fmt::format("{}: must be a positive number of seconds", where));
-  }
-  out = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-  return {};
+  return out;
 }
 
 }  // namespace
 
-util::Status applyConfigFile(const std::string& path, DaemonConfig& config) {
+util::Status applyConfigFile(const std::string& path, CLI::App& app) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -76,35 +66,23 @@ util::Status applyConfigFile(const std::string& path, DaemonConfig& config) {
     return makeError(ErrorCode::BadRequest, fmt::format("--config {}: must be a mapping of settings", path));
   }
   for (const auto& entry : root) {
-    std::string key = entry.first.as<std::string>();
-    std::string where = fmt::format("--config {}: {}", path, key);
-    const YAML::Node& v = entry.second;
-    if (key == "listen") {
-      RETURN_IF_ERROR(read(v, where, config.listen));
-    } else if (key == "data-dir") {
-      RETURN_IF_ERROR(read(v, where, config.data_dir));
-    } else if (key == "dev") {
-      RETURN_IF_ERROR(read(v, where, config.dev));
-    } else if (key == "token-file") {
-      RETURN_IF_ERROR(read(v, where, config.token_file));
-    } else if (key == "tls-cert") {
-      RETURN_IF_ERROR(read(v, where, config.tls_cert));
-    } else if (key == "tls-key") {
-      RETURN_IF_ERROR(read(v, where, config.tls_key));
-    } else if (key == "log-level") {
-      RETURN_IF_ERROR(read(v, where, config.log_level));
-    } else if (key == "io-threads") {
-      RETURN_IF_ERROR(read(v, where, config.io_threads));
-    } else if (key == "watch-bookmark-interval") {
-      RETURN_IF_ERROR(readDuration(v, where, config.watch_bookmark_interval));
-    } else if (key == "shutdown-timeout") {
-      RETURN_IF_ERROR(readDuration(v, where, config.shutdown_timeout));
-    } else {
+    const std::string key = entry.first.as<std::string>();
+    CLI::Option* option = key == "config" ? nullptr : app.get_option_no_throw("--" + key);
+    if (option == nullptr) {
       return makeError(ErrorCode::BadRequest,
-                       fmt::format("--config {}: unknown setting \"{}\"; known: listen, data-dir, "
-                                   "dev, token-file, tls-cert, tls-key, log-level, io-threads, "
-                                   "watch-bookmark-interval, shutdown-timeout",
-                                   path, key));
+                       fmt::format("--config {}: unknown setting \"{}\"; known: {}", path, key,
+                                   knownSettings(app)));
+    }
+    if (!entry.second.IsScalar()) {
+      return makeError(ErrorCode::BadRequest,
+                       fmt::format("--config {}: {}: must be a single value", path, key));
+    }
+    if (option->count() > 0) continue;  // given on the command line: the flag wins
+    try {
+      option->add_result(entry.second.Scalar());
+      option->run_callback();
+    } catch (const CLI::Error& e) {
+      return makeError(ErrorCode::BadRequest, fmt::format("--config {}: {}: {}", path, key, e.what()));
     }
   }
   return {};

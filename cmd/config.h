@@ -6,6 +6,10 @@
 
 #include "util/result.h"
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace magnumd::cmd {
 
 struct DaemonConfig {
@@ -28,10 +32,11 @@ struct ListenAddress {
 // "127.0.0.1:9511", "[::1]:9511", ":9511" (all interfaces). Errors name the flag and value.
 util::Result<ListenAddress> parseListen(const std::string& text);
 
-// Applies a YAML config file's keys (the flag names without dashes: listen, data-dir, dev,
-// token-file, tls-cert, tls-key, log-level, io-threads, watch-bookmark-interval,
-// shutdown-timeout) onto `config`. Unknown keys and wrong types are errors naming file and key.
-util::Status applyConfigFile(const std::string& path, DaemonConfig& config);
+// Applies a YAML config file to `app`'s options after the command line was parsed: every key is
+// a flag's name without the dashes (listen, data-dir, os-cloud, sync-interval, ...), and an
+// option the command line already set keeps its value (flags win). Unknown keys, lists and
+// values the option rejects are errors naming the file and the key.
+util::Status applyConfigFile(const std::string& path, CLI::App& app);
 
 // Consistency checks that do not touch the filesystem: TLS needs both files, production needs
 // a token file, the log level exists, the listen address parses.

@@ -21,7 +21,8 @@ struct Flags {
 };
 
 void addFlags(CLI::App& app, DaemonConfig& c, Flags& f) {
-  app.add_option("--config", f.config_file, "YAML file with the same settings as the flags (flags win)");
+  app.add_option("--config", f.config_file,
+                 "YAML file of settings named like the flags, without dashes (flags win)");
   app.add_option("--listen", c.listen, "ADDRESS:PORT to serve the API on")->capture_default_str();
   app.add_option("--data-dir", c.data_dir, "directory for the database and dev files")->capture_default_str();
   app.add_flag("--dev", c.dev, "development mode: generate DATA_DIR/admin.token (admin) and print how to use it");
@@ -54,23 +55,15 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   // Defaults, then the config file, then every flag given on the command line.
-  DaemonConfig config;
   if (!flags.config_file.empty()) {
-    auto status = magnumd::cmd::applyConfigFile(flags.config_file, config);
+    auto status = magnumd::cmd::applyConfigFile(flags.config_file, app);
     if (!status.ok()) {
       fmt::print(stderr, "magnumd: {}\n", status.error().message);
       return 2;
     }
   }
+  DaemonConfig config = flags_config;
   auto given = [&](const char* name) { return app.get_option(name)->count() > 0; };
-  if (given("--listen")) config.listen = flags_config.listen;
-  if (given("--data-dir")) config.data_dir = flags_config.data_dir;
-  if (given("--dev")) config.dev = flags_config.dev;
-  if (given("--token-file")) config.token_file = flags_config.token_file;
-  if (given("--tls-cert")) config.tls_cert = flags_config.tls_cert;
-  if (given("--tls-key")) config.tls_key = flags_config.tls_key;
-  if (given("--log-level")) config.log_level = flags_config.log_level;
-  if (given("--io-threads")) config.io_threads = flags_config.io_threads;
   if (given("--watch-bookmark-interval")) {
     if (flags.bookmark_seconds <= 0) {
       fmt::print(stderr, "magnumd: --watch-bookmark-interval must be positive\n");
@@ -80,6 +73,10 @@ int main(int argc, char** argv) {
         std::chrono::milliseconds(static_cast<int64_t>(flags.bookmark_seconds * 1000));
   }
   if (given("--shutdown-timeout")) {
+    if (flags.shutdown_seconds <= 0) {
+      fmt::print(stderr, "magnumd: --shutdown-timeout must be positive\n");
+      return 2;
+    }
     config.shutdown_timeout =
         std::chrono::milliseconds(static_cast<int64_t>(flags.shutdown_seconds * 1000));
   }

@@ -1,4 +1,5 @@
 // Pieces that need no store: metrics exposition, merge/JSON patch, body codecs, routing, config.
+#include <CLI/CLI.hpp>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -144,27 +145,57 @@ TEST(ObjectJson, SameBytesAsTheApiEncoder) {
   EXPECT_EQ(objectJson(bare), api::encodeObject(bare));
 }
 
-TEST(Config, FileThenValidation) {
+TEST(Config, FileSetsWhatTheCommandLineDidNotAndNothingElse) {
   std::string path = std::filesystem::temp_directory_path() / "magnumd-config-test.yaml";
-  {
+  auto write = [&](const char* text) {
     std::ofstream f(path);
-    f << "listen: 127.0.0.1:9999\ndata-dir: /tmp/x\ntoken-file: /tmp/t.csv\nio-threads: 3\n"
-         "watch-bookmark-interval: 0.5\n";
-  }
-  cmd::DaemonConfig config;
-  auto status = cmd::applyConfigFile(path, config);
+    f << text;
+  };
+  struct Settings {
+    std::string listen = "127.0.0.1:9511";
+    unsigned io_threads = 0;
+    bool dev = false;
+    double sync_interval = 10;
+  };
+  auto parse = [&](Settings& s, std::vector<std::string> args) {
+    auto app = std::make_unique<CLI::App>();
+    app->add_option("--listen", s.listen);
+    app->add_option("--io-threads", s.io_threads);
+    app->add_flag("--dev", s.dev);
+    app->add_option("--sync-interval", s.sync_interval)->check(CLI::Range(0.05, 3600.0));
+    std::reverse(args.begin(), args.end());
+    app->parse(args);
+    return app;
+  };
+
+  write("listen: 127.0.0.1:9999\nio-threads: 3\ndev: true\nsync-interval: 2.5\n");
+  Settings s;
+  auto app = parse(s, {"--io-threads", "5"});
+  auto status = cmd::applyConfigFile(path, *app);
   ASSERT_TRUE(status.ok()) << status.error().message;
-  EXPECT_EQ(config.listen, "127.0.0.1:9999");
-  EXPECT_EQ(config.io_threads, 3u);
-  EXPECT_EQ(config.watch_bookmark_interval, std::chrono::milliseconds(500));
-  EXPECT_TRUE(cmd::validateConfig(config).ok());
-  {
-    std::ofstream f(path);
-    f << "listen: 127.0.0.1:9999\nlisten-port: 1\n";
-  }
-  auto unknown = cmd::applyConfigFile(path, config);
+  EXPECT_EQ(s.listen, "127.0.0.1:9999");
+  EXPECT_EQ(s.io_threads, 5u) << "the command line wins";
+  EXPECT_TRUE(s.dev);
+  EXPECT_EQ(s.sync_interval, 2.5);
+
+  write("listen: 127.0.0.1:9999\nlisten-port: 1\n");
+  Settings u;
+  auto unknown = cmd::applyConfigFile(path, *parse(u, {}));
   ASSERT_FALSE(unknown.ok());
-  EXPECT_NE(unknown.error().message.find("unknown setting \"listen-port\""), std::string::npos);
+  EXPECT_NE(unknown.error().message.find("unknown setting \"listen-port\"; known: listen, io-threads, "
+                                         "dev, sync-interval"),
+            std::string::npos)
+      << unknown.error().message;
+
+  write("sync-interval: 0\n");
+  Settings r;
+  auto rejected = cmd::applyConfigFile(path, *parse(r, {}));
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_NE(rejected.error().message.find("sync-interval"), std::string::npos) << rejected.error().message;
+
+  write("listen: [a, b]\n");
+  Settings l;
+  EXPECT_FALSE(cmd::applyConfigFile(path, *parse(l, {})).ok());
   std::filesystem::remove(path);
 
   cmd::DaemonConfig production;
