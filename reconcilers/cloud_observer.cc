@@ -98,6 +98,7 @@ asio::awaitable<util::Status> CloudObserver::syncOnce(bool full) {
   std::set<std::string> changed;
   auto stacks = co_await syncStacks(full, changed);
   auto servers = co_await syncServers(full || !servers_since_, changed);
+  if (!full) co_await checkStacksOfLostServers(changed);
   util::Status swept;
   if (full) {
     std::lock_guard lock(mutex_);
@@ -238,6 +239,23 @@ asio::awaitable<util::Status> CloudObserver::syncServers(bool full, std::set<std
   co_return util::Status{};
 }
 
+// A server of a settled stack was deleted. Either someone deleted it behind magnumd's back, or the
+// whole stack went (`openstack stack delete` can finish within one period, so the in-flight list
+// never shows it). One GET of that cluster's stack tells which, now rather than at the end of
+// the sweep's pass.
+asio::awaitable<void> CloudObserver::checkStacksOfLostServers(std::set<std::string>& changed) {
+  std::set<std::string> check;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& uid : lost_server_owners_) {
+      auto it = clusters_.find(uid);
+      if (it != clusters_.end() && it->second.stack && !watched_.count(uid)) check.insert(uid);
+    }
+    lost_server_owners_.clear();
+  }
+  if (!check.empty()) co_await confirmMissingStacks(std::move(check), changed);
+}
+
 bool CloudObserver::mergeServer(const Server& server, std::set<std::string>& changed) {
   if (sweep_.phase == Sweep::Phase::Servers) sweep_.unseen.erase(server.id);
   auto owner = ownerOf(server);
@@ -247,7 +265,7 @@ bool CloudObserver::mergeServer(const Server& server, std::set<std::string>& cha
     owner = known->second;
   }
   if (server.status == "DELETED") {
-    server_owner_.erase(server.id);
+    if (server_owner_.erase(server.id) > 0) lost_server_owners_.insert(*owner);
   } else {
     server_owner_[server.id] = *owner;
   }

@@ -7,8 +7,11 @@
 // of a background sweep — three, whatever the number of clusters. A stack leaving the in-flight
 // set is fetched once, with outputs, which is when Magnum's users need them.
 //
-// The sweep repairs anything the incremental lists missed (a stack deleted out of band, a lost
-// response): it walks every magnumd stack, then every server, one page per period, and at the
+// A deleted server of a settled stack costs one GET of its cluster's stack, so a stack deleted
+// out of band is noticed within a period even when Heat finished before any period saw it.
+//
+// The sweep repairs anything the incremental lists missed (a stack purged without a trace, a
+// lost response): it walks every magnumd stack, then every server, one page per period, and at the
 // end of a pass confirms with a direct GET each cached stack or server the pass did not see
 // before dropping it. A pass over N stacks and M servers takes about (N + M) / page periods.
 // The first period (and syncOnce(true)) lists everything at once instead.
@@ -88,6 +91,7 @@ class CloudObserver {
  private:
   boost::asio::awaitable<util::Status> syncStacks(bool full, std::set<std::string>& changed);
   boost::asio::awaitable<util::Status> syncServers(bool full, std::set<std::string>& changed);
+  boost::asio::awaitable<void> checkStacksOfLostServers(std::set<std::string>& changed);
   boost::asio::awaitable<util::Status> sweepStep(std::set<std::string>& changed);
   boost::asio::awaitable<util::Status> sweepStacksPage(std::set<std::string>& changed);
   boost::asio::awaitable<util::Status> sweepServersPage(std::set<std::string>& changed);
@@ -113,6 +117,7 @@ class CloudObserver {
   std::map<std::string, drivers::StackRef> watched_;  // in flight: uid -> stack
   std::map<std::string, std::string> server_owner_;   // server id -> cluster uid
   std::optional<util::SystemTime> servers_since_;
+  std::set<std::string> lost_server_owners_;  // clusters whose known server was just deleted
   ObserverStats stats_;
 
   // The background sweep: which listing it walks, where it is, and what the pass has not seen.

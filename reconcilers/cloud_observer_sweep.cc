@@ -106,8 +106,9 @@ asio::awaitable<util::Status> CloudObserver::sweepServersPage(std::set<std::stri
   co_return util::Status{};
 }
 
-// A stack the pass did not list is looked up directly before the cache drops it: the listing's
-// order could have moved it past the cursor, and a wrong "gone" would recreate a live stack.
+// A stack the pass did not list (or one whose servers vanished) is looked up directly before the
+// cache drops it: the listing's order could have moved it past the cursor, and a wrong "gone"
+// would recreate a live stack.
 asio::awaitable<void> CloudObserver::confirmMissingStacks(std::set<std::string> uids,
                                                           std::set<std::string>& changed) {
   for (const auto& uid : uids) {
@@ -124,7 +125,7 @@ asio::awaitable<void> CloudObserver::confirmMissingStacks(std::set<std::string> 
     auto it = clusters_.find(uid);
     if (it == clusters_.end() || !it->second.stack || !(it->second.stack->ref == *ref)) continue;
     if (!got.ok() || got->status == "DELETE_COMPLETE") {
-      LOG_INFO("observer", "stack {} of cluster {} is gone (found by the sweep)", ref->name, uid);
+      LOG_INFO("observer", "stack {} of cluster {} is gone: deleted outside magnumd", ref->name, uid);
       it->second.stack.reset();
       watched_.erase(uid);
       changed.insert(uid);

@@ -88,6 +88,35 @@ TEST_F(ReconcilerTest, SweepFindsAStackThatVanishedWithoutATrace) {
   EXPECT_FALSE(observed->stack.has_value());
 }
 
+// `openstack stack delete` that finished between two periods: the in-flight list never saw it,
+// but its servers show up DELETED in changes-since, and that costs one GET of the stack, not a
+// wait for the sweep (disabled here).
+TEST_F(ReconcilerTest, DeletedServersOfASettledStackGetTheStackCheckedAtOnce) {
+  createTemplate();
+  const std::string uid = createCluster("prod", 1, 1).metadata.uid;
+  reconcileCluster("prod");
+  cloudSettles();
+  ObserverOptions options;
+  options.sweep_pages_per_period = 0;
+  std::vector<std::string> changed;
+  CloudObserver observer(*counting_, options, [&](const std::string& c) { changed.push_back(c); });
+  ASSERT_TRUE(cloud_->run(observer.syncOnce(true)).ok());
+  ASSERT_TRUE(observer.cluster(uid)->stack.has_value());
+  changed.clear();
+
+  clock_.advance(std::chrono::seconds(5));
+  for (const auto& server : fake_->servers()) fake_->removeServer(server.id);
+  fake_->removeStack(liveStacks().front().stack.ref.id);
+  fake_->resetCalls();
+  clock_.advance(std::chrono::seconds(5));
+  ASSERT_TRUE(cloud_->run(observer.syncOnce(false)).ok());
+  EXPECT_EQ(fake_->calls(Op::GetStack), 1);
+  auto observed = observer.cluster(uid);
+  EXPECT_FALSE(observed.has_value() && observed->stack.has_value());
+  EXPECT_EQ(changed, std::vector<std::string>{uid});
+  EXPECT_EQ(fake_->totalCalls(), 3);  // stack list, server list, the one GET
+}
+
 TEST_F(ReconcilerTest, SweepConfirmsBeforeDroppingAStackItMissed) {
   createTemplate();
   auto cluster = createCluster("prod", 1, 1);
