@@ -125,8 +125,10 @@ util::Result<ListPage> ObjectIndex::list(const ListOptions& options, int64_t rev
     }
     if (token.revision > revision) return badToken("from a newer revision than this store's");
     it = objects_.upper_bound(api::ObjectKey{token.kind, token.last_namespace, token.last_name});
+    revision = token.revision;
   }
   ListPage page;
+  page.revision = revision;
   const size_t limit = options.limit > 0 ? static_cast<size_t>(options.limit) : SIZE_MAX;
   for (; it != objects_.end() && in_scope(it->first); ++it) {
     if (options.filter && !options.filter(*it->second)) continue;

@@ -19,6 +19,9 @@ using ObjectPtr = std::shared_ptr<const api::Object>;
 
 struct ListPage {
   std::vector<ObjectPtr> items;
+  // The list's revision: the first page's, carried by the continue token to every later page,
+  // so a watch from it sees every change made while the client was paging.
+  int64_t revision = 0;
   std::string continue_token;
   int64_t remaining = 0;
 };
@@ -30,8 +33,9 @@ class ObjectIndex {
   void erase(const api::ObjectKey& key);
   size_t size() const { return objects_.size(); }
 
-  // Pages in key order. `revision` is the store revision the page is served at; it goes into
-  // the continue token. A malformed token, or one from another list, is a BadRequest.
+  // Pages in key order. `revision` is the store's current revision: a first page reports it and
+  // puts it in the continue token; later pages keep the token's. A malformed token, or one from
+  // another list, is a BadRequest.
   util::Result<ListPage> list(const ListOptions& options, int64_t revision) const;
 
  private:

@@ -162,10 +162,18 @@ util::Result<ListResult> SqliteStore::list(const ListOptions& options) const {
     page = committed_.list(options, revision);
   }
   if (!page.ok()) return page.takeError();
+  if (page->revision < compactedRevision()) {
+    // As kube-apiserver: the changes since the list's revision are gone, so a watch from it
+    // could not complete the picture.
+    return makeError(ErrorCode::Expired,
+                     fmt::format("the continue token is too old (revision {}, the change log starts "
+                                 "after {}): list again without continue",
+                                 page->revision, compactedRevision()));
+  }
   ListResult result;
   result.items.reserve(page->items.size());
   for (const auto& object : page->items) result.items.push_back(*object);
-  result.revision = revision;
+  result.revision = page->revision;
   result.continue_token = std::move(page->continue_token);
   result.remaining = page->remaining;
   return result;

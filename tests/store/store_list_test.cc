@@ -100,6 +100,36 @@ TEST_F(StoreListTest, FilterIsAppliedWhilePaging) {
   for (size_t i = 0; i < pages.size(); ++i) EXPECT_EQ(pages[i], fmt::format("ns/c{:02}", i * 3));
 }
 
+// Later pages keep the first page's revision, so list-then-watch from it misses nothing that
+// changed while the client paged.
+TEST_F(StoreListTest, EveryPageCarriesTheFirstPagesRevision) {
+  for (int i = 0; i < 4; ++i) mustCreate(*store_, cluster("ns", fmt::format("c{}", i)));
+  auto first = store_->list({.kind = api::Kind::Cluster, .limit = 2});
+  ASSERT_TRUE(first.ok());
+  const int64_t listed_at = first->revision;
+  mustCreate(*store_, cluster("ns", "c00"));  // behind the cursor: only a watch can show it
+  auto second = store_->list(
+      {.kind = api::Kind::Cluster, .limit = 2, .continue_token = first->continue_token});
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(second->revision, listed_at);
+  EXPECT_GT(store_->currentRevision(), listed_at);
+}
+
+TEST_F(StoreListTest, ContinueTokenOlderThanTheChangeLogIsExpired) {
+  SqliteOptions o;
+  o.path = dir_.file("short-log.db");
+  o.change_log_retention = 2;
+  auto store = openOrDie(o);
+  for (int i = 0; i < 4; ++i) mustCreate(*store, cluster("ns", fmt::format("c{}", i)));
+  auto first = store->list({.kind = api::Kind::Cluster, .limit = 2});
+  ASSERT_TRUE(first.ok());
+  for (int i = 0; i < 10; ++i) mustCreate(*store, cluster("ns", fmt::format("d{}", i)));
+  auto late = store->list({.kind = api::Kind::Cluster, .limit = 2, .continue_token = first->continue_token});
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, ErrorCode::Expired);
+  EXPECT_NE(late.error().message.find("list again without continue"), std::string::npos);
+}
+
 TEST_F(StoreListTest, ContinueSkipsToAfterTheLastKeyEvenIfItWasDeleted) {
   for (int i = 0; i < 6; ++i) mustCreate(*store_, cluster("ns", fmt::format("c{}", i)));
   auto first = store_->list({.kind = api::Kind::Cluster, .limit = 3});
