@@ -26,4 +26,7 @@ USER 10001:10001
 WORKDIR /var/lib/magnumd
 EXPOSE 9511
 ENTRYPOINT ["/usr/local/bin/magnumd"]
-CMD ["--config", "/etc/magnumd/magnumd.yaml"]
+# The sample config listens on 127.0.0.1 (right for systemd behind a proxy); in a container the
+# port must be reachable through the container's interface, so the flag overrides it. Mount
+# /etc/magnumd/tokens.csv and a clouds.yaml (OS_CLIENT_CONFIG_FILE) for production use.
+CMD ["--config", "/etc/magnumd/magnumd.yaml", "--listen", "0.0.0.0:9511"]
