@@ -300,7 +300,8 @@ void Informer::apply(const std::vector<store::WatchEvent>& events) {
       api::ObjectKey key = api::keyOf(event.object);
       auto it = objects_.find(key);
       ObjectPtr old_object = it == objects_.end() ? nullptr : it->second;
-      auto object = std::make_shared<const api::Object>(event.object);
+      // Share the store's immutable object when the event carries it (live commits do).
+      ObjectPtr object = event.stored ? event.stored : std::make_shared<const api::Object>(event.object);
       if (event.type == store::EventType::Deleted) {
         if (old_object != nullptr) eraseLocked(key);
         changes.push_back({Change::Op::Delete, nullptr, object});

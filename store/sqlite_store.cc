@@ -330,7 +330,9 @@ void SqliteStore::commitBatch(std::vector<Op>& batch) {
       }
     }
     for (const Op& op : batch) {
-      if (op.write) events.push_back(WatchEvent{op.type, *op.object});
+      if (!op.write) continue;
+      events.push_back(WatchEvent{op.type, *op.object,
+                                  op.type == EventType::Deleted ? nullptr : op.object});
     }
     hub_->publish(std::move(events));
     // After the state is applied: an observer sees what a reader would.

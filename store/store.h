@@ -44,6 +44,9 @@ enum class EventType { Added, Modified, Deleted };
 struct WatchEvent {
   EventType type = EventType::Added;
   api::Object object;  // for Deleted, the last state with resource_version = the delete revision
+  // For a live commit (not a replay), Added and Modified: the store's own immutable copy of
+  // `object`, so a cache can keep it instead of another copy.
+  std::shared_ptr<const api::Object> stored;
 };
 
 // Called on a store thread, in revision order, with one or more events; must not block.

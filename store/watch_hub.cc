@@ -247,7 +247,9 @@ void WatchHub::fanOut(const std::vector<WatchEvent>& batch) {
     w->deliver(after(*events, w->cursor));
     if (w->cursor < last) w->cursor = last;
   }
-  for (const auto& e : batch) tail_.push_back(e);
+  // The tail serves catch-up only: it keeps the event text, not the store's object (which would
+  // keep superseded versions alive).
+  for (const auto& e : batch) tail_.push_back(WatchEvent{e.type, e.object, nullptr});
   while (tail_.size() > cache_events_) tail_.pop_front();
   dispatched_ = last;
 }
