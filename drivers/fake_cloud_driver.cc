@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
+#include <type_traits>
 
 namespace magnumd::drivers {
 
@@ -34,6 +36,26 @@ Stack summaryOf(const Stack& stack) {
 
 util::Error markerNotFound(const std::string& marker) {
   return makeError(ErrorCode::BadRequest, fmt::format("marker [{}] not found", marker));
+}
+
+// One page of a map keyed by id, after `marker`: what `pick` returns for each entry, at most
+// `page.limit` (1,000 by default). `pick` returns the listed form of an entry, or nullopt.
+template <typename V, typename Pick>
+auto pageAfter(const std::map<std::string, V>& items, const PageRequest& page, Pick pick)
+    -> util::Result<Page<typename std::invoke_result_t<Pick, const V&>::value_type>> {
+  Page<typename std::invoke_result_t<Pick, const V&>::value_type> out;
+  auto it = items.begin();
+  if (!page.marker.empty()) {
+    it = items.find(page.marker);
+    if (it == items.end()) return markerNotFound(page.marker);
+    ++it;
+  }
+  const size_t limit = page.limit > 0 ? static_cast<size_t>(page.limit) : 1000;
+  for (; it != items.end() && out.items.size() < limit; ++it) {
+    if (auto item = pick(it->second)) out.items.push_back(std::move(*item));
+  }
+  if (out.items.size() == limit) out.next_marker = std::prev(it)->first;  // the last one returned
+  return out;
 }
 
 std::string withState(const std::string& status, std::string_view state) {
@@ -184,19 +206,9 @@ bool FakeCloudDriver::stackListed(const FakeStack& s, const StackFilter& filter)
 Task<Page<Stack>> FakeCloudDriver::listStacksPage(StackFilter filter, PageRequest page) {
   std::lock_guard lock(mutex_);
   if (auto f = takeFault(Op::ListStacksPage)) co_return *f;
-  auto it = stacks_.begin();
-  if (!page.marker.empty()) {
-    it = stacks_.find(page.marker);
-    if (it == stacks_.end()) co_return markerNotFound(page.marker);
-    ++it;
-  }
-  const size_t limit = page.limit > 0 ? static_cast<size_t>(page.limit) : 1000;
-  Page<Stack> out;
-  for (; it != stacks_.end() && out.items.size() < limit; ++it) {
-    if (stackListed(it->second, filter)) out.items.push_back(summaryOf(it->second.stack));
-  }
-  if (out.items.size() == limit) out.next_marker = out.items.back().ref.id;
-  co_return out;
+  co_return pageAfter(stacks_, page, [&](const FakeStack& s) {
+    return stackListed(s, filter) ? std::optional(summaryOf(s.stack)) : std::nullopt;
+  });
 }
 
 Task<Stack> FakeCloudDriver::getStack(StackRef ref, bool resolve_outputs) {
@@ -281,19 +293,9 @@ bool FakeCloudDriver::serverListed(const Server& server, const ServerQuery& quer
 Task<Page<Server>> FakeCloudDriver::listServersPage(ServerQuery query, PageRequest page) {
   std::lock_guard lock(mutex_);
   if (auto f = takeFault(Op::ListServersPage)) co_return *f;
-  auto it = servers_.begin();
-  if (!page.marker.empty()) {
-    it = servers_.find(page.marker);
-    if (it == servers_.end()) co_return markerNotFound(page.marker);
-    ++it;
-  }
-  const size_t limit = page.limit > 0 ? static_cast<size_t>(page.limit) : 1000;
-  Page<Server> out;
-  for (; it != servers_.end() && out.items.size() < limit; ++it) {
-    if (serverListed(it->second, query)) out.items.push_back(it->second);
-  }
-  if (out.items.size() == limit) out.next_marker = out.items.back().id;
-  co_return out;
+  co_return pageAfter(servers_, page, [&](const Server& server) {
+    return serverListed(server, query) ? std::optional(server) : std::nullopt;
+  });
 }
 
 Task<Server> FakeCloudDriver::getServer(std::string id) {
