@@ -7,7 +7,8 @@ RUN --mount=type=cache,target=/var/cache/apt \
     WITH_OPENSTACK_CLIENT=0 bash /src/scripts/install-deps.sh
 COPY . /src
 RUN --mount=type=cache,target=/root/.cache/ccache \
-    cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMAGNUMD_BUILD_BENCH=OFF -DMAGNUMD_E2E=OFF \
+    cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++-16 \
+      -DMAGNUMD_BUILD_BENCH=OFF -DMAGNUMD_E2E=OFF \
  && cmake --build /build --target magnumd magnumctl cloudsim \
  && install -D -m 0755 /build/cmd/magnumd /out/magnumd \
  && install -D -m 0755 /build/cli/magnumctl /out/magnumctl \
