@@ -8,7 +8,39 @@
 
 namespace magnumd::util {
 
-Result<JsonDoc> parseJson(std::string_view text) {
+namespace {
+
+// True when brackets outside strings nest deeper than `max_depth`. RapidJSON parses iteratively,
+// but copying, comparing and writing a value recurse once per level, so depth is refused here.
+bool nestsDeeperThan(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<JsonDoc> parseJson(std::string_view text, int max_depth) {
+  if (nestsDeeperThan(text, max_depth)) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("invalid JSON: nested deeper than {} levels", max_depth));
+  }
   JsonDoc doc;
   doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text.data(),
                                                                                    text.size());

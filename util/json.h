@@ -16,9 +16,14 @@ using Json = rapidjson::Value;
 using JsonDoc = rapidjson::Document;
 using JsonAlloc = rapidjson::Document::AllocatorType;
 
-// Parses JSON text iteratively (no recursion, so hostile nesting cannot overflow the stack).
-// Errors are BadRequest with the offset and RapidJSON's description.
-Result<JsonDoc> parseJson(std::string_view text);
+// Deeper than any document of ours (an object is 64 levels at most, and a watch event or a list
+// wraps it in two more), shallow enough for the recursive copy, compare and write.
+inline constexpr int kMaxParseDepth = 128;
+
+// Parses JSON text iteratively (no recursion, so hostile nesting cannot overflow the stack), and
+// refuses text nested deeper than `max_depth`. Errors are BadRequest with the offset and
+// RapidJSON's description.
+Result<JsonDoc> parseJson(std::string_view text, int max_depth = kMaxParseDepth);
 
 std::string toJson(const Json& value);
 std::string toPrettyJson(const Json& value);

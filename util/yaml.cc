@@ -1,134 +1,295 @@
 #include "util/yaml.h"
 
 #include <fmt/format.h>
+#include <rapidjson/encodings.h>
+#include <rapidjson/memorystream.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <regex>
+#include <optional>
 #include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace magnumd::util {
 namespace {
 
-constexpr int kMaxDepth = 64;
-// Aliases share nodes in yaml-cpp but expand when converted: a few hundred bytes of "billion
-// laughs" would become gigabytes of JSON. No honest document of ours comes near this many nodes.
-constexpr size_t kMaxNodes = 200000;
+// yaml-cpp 0.7 (Debian 12) loops forever on some malformed streams, e.g. a lone "," (jbeder/
+// yaml-cpp#1040, fixed upstream by #1319): each turn yields another empty document. Counting every
+// document, empty or not, stops such a stream. Found by fuzz/ (fuzz_replay).
+constexpr size_t kMaxStreamDocuments = 10000;
 
-// yaml-cpp 0.7 (Debian 12) loops forever in LoadAll on some malformed streams, e.g. a lone ","
-// (jbeder/yaml-cpp#1040, fixed upstream by #1319): each turn adds an empty document until memory
-// runs out. A first pass that only counts documents stops at a bound, so LoadAll only ever sees
-// streams that end. Found by fuzz/ (fuzz_replay).
-constexpr size_t kMaxDocuments = 10000;
+// The offset of the first byte that is not part of valid UTF-8, if any. JSON text is checked by
+// RapidJSON's parser; YAML text gets the same check (RapidJSON's validator) before yaml-cpp,
+// which passes invalid bytes through.
+std::optional<size_t> invalidUtf8At(std::string_view text) {
+  struct Discard {
+    void Put(char) {}
+  } discard;
+  rapidjson::MemoryStream in(text.data(), text.size());  // reads '\0' past the end, never memory
+  while (in.Tell() < text.size()) {
+    size_t start = in.Tell();
+    if (!rapidjson::UTF8<>::Validate(in, discard)) return start;
+  }
+  return std::nullopt;
+}
 
-class DocumentCounter : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
+// Thrown from inside the event handler to stop the parser at the first problem.
+struct StopParsing {
+  Error error;
 };
 
-Status checkDocumentCount(const std::string& text) {
-  std::istringstream in(text);
-  YAML::Parser parser(in);
-  DocumentCounter counter;
-  size_t documents = 0;
-  while (parser.HandleNextDocument(counter)) {
-    if (++documents > kMaxDocuments) {
-      return makeError(ErrorCode::BadRequest,
-                       fmt::format("invalid YAML: more than {} documents (or a stream the parser cannot end)",
-                                   kMaxDocuments));
-    }
-  }
-  return {};
+[[noreturn]] void stop(ErrorCode code, std::string message) {
+  throw StopParsing{Error{code, std::move(message), {}}};
 }
 
-bool isNullScalar(const std::string& s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
-Status convert(const YAML::Node& node, Json& out, JsonAlloc& alloc, int depth, size_t& budget) {
-  if (depth > kMaxDepth) {
-    return makeError(ErrorCode::BadRequest, fmt::format("YAML nested deeper than {} levels", kMaxDepth));
+// [-+]?[0-9]+
+bool isYamlInteger(std::string_view s) {
+  size_t i = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (i == s.size()) return false;
+  for (; i < s.size(); ++i) {
+    if (!isDigit(s[i])) return false;
   }
-  if (budget == 0) {
-    return makeError(ErrorCode::BadRequest,
-                     fmt::format("YAML expands to more than {} nodes (alias expansion?)", kMaxNodes));
+  return true;
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool isYamlFloat(std::string_view s) {
+  size_t i = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  size_t whole = 0;
+  while (i < s.size() && isDigit(s[i])) ++i, ++whole;
+  size_t fraction = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && isDigit(s[i])) ++i, ++fraction;
   }
-  --budget;
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
+  if (whole == 0 && fraction == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    size_t exponent = 0;
+    while (i < s.size() && isDigit(s[i])) ++i, ++exponent;
+    if (exponent == 0) return false;
+  }
+  return i == s.size();
+}
+
+// Builds JSON documents from the parser's events. Containers under construction sit on an
+// explicit stack; anchored nodes are kept (as copies) so that aliases can be expanded, and every
+// node made, by the text or by an alias, is charged to one budget for the whole stream.
+class JsonBuilder final : public YAML::EventHandler {
+ public:
+  explicit JsonBuilder(const YamlLimits& limits) : limits_(limits), budget_(limits.max_nodes) {}
+
+  // The document the last HandleNextDocument produced, if it was not empty.
+  std::optional<JsonDoc> takeDocument() {
+    auto out = std::move(document_);
+    document_.reset();
+    return out;
+  }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    mark_ = mark;
+    document_.reset();
+    stack_.clear();
+    anchors_.clear();
+    anchor_store_ = std::make_unique<JsonDoc>();
+  }
+  void OnDocumentEnd() override {}
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    mark_ = mark;
+    if (expectingKey()) stop(ErrorCode::BadRequest, at(mark, "YAML mapping keys must be scalars"));
+    Json value;
+    finish(std::move(value), 1, anchor);
+  }
+
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    mark_ = mark;
+    if (expectingKey()) stop(ErrorCode::BadRequest, at(mark, "YAML mapping keys must be scalars"));
+    startingNode();
+    auto it = anchors_.find(anchor);
+    if (it == anchors_.end()) {
+      stop(ErrorCode::BadRequest, at(mark, "YAML alias refers to a node that encloses it"));
+    }
+    charge(it->second.nodes);
+    finish(Json(it->second.value, pending_->GetAllocator()), it->second.nodes, 0);
+  }
+
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& text) override {
+    mark_ = mark;
+    charge(1);
+    if (expectingKey()) {
+      Frame& map = stack_.back();
+      if (!map.keys.insert(text).second) {
+        stop(ErrorCode::BadRequest, at(mark, fmt::format("duplicate YAML key \"{}\"", text)));
+      }
+      map.key = text;
+      if (anchor != 0) remember(anchor, str(text, anchor_store_->GetAllocator()), 1);
+      return;
+    }
+    startingNode();
+    finish(scalar(tag, text), 1, anchor);
+  }
+
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(mark, anchor, false);
+  }
+  void OnSequenceEnd() override { close(); }
+
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(mark, anchor, true);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Frame {
+    Json value;
+    bool is_map = false;
+    YAML::anchor_t anchor = 0;
+    size_t nodes = 1;
+    std::optional<std::string> key;           // a mapping's key waiting for its value
+    std::unordered_set<std::string> keys;     // a mapping's keys so far
+  };
+  struct Anchored {
+    Json value;
+    size_t nodes = 0;
+  };
+
+  static std::string at(const YAML::Mark& mark, std::string_view what) {
+    return fmt::format("invalid YAML at line {}, column {}: {}", mark.line + 1, mark.column + 1, what);
+  }
+
+  // Called before each node: a document past the limit is refused at its first node, before
+  // the parser reads the rest of it (empty documents have none, and do not count).
+  void startingNode() {
+    if (!stack_.empty() || documents_ < limits_.max_documents) return;
+    stop(ErrorCode::BadRequest,
+         at(mark_, limits_.max_documents == 1
+                       ? std::string("expected exactly one YAML document, got more")
+                       : fmt::format("more than {} YAML documents", limits_.max_documents)));
+  }
+
+  bool expectingKey() const { return !stack_.empty() && stack_.back().is_map && !stack_.back().key; }
+
+  void charge(size_t nodes) {
+    if (nodes > budget_) {
+      stop(ErrorCode::TooLarge,
+           at(mark_, fmt::format("the YAML expands to more than {} nodes (aliases included)",
+                                limits_.max_nodes)));
+    }
+    budget_ -= nodes;
+  }
+
+  Json scalar(const std::string& tag, const std::string& s) {
+    auto& alloc = pending_->GetAllocator();
+    if (tag == "!" || tag == "tag:yaml.org,2002:str") return str(s, alloc);  // quoted or !!str
+    Json out;
+    if (s == "~" || s == "null" || s == "Null" || s == "NULL") {
       out.SetNull();
-      return {};
-    case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") {  // quoted or !!str
-        out = str(s, alloc);
-        return {};
-      }
-      if (isNullScalar(s)) {
-        out.SetNull();
-      } else if (s == "true" || s == "True" || s == "TRUE") {
-        out.SetBool(true);
-      } else if (s == "false" || s == "False" || s == "FALSE") {
-        out.SetBool(false);
-      } else {
-        static const std::regex kInt("[-+]?[0-9]+");
-        static const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
-        if (s.size() < 20 && std::regex_match(s, kInt)) {
-          out.SetInt64(std::strtoll(s.c_str(), nullptr, 10));
-        } else if (s.size() < 40 && std::regex_match(s, kFloat)) {
-          out.SetDouble(std::strtod(s.c_str(), nullptr));
-        } else {
-          out = str(s, alloc);
-        }
-      }
-      return {};
+    } else if (s == "true" || s == "True" || s == "TRUE") {
+      out.SetBool(true);
+    } else if (s == "false" || s == "False" || s == "FALSE") {
+      out.SetBool(false);
+    } else if (s.size() < 20 && isYamlInteger(s)) {
+      out.SetInt64(std::strtoll(s.c_str(), nullptr, 10));
+    } else if (s.size() < 40 && isYamlFloat(s)) {
+      out.SetDouble(std::strtod(s.c_str(), nullptr));
+    } else {
+      out = str(s, alloc);
     }
-    case YAML::NodeType::Sequence: {
-      out.SetArray();
-      for (const auto& item : node) {
-        Json v;
-        RETURN_IF_ERROR(convert(item, v, alloc, depth + 1, budget));
-        out.PushBack(v, alloc);
-      }
-      return {};
+    return out;
+  }
+
+  void open(const YAML::Mark& mark, YAML::anchor_t anchor, bool is_map) {
+    mark_ = mark;
+    if (expectingKey()) stop(ErrorCode::BadRequest, at(mark, "YAML mapping keys must be scalars"));
+    if (static_cast<int>(stack_.size()) >= limits_.max_depth) {
+      stop(ErrorCode::BadRequest, at(mark, fmt::format("YAML nested deeper than {} levels",
+                                                       limits_.max_depth)));
     }
-    case YAML::NodeType::Map: {
-      out.SetObject();
-      for (const auto& kv : node) {
-        if (!kv.first.IsScalar()) {
-          return makeError(ErrorCode::BadRequest, "YAML mapping keys must be scalars");
-        }
-        Json v;
-        RETURN_IF_ERROR(convert(kv.second, v, alloc, depth + 1, budget));
-        const std::string& key = kv.first.Scalar();
-        if (out.HasMember(key.c_str())) {
-          return makeError(ErrorCode::BadRequest, fmt::format("duplicate YAML key \"{}\"", key));
-        }
-        out.AddMember(str(key, alloc), v, alloc);
-      }
-      return {};
+    startingNode();
+    charge(1);
+    Frame frame;
+    if (is_map) {
+      frame.value.SetObject();
+    } else {
+      frame.value.SetArray();
+    }
+    frame.is_map = is_map;
+    frame.anchor = anchor;
+    stack_.push_back(std::move(frame));
+  }
+
+  void close() {
+    Frame frame = std::move(stack_.back());
+    stack_.pop_back();
+    finish(std::move(frame.value), frame.nodes, frame.anchor);
+  }
+
+  // A complete node: remember it under its anchor, then place it in its parent (or make it the
+  // document).
+  void finish(Json value, size_t nodes, YAML::anchor_t anchor) {
+    if (anchor != 0) {
+      charge(nodes);  // the copy kept for aliases
+      remember(anchor, Json(value, anchor_store_->GetAllocator()), nodes);
+    }
+    if (stack_.empty()) {
+      if (!value.IsNull()) ++documents_;
+      static_cast<Json&>(*pending_).Swap(value);
+      document_ = std::move(*pending_);
+      pending_ = std::make_unique<JsonDoc>();
+      return;
+    }
+    Frame& parent = stack_.back();
+    parent.nodes += nodes;
+    auto& alloc = pending_->GetAllocator();
+    if (parent.is_map) {
+      parent.value.AddMember(str(*parent.key, alloc), value, alloc);
+      parent.key.reset();
+    } else {
+      parent.value.PushBack(value, alloc);
     }
   }
-  return {};
-}
 
+  void remember(YAML::anchor_t anchor, Json value, size_t nodes) {
+    Anchored& slot = anchors_[anchor];
+    slot.value = std::move(value);
+    slot.nodes = nodes;
+  }
+
+  const YamlLimits& limits_;
+  size_t budget_;
+  size_t documents_ = 0;  // non-empty documents so far
+  YAML::Mark mark_;  // where the newest event came from, for errors
+  // Owns the memory of the document under construction.
+  std::unique_ptr<JsonDoc> pending_ = std::make_unique<JsonDoc>();
+  std::vector<Frame> stack_;
+  std::unordered_map<YAML::anchor_t, Anchored> anchors_;
+  std::unique_ptr<JsonDoc> anchor_store_ = std::make_unique<JsonDoc>();
+  std::optional<JsonDoc> document_;
+};
+
+// Plain style only for strings that cannot read as anything but themselves:
+// [A-Za-z_/][A-Za-z0-9_./-]* and not one of YAML 1.1's booleans or nulls. A linear scan: the
+// strings come from users (an annotation may be 256 KiB).
 bool needsQuotes(std::string_view s) {
   if (s.empty()) return true;
-  static const std::regex kPlainSafe("[A-Za-z_/][A-Za-z0-9_./-]*");
-  std::string str(s);
-  if (!std::regex_match(str, kPlainSafe)) return true;
-  return str == "true" || str == "false" || str == "null" || str == "yes" || str == "no" ||
-         str == "on" || str == "off" || str == "True" || str == "False" || str == "Null" ||
-         str == "y" || str == "n" || str == "Y" || str == "N" || str == "~";
+  auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
+  if (!letter(s[0]) && s[0] != '_' && s[0] != '/') return true;
+  for (char c : s) {
+    if (!letter(c) && !isDigit(c) && c != '_' && c != '.' && c != '/' && c != '-') return true;
+  }
+  static const std::unordered_set<std::string_view> kReserved = {
+      "true", "false", "null", "yes", "no", "on", "off", "True", "False", "Null",
+      "y",    "n",     "Y",    "N",   "~"};
+  return kReserved.count(s) != 0;
 }
 
 void emit(const Json& v, YAML::Emitter& e) {
@@ -167,30 +328,40 @@ void emit(const Json& v, YAML::Emitter& e) {
 
 }  // namespace
 
-Result<std::vector<JsonDoc>> parseYamlDocuments(std::string_view text) {
-  std::vector<YAML::Node> nodes;
+Result<std::vector<JsonDoc>> parseYamlDocuments(std::string_view text, const YamlLimits& limits) {
+  std::vector<JsonDoc> docs;
+  std::string input(text);
+  if (auto bad = invalidUtf8At(input)) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("invalid YAML: byte {} is not valid UTF-8", *bad));
+  }
   try {
-    std::string input(text);
-    RETURN_IF_ERROR(checkDocumentCount(input));
-    nodes = YAML::LoadAll(input);
+    std::istringstream in{std::move(input)};
+    YAML::Parser parser(in);
+    JsonBuilder builder(limits);
+    for (size_t streamed = 0; parser.HandleNextDocument(builder);) {
+      if (++streamed > kMaxStreamDocuments) {
+        return makeError(ErrorCode::BadRequest,
+                         fmt::format("invalid YAML: more than {} documents (or a stream the parser "
+                                     "cannot end)",
+                                     kMaxStreamDocuments));
+      }
+      auto doc = builder.takeDocument();
+      if (!doc || doc->IsNull()) continue;
+      if (docs.size() == limits.max_documents) {
+        return makeError(ErrorCode::BadRequest,
+                         limits.max_documents == 1
+                             ? std::string("expected exactly one YAML document, got more")
+                             : fmt::format("more than {} YAML documents", limits.max_documents));
+      }
+      docs.push_back(std::move(*doc));
+    }
+  } catch (const StopParsing& stopped) {
+    return stopped.error;
   } catch (const YAML::Exception& e) {
     return makeError(ErrorCode::BadRequest,
                      fmt::format("invalid YAML at line {}, column {}: {}", e.mark.line + 1,
                                  e.mark.column + 1, e.msg));
-  }
-  std::vector<JsonDoc> docs;
-  for (const auto& node : nodes) {
-    if (!node.IsDefined() || node.IsNull()) continue;
-    JsonDoc doc;
-    Json value;
-    size_t budget = kMaxNodes;
-    try {
-      RETURN_IF_ERROR(convert(node, value, doc.GetAllocator(), 0, budget));
-    } catch (const YAML::Exception& e) {
-      return makeError(ErrorCode::BadRequest, fmt::format("invalid YAML: {}", e.msg));
-    }
-    static_cast<Json&>(doc).Swap(value);
-    docs.push_back(std::move(doc));
   }
   return docs;
 }
