@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string>
+#include <unordered_set>
 
 #include "util/yaml.h"
 
@@ -71,8 +73,57 @@ util::Status checkNestingDepth(std::string_view text) {
   return {};
 }
 
+// A JSON object may repeat a key (RFC 8259 leaves the meaning open, RapidJSON keeps both); YAML
+// may not. Refusing repeats in JSON bodies too means one body has one meaning, whatever reads it.
+// Linear: a hash set for large objects, a short scan for small ones.
+util::Status checkUniqueKeys(const util::Json& value, std::string& path) {
+  constexpr rapidjson::SizeType kScanned = 16;
+  if (value.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < value.Size(); ++i) {
+      size_t length = path.size();
+      path += fmt::format("/{}", i);
+      RETURN_IF_ERROR(checkUniqueKeys(value[i], path));
+      path.resize(length);
+    }
+    return {};
+  }
+  if (!value.IsObject()) return {};
+  std::unordered_set<std::string_view> seen;
+  for (auto m = value.MemberBegin(); m != value.MemberEnd(); ++m) {
+    std::string_view name(m->name.GetString(), m->name.GetStringLength());
+    bool repeated = false;
+    if (value.MemberCount() > kScanned) {
+      repeated = !seen.insert(name).second;
+    } else {
+      for (auto earlier = value.MemberBegin(); earlier != m && !repeated; ++earlier) {
+        repeated = std::string_view(earlier->name.GetString(), earlier->name.GetStringLength()) == name;
+      }
+    }
+    if (repeated) {
+      return makeError(ErrorCode::BadRequest,
+                       fmt::format("request body: duplicate key \"{}\" in the object at \"{}\"", name,
+                                   path.empty() ? "/" : path));
+    }
+    size_t length = path.size();
+    path += "/";
+    path += name;
+    RETURN_IF_ERROR(checkUniqueKeys(m->value, path));
+    path.resize(length);
+  }
+  return {};
+}
+
+util::Result<util::JsonDoc> decodeJson(std::string_view body) {
+  ASSIGN_OR_RETURN(auto doc, util::parseJson(body));
+  std::string path;
+  RETURN_IF_ERROR(checkUniqueKeys(doc, path));
+  return doc;
+}
+
 util::Result<util::JsonDoc> decodeYaml(std::string_view body) {
-  ASSIGN_OR_RETURN(auto docs, util::parseYamlDocuments(body));
+  util::YamlLimits limits;
+  limits.max_documents = 1;  // a second document is refused before it is read
+  ASSIGN_OR_RETURN(auto docs, util::parseYamlDocuments(body, limits));
   if (docs.size() != 1) {
     return makeError(ErrorCode::BadRequest,
                      fmt::format("request body: expected exactly one YAML document, got {}",
@@ -114,11 +165,11 @@ util::Result<util::JsonDoc> decodeBody(std::string_view content_type, std::strin
   }
   RETURN_IF_ERROR(checkNestingDepth(body));
   if (isYamlType(type)) return decodeYaml(body);
-  if (isJsonType(type)) return util::parseJson(body);
+  if (isJsonType(type)) return decodeJson(body);
   if (type.empty() || type == "text/plain" || type == "application/x-www-form-urlencoded") {
     // curl -d sends form-urlencoded by default; treat it like "no type given" and detect.
     if (util::looksLikeYaml(body)) return decodeYaml(body);
-    return util::parseJson(body);
+    return decodeJson(body);
   }
   return makeError(ErrorCode::UnsupportedMediaType,
                    fmt::format("Content-Type \"{}\" is not supported; use application/json or "

@@ -9,6 +9,11 @@ using util::makeError;
 
 namespace {
 
+// Only two fields can be selected on, so a longer selector is a mistake or an attack; either way
+// matching it would cost every list and every watch event this much.
+constexpr size_t kMaxFieldRequirements = 16;
+constexpr size_t kMaxFieldSelector = 4096;
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
@@ -17,7 +22,17 @@ std::string_view trim(std::string_view s) {
 
 util::Result<std::vector<FieldRequirement>> parseFieldSelector(std::string_view text) {
   std::vector<FieldRequirement> out;
+  if (text.size() > kMaxFieldSelector) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("fieldSelector: is {} characters long; at most {} are allowed",
+                                 text.size(), kMaxFieldSelector));
+  }
   while (!trim(text).empty()) {
+    if (out.size() == kMaxFieldRequirements) {
+      return makeError(ErrorCode::BadRequest,
+                       fmt::format("fieldSelector: has more than {} requirements",
+                                   kMaxFieldRequirements));
+    }
     auto comma = text.find(',');
     std::string_view term = trim(text.substr(0, comma));
     text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
