@@ -8,6 +8,10 @@
 
 #include "api/admission.h"
 #include "api/object.h"
+#include "server/codec.h"
+#include "server/patch.h"
+#include "server/route.h"
+#include "server/selectors.h"
 #include "util/json.h"
 #include "util/yaml.h"
 
@@ -15,8 +19,15 @@ namespace magnumd::fuzz {
 
 namespace {
 
-// Bodies above the server's 1 MiB limit never reach api/, and long inputs only slow the fuzzer.
-constexpr size_t kMaxInput = 64 * 1024;
+// The server's body limit: nothing longer reaches a decoder.
+constexpr size_t kMaxInput = 1024 * 1024;
+
+// A stored Cluster as the patch handlers see it: what patches in the corpus work on.
+constexpr const char* kStoredCluster =
+    R"({"apiVersion":"container-infra/v1","kind":"Cluster","metadata":{"name":"prod","namespace":"demo",)"
+    R"("uid":"0b0c3d4e-1111-4222-8333-944455556666","resourceVersion":"42","generation":3,)"
+    R"("labels":{"team":"a"},"annotations":{"note":"some text"},"finalizers":["container-infra/cluster"]},)"
+    R"("spec":{"clusterTemplate":"k8s","masterCount":3,"nodeCount":5},"status":{"phase":"CREATE_COMPLETE"}})";
 
 const char* kTemplateSpec =
     R"({"coe":"kubernetes","image":"fcos","externalNetwork":"public","keypair":"k","dockerVolumeSize":5})";
@@ -87,17 +98,62 @@ void fuzzSelector(std::string_view text) {
   (void)selector->matches({});
 }
 
+// The input as a PATCH body of either kind against a stored object. Whatever it asks for, the
+// result stays within the patch limits.
+void fuzzPatch(const util::Json& patch) {
+  static const server::PatchLimits limits;
+  for (bool merge : {true, false}) {
+    auto target = util::parseJson(kStoredCluster);
+    check(target.ok(), "the stored object parses", kStoredCluster);
+    auto applied = merge ? server::applyMergePatch(*target, patch, target->GetAllocator(), limits)
+                         : server::applyJsonPatch(*target, patch, target->GetAllocator(), limits);
+    if (!applied.ok()) {
+      check(!applied.error().message.empty(), "patch errors have a message", "");
+      continue;
+    }
+    check(server::jsonSizeUpTo(*target, limits.max_result_bytes) <= limits.max_result_bytes,
+          "a patched object is within the result limit", "");
+    fuzzObject(*target);
+  }
+}
+
+// The input as a query string: the selectors and watch parameters every list and watch parses.
+void fuzzQuery(std::string_view text) {
+  auto target = server::parseTarget("/apis/container-infra/v1/clusters?" + std::string(text));
+  if (!target.ok()) return;
+  (void)server::parseFilter(target->query);
+  for (const char* name : {"timeoutSeconds", "resourceVersion", "limit"}) {
+    (void)server::intParam(target->query, name);
+  }
+  (void)server::boolParam(target->query, "watch");
+}
+
+// The input as a request body in every media type the API accepts, rendered back in both formats.
+void fuzzBody(std::string_view text) {
+  for (const char* type : {"application/json", "application/yaml", ""}) {
+    auto doc = server::decodeBody(type, text);
+    if (!doc.ok()) continue;
+    std::string yaml = server::render(*doc, server::Format::Yaml);
+    auto again = util::parseYamlDocuments(yaml);
+    check(again.ok() && again->size() == 1 && util::toJson((*again)[0]) == util::toJson(*doc),
+          "YAML output reads back as the same value", yaml);
+  }
+}
+
 }  // namespace
 
 void fuzzOne(const uint8_t* data, size_t size) {
   if (size > kMaxInput) return;
   std::string_view text(reinterpret_cast<const char*>(data), size);
   if (text.size() <= 4096) fuzzSelector(text);
+  if (text.size() <= 16 * 1024) fuzzQuery(text);
+  fuzzBody(text);
   for (auto kind : {api::Kind::ClusterTemplate, api::Kind::Cluster, api::Kind::NodeGroup, api::Kind::Event}) {
     admitAndCheck(kind, text, std::nullopt);
   }
   if (auto doc = util::parseJson(text); doc.ok()) {
     fuzzObject(*doc);
+    fuzzPatch(*doc);
     return;
   }
   if (auto docs = util::parseYamlDocuments(text); docs.ok()) {

@@ -1,11 +1,19 @@
 // Replays a corpus through the fuzz entry without libFuzzer, so any compiler (and the ASan CI
-// build) runs it: every file as is, then a bounded number of deterministic mutations of each.
+// build) runs it: every file as is, then a bounded number of deterministic mutations of each
+// file up to 64 KiB (larger files, which exist to reach the size limits, run only as they are).
 //
-//   fuzz_replay [--mutations N] [--seed S] [--last-input FILE] PATH...   (files or directories)
+//   fuzz_replay [--mutations N] [--seed S] [--last-input FILE] [--max-seconds S] [--rss-limit-mb M]
+//               PATH...   (files or directories)
 //
 // --last-input writes each input to FILE before running it, so after a crash FILE holds the input
 // that crashed (feed it back alone, or to the libFuzzer binary, to reproduce).
+// --max-seconds and --rss-limit-mb fail the run when one input takes longer, or the process grows
+// larger, than that: like libFuzzer's -timeout and -rss_limit_mb, they turn an amplification (a
+// small input that costs a lot) into a finding rather than a slow or swapping CI.
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -76,14 +84,36 @@ std::string mutate(const std::string& input, const std::vector<std::string>& cor
   return s;
 }
 
-std::string g_last_input;
+constexpr size_t kMaxMutatedInput = 64 * 1024;
 
-void run(const std::string& input) {
+std::string g_last_input;
+double g_max_seconds = 0;  // 0: no limit
+long g_rss_limit_mb = 0;   // 0: no limit
+
+long peakRssMb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024;
+}
+
+void run(const std::string& input, const std::string& name) {
   if (!g_last_input.empty()) {
     std::ofstream out(g_last_input, std::ios::binary | std::ios::trunc);
     out << input;
   }
+  auto start = std::chrono::steady_clock::now();
   magnumd::fuzz::fuzzOne(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (g_max_seconds > 0 && seconds > g_max_seconds) {
+    std::fprintf(stderr, "fuzz_replay: %s (or a mutation of it, %zu bytes) took %.2f s; the limit is %.2f s\n",
+                 name.c_str(), input.size(), seconds, g_max_seconds);
+    std::abort();
+  }
+  if (g_rss_limit_mb > 0 && peakRssMb() > g_rss_limit_mb) {
+    std::fprintf(stderr, "fuzz_replay: %s (or a mutation of it, %zu bytes) grew the process to %ld MB; the limit is %ld MB\n",
+                 name.c_str(), input.size(), peakRssMb(), g_rss_limit_mb);
+    std::abort();
+  }
 }
 
 }  // namespace
@@ -98,6 +128,10 @@ int main(int argc, char** argv) {
       mutations = std::strtoull(argv[++i], nullptr, 10);
     } else if (arg == "--last-input" && i + 1 < argc) {
       g_last_input = argv[++i];
+    } else if (arg == "--max-seconds" && i + 1 < argc) {
+      g_max_seconds = std::strtod(argv[++i], nullptr);
+    } else if (arg == "--rss-limit-mb" && i + 1 < argc) {
+      g_rss_limit_mb = std::strtol(argv[++i], nullptr, 10);
     } else if (arg == "--seed" && i + 1 < argc) {
       seed = std::strtoull(argv[++i], nullptr, 10);
     } else {
@@ -132,14 +166,16 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(seed);
   size_t runs = 0;
   for (size_t i = 0; i < corpus.size(); ++i) {
-    run(corpus[i]);
+    run(corpus[i], names[i]);
     ++runs;
+    if (corpus[i].size() > kMaxMutatedInput) continue;
     for (size_t m = 0; m < mutations; ++m) {
-      run(mutate(corpus[i], corpus, rng));
+      run(mutate(corpus[i], corpus, rng), names[i]);
       ++runs;
     }
   }
-  std::printf("fuzz_replay: %zu inputs (%zu files, %zu mutations each, seed %llu): no crash\n", runs,
-              corpus.size(), mutations, static_cast<unsigned long long>(seed));
+  std::printf("fuzz_replay: %zu inputs (%zu files, up to %zu mutations each, seed %llu): no crash, "
+              "peak RSS %ld MB\n",
+              runs, corpus.size(), mutations, static_cast<unsigned long long>(seed), peakRssMb());
   return 0;
 }
