@@ -68,6 +68,13 @@ util::Status Daemon::openStore() {
     commit_writes.observe(static_cast<double>(info.writes));
     if (!info.ok) commit_failures.inc();
   };
+  auto& watches_failed = metrics_.counter("magnumd_store_watches_failed_total",
+                                          "Watches the store ended by itself, by reason "
+                                          "(callback_threw|replay_failed).",
+                                          {"reason"});
+  options.on_watch_failed = [&watches_failed](std::string_view reason) {
+    watches_failed.with({std::string(reason)}).inc();
+  };
   ASSIGN_OR_RETURN(store_, store::openSqliteStore(options));  // the store logs what it opened
   return {};
 }

@@ -111,7 +111,7 @@ size_t Informer::size() const {
 }
 
 Informer::Stats Informer::stats() const {
-  return Stats{lists_.load(), expired_.load(), overflows_.load(), events_.load()};
+  return Stats{lists_.load(), expired_.load(), overflows_.load(), failures_.load(), events_.load()};
 }
 
 bool Informer::sleepFor(Duration d) {
@@ -138,17 +138,27 @@ void Informer::run() {
       }
       need_list = false;
     }
-    if (!watchOnce(backoff)) {
-      need_list = true;
-      reason = "expired";
-      // Expiring again right after a fresh list means the change log turns over faster than
-      // list + watch take: back off instead of spinning on full lists.
-      if (++consecutive_expired > 1) {
+    switch (watchOnce(backoff)) {
+      case WatchEnd::Resume:
+        consecutive_expired = 0;
+        break;
+      case WatchEnd::Expired:
+        need_list = true;
+        reason = "expired";
+        // Expiring again right after a fresh list means the change log turns over faster than
+        // list + watch take: back off instead of spinning on full lists.
+        if (++consecutive_expired > 1) {
+          if (!sleepFor(jittered(backoff))) return;
+          backoff = std::min(backoff * 2, options_.retry_max);
+        }
+        break;
+      case WatchEnd::Failed:
+        // A fresh list gives a current revision, which the store serves without its change log.
+        need_list = true;
+        reason = "watch_failed";
         if (!sleepFor(jittered(backoff))) return;
         backoff = std::min(backoff * 2, options_.retry_max);
-      }
-    } else {
-      consecutive_expired = 0;
+        break;
     }
   }
 }
@@ -213,11 +223,12 @@ void Informer::countList(const char* reason) {
   }
 }
 
-bool Informer::watchOnce(Duration& backoff) {
+Informer::WatchEnd Informer::watchOnce(Duration& backoff) {
   {
     std::lock_guard lock(buffer_mutex_);
     buffer_.clear();
     overflowed_ = false;
+    ended_.reset();
   }
   auto handle = store_.watch(
       store::WatchOptions{options_.kind, options_.namespace_, last_revision_.load()},
@@ -234,45 +245,62 @@ bool Informer::watchOnce(Duration& backoff) {
           }
         }
         buffer_cv_.notify_one();
+      },
+      [this](const util::Error& why) {
+        {
+          std::lock_guard lock(buffer_mutex_);
+          ended_ = why;
+        }
+        buffer_cv_.notify_one();
       });
   if (!handle.ok()) {
     if (handle.error().code == util::ErrorCode::Expired) {
       ++expired_;
       LOG_INFO(kLog, "{}: watch from revision {} expired, listing again",
                api::kindInfo(options_.kind).name, last_revision_.load());
-      return false;
+      return WatchEnd::Expired;
     }
     LOG_WARN(kLog, "{}: watch failed ({}), retrying", api::kindInfo(options_.kind).name,
              handle.error().message);
     sleepFor(jittered(backoff));
     backoff = std::min(backoff * 2, options_.retry_max);
-    return true;
+    return WatchEnd::Resume;
   }
-  backoff = options_.retry_initial;
   TimePoint next_resync = std::chrono::steady_clock::now() + options_.resync_period;
   std::vector<store::WatchEvent> batch;
   while (true) {
     bool overflowed = false;
+    std::optional<util::Error> ended;
     {
       std::unique_lock lock(buffer_mutex_);
-      auto ready = [this] { return stopping_ || overflowed_ || !buffer_.empty(); };
+      auto ready = [this] { return stopping_ || overflowed_ || ended_ || !buffer_.empty(); };
       if (options_.resync_period > Duration::zero()) {
         buffer_cv_.wait_until(lock, next_resync, ready);
       } else {
         buffer_cv_.wait(lock, ready);
       }
-      if (stopping_) return true;
+      if (stopping_) return WatchEnd::Resume;
       batch.swap(buffer_);
       overflowed = overflowed_;
+      ended = std::move(ended_);
+      ended_.reset();
     }
+    // A watch that delivers is healthy: later failures start the backoff afresh.
+    if (!batch.empty()) backoff = options_.retry_initial;
     apply(batch);
     batch.clear();
+    if (ended) {
+      ++failures_;
+      LOG_WARN(kLog, "{}: the store ended the watch ({}); listing again",
+               api::kindInfo(options_.kind).name, ended->message);
+      return WatchEnd::Failed;
+    }
     if (overflowed) {
       ++overflows_;
       LOG_WARN(kLog, "{}: fell more than {} events behind; resuming the watch from revision {}",
                api::kindInfo(options_.kind).name, options_.max_buffered_events,
                last_revision_.load());
-      return true;  // `handle` goes out of scope first: no callback runs after this
+      return WatchEnd::Resume;  // `handle` goes out of scope first: no callback runs after this
     }
     if (options_.resync_period > Duration::zero() &&
         std::chrono::steady_clock::now() >= next_resync) {

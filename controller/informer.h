@@ -1,8 +1,9 @@
 // An Informer keeps an in-memory, indexed copy of one kind's objects and tells event handlers
 // what changed, the way client-go's reflector + indexer + shared informer do:
 // - list (a consistent snapshot at a revision), then watch from that revision;
-// - when the watch cannot resume (Expired: the change log was compacted) or fell behind, list
-//   again and diff against the cache, synthesising the adds, updates and deletes missed meanwhile;
+// - when the watch cannot resume (Expired: the change log was compacted) or the store ended it
+//   (its history could not be read), list again and diff against the cache, synthesising the
+//   adds, updates and deletes missed meanwhile; a watch that fell behind resumes;
 // - handlers run on the informer's own thread, never on the store's: the store's watch callback
 //   only appends to a buffer. Handlers must be quick (map to keys, enqueue) and must not block.
 #pragma once
@@ -14,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -85,6 +87,7 @@ class Informer {
     uint64_t lists = 0;          // full lists, the first included
     uint64_t expired = 0;        // watches refused as Expired
     uint64_t overflows = 0;      // watches dropped for falling behind
+    uint64_t failures = 0;       // watches the store ended (callback threw, replay failed)
     uint64_t events = 0;         // watch events applied
   };
   Stats stats() const;
@@ -100,11 +103,15 @@ class Informer {
     ObjectPtr object;
   };
 
+  enum class WatchEnd {
+    Resume,   // stop, overflow or a refused watch: resume from lastRevision()
+    Expired,  // the change log no longer reaches lastRevision(): list again
+    Failed,   // the store ended the watch: list again after a backoff
+  };
+
   void run();
   bool listAndReplace(const char* reason);
-  // Returns false when the informer must list again (Expired); true when the watch ended for
-  // another reason (stop, overflow, store error) and may resume from lastRevision().
-  bool watchOnce(Duration& backoff);
+  WatchEnd watchOnce(Duration& backoff);
   void apply(const std::vector<store::WatchEvent>& events);
   void putLocked(const api::ObjectKey& key, ObjectPtr object);
   void eraseLocked(const api::ObjectKey& key);
@@ -127,13 +134,14 @@ class Informer {
   std::condition_variable buffer_cv_;
   std::vector<store::WatchEvent> buffer_;
   bool overflowed_ = false;
+  std::optional<util::Error> ended_;  // why the store ended the watch
   bool stopping_ = false;
 
   mutable std::mutex sync_mutex_;
   mutable std::condition_variable sync_cv_;
   std::atomic<bool> synced_{false};
   std::atomic<int64_t> last_revision_{0};
-  std::atomic<uint64_t> lists_{0}, expired_{0}, overflows_{0}, events_{0};
+  std::atomic<uint64_t> lists_{0}, expired_{0}, overflows_{0}, failures_{0}, events_{0};
   std::thread thread_;
   bool started_ = false;
 };

@@ -26,7 +26,8 @@ struct RuntimeMetrics {
 
   // Informers, labelled by kind.
   util::Family<util::Counter>& informer_events;   // by kind, type (added|modified|deleted)
-  util::Family<util::Counter>& informer_relists;  // by kind, reason (initial|expired|overflow|error)
+  // by kind, reason (initial|expired|watch_failed|error)
+  util::Family<util::Counter>& informer_relists;
   util::Family<util::Gauge>& informer_objects;    // by kind
 
   // Event recorder.

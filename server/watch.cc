@@ -116,9 +116,11 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
   struct Drained {
     std::deque<Queued> events;
     bool overflowed = false;
+    std::optional<util::Error> ended;  // the store ended the watch
   };
 
   void onEvents(std::span<const store::WatchEvent> events);
+  void onEnd(const util::Error& why);
   // The type this stream shows the event as, or nullopt when the stream skips it.
   std::optional<store::EventType> typeFor(const store::WatchEvent& event);
   void wake();
@@ -149,6 +151,7 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
   std::deque<Queued> queue_;
   size_t queued_bytes_ = 0;
   bool overflowed_ = false;
+  std::optional<util::Error> ended_;
   std::optional<asio::any_io_executor> executor_;
   std::shared_ptr<asio::steady_timer> timer_;
 };
@@ -171,6 +174,14 @@ void WatchStream::onEvents(std::span<const store::WatchEvent> events) {
       }
     }
     if (queue_.empty() && !overflowed_) return;
+  }
+  wake();
+}
+
+void WatchStream::onEnd(const util::Error& why) {
+  {
+    std::lock_guard lock(mutex_);
+    ended_ = why;
   }
   wake();
 }
@@ -207,12 +218,13 @@ WatchStream::Drained WatchStream::drain() {
   out.events.swap(queue_);
   queued_bytes_ = 0;
   out.overflowed = overflowed_;
+  out.ended = ended_;
   return out;
 }
 
 bool WatchStream::idle() {
   std::lock_guard lock(mutex_);
-  return queue_.empty() && !overflowed_;
+  return queue_.empty() && !overflowed_ && !ended_;
 }
 
 void WatchStream::countEvents(const std::array<size_t, 3>& by_type) {
@@ -282,11 +294,15 @@ asio::awaitable<void> WatchStream::run(net::ChunkWriter& writer) {
   watch_options.kind = request_.kind;
   watch_options.namespace_ = request_.namespace_;
   watch_options.after_revision = revision;
-  auto self = shared_from_this();
-  auto handle = hub_.store_.watch(watch_options, [weak = std::weak_ptr<WatchStream>(self)](
-                                                     std::span<const store::WatchEvent> events) {
-    if (auto stream = weak.lock()) stream->onEvents(events);
-  });
+  auto weak = std::weak_ptr<WatchStream>(shared_from_this());
+  auto handle = hub_.store_.watch(
+      watch_options,
+      [weak](std::span<const store::WatchEvent> events) {
+        if (auto stream = weak.lock()) stream->onEvents(events);
+      },
+      [weak](const util::Error& why) {
+        if (auto stream = weak.lock()) stream->onEnd(why);
+      });
   if (!handle.ok()) {
     util::Error error = handle.takeError();
     if (error.code == ErrorCode::Expired) {
@@ -318,6 +334,15 @@ asio::awaitable<void> WatchStream::run(net::ChunkWriter& writer) {
                                                "behind; list again and watch from its "
                                                "resourceVersion",
                                                options.buffer_events)));
+      co_await write(writer, std::move(chunk));
+      co_return;
+    }
+    if (drained.ended) {
+      // The events before the end are complete, but the client cannot tell what the store still
+      // owed it: as for a compacted revision, it lists again and watches from the list.
+      chunk += errorLine(makeError(ErrorCode::Expired,
+                                   fmt::format("{}; list again and watch from its resourceVersion",
+                                               drained.ended->message)));
       co_await write(writer, std::move(chunk));
       co_return;
     }

@@ -4,7 +4,8 @@
 // bounded, mutex-protected queue and wakes the stream's coroutine on the connection's strand
 // with a posted timer cancel; the callback never blocks. A stream that falls more than
 // `buffer_events` behind is closed with an ERROR event (410 Expired: relist and watch again),
-// so a slow client never slows writers or other watchers.
+// so a slow client never slows writers or other watchers. A stream whose store watch the store
+// ended (see store::WatchEndCallback) is closed the same way, so the client relists at once.
 #pragma once
 
 #include <atomic>

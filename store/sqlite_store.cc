@@ -77,7 +77,8 @@ class SqliteStore final : public Store {
   void update(api::Object object, int64_t expected_rv, ObjectCallback done) override;
   void updateStatus(api::Object object, int64_t expected_rv, ObjectCallback done) override;
   void remove(api::ObjectKey key, int64_t expected_rv, ObjectCallback done) override;
-  util::Result<WatchHandlePtr> watch(const WatchOptions& options, WatchCallback callback) override;
+  util::Result<WatchHandlePtr> watch(const WatchOptions& options, WatchCallback callback,
+                                     WatchEndCallback on_end) override;
   int64_t compactedRevision() const override { return hub_->compactedRevision(); }
 
  private:
@@ -125,9 +126,10 @@ SqliteStore::SqliteStore(SqliteOptions options, int lock_fd, std::unique_ptr<Sql
     committed_.put(std::make_shared<const api::Object>(std::move(object)));
   }
   std::string path = options_.path;
-  hub_ = std::make_unique<WatchHub>(
-      [path] { return SqliteDb::open(path, SqliteDb::Role::Reader, 0); },
-      options_.watch_cache_events, state.revision, state.compacted_revision);
+  hub_ =
+      std::make_unique<WatchHub>([path] { return SqliteDb::open(path, SqliteDb::Role::Reader, 0); },
+                                 options_.watch_cache_events, state.revision,
+                                 state.compacted_revision, options_.on_watch_failed);
   committer_ = std::thread([this] { commitLoop(); });
 }
 
@@ -265,9 +267,9 @@ void SqliteStore::remove(api::ObjectKey key, int64_t expected_rv, ObjectCallback
       std::move(done));
 }
 
-util::Result<WatchHandlePtr> SqliteStore::watch(const WatchOptions& options,
-                                                WatchCallback callback) {
-  return hub_->watch(options, std::move(callback), revision_.load());
+util::Result<WatchHandlePtr> SqliteStore::watch(const WatchOptions& options, WatchCallback callback,
+                                                WatchEndCallback on_end) {
+  return hub_->watch(options, std::move(callback), std::move(on_end), revision_.load());
 }
 
 void SqliteStore::commitLoop() {

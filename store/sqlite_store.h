@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "store/store.h"
 #include "util/time.h"
@@ -34,6 +35,9 @@ struct SqliteOptions {
   // Runs on the committer thread after each transaction (once its writes are readable, before
   // their callbacks); must be quick and must not throw.
   std::function<void(const CommitInfo&)> on_commit;
+  // Runs on the watch dispatcher thread each time the store ends a watch by itself, with the
+  // reason ("callback_threw" | "replay_failed"), for metrics; must be quick and must not throw.
+  std::function<void(std::string_view reason)> on_watch_failed;
 };
 
 // Opens (creating or migrating) the database and loads the current state. Errors name the file.

@@ -53,13 +53,19 @@ struct WatchEvent {
 // A callback that cannot keep up must drop its watch itself (the store never waits for it).
 using WatchCallback = std::function<void(std::span<const WatchEvent>)>;
 
+// Called at most once, on a store thread, when the store ends a watch by itself: the callback
+// threw (Internal), or the history the watch needed could not be read (Unavailable). No event
+// follows it; the handle is still to be destroyed. The watcher has not necessarily seen every
+// event up to its last revision, so it lists again and watches from the list's revision.
+using WatchEndCallback = std::function<void(const util::Error& why)>;
+
 struct WatchOptions {
   api::Kind kind = api::Kind::Cluster;
   std::string namespace_;     // empty: every namespace
   int64_t after_revision = 0; // deliver changes with revision > this; older than retained: Expired
 };
 
-// Destroying the handle stops delivery; after the destructor returns the callback is not called.
+// Destroying the handle stops delivery; after the destructor returns neither callback is called.
 class WatchHandle {
  public:
   virtual ~WatchHandle() = default;
@@ -98,9 +104,10 @@ class Store {
   virtual void remove(api::ObjectKey key, int64_t expected_resource_version,
                       ObjectCallback done) = 0;
 
-  // Expired when after_revision is older than the change log keeps.
-  virtual util::Result<WatchHandlePtr> watch(const WatchOptions& options,
-                                             WatchCallback callback) = 0;
+  // Expired when after_revision is older than the change log keeps. Both callbacks are required:
+  // a watch the store ends must never go unnoticed.
+  virtual util::Result<WatchHandlePtr> watch(const WatchOptions& options, WatchCallback callback,
+                                             WatchEndCallback on_end) = 0;
 
   // Oldest revision a watch can resume after.
   virtual int64_t compactedRevision() const = 0;

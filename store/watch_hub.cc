@@ -6,6 +6,8 @@
 #include <array>
 #include <atomic>
 #include <map>
+#include <optional>
+#include <string>
 
 #include "util/log.h"
 
@@ -37,26 +39,44 @@ std::span<const WatchEvent> after(const std::vector<WatchEvent>& events, int64_t
 struct WatchHub::Watcher {
   WatchOptions options;
   WatchCallback callback;
+  WatchEndCallback on_end;
   std::atomic<int64_t> cursor;  // newest revision delivered or skipped
   std::atomic<bool> stopped{false};
-  std::mutex delivery_mu;  // held while the callback runs
+  std::mutex delivery_mu;  // held while either callback runs
 
-  Watcher(WatchOptions o, WatchCallback cb)
-      : options(std::move(o)), callback(std::move(cb)), cursor(options.after_revision) {}
+  Watcher(WatchOptions o, WatchCallback cb, WatchEndCallback end)
+      : options(std::move(o)),
+        callback(std::move(cb)),
+        on_end(std::move(end)),
+        cursor(options.after_revision) {}
 
-  void deliver(std::span<const WatchEvent> events) {
-    if (events.empty()) return;
+  // What the callback threw, or nullopt when it returned (or the watch is stopped).
+  std::optional<std::string> deliver(std::span<const WatchEvent> events) {
+    if (events.empty()) return std::nullopt;
     std::lock_guard lock(delivery_mu);
-    if (stopped.load()) return;
+    if (stopped.load()) return std::nullopt;
     try {
       callback(events);
+      return std::nullopt;
     } catch (const std::exception& e) {
-      LOG_ERROR("store", "watch callback threw ({}); dropping the watch", e.what());
-      stopped = true;
+      return std::string(e.what());
     } catch (...) {
-      LOG_ERROR("store", "watch callback threw; dropping the watch");
-      stopped = true;
+      return std::string("an exception that is not a std::exception");
     }
+  }
+
+  // False when the watch had already stopped (its handle is gone: nobody is left to tell).
+  bool end(const util::Error& why) {
+    std::lock_guard lock(delivery_mu);
+    if (stopped.exchange(true)) return false;
+    try {
+      on_end(why);
+    } catch (const std::exception& e) {
+      LOG_ERROR("store", "a watch end callback threw: {}", e.what());
+    } catch (...) {
+      LOG_ERROR("store", "a watch end callback threw");
+    }
+    return true;
   }
 };
 
@@ -105,9 +125,10 @@ HubWatchHandle::~HubWatchHandle() {
 }
 
 WatchHub::WatchHub(ReaderFactory reader, size_t cache_events, int64_t revision,
-                   int64_t compacted_revision)
+                   int64_t compacted_revision, FailureHook on_failed)
     : shared_(std::make_shared<Shared>()),
       reader_factory_(std::move(reader)),
+      on_failed_(std::move(on_failed)),
       cache_events_(std::max<size_t>(cache_events, 1)),
       dispatched_(revision) {
   shared_->compacted = compacted_revision;
@@ -135,13 +156,16 @@ void WatchHub::publish(std::vector<WatchEvent> events) {
 }
 
 util::Result<WatchHandlePtr> WatchHub::watch(const WatchOptions& options, WatchCallback callback,
-                                             int64_t current_revision) {
-  if (!callback) return makeError(ErrorCode::BadRequest, "watch: a callback is required");
+                                             WatchEndCallback on_end, int64_t current_revision) {
+  if (!callback || !on_end) {
+    return makeError(ErrorCode::BadRequest,
+                     "watch: an event callback and an end callback are required");
+  }
   if (options.after_revision < 0) {
     return makeError(ErrorCode::BadRequest,
                      fmt::format("resourceVersion: {} is negative", options.after_revision));
   }
-  auto watcher = std::make_shared<Watcher>(options, std::move(callback));
+  auto watcher = std::make_shared<Watcher>(options, std::move(callback), std::move(on_end));
   std::lock_guard lock(shared_->mu);
   if (options.after_revision < shared_->compacted) {
     return makeError(ErrorCode::Expired, fmt::format("too old resource version: {} ({})",
@@ -244,7 +268,7 @@ void WatchHub::fanOut(const std::vector<WatchEvent>& batch) {
       }
       events = &it->second;
     }
-    w->deliver(after(*events, w->cursor));
+    deliver(*w, after(*events, w->cursor));
     if (w->cursor < last) w->cursor = last;
   }
   // The tail serves catch-up only: it keeps the event text, not the store's object (which would
@@ -262,32 +286,46 @@ bool WatchHub::catchUp(Watcher& w) {
     for (const auto& e : tail_) {
       if (revisionOf(e) > cursor && matches(w.options, e)) events.push_back(e);
     }
-    w.deliver(events);
+    deliver(w, events);
     w.cursor = dispatched_;
     return true;
   }
+  auto replayFailed = [&](const util::Error& error) {
+    fail(w, "replay_failed",
+         makeError(ErrorCode::Unavailable,
+                   fmt::format("watch of {} ended: reading the change log after revision {} "
+                               "failed: {}",
+                               api::kindInfo(w.options.kind).name, cursor, error.message)));
+    return true;
+  };
   if (!reader_) {
     auto reader = reader_factory_();
-    if (!reader.ok()) {
-      LOG_ERROR("store", "watch replay: {}; dropping the watch", reader.error().message);
-      w.stopped = true;
-      return true;
-    }
+    if (!reader.ok()) return replayFailed(reader.error());
     reader_ = std::move(reader).value();
   }
   auto events =
       reader_->readChanges(cursor, dispatched_, w.options.kind, w.options.namespace_, kReplayChunk);
-  if (!events.ok()) {
-    LOG_ERROR("store", "watch replay: {}; dropping the watch", events.error().message);
-    w.stopped = true;
-    return true;
-  }
-  w.deliver(*events);
+  if (!events.ok()) return replayFailed(events.error());
+  deliver(w, *events);
   // A short chunk means nothing else of this kind up to dispatched_; otherwise continue later
   // (other watchers get their turn in between).
   w.cursor =
       static_cast<int>(events->size()) < kReplayChunk ? dispatched_ : revisionOf(events->back());
   return w.cursor >= dispatched_;
+}
+
+void WatchHub::deliver(Watcher& w, std::span<const WatchEvent> events) {
+  auto thrown = w.deliver(events);
+  if (!thrown) return;
+  fail(w, "callback_threw",
+       makeError(ErrorCode::Internal, fmt::format("watch of {} ended: its callback threw: {}",
+                                                  api::kindInfo(w.options.kind).name, *thrown)));
+}
+
+void WatchHub::fail(Watcher& w, const char* reason, util::Error why) {
+  LOG_ERROR("store", "{}", why.message);
+  if (!w.end(why)) return;
+  if (on_failed_) on_failed_(reason);
 }
 
 }  // namespace magnumd::store

@@ -5,6 +5,9 @@
 //
 // The change log rows a catching-up watcher still needs are pinned: compaction never trims past
 // the lowest such cursor, so a watch that passed the Expired check always gets its history.
+//
+// A watch whose callback throws, or whose history cannot be read, is ended: its end callback
+// says why, and the failure hook counts it.
 #pragma once
 
 #include <condition_variable>
@@ -13,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -25,9 +29,12 @@ class WatchHub {
  public:
   // Opens the dispatcher's own read connection, on the dispatcher thread, when first needed.
   using ReaderFactory = std::function<util::Result<std::unique_ptr<SqliteDb>>()>;
+  // Told the reason ("callback_threw" | "replay_failed") of each watch the hub ends; may be empty.
+  using FailureHook = std::function<void(std::string_view reason)>;
 
   // `revision`: everything up to it is committed and will never be published.
-  WatchHub(ReaderFactory reader, size_t cache_events, int64_t revision, int64_t compacted_revision);
+  WatchHub(ReaderFactory reader, size_t cache_events, int64_t revision, int64_t compacted_revision,
+           FailureHook on_failed = {});
   // Delivers what was published, then stops. Live handles may outlive the hub.
   ~WatchHub();
 
@@ -36,7 +43,7 @@ class WatchHub {
 
   // `current_revision` is the store's committed revision (the newest a watch may start after).
   util::Result<WatchHandlePtr> watch(const WatchOptions& options, WatchCallback callback,
-                                     int64_t current_revision);
+                                     WatchEndCallback on_end, int64_t current_revision);
 
   // Compaction in two steps around the commit that trims the change log. begin() raises the
   // compacted revision to at most `target` (less while watchers still need older rows) before
@@ -56,9 +63,13 @@ class WatchHub {
   void fanOut(const std::vector<WatchEvent>& batch);
   // One bounded step of catching `w` up to `dispatched_`; true once it can go live.
   bool catchUp(Watcher& w);
+  // Hands `events` to `w`; ends the watch when its callback throws.
+  void deliver(Watcher& w, std::span<const WatchEvent> events);
+  void fail(Watcher& w, const char* reason, util::Error why);
 
   std::shared_ptr<Shared> shared_;
   ReaderFactory reader_factory_;
+  FailureHook on_failed_;
   const size_t cache_events_;
 
   // Owned by the dispatcher thread.

@@ -211,14 +211,17 @@ Row watchFanOut(const std::string& dir, int watchers, double seconds) {
   std::mutex done_mu;
   std::vector<store::WatchHandlePtr> handles;
   for (int w = 0; w < watchers; ++w) {
-    auto handle = store->watch({api::Kind::Cluster, "", 0}, [&](auto events) {
-      auto now = Clock::now().time_since_epoch().count();
-      for (const auto& e : events) {
-        int64_t rv = e.object.metadata.resource_version;
-        if (rv > kMaxEvents) continue;
-        latencies.push_back(static_cast<double>(now - submitted[rv].load()) / 1e6);
-      }
-    });
+    auto handle = store->watch(
+        {api::Kind::Cluster, "", 0},
+        [&](auto events) {
+          auto now = Clock::now().time_since_epoch().count();
+          for (const auto& e : events) {
+            int64_t rv = e.object.metadata.resource_version;
+            if (rv > kMaxEvents) continue;
+            latencies.push_back(static_cast<double>(now - submitted[rv].load()) / 1e6);
+          }
+        },
+        [](const util::Error&) { std::abort(); });  // a lost watch would skew every figure
     if (!handle.ok()) std::abort();
     handles.push_back(std::move(handle).value());
   }

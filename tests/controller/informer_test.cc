@@ -239,6 +239,31 @@ TEST_F(InformerTest, RetriesAFailedWatchWithoutLosingEvents) {
   EXPECT_EQ(informer.stats().lists, 1u);
 }
 
+// The store ends the watch (here: the callback throws on its first delivery). The informer must
+// notice, list again and watch again, or objects created from then on would never be seen.
+TEST_F(InformerTest, ListsAndWatchesAgainWhenTheStoreEndsTheWatch) {
+  testing::FaultyStore flaky(*store_);
+  flaky.throw_on_next_delivery = true;
+  util::MetricsRegistry registry;
+  RuntimeMetrics metrics(registry);
+  Recorder rec;
+  Informer informer(
+      flaky, InformerOptions{.kind = api::Kind::Cluster, .retry_initial = 1ms, .retry_max = 4ms},
+      &metrics);
+  informer.addEventHandler(rec.handler());
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(5s));
+  create(object(api::Kind::Cluster, "a"));  // the delivery that throws: the watch ends
+  ASSERT_TRUE(eventually([&] { return rec.contains("add a"); })) << "found by listing again";
+  create(object(api::Kind::Cluster, "b"));
+  ASSERT_TRUE(eventually([&] { return rec.contains("add b"); })) << "seen by the new watch";
+  EXPECT_EQ(rec.seen(), (std::vector<std::string>{"add a", "add b"}));
+  EXPECT_EQ(informer.stats().failures, 1u);
+  EXPECT_EQ(informer.stats().lists, 2u);
+  EXPECT_EQ(flaky.watch_attempts.load(), 2);
+  EXPECT_EQ(metrics.informer_relists.with({"Cluster", "watch_failed"}).value(), 1.0);
+}
+
 TEST_F(InformerTest, ResyncReplaysTheCache) {
   create(object(api::Kind::Cluster, "a"));
   Recorder rec;

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "store/sqlite_store.h"
@@ -67,7 +69,8 @@ class StoreFixture : public ::testing::Test {
 };
 
 // Delegates to a real store but fails the first `list_failures` lists and `watch_failures`
-// watches with Unavailable (negative: fail forever).
+// watches with Unavailable (negative: fail forever). With `throw_on_next_delivery`, the next
+// watch's callback throws on its first delivery, so the real store ends that watch.
 class FaultyStore final : public store::Store {
  public:
   explicit FaultyStore(store::Store& inner) : inner_(inner) {}
@@ -92,20 +95,29 @@ class FaultyStore final : public store::Store {
   void remove(api::ObjectKey k, int64_t rv, store::ObjectCallback done) override {
     inner_.remove(std::move(k), rv, std::move(done));
   }
-  util::Result<store::WatchHandlePtr> watch(const store::WatchOptions& o,
-                                            store::WatchCallback cb) override {
+  util::Result<store::WatchHandlePtr> watch(const store::WatchOptions& o, store::WatchCallback cb,
+                                            store::WatchEndCallback on_end) override {
     ++watch_attempts;
     if (watch_failures.load() != 0) {
       if (watch_failures.load() > 0) --watch_failures;
       return util::makeError(util::ErrorCode::Unavailable, "injected watch failure");
     }
-    return inner_.watch(o, std::move(cb));
+    if (throw_on_next_delivery.exchange(false)) {
+      // The store itself sees a callback that throws, as a buggy or out-of-memory one would.
+      cb = [cb = std::move(cb), armed = std::make_shared<std::atomic<bool>>(true)](
+               std::span<const store::WatchEvent> events) {
+        if (armed->exchange(false)) throw std::runtime_error("injected callback failure");
+        cb(events);
+      };
+    }
+    return inner_.watch(o, std::move(cb), std::move(on_end));
   }
   int64_t compactedRevision() const override { return inner_.compactedRevision(); }
 
   mutable std::atomic<int> list_failures{0};
   std::atomic<int> watch_failures{0};
   std::atomic<int> watch_attempts{0};
+  std::atomic<bool> throw_on_next_delivery{false};
 
  private:
   store::Store& inner_;

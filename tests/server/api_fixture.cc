@@ -63,6 +63,7 @@ void ApiTest::start(WatchOptions watch_options) {
   store::SqliteOptions options;
   options.path = dir_.path() + "/magnumd.db";
   options.change_log_retention = store_retention_;
+  options.watch_cache_events = store_cache_events_;
   auto opened = store::openSqliteStore(options);
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   store_ = std::move(opened).value();

@@ -106,6 +106,7 @@ class ApiTest : public ::testing::Test {
 
   TempDir dir_;
   int64_t store_retention_ = 100000;
+  size_t store_cache_events_ = 4096;
   store::StorePtr store_;
   std::unique_ptr<util::MetricsRegistry> registry_;
   std::unique_ptr<ApiServer> api_;

@@ -1,6 +1,8 @@
 // Watch streams: initial state, order, resume, 410, bookmarks, selectors, overflow, endings.
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "tests/server/api_fixture.h"
 
 namespace magnumd::server::testing {
@@ -239,6 +241,34 @@ TEST_F(WatchTest, SlowWatcherOverflowsWithoutBlockingWritersOrOthers) {
   EXPECT_EQ(events.back().second["object"]["code"].GetInt(), 410);
   EXPECT_LT(count(events, "ADDED"), 22u);
   EXPECT_FALSE(fast->done);
+}
+
+// The store ends the stream's watch: here the change log it must replay cannot be read (the
+// events are no longer in memory and the database file is gone from its path). The client is told
+// to list again and the stream closes, instead of staying open with nothing but bookmarks.
+TEST_F(WatchTest, AWatchTheStoreEndsClosesWithAnErrorEvent) {
+  stop();
+  store_cache_events_ = 1;
+  WatchOptions options;
+  options.bookmark_interval = std::chrono::milliseconds(20);
+  start(options);
+  ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(createCluster("demo", fmt::format("c{}", i), "k8s").code, 201u);
+  std::filesystem::rename(dir_.path() + "/magnumd.db", dir_.path() + "/moved-away.db");
+  auto w = watch(clusters() + "?watch=true&resourceVersion=1");
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(w->waitFor([&](const Events&) { return w->done.load(); }));
+  auto events = w->events();
+  ASSERT_EQ(types(events, true), (std::vector<std::string>{"ERROR"}));
+  const auto& status = events[0].second["object"];
+  EXPECT_EQ(status["code"].GetInt(), 410);
+  EXPECT_EQ(std::string(status["reason"].GetString()), "Expired");
+  EXPECT_NE(std::string(status["message"].GetString())
+                .find("watch of Cluster ended: reading the change log after revision 1 failed"),
+            std::string::npos)
+      << status["message"].GetString();
+  EXPECT_TRUE(w->waitFor([&](const Events&) { return api_->openWatches() == 0; }));
 }
 
 TEST_F(WatchTest, TimeoutSecondsEndsTheStream) {

@@ -151,7 +151,7 @@ TEST(StoreCrashTest, AcknowledgedWritesSurviveSigkill) {
     // The change log still covers what it claims (a watch can resume right after the crash).
     EventSink sink;
     int64_t from = store->compactedRevision();
-    auto handle = store->watch({api::Kind::Cluster, "", from}, sink.callback());
+    auto handle = store->watch({api::Kind::Cluster, "", from}, sink.callback(), sink.endCallback());
     ASSERT_TRUE(handle.ok());
     ASSERT_TRUE(sink.waitFor(static_cast<size_t>(store->currentRevision() - from)));
     EXPECT_EQ(sink.revisions(), range(from, store->currentRevision()));

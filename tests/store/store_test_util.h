@@ -1,5 +1,6 @@
 // Shared helpers for the store tests: temporary directories, objects, a fixed clock, and an
-// event sink that records watch deliveries and lets a test wait for them with a deadline.
+// event sink that records watch deliveries (and a watch's end) and lets a test wait for them
+// with a deadline.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -80,6 +81,22 @@ class EventSink {
       cv_.notify_all();
     };
   }
+  WatchEndCallback endCallback() {
+    return [this](const util::Error& why) {
+      std::lock_guard lock(mu_);
+      ends_.push_back(why);
+      cv_.notify_all();
+    };
+  }
+  // Waits (with a deadline) until the store ended the watch.
+  bool waitForEnd(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return !ends_.empty(); });
+  }
+  std::vector<util::Error> ends() const {
+    std::lock_guard lock(mu_);
+    return ends_;
+  }
   // Polls (with a deadline) until at least `n` events arrived.
   bool waitFor(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     std::unique_lock lock(mu_);
@@ -104,6 +121,7 @@ class EventSink {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<WatchEvent> events_;
+  std::vector<util::Error> ends_;
   size_t calls_ = 0;
 };
 

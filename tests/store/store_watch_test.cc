@@ -49,7 +49,7 @@ class StoreWatchTest : public ::testing::Test {
   }
   WatchHandlePtr mustWatch(EventSink& sink, int64_t after, std::string ns = "",
                            api::Kind kind = api::Kind::Cluster) {
-    auto handle = store_->watch({kind, std::move(ns), after}, sink.callback());
+    auto handle = store_->watch({kind, std::move(ns), after}, sink.callback(), sink.endCallback());
     EXPECT_TRUE(handle.ok()) << handle.error().message;
     return handle.ok() ? std::move(handle).value() : nullptr;
   }
@@ -142,14 +142,18 @@ TEST_F(StoreWatchTest, CompactedRevisionsAreExpiredAcrossRestarts) {
   open();
   createMany(20);
   EXPECT_EQ(store_->compactedRevision(), 15);
-  auto too_old = store_->watch({api::Kind::Cluster, "", 14}, [](auto) {});
+  auto too_old = store_->watch(
+      {api::Kind::Cluster, "", 14}, [](auto) {}, [](const util::Error&) {});
   ASSERT_FALSE(too_old.ok());
   EXPECT_EQ(too_old.error().code, ErrorCode::Expired);
   EXPECT_EQ(too_old.error().message, "too old resource version: 14 (15)");
 
   reopen();
   EXPECT_EQ(store_->compactedRevision(), 15);
-  EXPECT_FALSE(store_->watch({api::Kind::Cluster, "", 0}, [](auto) {}).ok());
+  EXPECT_FALSE(store_
+                   ->watch(
+                       {api::Kind::Cluster, "", 0}, [](auto) {}, [](const util::Error&) {})
+                   .ok());
   EventSink sink;
   auto handle = mustWatch(sink, 15);
   ASSERT_TRUE(sink.waitFor(5));
@@ -161,10 +165,12 @@ TEST_F(StoreWatchTest, CurrentRevisionMeansOnlyFutureEventsAndNewerIsRefused) {
   createMany(3);
   EventSink sink;
   auto handle = mustWatch(sink, store_->currentRevision());
-  auto future = store_->watch({api::Kind::Cluster, "", 4}, [](auto) {});
+  auto future = store_->watch(
+      {api::Kind::Cluster, "", 4}, [](auto) {}, [](const util::Error&) {});
   ASSERT_FALSE(future.ok());
   EXPECT_EQ(future.error().code, ErrorCode::Timeout);
-  auto negative = store_->watch({api::Kind::Cluster, "", -1}, [](auto) {});
+  auto negative = store_->watch(
+      {api::Kind::Cluster, "", -1}, [](auto) {}, [](const util::Error&) {});
   ASSERT_FALSE(negative.ok());
   EXPECT_EQ(negative.error().code, ErrorCode::BadRequest);
   mustCreate(*store_, cluster("ns", "new"));
@@ -177,11 +183,14 @@ TEST_F(StoreWatchTest, NoCallbackAfterTheHandleIsDestroyed) {
   open();
   std::atomic<bool> destroyed{false};
   std::atomic<int> calls{0}, late_calls{0};
-  auto handle = store_->watch({api::Kind::Cluster, "", 0}, [&](auto) {
-    ++calls;
-    std::this_thread::sleep_for(2ms);  // widen the window in which destruction races a call
-    if (destroyed) ++late_calls;
-  });
+  auto handle = store_->watch(
+      {api::Kind::Cluster, "", 0},
+      [&](auto) {
+        ++calls;
+        std::this_thread::sleep_for(2ms);  // widen the window in which destruction races a call
+        if (destroyed) ++late_calls;
+      },
+      [](const util::Error&) {});
   ASSERT_TRUE(handle.ok());
   std::atomic<bool> stop{false};
   std::thread writer([&] {
@@ -205,11 +214,14 @@ TEST_F(StoreWatchTest, CallbackMayDropItsOwnWatch) {
   WatchHandlePtr handle;
   std::mutex mu;
   std::atomic<int> calls{0};
-  auto result = store_->watch({api::Kind::Cluster, "", 0}, [&](auto) {
-    ++calls;
-    std::lock_guard lock(mu);
-    handle.reset();  // must not deadlock
-  });
+  auto result = store_->watch(
+      {api::Kind::Cluster, "", 0},
+      [&](auto) {
+        ++calls;
+        std::lock_guard lock(mu);
+        handle.reset();  // must not deadlock
+      },
+      [](const util::Error&) {});
   ASSERT_TRUE(result.ok());
   {
     std::lock_guard lock(mu);
@@ -254,7 +266,8 @@ TEST_F(StoreWatchTest, ReplayHandsOverToLiveWithoutGapsOrDuplicates) {
     int64_t from =
         std::max<int64_t>(store_->compactedRevision(), current - static_cast<int64_t>(rng() % 300));
     sinks.push_back(std::make_unique<EventSink>());
-    auto handle = store_->watch({api::Kind::Cluster, "", from}, sinks.back()->callback());
+    auto handle = store_->watch({api::Kind::Cluster, "", from}, sinks.back()->callback(),
+                                sinks.back()->endCallback());
     ASSERT_TRUE(handle.ok()) << handle.error().message;
     handles.push_back(std::move(handle).value());
     starts.push_back(from);
