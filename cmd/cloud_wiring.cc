@@ -1,14 +1,12 @@
 #include "cmd/cloud_wiring.h"
 
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <fmt/format.h>
-#include <sys/stat.h>
-
 #include <filesystem>
-#include <fstream>
 
 #include "api/admission.h"
 #include "cloudsim/cloudsim.h"
@@ -21,6 +19,7 @@
 #include "reconcilers/garbage_collector.h"
 #include "reconcilers/names.h"
 #include "reconcilers/nodegroup_reconciler.h"
+#include "util/file.h"
 #include "util/log.h"
 
 namespace magnumd::cmd {
@@ -34,15 +33,6 @@ using reconcilers::kByUid;
 
 std::chrono::milliseconds millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-}
-
-util::Status writePrivateFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) return util::makeError(util::ErrorCode::Internal, fmt::format("cannot write {}", path));
-  out << text;
-  out.close();
-  ::chmod(path.c_str(), 0600);
-  return {};
 }
 
 class CloudComponent final : public Component {
@@ -112,7 +102,7 @@ class CloudComponent final : public Component {
       sim_ = std::move(*sim);
       const auto yaml = sim_->cloudsYaml("magnumd-dev");
       const auto path = (std::filesystem::path(services.config.data_dir) / "clouds.yaml").string();
-      RETURN_IF_ERROR(writePrivateFile(path, yaml));
+      RETURN_IF_ERROR(util::writeSecretFile(path, yaml));
       auto parsed = drivers::openstack::cloudConfigFromYaml("magnumd-dev", yaml, "", path);
       if (!parsed.ok()) return parsed.takeError();
       config = std::move(*parsed);

@@ -1,17 +1,16 @@
 #include "cmd/dev_mode.h"
 
-#include <fcntl.h>
+#include <fmt/format.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "util/file.h"
 #include "util/log.h"
 
 namespace magnumd::cmd {
@@ -36,8 +35,12 @@ util::Result<std::string> randomHex(size_t bytes) {
 util::Result<DevToken> ensureAdminToken(const std::string& data_dir) {
   DevToken out;
   out.path = data_dir + "/admin.token";
-  std::ifstream existing(out.path);
-  if (existing) {
+  if (::access(out.path.c_str(), F_OK) == 0) {
+    std::ifstream existing(out.path);
+    if (!existing) {
+      return makeError(ErrorCode::Unavailable,
+                       fmt::format("cannot read {}: {}", out.path, std::strerror(errno)));
+    }
     std::stringstream text;
     text << existing.rdbuf();
     out.token = text.str();
@@ -58,16 +61,7 @@ util::Result<DevToken> ensureAdminToken(const std::string& data_dir) {
     return out;
   }
   ASSIGN_OR_RETURN(out.token, randomHex(32));
-  int fd = ::open(out.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return makeError(ErrorCode::Internal,
-                     fmt::format("cannot create {}: {}", out.path, std::strerror(errno)));
-  }
-  std::string line = out.token + "\n";
-  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-  ok = ::fsync(fd) == 0 && ok;
-  ::close(fd);
-  if (!ok) return makeError(ErrorCode::Internal, fmt::format("cannot write {}", out.path));
+  RETURN_IF_ERROR(util::writeSecretFile(out.path, out.token + "\n"));
   out.created = true;
   return out;
 }

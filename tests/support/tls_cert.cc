@@ -1,14 +1,36 @@
 #include "tests/support/tls_cert.h"
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <cstdio>
+#include <fstream>
 #include <stdexcept>
+#include <string>
+
+#include "util/file.h"
 
 namespace magnumd::testing {
+namespace {
+
+// What `write` puts into a memory BIO, as text.
+template <typename Write>
+std::string toPem(Write write) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr || write(bio) != 1) {
+    BIO_free(bio);
+    throw std::runtime_error("PEM encoding failed");
+  }
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(size));
+  BIO_free(bio);
+  return pem;
+}
+
+}  // namespace
 
 TestCert makeSelfSignedCert(const std::string& dir, const char* names) {
   EVP_PKEY* key = EVP_EC_gen("P-256");
@@ -34,14 +56,19 @@ TestCert makeSelfSignedCert(const std::string& dir, const char* names) {
   }
   X509_sign(cert, key, EVP_sha256());
   TestCert out{dir + "/cert.pem", dir + "/key.pem"};
-  FILE* f = std::fopen(out.cert_file.c_str(), "w");
-  PEM_write_X509(f, cert);
-  std::fclose(f);
-  f = std::fopen(out.key_file.c_str(), "w");
-  PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(f);
+  std::string cert_pem = toPem([&](BIO* bio) { return PEM_write_bio_X509(bio, cert); });
+  std::string key_pem = toPem([&](BIO* bio) {
+    return PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  });
   X509_free(cert);
   EVP_PKEY_free(key);
+  std::ofstream cert_out(out.cert_file, std::ios::trunc);
+  cert_out << cert_pem;
+  cert_out.close();
+  if (!cert_out) throw std::runtime_error("cannot write " + out.cert_file);
+  if (auto written = util::writeSecretFile(out.key_file, key_pem); !written.ok()) {
+    throw std::runtime_error(written.error().message);
+  }
   return out;
 }
 

@@ -1,0 +1,71 @@
+#include "util/file.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace magnumd::util {
+namespace {
+
+// "cannot write PATH: STEP: strerror(err)".
+Error fileError(const std::string& path, std::string_view step, int err) {
+  return makeError(ErrorCode::Internal,
+                   fmt::format("cannot write {}: {}: {}", path, step, std::strerror(err)));
+}
+
+// These return false with errno set, for fileError.
+bool writeAll(int fd, std::string_view content) {
+  while (!content.empty()) {
+    ssize_t n = ::write(fd, content.data(), content.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    content.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+bool syncDirectory(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::fsync(fd) == 0;
+  int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return ok;
+}
+
+}  // namespace
+
+Status writeSecretFile(const std::string& path, std::string_view content) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  // mkostemp creates the file with O_CREAT | O_EXCL and mode 0600: private from its first byte.
+  std::string temp = path + ".tmp-XXXXXX";
+  int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+  if (fd < 0) return fileError(path, fmt::format("creating a temporary file in {}", dir), errno);
+  // "writing PATH.tmp-abc123", "renaming PATH.tmp-abc123 over it"; errno first, before the
+  // clean-up or the formatting can change it.
+  auto fail = [&](std::string_view verb, std::string_view tail = {}) {
+    int err = errno;
+    if (fd >= 0) ::close(fd);
+    ::unlink(temp.c_str());
+    return fileError(path, fmt::format("{} {}{}", verb, temp, tail), err);
+  };
+  if (!writeAll(fd, content)) return fail("writing");
+  if (::fsync(fd) != 0) return fail("syncing");
+  int closed = ::close(fd);
+  fd = -1;
+  if (closed != 0) return fail("closing");
+  if (::rename(temp.c_str(), path.c_str()) != 0) return fail("renaming", " over it");
+  if (!syncDirectory(dir)) {
+    return fileError(path, fmt::format("syncing the directory {}", dir), errno);
+  }
+  return {};
+}
+
+}  // namespace magnumd::util
