@@ -1,6 +1,8 @@
 // Bridges the synchronous reconcilers (controller worker threads) to the coroutine-based
 // CloudDriver (the daemon's io_context): the task is co_spawned on the io_context and the worker
 // waits for its result, bounded by a deadline so a stopped io_context cannot hang a worker.
+// A call past its deadline is cancelled (Asio per-operation cancellation: its socket operations
+// and timers are aborted, its next co_await throws), so an abandoned call cannot act later.
 //
 // Never call from an io_context thread: the wait would block the very thread the task needs.
 #pragma once
@@ -23,9 +25,11 @@ namespace magnumd::reconcilers {
 class CloudCall {
  public:
   // `timeout` bounds each call end to end; the driver has its own per-request timeouts and
-  // retries, so this only fires when the io_context stopped or the driver is wedged.
+  // retries, so this only fires when the io_context stopped or the driver is wedged. A call past
+  // it is cancelled, and `run` waits up to `cancel_grace` more for the call to end.
   CloudCall(boost::asio::io_context& io, drivers::CloudDriver& cloud,
-            std::chrono::milliseconds timeout = std::chrono::minutes(3));
+            std::chrono::milliseconds timeout = std::chrono::minutes(3),
+            std::chrono::milliseconds cancel_grace = std::chrono::seconds(5));
 
   drivers::CloudDriver& driver() { return cloud_; }
 
@@ -51,6 +55,7 @@ class CloudCall {
   boost::asio::io_context& io_;
   drivers::CloudDriver& cloud_;
   std::chrono::milliseconds timeout_;
+  std::chrono::milliseconds cancel_grace_;
 };
 
 }  // namespace magnumd::reconcilers

@@ -284,18 +284,26 @@ struct HttpClient::Impl {
     co_return Attempt{std::move(out), false};
   }
 
+  // A pool slot (and its connection, if any) held by one attempt. Returned when the attempt
+  // ends in any way: a cancelled attempt ends with an exception at its next co_await, and its
+  // connection, in an unknown state, is closed rather than pooled.
+  struct Lease {
+    Impl& impl;
+    const Target& target;
+    ConnectionPtr conn;
+    bool reusable = false;
+    ~Lease() { impl.release(target, std::move(conn), reusable); }
+  };
+
   asio::awaitable<Attempt> attemptOnce(const HttpRequest& request, const Target& t) {
     const auto deadline = SteadyClock::now() + options.request_timeout;
-    auto lease = co_await acquire(t, deadline);
-    if (!lease.ok()) co_return Attempt{lease.takeError(), true};
-    ConnectionPtr conn = std::move(lease.value());
-    if (!conn) {
+    auto acquired = co_await acquire(t, deadline);
+    if (!acquired.ok()) co_return Attempt{acquired.takeError(), true};
+    Lease lease{*this, t, std::move(acquired.value())};
+    if (!lease.conn) {
       auto connected = co_await connect(t);
-      if (!connected.conn.ok()) {
-        release(t, nullptr, false);
-        co_return Attempt{connected.conn.takeError(), connected.retryable};
-      }
-      conn = std::move(connected.conn.value());
+      if (!connected.conn.ok()) co_return Attempt{connected.conn.takeError(), connected.retryable};
+      lease.conn = std::move(connected.conn.value());
     }
     http::request<http::string_body> req;
     auto verb = http::string_to_verb(request.method);
@@ -312,12 +320,13 @@ struct HttpClient::Impl {
     // Two statements on purpose: GCC 12 miscompiles co_await inside a conditional expression
     // (the result's temporaries are destroyed twice).
     std::optional<Attempt> result;
-    if (conn->tls) {
-      result.emplace(co_await exchange(*conn->tls, *conn, t, req, keep_alive));
+    Connection& conn = *lease.conn;
+    if (conn.tls) {
+      result.emplace(co_await exchange(*conn.tls, conn, t, req, keep_alive));
     } else {
-      result.emplace(co_await exchange(*conn->plain, *conn, t, req, keep_alive));
+      result.emplace(co_await exchange(*conn.plain, conn, t, req, keep_alive));
     }
-    release(t, std::move(conn), result->result.ok() && keep_alive);
+    lease.reusable = result->result.ok() && keep_alive;
     co_return std::move(*result);
   }
   asio::awaitable<util::Result<HttpResponse>> send(HttpRequest request) {

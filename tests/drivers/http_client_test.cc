@@ -1,11 +1,16 @@
 #include "drivers/openstack/http_client.h"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <filesystem>
+#include <thread>
 
 #include "net/http_server.h"
 #include "tests/drivers/fake_openstack.h"
@@ -15,6 +20,7 @@
 namespace magnumd::drivers::openstack {
 namespace {
 
+namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using testing::FakeOpenStack;
 using testing::FakeReply;
@@ -46,6 +52,34 @@ class HttpClientTest : public ::testing::Test {
       if (left->fetch_sub(1) > 0) return FakeReply{status, R"({"error": "try later"})", headers};
       return FakeReply{200, R"({"ok": true})"};
     });
+  }
+
+  // Sends `request` on the test's io_context and cancels it after `after` (terminal, as
+  // CloudCall does once its caller gave up; 0: right after it started).
+  struct Ended {
+    std::optional<util::Result<HttpResponse>> result;
+    std::exception_ptr error;  // a cancelled request ends with an exception
+    std::chrono::steady_clock::duration took{};
+  };
+  Ended sendCancelledAfter(HttpClient& c, HttpRequest request, std::chrono::milliseconds after) {
+    Ended out;
+    asio::cancellation_signal cancel;
+    auto began = std::chrono::steady_clock::now();
+    asio::co_spawn(io, testing::storeResult(c.send(std::move(request)), &out.result),
+                   asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) {
+                     out.error = e;
+                     out.took = std::chrono::steady_clock::now() - began;
+                   }));
+    auto emit = [&cancel] { cancel.emit(asio::cancellation_type::terminal); };
+    asio::steady_timer timer(io, after);
+    if (after.count() == 0) {
+      asio::post(io, emit);
+    } else {
+      timer.async_wait([emit](boost::system::error_code) { emit(); });
+    }
+    io.restart();
+    io.run();
+    return out;
   }
 
   boost::asio::io_context io;
@@ -185,6 +219,50 @@ TEST_F(HttpClientTest, BoundedPoolQueuesConcurrentRequests) {
     EXPECT_EQ((*r)->status, 200);
   }
   EXPECT_EQ(c->stats().connections_opened, 1u);
+}
+
+TEST_F(HttpClientTest, CancellingARequestAbortsItsWaitForTheResponse) {
+  cloud.on("GET", "/slow", [](const Recorded&) { return FakeReply{200, "{}", {}, 2000ms}; });
+  HttpClientOptions o;
+  o.request_timeout = 10s;
+  auto c = client(o);
+  auto ended = sendCancelledAfter(*c, HttpRequest{"GET", cloud.url() + "/slow", {}, {}}, 100ms);
+  EXPECT_FALSE(ended.result.has_value());
+  EXPECT_NE(ended.error, nullptr) << "a cancelled request ends with operation_aborted";
+  EXPECT_LT(ended.took, 1000ms) << "the cancellation did not abort the read";
+  EXPECT_EQ(cloud.count("GET", "/slow"), 1);
+}
+
+TEST_F(HttpClientTest, CancellingARequestStopsItsRetries) {
+  cloud.on("GET", "/down", [](const Recorded&) { return FakeReply{503, "{}"}; });
+  HttpClientOptions o;
+  o.retry.max_attempts = 5;
+  o.retry.base_delay = 300ms;  // the cancellation lands during the first backoff
+  o.retry.max_delay = 300ms;
+  o.random = [] { return 0.99; };
+  auto created = HttpClient::create(io.get_executor(), o);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  auto c = std::move(created.value());
+  auto ended = sendCancelledAfter(*c, HttpRequest{"GET", cloud.url() + "/down", {}, {}}, 100ms);
+  EXPECT_NE(ended.error, nullptr);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(cloud.count("GET", "/down"), 1) << "a retry went out after the cancellation";
+  EXPECT_EQ(c->stats().retries, 1u);
+}
+
+TEST_F(HttpClientTest, ACancelledRequestGivesBackItsConnectionSlot) {
+  cloud.on("GET", "/ping", [](const Recorded&) { return FakeReply{200, "{}"}; });
+  HttpClientOptions o;
+  o.max_connections_per_host = 1;
+  o.request_timeout = 500ms;
+  o.retry.max_attempts = 1;
+  auto c = client(o);
+  // Cancelled while it resolves the host, holding the only slot: it ends at its next step.
+  auto ended = sendCancelledAfter(*c, HttpRequest{"GET", cloud.url() + "/ping", {}, {}}, 0ms);
+  EXPECT_NE(ended.error, nullptr);
+  auto res = send(*c, "GET", "/ping");
+  ASSERT_TRUE(res.ok()) << res.error().message;
+  EXPECT_EQ(res->status, 200);
 }
 
 TEST_F(HttpClientTest, InvalidUrlsAreErrors) {
