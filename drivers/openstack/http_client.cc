@@ -191,14 +191,12 @@ struct HttpClient::Impl {
         pool.open++;
         co_return ConnectionPtr();
       }
-      auto now = SteadyClock::now();
-      if (now >= deadline) {
+      if (SteadyClock::now() >= deadline) {
         co_return makeError(ErrorCode::Timeout,
                             fmt::format("no free connection to {} within {}ms ({} in use)", t.key,
                                         options.request_timeout.count(), pool.open));
       }
-      auto slice = std::min<Millis>(Millis(50), std::chrono::duration_cast<Millis>(deadline - now));
-      co_await notifier.wait(lock, slice);
+      co_await notifier.wait(lock, deadline);  // a released connection wakes it
     }
   }
 

@@ -86,7 +86,8 @@ asio::awaitable<util::Result<Token>> Session::token() {
     }
     if (!authenticating_) break;
     if (!waited_since) waited_since = completed_flights_;
-    co_await notifier_.wait(lock, std::chrono::milliseconds(50));
+    // The flight always ends with notifyAll() (FlightGuard sees to it, even when cancelled).
+    co_await notifier_.wait(lock, std::chrono::steady_clock::time_point::max());
   }
   authenticating_ = true;
   lock.unlock();
