@@ -8,9 +8,10 @@
 //   std::string auth_url = (*sim)->authUrl();   // http://127.0.0.1:PORT/identity/v3
 //   write (*sim)->cloudsYaml("magnumd-dev") to DATA_DIR/clouds.yaml
 //
-// Thread-safe: the simulator's state sits behind one mutex, so the io_context may run on any
-// number of threads. Progress (servers finishing their build, ...) is driven by a timer on the
-// io_context; nothing polls.
+// Thread-safe: the simulator's state sits behind one mutex (held for a whole request), so the
+// io_context may run on any number of threads; an embedder gives it an io_context of its own
+// rather than threads that serve something else. Progress (servers finishing their build, ...) is
+// driven by a timer on the io_context; nothing polls.
 #pragma once
 
 #include <cstdint>

@@ -5,8 +5,11 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
+#include <optional>
+#include <thread>
 
 #include "api/admission.h"
 #include "cloudsim/cloudsim.h"
@@ -34,6 +37,44 @@ using reconcilers::kByUid;
 std::chrono::milliseconds millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
+
+// The --dev simulator on its own io_context and thread. The simulator handles each request under
+// its one lock; on magnumd's I/O threads that lock would stall the API behind slow simulated
+// requests, so the simulator gets a thread of its own.
+class EmbeddedCloudsim {
+ public:
+  static util::Result<std::unique_ptr<EmbeddedCloudsim>> start(cloudsim::Options options) {
+    std::unique_ptr<EmbeddedCloudsim> embedded(new EmbeddedCloudsim());
+    ASSIGN_OR_RETURN(embedded->sim_, cloudsim::Cloudsim::start(embedded->io_, std::move(options)));
+    embedded->thread_ = std::thread([io = &embedded->io_] { io->run(); });
+    return embedded;
+  }
+
+  // The daemon's shutdown order, on the simulator's own context: stop serving, stop the thread,
+  // destroy what is suspended on the context, then the simulator, then the context.
+  ~EmbeddedCloudsim() {
+    if (sim_) sim_->stop();
+    work_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+    io_.shutdownServices();
+    sim_.reset();
+  }
+
+  cloudsim::Cloudsim& sim() { return *sim_; }
+
+ private:
+  EmbeddedCloudsim() : work_(io_.get_executor()) {}
+
+  class IoContext : public boost::asio::io_context {
+   public:
+    void shutdownServices() { shutdown(); }
+  };
+  IoContext io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::unique_ptr<cloudsim::Cloudsim> sim_;
+  std::thread thread_;
+};
 
 class CloudComponent final : public Component {
  public:
@@ -80,11 +121,7 @@ class CloudComponent final : public Component {
   void stop() override {
     if (observer_) observer_->stop();
     if (manager_) manager_->stop();
-    if (sim_) {
-      // Released while the io_context still runs: its timer must not outlive the context.
-      sim_->stop();
-      sim_.reset();
-    }
+    sim_.reset();  // after the controllers: nothing calls it any more
   }
 
  private:
@@ -95,12 +132,12 @@ class CloudComponent final : public Component {
       cloudsim::Options sim_options;
       sim_options.port = options_.dev_cloud_port;
       sim_options.sim.server_build = millis(options_.dev_server_build_seconds);
-      auto sim = cloudsim::Cloudsim::start(services.io, sim_options);
+      auto sim = EmbeddedCloudsim::start(sim_options);
       if (!sim.ok()) {
         return util::makeError(sim.error().code, "cannot start the embedded cloudsim: " + sim.error().message);
       }
       sim_ = std::move(*sim);
-      const auto yaml = sim_->cloudsYaml("magnumd-dev");
+      const auto yaml = sim_->sim().cloudsYaml("magnumd-dev");
       const auto path = (std::filesystem::path(services.config.data_dir) / "clouds.yaml").string();
       RETURN_IF_ERROR(util::writeSecretFile(path, yaml));
       auto parsed = drivers::openstack::cloudConfigFromYaml("magnumd-dev", yaml, "", path);
@@ -108,9 +145,10 @@ class CloudComponent final : public Component {
       config = std::move(*parsed);
       fmt::print(
           "magnumd --dev: embedded OpenStack simulator (cloudsim) at {}\n"
-          "  openstack CLI:  OS_CLIENT_CONFIG_FILE={} openstack --os-cloud magnumd-dev server list\n"
+          "  openstack CLI:  OS_CLIENT_CONFIG_FILE={} openstack --os-cloud magnumd-dev server "
+          "list\n"
           "  fault injection and call counts: {}/sim/v1/\n",
-          sim_->url(), std::filesystem::absolute(path).string(), sim_->url());
+          sim_->sim().url(), std::filesystem::absolute(path).string(), sim_->sim().url());
       std::fflush(stdout);
     } else {
       auto env = drivers::openstack::ConfigEnvironment::fromProcess();
@@ -207,7 +245,7 @@ class CloudComponent final : public Component {
 
   CloudOptions options_;
   util::RealClock clock_;
-  std::unique_ptr<cloudsim::Cloudsim> sim_;
+  std::unique_ptr<EmbeddedCloudsim> sim_;
   std::unique_ptr<drivers::CloudDriver> driver_;
   std::unique_ptr<reconcilers::CountingCloudDriver> counting_;
   std::unique_ptr<reconcilers::CloudCall> call_;
