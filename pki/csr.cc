@@ -48,6 +48,25 @@ util::Status checkKey(EVP_PKEY& key) {
 
 }  // namespace
 
+util::Result<std::string> makeCertificateRequest(EVP_PKEY& key, std::string_view common_name,
+                                                 const std::vector<std::string>& organizations) {
+  clearOpensslErrors();
+  ASSIGN_OR_RETURN(X509NamePtr subject, makeSubject(common_name, organizations, "CSR"));
+  X509ReqPtr request(X509_REQ_new());
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  char* data = nullptr;
+  long size = 0;
+  if (!request || !bio || X509_REQ_set_version(request.get(), X509_REQ_VERSION_1) != 1 ||
+      X509_REQ_set_subject_name(request.get(), subject.get()) != 1 ||
+      X509_REQ_set_pubkey(request.get(), &key) != 1 ||
+      X509_REQ_sign(request.get(), &key, EVP_sha256()) <= 0 ||
+      PEM_write_bio_X509_REQ(bio.get(), request.get()) != 1 ||
+      (size = BIO_get_mem_data(bio.get(), &data)) <= 0) {
+    return opensslError(ErrorCode::Internal, "making a certificate request");
+  }
+  return std::string(data, static_cast<size_t>(size));
+}
+
 util::Result<CertificateRequest> parseCertificateRequest(std::string_view pem) {
   clearOpensslErrors();
   if (pem.size() > kMaxCsrBytes) {

@@ -34,6 +34,11 @@ struct CertificateRequest {
   EvpPkeyPtr public_key;
 };
 
+// A PEM CSR for `key` with subject CN + O, signed with it: what a client (magnumctl, or magnumd
+// for its own identity) sends to be signed.
+util::Result<std::string> makeCertificateRequest(EVP_PKEY& key, std::string_view common_name,
+                                                 const std::vector<std::string>& organizations);
+
 // Parses and checks a PEM CSR: at most kMaxCsrBytes; an ECDSA P-256/P-384 key or RSA of
 // 2048-8192 bits; a self-signature that verifies; exactly one non-empty CN. Errors: BadRequest
 // when it is not a CSR at all, Invalid when the CSR is unacceptable.

@@ -143,5 +143,23 @@ TEST_F(Csr, ValidityIsBoundedByThePolicy) {
             "(8760h)");
 }
 
+TEST_F(Csr, LibraryMadeCsrIsWhatOpensslAndTheSignerAccept) {
+  auto key = generateKey(KeyAlgorithm::EcdsaP256);
+  ASSERT_TRUE(key);
+  auto csr = makeCertificateRequest(**key, "magnumd", {"system:masters"});
+  ASSERT_TRUE(csr) << csr.error().message;
+  testing::TempDir dir;
+  testing::writeFile(dir.file("req.csr"), *csr);
+  EXPECT_NE(testing::run("openssl req -noout -verify -subject -in " + dir.file("req.csr") + " 2>&1")
+                .find("subject=O = system:masters, CN = magnumd"),
+            std::string::npos);
+  auto parsed = parseCertificateRequest(*csr);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->common_name, "magnumd");
+  EXPECT_THAT(parsed->organizations, ElementsAre("system:masters"));
+  EXPECT_EQ(parsed->key, "ECDSA P-256");
+  EXPECT_TRUE(sign(*csr, {.allow_system_masters = true}));
+}
+
 }  // namespace
 }  // namespace magnumd::pki
