@@ -138,11 +138,16 @@ util::Result<KeyEncryptionKey> KeyEncryptionKey::load(const std::string& path) {
   while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) {
     content.pop_back();
   }
-  std::optional<std::string> decoded =
-      content.size() <= kMaxKeyFileBytes ? base64Decode(content) : std::nullopt;
-  std::string bytes = decoded.value_or(std::string());
+  std::string bytes;
   Wiped wipe_bytes{bytes};
-  if (decoded) OPENSSL_cleanse(decoded->data(), decoded->size());
+  bool decoded = false;
+  // At most kMaxKeyFileBytes were kept; one more byte read means the file is too long.
+  std::optional<std::string> text =
+      content.size() <= kMaxKeyFileBytes ? base64Decode(content) : std::nullopt;
+  if (text) {
+    bytes.swap(*text);  // the decoded key now lives only in `bytes`, wiped on return
+    decoded = true;
+  }
   if (!decoded || bytes.size() != kKeyEncryptionKeyBytes) {
     return util::makeError(ErrorCode::Invalid,
                            "key-encryption key file " + path + ": " +
@@ -206,15 +211,16 @@ util::Result<std::string> KeyEncryptionKey::unwrap(std::string_view wrapped,
                            "wrapped with key id " + key_id + "; the key file has id " + key_id_);
   }
   std::string_view body = wrapped.substr(header(key_id).size());
-  std::optional<std::string> sealed =
+  std::optional<std::string> decoded =
       body.size() <= 4 * (kMaxWrapPlaintext + kNonceBytes + kTagBytes + 2) / 3 ? base64Decode(body)
                                                                                : std::nullopt;
-  if (!sealed || sealed->size() < kNonceBytes + kTagBytes) {
+  if (!decoded || decoded->size() < kNonceBytes + kTagBytes) {
     return util::makeError(ErrorCode::Invalid, "wrapped key: the body is not v1 base64 data");
   }
-  const auto* nonce = reinterpret_cast<const unsigned char*>(sealed->data());
+  const std::string sealed = std::move(*decoded);
+  const auto* nonce = reinterpret_cast<const unsigned char*>(sealed.data());
   const unsigned char* ciphertext = nonce + kNonceBytes;
-  size_t ciphertext_size = sealed->size() - kNonceBytes - kTagBytes;
+  size_t ciphertext_size = sealed.size() - kNonceBytes - kTagBytes;
   auto* tag = const_cast<unsigned char*>(ciphertext + ciphertext_size);
   const std::string authenticated = header(key_id_) + std::string(aad);
   std::string plaintext(ciphertext_size, '\0');
