@@ -18,6 +18,7 @@
 #include "pki/encoding.h"
 #include "pki/openssl_error.h"
 #include "pki/openssl_ptr.h"
+#include "util/file.h"
 
 namespace magnumd::pki {
 namespace {
@@ -49,38 +50,6 @@ std::string header(std::string_view key_id) {
   return std::string(kVersion) + ":" + std::string(key_id) + ":";
 }
 
-// Writes a new file readable by its owner only; the mode is set by open(2), so the content is
-// never visible to others, not even for a moment. Local to pki/ until util/ has a file helper.
-util::Status writeSecretFile(const std::string& path, std::string_view content) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) {
-      return util::makeError(ErrorCode::AlreadyExists,
-                             "key file " + path +
-                                 " already exists; refusing to overwrite it, since it may "
-                                 "protect keys that are already stored");
-    }
-    return util::makeError(ErrorCode::Internal, systemError("creating key file " + path));
-  }
-  size_t written = 0;
-  while (written < content.size()) {
-    ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    written += static_cast<size_t>(n);
-  }
-  bool ok = written == content.size() && ::fsync(fd) == 0;
-  std::string failure = ok ? std::string() : systemError("writing key file " + path);
-  if (::close(fd) != 0 && ok) {
-    ok = false;
-    failure = systemError("closing key file " + path);
-  }
-  if (!ok) {
-    ::unlink(path.c_str());
-    return util::makeError(ErrorCode::Internal, failure);
-  }
-  return {};
-}
 
 }  // namespace
 
@@ -255,7 +224,14 @@ util::Status generateKeyFile(const std::string& path) {
   std::string content = base64Encode(key) + "\n";
   OPENSSL_cleanse(key.data(), key.size());
   Wiped wipe{content};
-  return writeSecretFile(path, content);
+  auto written = util::writeSecretFile(path, content, util::SecretFileMode::CreateOnly);
+  if (!written.ok() && written.error().code == ErrorCode::AlreadyExists) {
+    return util::makeError(ErrorCode::AlreadyExists,
+                           "key file " + path +
+                               " already exists; refusing to overwrite it, since it may protect "
+                               "keys that are already stored");
+  }
+  return written;
 }
 
 }  // namespace magnumd::pki

@@ -41,7 +41,7 @@ bool syncDirectory(const std::string& dir) {
 
 }  // namespace
 
-Status writeSecretFile(const std::string& path, std::string_view content) {
+Status writeSecretFile(const std::string& path, std::string_view content, SecretFileMode mode) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   // mkostemp creates the file with O_CREAT | O_EXCL and mode 0600: private from its first byte.
@@ -61,7 +61,20 @@ Status writeSecretFile(const std::string& path, std::string_view content) {
   int closed = ::close(fd);
   fd = -1;
   if (closed != 0) return fail("closing");
-  if (::rename(temp.c_str(), path.c_str()) != 0) return fail("renaming", " over it");
+  if (mode == SecretFileMode::CreateOnly) {
+    // link(2) never replaces: the file appears whole, or not at all when one is there already.
+    if (::link(temp.c_str(), path.c_str()) != 0) {
+      if (errno == EEXIST) {
+        ::unlink(temp.c_str());
+        return makeError(ErrorCode::AlreadyExists,
+                         fmt::format("{} already exists; refusing to overwrite it", path));
+      }
+      return fail("linking", " to it");
+    }
+    ::unlink(temp.c_str());
+  } else if (::rename(temp.c_str(), path.c_str()) != 0) {
+    return fail("renaming", " over it");
+  }
   if (!syncDirectory(dir)) {
     return fileError(path, fmt::format("syncing the directory {}", dir), errno);
   }

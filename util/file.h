@@ -8,11 +8,18 @@
 
 namespace magnumd::util {
 
+enum class SecretFileMode {
+  Replace,     // an existing file is replaced atomically
+  CreateOnly,  // an existing file is an AlreadyExists error and stays as it was
+};
+
 // Writes `content` to `path` so that no other user can ever read it: a temporary file beside
-// `path` is created exclusively with mode 0600, written, fsynced and renamed over `path` (readers
-// see the old file or the whole new one, never a part), then the directory is fsynced. An
-// existing `path` is replaced. Errors name the path and the step that failed; the temporary file
-// does not outlive a failure.
-Status writeSecretFile(const std::string& path, std::string_view content);
+// `path` is created exclusively with mode 0600, written, fsynced and then renamed over `path`
+// (Replace: readers see the old file or the whole new one, never a part) or hard-linked to it
+// (CreateOnly: fails if `path` exists, so a key that protects stored data is never overwritten),
+// then the directory is fsynced. Errors name the path and the step that failed; the temporary
+// file does not outlive a failure.
+Status writeSecretFile(const std::string& path, std::string_view content,
+                       SecretFileMode mode = SecretFileMode::Replace);
 
 }  // namespace magnumd::util

@@ -65,6 +65,18 @@ TEST_F(SecretFileTest, ReplacesAReadableFileWithAPrivateOne) {
   EXPECT_EQ(read(path), "clouds: {password: hunter2}\n");
 }
 
+TEST_F(SecretFileTest, CreateOnlyNeverReplacesAnExistingFile) {
+  std::string path = dir_ + "/kek";
+  ASSERT_TRUE(writeSecretFile(path, "first", SecretFileMode::CreateOnly).ok());
+  EXPECT_EQ(modeOf(path), 0600u);
+  auto again = writeSecretFile(path, "second", SecretFileMode::CreateOnly);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::AlreadyExists);
+  EXPECT_NE(again.error().message.find(path), std::string::npos);
+  EXPECT_EQ(read(path), "first");
+  EXPECT_EQ(entries().size(), 1u) << "no temporary file is left behind";
+}
+
 TEST_F(SecretFileTest, AMissingDirectoryIsAnErrorNamingThePath) {
   const std::string path = dir_ + "/no-such-dir/admin.token";
   auto written = writeSecretFile(path, "s3cret\n");
