@@ -28,7 +28,9 @@ ValueList argList(const std::vector<Arg>& args) {
 }
 
 Values file(std::string_view path, std::string_view permissions, std::string content) {
-  return Values().set("path", std::string(path)).set("permissions", std::string(permissions))
+  return Values()
+      .set("path", std::string(path))
+      .set("permissions", std::string(permissions))
       .set("content", std::move(content));
 }
 
@@ -50,7 +52,8 @@ void addCaFiles(const pki::ClusterPki& pki, ValueList& files) {
 
 util::Status addRuntimeFiles(const NodeParameters& p, ValueList& files) {
   if (!p.proxy_env.empty()) {
-    auto drop_in = renderEmbedded("proxy-drop-in.conf.tmpl", Values().setList("proxy_env", argList(p.proxy_env)));
+    auto drop_in = renderEmbedded("proxy-drop-in.conf.tmpl",
+                                  Values().setList("proxy_env", argList(p.proxy_env)));
     if (!drop_in) return drop_in.takeError();
     for (std::string_view unit : {"containerd", "kubelet"}) {
       files.push_back(file(fmt::format("/etc/systemd/system/{}.service.d/http-proxy.conf", unit),
@@ -58,14 +61,16 @@ util::Status addRuntimeFiles(const NodeParameters& p, ValueList& files) {
     }
   }
   if (!p.insecure_registry.empty()) {
-    auto hosts = renderEmbedded("registry-hosts.toml.tmpl", Values().set("registry", p.insecure_registry));
+    auto hosts =
+        renderEmbedded("registry-hosts.toml.tmpl", Values().set("registry", p.insecure_registry));
     if (!hosts) return hosts.takeError();
     files.push_back(file(fmt::format("/etc/containerd/certs.d/{}/hosts.toml", p.insecure_registry),
                          "0644", std::move(*hosts)));
   }
   auto script = embeddedTemplate("configure-runtime.sh");
   if (!script) return internal("configure-runtime.sh is not embedded");
-  files.push_back(file(fmt::format("{}/configure-runtime.sh", kScriptDir), "0750", std::string(*script)));
+  files.push_back(
+      file(fmt::format("{}/configure-runtime.sh", kScriptDir), "0750", std::string(*script)));
   return {};
 }
 
@@ -83,16 +88,17 @@ util::Status addCniFiles(const BootstrapInput& in, const NodeParameters& p, Valu
     v.setFlag("has_registry", !prefix.empty())
         .set("registry", std::string(prefix.substr(0, slash)) + "/")
         .setFlag("has_image_path", slash != std::string_view::npos)
-        .set("image_path", slash == std::string_view::npos ? "" : std::string(prefix.substr(slash + 1)))
+        .set("image_path",
+             slash == std::string_view::npos ? "" : std::string(prefix.substr(slash + 1)))
         .set("encapsulation", p.calico_encapsulation);
     settings = renderEmbedded("calico-settings.yaml.tmpl", v);
   }
   if (!settings) return settings.takeError();
   files.push_back(file(kCniSettings, "0640", std::move(*settings)));
   auto script = renderEmbedded("install-cni.sh.tmpl", Values()
-                                                         .set("manifest_url", p.cni_manifest_url)
-                                                         .setFlag("flannel", flannel)
-                                                         .setFlag("calico", !flannel));
+                                                          .set("manifest_url", p.cni_manifest_url)
+                                                          .setFlag("flannel", flannel)
+                                                          .setFlag("calico", !flannel));
   if (!script) return script.takeError();
   files.push_back(file(fmt::format("{}/install-cni.sh", kScriptDir), "0750", std::move(*script)));
   return {};
@@ -113,7 +119,8 @@ util::Status checkInput(const BootstrapInput& in) {
   if (in.node_name.empty()) return bad("node_name", "must be set");
   if (in.control_plane_host.empty()) return bad("control_plane_host", "must be set");
   if (in.control_plane_port < 1 || in.control_plane_port > 65535) {
-    return bad("control_plane_port", fmt::format("{} is not a port from 1 to 65535", in.control_plane_port));
+    return bad("control_plane_port",
+               fmt::format("{} is not a port from 1 to 65535", in.control_plane_port));
   }
   if (!isBootstrapToken(in.bootstrap_token)) {
     return bad("bootstrap_token", "is not of the form [a-z0-9]{6}.[a-z0-9]{16}");
@@ -121,10 +128,12 @@ util::Status checkInput(const BootstrapInput& in) {
   if (in.token_ttl < std::chrono::minutes(1)) return bad("token_ttl", "must be at least 1m");
   if (in.role != NodeRole::Worker) {
     const auto& k = in.pki;
-    for (const std::string* pem : {&k.cluster_ca.key_pem, &k.etcd_ca.cert_pem, &k.etcd_ca.key_pem,
-                                   &k.front_proxy_ca.cert_pem, &k.front_proxy_ca.key_pem,
-                                   &k.service_account.private_key_pem, &k.service_account.public_key_pem}) {
-      if (pem->empty()) return bad("pki", "a control-plane node needs every CA and the service-account keys");
+    for (const std::string* pem :
+         {&k.cluster_ca.key_pem, &k.etcd_ca.cert_pem, &k.etcd_ca.key_pem,
+          &k.front_proxy_ca.cert_pem, &k.front_proxy_ca.key_pem, &k.service_account.private_key_pem,
+          &k.service_account.public_key_pem}) {
+      if (pem->empty())
+        return bad("pki", "a control-plane node needs every CA and the service-account keys");
     }
   }
   return {};
@@ -152,7 +161,8 @@ util::Result<std::string> generateBootstrapToken() {
       if (b < 252 && token.size() < 22) token += kTokenAlphabet[b % kTokenAlphabet.size()];
     }
   }
-  if (token.size() < 22) return internal("the random generator failed to produce a bootstrap token");
+  if (token.size() < 22)
+    return internal("the random generator failed to produce a bootstrap token");
   token.insert(6, ".");
   return token;
 }
@@ -166,15 +176,21 @@ util::Result<std::string> renderUserData(const BootstrapInput& in) {
   if (!hash) return hash.takeError();
 
   Values v;
-  v.set("api_version", p.api_version).setFlag("v1beta4", p.v1beta4)
-      .set("cluster_name", in.cluster_name).set("kubernetes_version", p.kubernetes_version)
-      .set("control_plane_endpoint", fmt::format("{}:{}", in.control_plane_host, in.control_plane_port))
+  v.set("api_version", p.api_version)
+      .setFlag("v1beta4", p.v1beta4)
+      .set("cluster_name", in.cluster_name)
+      .set("kubernetes_version", p.kubernetes_version)
+      .set("control_plane_endpoint",
+           fmt::format("{}:{}", in.control_plane_host, in.control_plane_port))
       .setFlag("has_image_repository", !p.image_repository.empty())
       .set("image_repository", p.image_repository)
-      .set("pod_subnet", p.pod_subnet).set("service_subnet", p.service_subnet)
+      .set("pod_subnet", p.pod_subnet)
+      .set("service_subnet", p.service_subnet)
       .set("dns_domain", in.dns_domain)
-      .set("token", in.bootstrap_token).set("token_ttl", ttlText(in.token_ttl))
-      .set("ca_cert_hash", *hash).set("node_name", in.node_name)
+      .set("token", in.bootstrap_token)
+      .set("token_ttl", ttlText(in.token_ttl))
+      .set("ca_cert_hash", *hash)
+      .set("node_name", in.node_name)
       .set("bind_port", std::to_string(kApiServerPort))
       .setFlag("control_plane", in.role != NodeRole::Worker);
   ValueList sans = {Values().set("value", in.control_plane_host)};
@@ -206,22 +222,27 @@ util::Result<std::string> renderUserData(const BootstrapInput& in) {
   }
   Values doc;
   doc.setList("files", std::move(files)).set("kubeadm_config", std::move(*kubeadm));
-  auto user_data = renderEmbedded(init ? "cloud-config-init.yaml.tmpl" : "cloud-config-join.yaml.tmpl", doc);
+  auto user_data =
+      renderEmbedded(init ? "cloud-config-init.yaml.tmpl" : "cloud-config-join.yaml.tmpl", doc);
   if (!user_data) return user_data.takeError();
 
   // The header makes cloud-init render the document with Jinja first; a value that would read as
   // Jinja must not reach it.
   for (std::string_view jinja : {"{{", "{%", "{#"}) {
     if (user_data->find(jinja) != std::string::npos) {
-      return util::makeError(util::ErrorCode::Invalid,
-                             fmt::format("a label or template field contains \"{}\", which cloud-init "
-                                         "would read as Jinja in the user_data", jinja));
+      return util::makeError(
+          util::ErrorCode::Invalid,
+          fmt::format("a label or template field contains \"{}\", which cloud-init "
+                      "would read as Jinja in the user_data",
+                      jinja));
     }
   }
   if (user_data->size() > kMaxUserDataBytes) {
-    return util::makeError(util::ErrorCode::Invalid,
-                           fmt::format("user_data for {} is {} bytes; Nova accepts at most {} (65,535 "
-                                       "after base64)", in.node_name, user_data->size(), kMaxUserDataBytes));
+    return util::makeError(
+        util::ErrorCode::Invalid,
+        fmt::format("user_data for {} is {} bytes; Nova accepts at most {} (65,535 "
+                    "after base64)",
+                    in.node_name, user_data->size(), kMaxUserDataBytes));
   }
   return user_data;
 }

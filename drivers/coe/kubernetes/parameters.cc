@@ -55,31 +55,38 @@ util::Result<std::string> cidr(const BootstrapInput& in, std::string_view key,
                                std::string_view fallback) {
   std::string value = label(in, key, fallback);
   if (value.find('/') == std::string::npos || !allOf(value, "./") ||
-      value.find_first_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos) {
-    return invalid(labelField(key), fmt::format("\"{}\" is not an IPv4 CIDR such as 10.100.0.0/16", value));
+      value.find_first_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
+          std::string::npos) {
+    return invalid(labelField(key),
+                   fmt::format("\"{}\" is not an IPv4 CIDR such as 10.100.0.0/16", value));
   }
   return value;
 }
 
 // Label values reach Kubernetes as label values: at most 63 of [A-Za-z0-9._-], alphanumeric ends.
 bool isLabelValue(std::string_view v) {
-  return !v.empty() && v.size() <= 63 && allOf(v, "._-") && std::isalnum(static_cast<unsigned char>(v.front())) &&
+  return !v.empty() && v.size() <= 63 && allOf(v, "._-") &&
+         std::isalnum(static_cast<unsigned char>(v.front())) &&
          std::isalnum(static_cast<unsigned char>(v.back()));
 }
 
 util::Result<std::vector<Arg>> kubeletArgs(const BootstrapInput& in) {
   bool master = in.role != NodeRole::Worker;
   if (!isLabelValue(in.nodegroup)) {
-    return invalid("nodegroup", fmt::format("\"{}\" is not a valid Kubernetes label value", in.nodegroup));
+    return invalid("nodegroup",
+                   fmt::format("\"{}\" is not a valid Kubernetes label value", in.nodegroup));
   }
-  std::string node_labels = fmt::format("magnum.openstack.org/role={},magnum.openstack.org/nodegroup={}",
-                                        master ? "master" : "worker", in.nodegroup);
+  std::string node_labels =
+      fmt::format("magnum.openstack.org/role={},magnum.openstack.org/nodegroup={}",
+                  master ? "master" : "worker", in.nodegroup);
   std::string zone = label(in, "availability_zone");
   if (!zone.empty()) {
     if (!isLabelValue(zone)) {
-      return invalid(labelField("availability_zone"),
-                     fmt::format("\"{}\" is not a valid Kubernetes label value (at most 63 letters, "
-                                 "digits, '.', '_', '-', starting and ending alphanumeric)", zone));
+      return invalid(
+          labelField("availability_zone"),
+          fmt::format("\"{}\" is not a valid Kubernetes label value (at most 63 letters, "
+                      "digits, '.', '_', '-', starting and ending alphanumeric)",
+                      zone));
     }
     node_labels += ",topology.kubernetes.io/zone=" + zone;
   }
@@ -104,20 +111,24 @@ util::Status cni(const BootstrapInput& in, NodeParameters& p) {
     p.pod_subnet = *subnet;
     p.flannel_backend = label(in, "flannel_backend", "vxlan");
     if (p.flannel_backend != "vxlan" && p.flannel_backend != "host-gw") {
-      return invalid(labelField("flannel_backend"),
-                     fmt::format("\"{}\" is not one of vxlan, host-gw (current flannel releases have "
-                                 "no udp backend)", p.flannel_backend));
+      return invalid(
+          labelField("flannel_backend"),
+          fmt::format("\"{}\" is not one of vxlan, host-gw (current flannel releases have "
+                      "no udp backend)",
+                      p.flannel_backend));
     }
     p.flannel_subnet_len = label(in, "flannel_network_subnetlen", "24");
     auto len = number(p.flannel_subnet_len);
     if (!len || *len < 8 || *len > 30) {
-      return invalid(labelField("flannel_network_subnetlen"),
-                     fmt::format("\"{}\" is not a prefix length from 8 to 30", p.flannel_subnet_len));
+      return invalid(
+          labelField("flannel_network_subnetlen"),
+          fmt::format("\"{}\" is not a prefix length from 8 to 30", p.flannel_subnet_len));
     }
     std::string tag = label(in, "flannel_tag", kDefaultFlannelTag);
     if (!semver(tag)) {
-      return invalid(labelField("flannel_tag"),
-                     fmt::format("\"{}\" is not a flannel release such as {}", tag, kDefaultFlannelTag));
+      return invalid(
+          labelField("flannel_tag"),
+          fmt::format("\"{}\" is not a flannel release such as {}", tag, kDefaultFlannelTag));
     }
     p.cni_manifest_url = fmt::format(
         "https://github.com/flannel-io/flannel/releases/download/{}/kube-flannel.yml", tag);
@@ -141,12 +152,15 @@ util::Status cni(const BootstrapInput& in, NodeParameters& p) {
     std::string tag = label(in, "calico_tag", kDefaultCalicoTag);
     auto v = semver(tag);
     if (!v || *v < std::pair{3, 15}) {
-      return invalid(labelField("calico_tag"),
-                     fmt::format("\"{}\" is not a Calico release of v3.15 or later (installed by the "
-                                 "Tigera operator), such as {}", tag, kDefaultCalicoTag));
+      return invalid(
+          labelField("calico_tag"),
+          fmt::format("\"{}\" is not a Calico release of v3.15 or later (installed by the "
+                      "Tigera operator), such as {}",
+                      tag, kDefaultCalicoTag));
     }
     p.cni_manifest_url = fmt::format(
-        "https://raw.githubusercontent.com/projectcalico/calico/{}/manifests/tigera-operator.yaml", tag);
+        "https://raw.githubusercontent.com/projectcalico/calico/{}/manifests/tigera-operator.yaml",
+        tag);
     return {};
   }
   return invalid("spec.networkDriver",
@@ -160,7 +174,8 @@ util::Result<std::string> systemdValue(std::string_view field, std::string_view 
     auto u = static_cast<unsigned char>(c);
     return u > 0x20 && u < 0x7f && c != '"' && c != '\\' && c != '\'';
   });
-  if (!ok) return invalid(field, "must not contain blanks, quotes, backslashes or control characters");
+  if (!ok)
+    return invalid(field, "must not contain blanks, quotes, backslashes or control characters");
   std::string out;
   for (char c : value) out += c == '%' ? std::string("%%") : std::string(1, c);
   return out;
@@ -177,7 +192,9 @@ util::Status proxies(const BootstrapInput& in, NodeParameters& p) {
   if (in.no_proxy && !in.no_proxy->empty()) no_proxy = *in.no_proxy + "," + no_proxy;
   env.emplace_back("NO_PROXY", no_proxy);
   for (auto& [name, value] : env) {
-    std::string field = name == "HTTP_PROXY" ? "spec.httpProxy" : name == "HTTPS_PROXY" ? "spec.httpsProxy" : "spec.noProxy";
+    std::string field = name == "HTTP_PROXY"    ? "spec.httpProxy"
+                        : name == "HTTPS_PROXY" ? "spec.httpsProxy"
+                                                : "spec.noProxy";
     auto escaped = systemdValue(field, value);
     if (!escaped) return escaped.takeError();
     p.proxy_env.push_back({std::string(name), std::move(*escaped)});
@@ -224,7 +241,8 @@ util::Result<std::vector<Arg>> parseExtraArgs(std::string_view field, std::strin
       return invalid(field, fmt::format("\"{}\" is not a flag of the form --name=value", word));
     }
     name.remove_prefix(2);
-    std::string arg_value = eq == std::string_view::npos ? "true" : std::string(word.substr(eq + 1));
+    std::string arg_value =
+        eq == std::string_view::npos ? "true" : std::string(word.substr(eq + 1));
     if (std::any_of(args.begin(), args.end(), [&](const Arg& a) { return a.name == name; })) {
       return invalid(field, fmt::format("--{} is given twice", name));
     }
@@ -235,8 +253,9 @@ util::Result<std::vector<Arg>> parseExtraArgs(std::string_view field, std::strin
 
 util::Result<std::string> kubernetesVersion(const std::map<std::string, std::string>& labels) {
   auto it = labels.find("kube_tag");
-  std::string tag = it == labels.end() || it->second.empty() ? std::string(kDefaultKubernetesVersion)
-                                                            : it->second;
+  std::string tag = it == labels.end() || it->second.empty()
+                        ? std::string(kDefaultKubernetesVersion)
+                        : it->second;
   const std::string shown = tag;
   if (!tag.empty() && tag[0] != 'v') tag = "v" + tag;
   auto v = semver(tag);
@@ -247,14 +266,16 @@ util::Result<std::string> kubernetesVersion(const std::map<std::string, std::str
                                shown, kDefaultKubernetesVersion, range));
   }
   if (v->second < kOldestKubernetesMinor) {
-    return invalid(labelField("kube_tag"),
-                   fmt::format("\"{}\" is older than v1.{}, the oldest version kubeadm here supports",
-                               shown, kOldestKubernetesMinor));
+    return invalid(
+        labelField("kube_tag"),
+        fmt::format("\"{}\" is older than v1.{}, the oldest version kubeadm here supports", shown,
+                    kOldestKubernetesMinor));
   }
   if (v->second > kNewestKubernetesMinor) {
     return invalid(labelField("kube_tag"),
                    fmt::format("\"{}\" is newer than v1.{}, the newest version whose kubeadm "
-                               "configuration magnumd knows", shown, kNewestKubernetesMinor));
+                               "configuration magnumd knows",
+                               shown, kNewestKubernetesMinor));
   }
   return tag;
 }
@@ -278,8 +299,9 @@ util::Result<NodeParameters> nodeParameters(const BootstrapInput& in) {
   std::string prefix = label(in, "container_infra_prefix");
   while (prefix.ends_with('/')) prefix.pop_back();
   if (!allOf(prefix, "./:-_")) {
-    return invalid(labelField("container_infra_prefix"),
-                   fmt::format("\"{}\" is not a registry path such as registry.example.com/mirror/", prefix));
+    return invalid(
+        labelField("container_infra_prefix"),
+        fmt::format("\"{}\" is not a registry path such as registry.example.com/mirror/", prefix));
   }
   p.image_repository = prefix;
   struct Component {
@@ -296,7 +318,8 @@ util::Result<NodeParameters> nodeParameters(const BootstrapInput& in) {
   if (label(in, "cloud_provider_enabled") == "true" &&
       std::none_of(p.controller_manager_args.begin(), p.controller_manager_args.end(),
                    [](const Arg& a) { return a.name == "cloud-provider"; })) {
-    p.controller_manager_args.insert(p.controller_manager_args.begin(), {"cloud-provider", "external"});
+    p.controller_manager_args.insert(p.controller_manager_args.begin(),
+                                     {"cloud-provider", "external"});
   }
   auto kubelet = kubeletArgs(in);
   if (!kubelet) return kubelet.takeError();

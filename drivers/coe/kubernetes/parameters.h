@@ -33,7 +33,7 @@ struct NodeParameters {
   std::string flannel_backend, flannel_subnet_len;
   std::string calico_encapsulation;
   // Runtime.
-  std::vector<Arg> proxy_env;      // HTTP_PROXY=..., values escaped for systemd
+  std::vector<Arg> proxy_env;     // HTTP_PROXY=..., values escaped for systemd
   std::string insecure_registry;  // "host[:port]", empty when none
 };
 

@@ -33,11 +33,21 @@ std::string yamlQuote(std::string_view s) {
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (u < 0x20 || u == 0x7f) {
           out += fmt::format("\\x{:02x}", u);
@@ -81,7 +91,8 @@ struct Parser {
   size_t pos = 0;
 
   int lineAt(size_t at) const {
-    return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+    return 1 +
+           static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
   }
   util::Error error(size_t at, std::string_view what) const {
     return util::makeError(util::ErrorCode::Internal,
@@ -95,7 +106,8 @@ struct Parser {
       size_t open = text.find("{{", pos);
       if (open == std::string_view::npos) open = text.size();
       size_t close = open < text.size() ? text.find("}}", open + 2) : std::string_view::npos;
-      if (open < text.size() && close == std::string_view::npos) return error(open, "\"{{\" is not closed");
+      if (open < text.size() && close == std::string_view::npos)
+        return error(open, "\"{{\" is not closed");
       std::string_view tag = open < text.size() ? text.substr(open + 2, close - open - 2) : "";
       size_t text_end = open;
       size_t next = open < text.size() ? close + 2 : open;
@@ -114,7 +126,8 @@ struct Parser {
           next = after < text.size() ? after + 1 : after;
         }
       }
-      if (text_end > pos) nodes.push_back(Node{Kind::Text, std::string(text.substr(pos, text_end - pos))});
+      if (text_end > pos)
+        nodes.push_back(Node{Kind::Text, std::string(text.substr(pos, text_end - pos))});
       if (open >= text.size()) {
         pos = text.size();
         break;
@@ -144,7 +157,8 @@ struct Parser {
       if (!node) return node.takeError();
       nodes.push_back(std::move(*node));
     }
-    if (!closing.empty()) return error(text.size(), fmt::format("{{{{#{}}}}} is not closed", closing));
+    if (!closing.empty())
+      return error(text.size(), fmt::format("{{{{#{}}}}} is not closed", closing));
     return nodes;
   }
 
@@ -172,7 +186,8 @@ struct Parser {
         return error(at, fmt::format("\"{}\" is not an indentation from 0 to 64", words[1]));
       }
     } else {
-      return error(at, fmt::format("\"{{{{{}}}}}\" is not NAME, yaml NAME, sh NAME or indent N NAME", tag));
+      return error(
+          at, fmt::format("\"{{{{{}}}}}\" is not NAME, yaml NAME, sh NAME or indent N NAME", tag));
     }
     n.text = std::string(words.back());
     return n;
@@ -203,8 +218,8 @@ struct Renderer {
       } else {
         const Value* v = lookup(n.text);
         if (v == nullptr) return error(n, fmt::format("\"{}\" has no value", n.text));
-        auto status = n.kind == Kind::Section || n.kind == Kind::Inverted ? section(n, *v)
-                                                                          : scalar(n, *v);
+        auto status =
+            n.kind == Kind::Section || n.kind == Kind::Inverted ? section(n, *v) : scalar(n, *v);
         if (!status) return status;
       }
       if (out.size() > kMaxOutputBytes) {
@@ -219,7 +234,8 @@ struct Renderer {
       return *flag == (n.kind == Kind::Section) ? render(n.children) : util::Status{};
     }
     const auto* list = std::get_if<ValueList>(&v.v);
-    if (list == nullptr) return error(n, fmt::format("\"{}\" is a string, not a flag or a list", n.text));
+    if (list == nullptr)
+      return error(n, fmt::format("\"{}\" is a string, not a flag or a list", n.text));
     if (n.kind == Kind::Inverted) return list->empty() ? render(n.children) : util::Status{};
     for (const Values& entry : *list) {
       scopes.push_back(&entry);
@@ -232,7 +248,8 @@ struct Renderer {
 
   util::Status scalar(const Node& n, const Value& v) {
     const auto* s = std::get_if<std::string>(&v.v);
-    if (s == nullptr) return error(n, fmt::format("\"{}\" is a flag or a list, not a string", n.text));
+    if (s == nullptr)
+      return error(n, fmt::format("\"{}\" is a flag or a list, not a string", n.text));
     switch (n.kind) {
       case Kind::Raw:
         if (s->find_first_of("\r\n") != std::string::npos) {
@@ -240,10 +257,17 @@ struct Renderer {
         }
         out += *s;
         break;
-      case Kind::Yaml: out += yamlQuote(*s); break;
-      case Kind::Shell: out += shellQuote(*s); break;
-      case Kind::Indent: indent(*s, static_cast<size_t>(n.indent)); break;
-      default: break;
+      case Kind::Yaml:
+        out += yamlQuote(*s);
+        break;
+      case Kind::Shell:
+        out += shellQuote(*s);
+        break;
+      case Kind::Indent:
+        indent(*s, static_cast<size_t>(n.indent));
+        break;
+      default:
+        break;
     }
     return {};
   }

@@ -35,7 +35,9 @@ struct Values {
   std::map<std::string, Value, std::less<>> entries;
 
   Values& set(std::string name, std::string value);
-  Values& set(std::string name, const char* value) { return set(std::move(name), std::string(value)); }
+  Values& set(std::string name, const char* value) {
+    return set(std::move(name), std::string(value));
+  }
   Values& setFlag(std::string name, bool value);
   Values& setList(std::string name, ValueList list);
   const Value* find(std::string_view name) const;
