@@ -7,6 +7,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev rapidjson-dev libsqlite3-dev sqlite3 libssl-dev
   libfmt-dev libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 python3-yaml python3-pytest procps openssl
+  cloud-init shellcheck
 )
 if [[ "${WITH_OPENSTACK_CLIENT:-1}" == 1 ]]; then
   packages+=(python3-openstackclient python3-heatclient python3-novaclient)
