@@ -95,17 +95,24 @@ util::Result<ContinueToken> decodeContinueToken(std::string_view text) {
   return ContinueToken{*revision, *k, *scope, *ns, *name};
 }
 
-ObjectPtr ObjectIndex::find(const api::ObjectKey& key) const {
+StoredObject ObjectIndex::findStored(const api::ObjectKey& key) const {
   auto it = objects_.find(key);
-  return it == objects_.end() ? nullptr : it->second;
+  return it == objects_.end() ? StoredObject{} : it->second;
 }
 
-void ObjectIndex::put(ObjectPtr object) {
+void ObjectIndex::put(ObjectPtr object, int64_t bytes) {
   api::ObjectKey key = keyOf(*object);
-  objects_.insert_or_assign(std::move(key), std::move(object));
+  auto [it, added] = objects_.try_emplace(std::move(key));
+  usage_.add(it->first.kind, it->first.namespace_, bytes - it->second.bytes, added ? 1 : 0);
+  it->second = StoredObject{std::move(object), bytes};
 }
 
-void ObjectIndex::erase(const api::ObjectKey& key) { objects_.erase(key); }
+void ObjectIndex::erase(const api::ObjectKey& key) {
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return;
+  usage_.add(key.kind, key.namespace_, -it->second.bytes, -1);
+  objects_.erase(it);
+}
 
 util::Result<ListPage> ObjectIndex::list(const ListOptions& options, int64_t revision) const {
   if (options.limit < 0) {
@@ -131,9 +138,9 @@ util::Result<ListPage> ObjectIndex::list(const ListOptions& options, int64_t rev
   page.revision = revision;
   const size_t limit = options.limit > 0 ? static_cast<size_t>(options.limit) : SIZE_MAX;
   for (; it != objects_.end() && in_scope(it->first); ++it) {
-    if (options.filter && !options.filter(*it->second)) continue;
+    if (options.filter && !options.filter(*it->second.object)) continue;
     if (page.items.size() == limit) break;
-    page.items.push_back(it->second);
+    page.items.push_back(it->second.object);
   }
   if (it == objects_.end() || !in_scope(it->first)) return page;
   // `it` is the first match not returned: there is a next page.

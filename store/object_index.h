@@ -1,5 +1,5 @@
-// The current objects, ordered by (kind, namespace, name), and list paging over them.
-// Not synchronised: the store guards it with its state lock.
+// The current objects, ordered by (kind, namespace, name), list paging over them, and what they
+// weigh (quota.h). Not synchronised: the store guards it with its state lock.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/object.h"
+#include "store/quota.h"
 #include "store/store.h"
 #include "util/result.h"
 
@@ -26,12 +27,20 @@ struct ListPage {
   int64_t remaining = 0;
 };
 
+// An object and the size of its stored JSON.
+struct StoredObject {
+  ObjectPtr object;  // null: absent
+  int64_t bytes = 0;
+};
+
 class ObjectIndex {
  public:
-  ObjectPtr find(const api::ObjectKey& key) const;
-  void put(ObjectPtr object);
+  ObjectPtr find(const api::ObjectKey& key) const { return findStored(key).object; }
+  StoredObject findStored(const api::ObjectKey& key) const;
+  void put(ObjectPtr object, int64_t bytes);
   void erase(const api::ObjectKey& key);
   size_t size() const { return objects_.size(); }
+  const Usage& usage() const { return usage_; }
 
   // Pages in key order. `revision` is the store's current revision: a first page reports it and
   // puts it in the continue token; later pages keep the token's. A malformed token, or one from
@@ -39,7 +48,8 @@ class ObjectIndex {
   util::Result<ListPage> list(const ListOptions& options, int64_t revision) const;
 
  private:
-  std::map<api::ObjectKey, ObjectPtr> objects_;
+  std::map<api::ObjectKey, StoredObject> objects_;
+  Usage usage_;
 };
 
 // The opaque continue token: the last key returned and the revision of the page.

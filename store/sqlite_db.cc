@@ -238,7 +238,8 @@ util::Result<LoadedState> SqliteDb::load() {
                           object.ok() ? "key does not match its JSON" : object.error().message));
         }
         max_object_revision = std::max(max_object_revision, s.integer(3));
-        state.objects.push_back(std::move(object).value());
+        state.objects.push_back(
+            {std::move(object).value(), static_cast<int64_t>(s.text(4).size())});
         return {};
       }));
   int64_t count = 0, low = 0, high = 0;
@@ -267,10 +268,11 @@ util::Status SqliteDb::writeRows(std::span<const RowWrite> writes, int64_t revis
   auto check = [&](int rc, std::string_view what) -> util::Status {
     if (rc == SQLITE_DONE || rc == SQLITE_OK) return {};
     if ((rc & 0xff) == SQLITE_FULL && quota_bytes_ > 0) {
-      return makeError(ErrorCode::Unavailable,
-                       fmt::format("database space exceeded: {} reached its quota of {} bytes; "
-                                   "delete objects or raise the quota",
-                                   path_, quota_bytes_));
+      return makeError(
+          ErrorCode::Unavailable,
+          fmt::format("database space exceeded: {} reached its size limit of {} bytes; "
+                      "delete objects or raise the limit",
+                      path_, quota_bytes_));
     }
     util::Error error = sqlError(what, rc);
     error.code = ErrorCode::Unavailable;

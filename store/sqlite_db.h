@@ -26,8 +26,13 @@ struct RowWrite {
   const std::string* json = nullptr;
 };
 
+struct LoadedObject {
+  api::Object object;
+  int64_t bytes = 0;  // the size of its stored JSON, what the quota counts
+};
+
 struct LoadedState {
-  std::vector<api::Object> objects;
+  std::vector<LoadedObject> objects;
   int64_t revision = 0;
   int64_t compacted_revision = 0;
 };

@@ -7,6 +7,10 @@
 // to the in-memory state, publishes its watch events and runs the callbacks, in submission order.
 // If a commit fails, that batch and every write queued behind it (they were planned on top of it)
 // fail, and the revision counter and the overlay go back to the committed state.
+//
+// Limits (quota.h) are checked where a write is planned, against `admitted_`: the committed usage
+// plus every queued write. Concurrent writers therefore cannot race past a limit, and a failed
+// commit resets `admitted_` to the committed usage along with the overlay.
 #include "store/sqlite_store.h"
 
 #include <fcntl.h>
@@ -27,6 +31,7 @@
 
 #include "store/mutation.h"
 #include "store/object_index.h"
+#include "store/quota.h"
 #include "store/rw_lock.h"
 #include "store/sqlite_db.h"
 #include "store/watch_hub.h"
@@ -48,6 +53,9 @@ struct Op {
   std::string json;
 };
 
+// How a write is charged against the limits; see WriteCharge::checked.
+enum class Limits { Checked, Exempt };
+
 // Runs a write callback; one that throws must not take the committer thread down with it.
 void reply(ObjectCallback& done, util::Result<api::Object> result) {
   try {
@@ -61,7 +69,7 @@ void reply(ObjectCallback& done, util::Result<api::Object> result) {
 
 // The newest queued state of a key; null `object` means a queued delete.
 struct Overlay {
-  ObjectPtr object;
+  StoredObject stored;
   int64_t revision = 0;
 };
 
@@ -80,17 +88,22 @@ class SqliteStore final : public Store {
   util::Result<WatchHandlePtr> watch(const WatchOptions& options, WatchCallback callback,
                                      WatchEndCallback on_end) override;
   int64_t compactedRevision() const override { return hub_->compactedRevision(); }
+  StoreUsage usage() const override;
 
  private:
   template <typename Plan>
-  void submit(const api::ObjectKey& key, Plan plan, ObjectCallback done);
-  ObjectPtr newest(const api::ObjectKey& key) const;  // write_mu_ held
+  void submit(const api::ObjectKey& key, Limits limits, Plan plan, ObjectCallback done);
+  StoredObject newest(const api::ObjectKey& key) const;  // write_mu_ held
+  // Checks the limits, then gives the write its revision and queues it; write_mu_ held.
+  void admitAndQueue(const api::ObjectKey& key, Limits limits, const StoredObject& current,
+                     Mutation m, Op& op);
   std::string now() const { return util::formatRfc3339(clock_->now()); }
   void commitLoop();
   void commitBatch(std::vector<Op>& batch);
   void failPending(std::vector<Op>& batch, const CommitError& failure);
 
   const SqliteOptions options_;
+  const QuotaLimits limits_;
   std::shared_ptr<const util::Clock> clock_;
   int lock_fd_;
   std::unique_ptr<SqliteDb> db_;  // the committer thread's, once it runs
@@ -106,6 +119,7 @@ class SqliteStore final : public Store {
   std::deque<Op> queue_;
   size_t queued_writes_ = 0;
   std::map<api::ObjectKey, Overlay> overlay_;
+  Usage admitted_;  // committed_'s usage plus every queued write
   int64_t next_revision_;
   std::optional<util::Error> broken_;
   bool stopping_ = false;
@@ -117,14 +131,16 @@ class SqliteStore final : public Store {
 SqliteStore::SqliteStore(SqliteOptions options, int lock_fd, std::unique_ptr<SqliteDb> db,
                          LoadedState state)
     : options_(std::move(options)),
+      limits_{options_.quota_bytes, options_.max_objects_per_namespace},
       clock_(options_.clock ? options_.clock : std::make_shared<util::RealClock>()),
       lock_fd_(lock_fd),
       db_(std::move(db)),
       revision_(state.revision),
       next_revision_(state.revision) {
-  for (auto& object : state.objects) {
-    committed_.put(std::make_shared<const api::Object>(std::move(object)));
+  for (auto& loaded : state.objects) {
+    committed_.put(std::make_shared<const api::Object>(std::move(loaded.object)), loaded.bytes);
   }
+  admitted_ = committed_.usage();
   std::string path = options_.path;
   hub_ =
       std::make_unique<WatchHub>([path] { return SqliteDb::open(path, SqliteDb::Role::Reader, 0); },
@@ -181,15 +197,44 @@ util::Result<ListResult> SqliteStore::list(const ListOptions& options) const {
   return result;
 }
 
-ObjectPtr SqliteStore::newest(const api::ObjectKey& key) const {
-  auto it = overlay_.find(key);
-  if (it != overlay_.end()) return it->second.object;
+StoreUsage SqliteStore::usage() const {
   std::shared_lock lock(state_mu_);
-  return committed_.find(key);
+  const Usage& usage = committed_.usage();
+  return StoreUsage{usage.bytes(), usage.objects(), limits_.quota_bytes,
+                    limits_.max_objects_per_namespace};
+}
+
+StoredObject SqliteStore::newest(const api::ObjectKey& key) const {
+  auto it = overlay_.find(key);
+  if (it != overlay_.end()) return it->second.stored;
+  std::shared_lock lock(state_mu_);
+  return committed_.findStored(key);
+}
+
+void SqliteStore::admitAndQueue(const api::ObjectKey& key, Limits limits,
+                                const StoredObject& current, Mutation m, Op& op) {
+  // The size depends on the revision's digits, so encode with the revision this write will get.
+  m.object.metadata.resource_version = next_revision_ + 1;
+  std::string json = api::encodeObject(m.object);
+  const bool deleted = m.type == EventType::Deleted;
+  const int64_t bytes = deleted ? 0 : static_cast<int64_t>(json.size());
+  WriteCharge charge{bytes - current.bytes, m.type == EventType::Added ? 1 : (deleted ? -1 : 0),
+                     limits == Limits::Checked};
+  if (util::Status admitted = admit(limits_, admitted_, key, charge); !admitted.ok()) {
+    op.error = admitted.takeError();
+    return;
+  }
+  admitted_.add(key.kind, key.namespace_, charge.bytes, charge.objects);
+  op.write = true;
+  op.type = m.type;
+  op.object = std::make_shared<const api::Object>(std::move(m.object));
+  op.json = std::move(json);
+  overlay_[key] = Overlay{StoredObject{deleted ? nullptr : op.object, bytes}, ++next_revision_};
+  ++queued_writes_;
 }
 
 template <typename Plan>
-void SqliteStore::submit(const api::ObjectKey& key, Plan plan, ObjectCallback done) {
+void SqliteStore::submit(const api::ObjectKey& key, Limits limits, Plan plan, ObjectCallback done) {
   Op op;
   op.done = done ? std::move(done) : [](util::Result<api::Object>) {};
   bool shutting_down = false;
@@ -206,21 +251,14 @@ void SqliteStore::submit(const api::ObjectKey& key, Plan plan, ObjectCallback do
                                        "retry later",
                                        queued_writes_));
     } else {
-      ObjectPtr current = newest(key);
-      util::Result<Mutation> planned = plan(current.get());
+      StoredObject current = newest(key);
+      util::Result<Mutation> planned = plan(current.object.get());
       if (!planned.ok()) {
         op.error = planned.takeError();
       } else if (!planned->write) {
-        op.object = std::move(current);
+        op.object = std::move(current.object);
       } else {
-        Mutation& m = planned.value();
-        m.object.metadata.resource_version = ++next_revision_;
-        op.write = true;
-        op.type = m.type;
-        op.object = std::make_shared<const api::Object>(std::move(m.object));
-        op.json = api::encodeObject(*op.object);
-        overlay_[key] = Overlay{m.type == EventType::Deleted ? nullptr : op.object, next_revision_};
-        ++queued_writes_;
+        admitAndQueue(key, limits, current, std::move(planned).value(), op);
       }
     }
     if (!shutting_down) queue_.push_back(std::move(op));
@@ -236,14 +274,15 @@ void SqliteStore::create(api::Object object, ObjectCallback done) {
   api::ObjectKey key = keyOf(object);
   std::string ts = now();
   submit(
-      key, [&](const api::Object* current) { return planCreate(std::move(object), current, ts); },
+      key, Limits::Checked,
+      [&](const api::Object* current) { return planCreate(std::move(object), current, ts); },
       std::move(done));
 }
 
 void SqliteStore::update(api::Object object, int64_t expected_rv, ObjectCallback done) {
   api::ObjectKey key = keyOf(object);
   submit(
-      key,
+      key, Limits::Checked,
       [&](const api::Object* current) {
         return planUpdate(std::move(object), current, expected_rv);
       },
@@ -253,7 +292,7 @@ void SqliteStore::update(api::Object object, int64_t expected_rv, ObjectCallback
 void SqliteStore::updateStatus(api::Object object, int64_t expected_rv, ObjectCallback done) {
   api::ObjectKey key = keyOf(object);
   submit(
-      key,
+      key, Limits::Exempt,
       [&](const api::Object* current) {
         return planUpdateStatus(std::move(object), current, expected_rv);
       },
@@ -263,7 +302,8 @@ void SqliteStore::updateStatus(api::Object object, int64_t expected_rv, ObjectCa
 void SqliteStore::remove(api::ObjectKey key, int64_t expected_rv, ObjectCallback done) {
   std::string ts = now();
   submit(
-      key, [&](const api::Object* current) { return planRemove(key, current, expected_rv, ts); },
+      key, Limits::Exempt,
+      [&](const api::Object* current) { return planRemove(key, current, expected_rv, ts); },
       std::move(done));
 }
 
@@ -318,7 +358,7 @@ void SqliteStore::commitBatch(std::vector<Op>& batch) {
         if (op.type == EventType::Deleted) {
           committed_.erase(keyOf(*op.object));
         } else {
-          committed_.put(op.object);
+          committed_.put(op.object, static_cast<int64_t>(op.json.size()));
         }
       }
       revision_ = last;
@@ -364,6 +404,8 @@ void SqliteStore::failPending(std::vector<Op>& batch, const CommitError& failure
     queued_writes_ = 0;
     overlay_.clear();
     next_revision_ = revision_.load();
+    std::shared_lock state_lock(state_mu_);
+    admitted_ = committed_.usage();
   }
   util::Error not_applied = failure.error;
   not_applied.message = "not applied: " + failure.error.message;
@@ -396,15 +438,19 @@ util::Result<int> lockDatabase(const std::string& path) {
 util::Result<StorePtr> openSqliteStore(const SqliteOptions& options) {
   if (options.path.empty()) return makeError(ErrorCode::BadRequest, "store: path is required");
   if (options.change_log_retention < 1 || options.max_batch < 1 || options.max_pending < 1 ||
-      options.quota_bytes < 0) {
-    return makeError(ErrorCode::BadRequest,
-                     fmt::format("store {}: change_log_retention, max_batch and max_pending must "
-                                 "be at least 1 and quota_bytes not negative (got {}, {}, {}, {})",
-                                 options.path, options.change_log_retention, options.max_batch,
-                                 options.max_pending, options.quota_bytes));
+      options.quota_bytes < 0 || options.max_objects_per_namespace < 0 ||
+      options.max_database_bytes < 0) {
+    return makeError(
+        ErrorCode::BadRequest,
+        fmt::format("store {}: change_log_retention, max_batch and max_pending must be at least 1, "
+                    "quota_bytes, max_objects_per_namespace and max_database_bytes not negative "
+                    "(got {}, {}, {}, {}, {}, {})",
+                    options.path, options.change_log_retention, options.max_batch,
+                    options.max_pending, options.quota_bytes, options.max_objects_per_namespace,
+                    options.max_database_bytes));
   }
   ASSIGN_OR_RETURN(int lock_fd, lockDatabase(options.path));
-  auto db = SqliteDb::open(options.path, SqliteDb::Role::Writer, options.quota_bytes);
+  auto db = SqliteDb::open(options.path, SqliteDb::Role::Writer, options.max_database_bytes);
   util::Result<LoadedState> state = db.ok() ? (*db)->load() : util::Result<LoadedState>(db.error());
   if (!state.ok()) {
     db = util::Error{};  // close the database before releasing the lock

@@ -30,7 +30,11 @@ struct SqliteOptions {
   size_t max_batch = 1024;                   // writes per transaction at most
   size_t max_pending = 100000;               // queued writes beyond this are rejected (Unavailable)
   size_t watch_cache_events = 4096;          // newest change-log events kept in memory for watches
-  int64_t quota_bytes = 0;                   // database size limit; 0: none. Full: Unavailable
+  int64_t quota_bytes = 0;                   // bytes of stored objects (JSON); 0: none
+  int64_t max_objects_per_namespace = 0;     // objects of one kind per namespace; 0: none
+  // A hard cap on the database file (SQLite max_page_count), change log and free pages
+  // included; 0: none. Reaching it fails a whole commit, so quota_bytes is the limit to use.
+  int64_t max_database_bytes = 0;
   std::shared_ptr<const util::Clock> clock;  // creation/deletion timestamps; null: real clock
   // Runs on the committer thread after each transaction (once its writes are readable, before
   // their callbacks); must be quick and must not throw.

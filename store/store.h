@@ -74,6 +74,14 @@ using WatchHandlePtr = std::unique_ptr<WatchHandle>;
 
 using ObjectCallback = std::function<void(util::Result<api::Object>)>;
 
+// What the stored objects weigh against the store's limits (durable state only).
+struct StoreUsage {
+  int64_t bytes = 0;                      // the stored JSON of every object, summed
+  int64_t objects = 0;                    // every kind, every namespace
+  int64_t quota_bytes = 0;                // 0: no quota
+  int64_t max_objects_per_namespace = 0;  // objects of one kind in one namespace; 0: no limit
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -96,6 +104,10 @@ class Store {
   // remove: NotFound if absent; with finalizers sets deletionTimestamp (Modified event) and
   //   returns the object; without, removes it (Deleted event) and returns its last state.
   //   expected_resource_version as for update.
+  // Limits (StoreUsage): a create beyond the objects of its kind allowed in one namespace is
+  //   Forbidden; a create or update that would take the stored bytes over the quota is
+  //   Unavailable ("store full"). Writes that do not grow the store, status writes and removes
+  //   are never refused by a limit, so a full store can be emptied.
   virtual void create(api::Object object, ObjectCallback done) = 0;
   virtual void update(api::Object object, int64_t expected_resource_version,
                       ObjectCallback done) = 0;
@@ -111,6 +123,8 @@ class Store {
 
   // Oldest revision a watch can resume after.
   virtual int64_t compactedRevision() const = 0;
+
+  virtual StoreUsage usage() const = 0;
 };
 using StorePtr = std::unique_ptr<Store>;
 

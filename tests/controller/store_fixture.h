@@ -113,6 +113,7 @@ class FaultyStore final : public store::Store {
     return inner_.watch(o, std::move(cb), std::move(on_end));
   }
   int64_t compactedRevision() const override { return inner_.compactedRevision(); }
+  store::StoreUsage usage() const override { return inner_.usage(); }
 
   mutable std::atomic<int> list_failures{0};
   std::atomic<int> watch_failures{0};

@@ -268,7 +268,7 @@ TEST(StoreConcurrencyTest, AFailedCommitFailsItsBatchAndRollsBackRevisions) {
   TempDir dir;
   CommitGate gate;
   SqliteOptions options = optionsIn(dir);
-  options.quota_bytes = 256 * 1024;
+  options.max_database_bytes = 256 * 1024;
   options.on_commit = gate.hook();
   StorePtr store = openOrDie(options);
   Results first;

@@ -270,7 +270,7 @@ TEST(StoreQuotaTest, FullDatabaseFailsTheWriteAndKeepsAcknowledgedState) {
   TempDir dir;
   SqliteOptions options;
   options.path = dir.file("small.db");
-  options.quota_bytes = 160 * 1024;
+  options.max_database_bytes = 160 * 1024;
   std::string big = R"({"blob":")" + std::string(6000, 'z') + R"("})";
   std::vector<std::string> acked;
   util::Error failure;
@@ -294,7 +294,7 @@ TEST(StoreQuotaTest, FullDatabaseFailsTheWriteAndKeepsAcknowledgedState) {
     EXPECT_EQ(store->currentRevision(), static_cast<int64_t>(acked.size()));
     EXPECT_FALSE(store->get({api::Kind::Cluster, "ns", "c" + std::to_string(acked.size())}).ok());
   }
-  options.quota_bytes = 0;
+  options.max_database_bytes = 0;
   StorePtr store = openOrDie(options);
   for (size_t i = 0; i < acked.size(); ++i) {
     EXPECT_TRUE(store->get({api::Kind::Cluster, "ns", acked[i]}).ok()) << acked[i];
