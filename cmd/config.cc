@@ -106,6 +106,12 @@ util::Status validateConfig(const DaemonConfig& config) {
                      "instance with a generated admin token");
   }
   if (config.data_dir.empty()) return makeError(ErrorCode::BadRequest, "--data-dir must not be empty");
+  if (config.store_quota_bytes < 0 || config.max_objects_per_namespace < 0) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("--store-quota-bytes ({}) and --max-objects-per-namespace ({}) "
+                                 "must not be negative; 0 turns the limit off",
+                                 config.store_quota_bytes, config.max_objects_per_namespace));
+  }
   return {};
 }
 

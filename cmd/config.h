@@ -23,6 +23,9 @@ struct DaemonConfig {
   unsigned io_threads = 0;  // 0: one per core
   std::chrono::milliseconds watch_bookmark_interval{30000};
   std::chrono::milliseconds shutdown_timeout{10000};  // drain deadline for open requests
+  // Resource limits; see docs/api.md, "Limits".
+  int64_t store_quota_bytes = int64_t{2} << 30;  // etcd's default backend quota; 0: none
+  int64_t max_objects_per_namespace = 10000;     // of each kind; 0: none
 };
 
 struct ListenAddress {

@@ -53,6 +53,8 @@ util::Status Daemon::prepareDataDir() {
 util::Status Daemon::openStore() {
   store::SqliteOptions options;
   options.path = config_.data_dir + "/magnumd.db";
+  options.quota_bytes = config_.store_quota_bytes;
+  options.max_objects_per_namespace = config_.max_objects_per_namespace;
   auto& commit_seconds = metrics_.histogram("magnumd_store_commit_duration_seconds",
                                             "One store transaction, BEGIN to COMMIT, fsync included.")
                              .with({});

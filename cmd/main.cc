@@ -35,6 +35,13 @@ void addFlags(CLI::App& app, DaemonConfig& c, Flags& f) {
                  "seconds between BOOKMARK events on idle watches (default 30)");
   app.add_option("--shutdown-timeout", f.shutdown_seconds,
                  "seconds to let open requests finish on SIGTERM (default 10)");
+  app.add_option("--store-quota-bytes", c.store_quota_bytes,
+                 "bytes of stored objects beyond which creates and growing updates get 503 "
+                 "(0: no quota)")
+      ->capture_default_str();
+  app.add_option("--max-objects-per-namespace", c.max_objects_per_namespace,
+                 "objects of one kind in one namespace beyond which creates get 403 (0: no limit)")
+      ->capture_default_str();
 }
 
 }  // namespace

@@ -98,6 +98,11 @@ ApiServer::ApiServer(store::Store& store, std::shared_ptr<const Authenticator> a
       metrics_(registry),
       rss_(registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes.")),
       revision_(registry.gauge("magnumd_store_revision", "The store's current revision.")),
+      store_bytes_(registry.gauge("magnumd_store_size_bytes",
+                                  "Bytes of stored objects (their JSON), what the quota counts.")),
+      store_quota_(registry.gauge("magnumd_store_quota_bytes",
+                                  "The store quota (--store-quota-bytes); 0: none.")),
+      store_objects_(registry.gauge("magnumd_store_objects", "Objects in the store.")),
       resources_(store, metrics_),
       watches_(store, metrics_, options.watch) {
   const auto& build = buildInfo();
@@ -169,6 +174,10 @@ net::Response ApiServer::systemEndpoint(const net::Request& request, std::string
 net::Response ApiServer::metricsEndpoint() {
   rss_.with({}).set(residentBytes());
   revision_.with({}).set(static_cast<double>(store_.currentRevision()));
+  store::StoreUsage usage = store_.usage();
+  store_bytes_.with({}).set(static_cast<double>(usage.bytes));
+  store_quota_.with({}).set(static_cast<double>(usage.quota_bytes));
+  store_objects_.with({}).set(static_cast<double>(usage.objects));
   net::Response res{http::status::ok, 11};
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   res.body() = registry_.render();

@@ -61,6 +61,9 @@ class ApiServer {
   ServerMetrics metrics_;
   util::Family<util::Gauge>& rss_;
   util::Family<util::Gauge>& revision_;
+  util::Family<util::Gauge>& store_bytes_;
+  util::Family<util::Gauge>& store_quota_;
+  util::Family<util::Gauge>& store_objects_;
   ResourceHandlers resources_;
   WatchHub watches_;
   std::atomic<bool> ready_{false};

@@ -62,6 +62,8 @@ bool RecordingWriter::waitFor(
 void ApiTest::start(WatchOptions watch_options) {
   store::SqliteOptions options;
   options.path = dir_.path() + "/magnumd.db";
+  options.quota_bytes = store_quota_bytes_;
+  options.max_objects_per_namespace = store_max_objects_;
   options.change_log_retention = store_retention_;
   options.watch_cache_events = store_cache_events_;
   auto opened = store::openSqliteStore(options);

@@ -105,6 +105,8 @@ class ApiTest : public ::testing::Test {
                       const std::string& labels_json = "{}");
 
   TempDir dir_;
+  int64_t store_quota_bytes_ = 0;  // SqliteOptions::quota_bytes at the next start()
+  int64_t store_max_objects_ = 0;  // SqliteOptions::max_objects_per_namespace
   int64_t store_retention_ = 100000;
   size_t store_cache_events_ = 4096;
   store::StorePtr store_;

@@ -206,6 +206,14 @@ TEST(Config, FileSetsWhatTheCommandLineDidNotAndNothingElse) {
   EXPECT_TRUE(cmd::validateConfig(production).ok());
   production.tls_cert = "c.pem";
   EXPECT_FALSE(cmd::validateConfig(production).ok());
+  production.tls_cert.clear();
+  production.store_quota_bytes = -1;
+  auto negative = cmd::validateConfig(production);
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.error().message.find("--store-quota-bytes (-1)"), std::string::npos)
+      << negative.error().message;
+  production.store_quota_bytes = 0;
+  EXPECT_TRUE(cmd::validateConfig(production).ok());
   EXPECT_FALSE(cmd::parseListen("127.0.0.1").ok());
   EXPECT_FALSE(cmd::parseListen("127.0.0.1:99999").ok());
   EXPECT_EQ(cmd::parseListen("[::1]:80")->host, "::1");
