@@ -21,6 +21,34 @@ namespace fs = std::filesystem;
 using util::ErrorCode;
 using util::makeError;
 
+namespace {
+
+// Descriptors kept free of connections: the store's files, the cloud clients, logs.
+constexpr size_t kReservedDescriptors = 256;
+
+// --max-connections, or (0) what the file-descriptor limit allows; never more than that, so
+// the listener stops accepting before accept() and the store run out of descriptors.
+size_t connectionLimit(size_t requested) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return requested > 0 ? requested : 65536;
+  }
+  size_t descriptors = limit.rlim_cur;
+  size_t allowed =
+      descriptors > 2 * kReservedDescriptors ? descriptors - kReservedDescriptors : descriptors / 2;
+  if (requested == 0) return allowed;
+  if (requested > allowed) {
+    LOG_WARN("magnumd",
+             "--max-connections {} is more than the file-descriptor limit ({}) allows; using {} "
+             "(raise the limit, e.g. LimitNOFILE= in the systemd unit)",
+             requested, descriptors, allowed);
+    return allowed;
+  }
+  return requested;
+}
+
+}  // namespace
+
 Daemon::Daemon(DaemonConfig config) : config_(std::move(config)) {}
 
 Daemon::~Daemon() { shutdown(); }
@@ -108,6 +136,7 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   net::ServerOptions options;
   options.address = listen.host;
   options.port = listen.port;
+  options.max_connections = connectionLimit(config_.max_connections);
   if (!config_.tls_cert.empty()) {
     ASSIGN_OR_RETURN(options.tls, net::makeServerTlsContext(config_.tls_cert, config_.tls_key));
   }
@@ -121,8 +150,9 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
                                             : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { io_->run(); });
   api_->setReady(true);
-  LOG_INFO("magnumd", "serving the API on {}://{}:{} with {} I/O thread(s)",
-           options.tls ? "https" : "http", options.address, http_->port(), threads);
+  LOG_INFO("magnumd", "serving the API on {}://{}:{} with {} I/O thread(s), at most {} connections",
+           options.tls ? "https" : "http", options.address, http_->port(), threads,
+           options.max_connections);
   return {};
 }
 

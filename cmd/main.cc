@@ -42,6 +42,10 @@ void addFlags(CLI::App& app, DaemonConfig& c, Flags& f) {
   app.add_option("--max-objects-per-namespace", c.max_objects_per_namespace,
                  "objects of one kind in one namespace beyond which creates get 403 (0: no limit)")
       ->capture_default_str();
+  app.add_option("--max-connections", c.max_connections,
+                 "open HTTP connections; more wait to be accepted (0: the file-descriptor limit "
+                 "minus a reserve)")
+      ->capture_default_str();
 }
 
 }  // namespace

@@ -24,14 +24,22 @@ constexpr auto kTuple = asio::as_tuple(use_awaitable);
 
 struct HttpServer::State {
   State(asio::io_context& io, ServerOptions o, Handler h, ErrorFormatter f)
-      : io(io), options(std::move(o)), handler(std::move(h)), error_formatter(std::move(f)),
-        acceptor(io) {}
+      : io(io),
+        options(std::move(o)),
+        handler(std::move(h)),
+        error_formatter(std::move(f)),
+        accept_strand(asio::make_strand(io)),
+        acceptor(accept_strand),
+        slot_freed(accept_strand) {}
 
   asio::io_context& io;
   ServerOptions options;
   Handler handler;
   ErrorFormatter error_formatter;
+  // The accept loop, the acceptor and slot_freed live on accept_strand.
+  asio::strand<asio::io_context::executor_type> accept_strand;
   tcp::acceptor acceptor;
+  asio::steady_timer slot_freed;  // cancelled when a connection closes at max_connections
   std::atomic<bool> stopping{false};
   std::atomic<size_t> open_connections{0};
 
@@ -193,6 +201,31 @@ asio::awaitable<bool> serveOne(Stream& stream, beast::flat_buffer& buffer,
   co_return written && keep_alive && !state.stopping.load();
 }
 
+// An accepted connection's place under max_connections, taken in the accept loop (so the loop
+// never accepts past the cap) and given back when the session ends, or when its coroutine is
+// destroyed without having run. Giving back a place at the cap wakes the accept loop.
+class ConnectionSlot {
+ public:
+  explicit ConnectionSlot(std::shared_ptr<HttpServer::State> state) : state_(std::move(state)) {
+    state_->open_connections++;
+  }
+  ConnectionSlot(ConnectionSlot&& other) noexcept = default;
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+  ~ConnectionSlot() {
+    if (!state_) return;
+    size_t before = state_->open_connections--;
+    const size_t cap = state_->options.max_connections;
+    if (cap > 0 && before >= cap) {
+      asio::post(state_->accept_strand, [state = state_] { state->slot_freed.cancel(); });
+    }
+  }
+
+ private:
+  std::shared_ptr<HttpServer::State> state_;
+};
+
 // Registers a session so stop() can wake it. `cancel` runs on the session's strand and only while
 // the session is alive (the guard dies on that same strand).
 class SessionGuard {
@@ -200,7 +233,6 @@ class SessionGuard {
   template <typename Executor>
   SessionGuard(HttpServer::State& state, Executor executor, std::function<void()> cancel)
       : state_(state), alive_(std::make_shared<bool>(true)) {
-    state_.open_connections++;
     std::lock_guard lock(state_.mutex);
     id_ = state_.next_session_id++;
     state_.cancellers.emplace(id_, [executor, alive = alive_, cancel = std::move(cancel)] {
@@ -215,7 +247,6 @@ class SessionGuard {
       std::lock_guard lock(state_.mutex);
       state_.cancellers.erase(id_);
     }
-    state_.open_connections--;
   }
   SessionGuard(const SessionGuard&) = delete;
   SessionGuard& operator=(const SessionGuard&) = delete;
@@ -234,7 +265,8 @@ asio::awaitable<void> serveConnection(Stream& stream, HttpServer::State& state, 
   }
 }
 
-asio::awaitable<void> plainSession(tcp::socket socket, std::shared_ptr<HttpServer::State> state) {
+asio::awaitable<void> plainSession(tcp::socket socket, std::shared_ptr<HttpServer::State> state,
+                                   [[maybe_unused]] ConnectionSlot slot) {
   beast::tcp_stream stream(std::move(socket));
   PeerInfo peer;
   boost::system::error_code ec;
@@ -246,7 +278,8 @@ asio::awaitable<void> plainSession(tcp::socket socket, std::shared_ptr<HttpServe
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
-asio::awaitable<void> tlsSession(tcp::socket socket, std::shared_ptr<HttpServer::State> state) {
+asio::awaitable<void> tlsSession(tcp::socket socket, std::shared_ptr<HttpServer::State> state,
+                                 [[maybe_unused]] ConnectionSlot slot) {
   beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)),
                                               *state->options.tls);
   PeerInfo peer;
@@ -265,16 +298,43 @@ asio::awaitable<void> tlsSession(tcp::socket socket, std::shared_ptr<HttpServer:
   co_await stream.async_shutdown(kTuple);
 }
 
+// Runs on accept_strand. At max_connections it waits for a connection to close; when accept
+// fails (EMFILE, ENFILE, ENOBUFS: out of descriptors or memory) it backs off, 10 ms doubling to
+// 1 s, instead of retrying at once.
 asio::awaitable<void> acceptLoop(std::shared_ptr<HttpServer::State> state) {
+  constexpr auto kMinBackoff = std::chrono::milliseconds(10);
+  constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
+  auto backoff = kMinBackoff;
+  const size_t cap = state->options.max_connections;
+  auto next_cap_log = std::chrono::steady_clock::time_point::min();
   for (;;) {
+    while (cap > 0 && state->open_connections.load() >= cap && !state->stopping.load()) {
+      if (auto now = std::chrono::steady_clock::now(); now >= next_cap_log) {
+        LOG_WARN("http",
+                 "{} connections open (the limit, --max-connections): new clients wait "
+                 "until one closes",
+                 cap);
+        next_cap_log = now + std::chrono::minutes(1);
+      }
+      state->slot_freed.expires_at(std::chrono::steady_clock::time_point::max());
+      co_await state->slot_freed.async_wait(kTuple);
+    }
     auto [ec, socket] = co_await state->acceptor.async_accept(asio::make_strand(state->io), kTuple);
     if (state->stopping.load() || ec == asio::error::operation_aborted) co_return;
     if (ec) {
-      LOG_WARN("http", "accept failed: {}", ec.message());
-      asio::steady_timer pause(state->io, std::chrono::milliseconds(50));  // EMFILE and friends
+      if (backoff == kMinBackoff) {
+        LOG_WARN("http",
+                 "accept failed: {}; retrying with backoff (raise the file-descriptor "
+                 "limit, or lower --max-connections)",
+                 ec.message());
+      }
+      asio::steady_timer pause(state->accept_strand, backoff);
       co_await pause.async_wait(kTuple);
+      backoff = std::min(backoff * 2, kMaxBackoff);
       continue;
     }
+    backoff = kMinBackoff;
+    ConnectionSlot slot(state);
     socket.set_option(tcp::no_delay(true), ec);
     auto executor = socket.get_executor();
     auto on_done = [](const std::exception_ptr& e) {
@@ -286,9 +346,9 @@ asio::awaitable<void> acceptLoop(std::shared_ptr<HttpServer::State> state) {
       }
     };
     if (state->options.tls) {
-      asio::co_spawn(executor, tlsSession(std::move(socket), state), on_done);
+      asio::co_spawn(executor, tlsSession(std::move(socket), state, std::move(slot)), on_done);
     } else {
-      asio::co_spawn(executor, plainSession(std::move(socket), state), on_done);
+      asio::co_spawn(executor, plainSession(std::move(socket), state, std::move(slot)), on_done);
     }
   }
 }
@@ -297,8 +357,7 @@ asio::awaitable<void> acceptLoop(std::shared_ptr<HttpServer::State> state) {
 
 HttpServer::HttpServer(asio::io_context& io, ServerOptions options, Handler handler,
                        ErrorFormatter error_formatter)
-    : io_(io),
-      state_(std::make_shared<State>(io, std::move(options), std::move(handler),
+    : state_(std::make_shared<State>(io, std::move(options), std::move(handler),
                                      std::move(error_formatter))),
       open_connections_(state_->open_connections) {}
 
@@ -323,15 +382,16 @@ util::Status HttpServer::start() {
                                        state_->options.port, ec.message()));
   }
   bound_port_ = acceptor.local_endpoint().port();
-  asio::co_spawn(io_, acceptLoop(state_), asio::detached);
+  asio::co_spawn(state_->accept_strand, acceptLoop(state_), asio::detached);
   return {};
 }
 
 void HttpServer::stop() {
   if (state_->stopping.exchange(true)) return;
-  asio::post(io_, [state = state_] {
+  asio::post(state_->accept_strand, [state = state_] {
     boost::system::error_code ec;
     state->acceptor.close(ec);
+    state->slot_freed.cancel();
   });
   std::lock_guard lock(state_->mutex);
   for (auto& [id, cancel] : state_->cancellers) cancel();

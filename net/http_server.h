@@ -65,6 +65,9 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30000};  // each write
   std::chrono::milliseconds idle_timeout{75000};   // keep-alive wait for the next request
   std::shared_ptr<asio::ssl::context> tls;         // null: plain HTTP
+  // Open connections at most; 0: no cap. At the cap the server stops accepting, so further
+  // clients wait in the listen backlog, and resumes as soon as a connection closes.
+  size_t max_connections = 0;
   std::string server_name = "magnumd";
 };
 
@@ -88,7 +91,6 @@ class HttpServer {
   struct State;  // shared with sessions, outlives the server object if sessions linger
 
  private:
-  asio::io_context& io_;
   std::shared_ptr<State> state_;
   uint16_t bound_port_ = 0;
   std::atomic<size_t>& open_connections_;

@@ -1,0 +1,97 @@
+// The listener's connection cap: at max_connections the server stops accepting, so the next
+// client waits (in the listen backlog) and is served as soon as an open connection closes.
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <thread>
+
+#include "net/http_server.h"
+
+namespace magnumd::net {
+namespace {
+
+using tcp = asio::ip::tcp;
+
+class ConnectionLimitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerOptions options;
+    options.max_connections = 2;
+    server_ = std::make_unique<HttpServer>(
+        io_, options, [](Request request, PeerInfo) -> asio::awaitable<Reply> {
+          Response response{http::status::ok, request.version()};
+          response.body() = "served " + std::string(request.target());
+          co_return response;
+        });
+    ASSERT_TRUE(server_->start().ok());
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    server_->stop();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+
+  // A client connection: TCP connects even while the server does not accept (the backlog).
+  std::unique_ptr<tcp::socket> connect() {
+    auto socket = std::make_unique<tcp::socket>(client_io_);
+    socket->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+    return socket;
+  }
+  static void send(tcp::socket& socket, const std::string& target) {
+    Request request{http::verb::get, target, 11};
+    request.set(http::field::host, "127.0.0.1");
+    http::write(socket, request);
+  }
+  // True when the socket has something to read within `wait`.
+  static bool readable(tcp::socket& socket, std::chrono::milliseconds wait) {
+    pollfd fd{socket.native_handle(), POLLIN, 0};
+    return ::poll(&fd, 1, static_cast<int>(wait.count())) == 1;
+  }
+  static std::string receive(tcp::socket& socket) {
+    beast::flat_buffer buffer;
+    Response response;
+    http::read(socket, buffer, response);
+    return response.body();
+  }
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  asio::io_context client_io_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+};
+
+TEST_F(ConnectionLimitTest, TheConnectionBeyondTheCapWaitsAndIsServedWhenOneCloses) {
+  auto first = connect();
+  auto second = connect();
+  send(*first, "/1");
+  send(*second, "/2");
+  EXPECT_EQ(receive(*first), "served /1");
+  EXPECT_EQ(receive(*second), "served /2");
+  EXPECT_EQ(server_->openConnections(), 2u);
+
+  auto third = connect();
+  send(*third, "/3");
+  EXPECT_FALSE(readable(*third, std::chrono::milliseconds(300)))
+      << "a third connection was served while two were open";
+  EXPECT_EQ(server_->openConnections(), 2u);
+
+  first->close();
+  ASSERT_TRUE(readable(*third, std::chrono::seconds(5)));
+  EXPECT_EQ(receive(*third), "served /3");
+  // The kept-alive connections still work, and the cap still holds.
+  send(*second, "/2-again");
+  EXPECT_EQ(receive(*second), "served /2-again");
+  EXPECT_EQ(server_->openConnections(), 2u);
+}
+
+}  // namespace
+}  // namespace magnumd::net
