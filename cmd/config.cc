@@ -112,6 +112,10 @@ util::Status validateConfig(const DaemonConfig& config) {
                                  "must not be negative; 0 turns the limit off",
                                  config.store_quota_bytes, config.max_objects_per_namespace));
   }
+  if (config.max_watches_per_user == 0) {
+    return makeError(ErrorCode::BadRequest,
+                     "--max-watches-per-user must be at least 1 (every watch would be refused)");
+  }
   return {};
 }
 

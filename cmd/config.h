@@ -27,6 +27,7 @@ struct DaemonConfig {
   int64_t store_quota_bytes = int64_t{2} << 30;  // etcd's default backend quota; 0: none
   int64_t max_objects_per_namespace = 10000;     // of each kind; 0: none
   size_t max_connections = 0;                    // 0: what the file-descriptor limit allows
+  size_t max_watches_per_user = 100;
 };
 
 struct ListenAddress {

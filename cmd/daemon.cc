@@ -142,6 +142,7 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   }
   server::ApiServerOptions api_options;
   api_options.watch.bookmark_interval = config_.watch_bookmark_interval;
+  api_options.watch.max_streams_per_user = config_.max_watches_per_user;
   api_ = std::make_unique<server::ApiServer>(*store_, std::move(authenticator), metrics_, api_options);
   http_ = std::make_unique<net::HttpServer>(*io_, options, api_->handler(),
                                             &server::ApiServer::transportError);

@@ -46,6 +46,9 @@ void addFlags(CLI::App& app, DaemonConfig& c, Flags& f) {
                  "open HTTP connections; more wait to be accepted (0: the file-descriptor limit "
                  "minus a reserve)")
       ->capture_default_str();
+  app.add_option("--max-watches-per-user", c.max_watches_per_user,
+                 "open watch streams per token user; more get 429")
+      ->capture_default_str();
 }
 
 }  // namespace

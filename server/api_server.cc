@@ -265,6 +265,7 @@ net::Reply ApiServer::openWatch(const RequestContext& ctx) {
   request.namespace_ = effectiveNamespace(ctx);
   request.filter = std::move(filter).value();
   request.timeout = std::chrono::seconds(*timeout);
+  request.user = ctx.identity.user;
   auto rv_text = stringParam(ctx.query, "resourceVersion");
   if (!rv_text.empty()) {
     auto rv = intParam(ctx.query, "resourceVersion");

@@ -96,7 +96,7 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
  public:
   WatchStream(WatchHub& hub, WatchRequest request)
       : hub_(hub), request_(std::move(request)), track_matches_(!request_.filter.empty()) {}
-  ~WatchStream() { hub_.erase(this); }
+  ~WatchStream() { hub_.erase(this, request_.user); }
   WatchStream(const WatchStream&) = delete;
   WatchStream& operator=(const WatchStream&) = delete;
 
@@ -371,6 +371,21 @@ util::Result<net::StreamingResponse> WatchHub::open(WatchRequest request) {
     return makeError(ErrorCode::TooManyRequests,
                      fmt::format("too many open watches ({}); try again later", options_.max_streams));
   }
+  {
+    std::lock_guard lock(mutex_);
+    auto [it, added] = per_user_.try_emplace(request.user, 0);
+    if (it->second >= options_.max_streams_per_user) {
+      reserved_.fetch_sub(1);
+      util::Error refused = makeError(
+          ErrorCode::TooManyRequests,
+          fmt::format("too many open watches for user \"{}\": {} of {} allowed; close one, or "
+                      "raise --max-watches-per-user",
+                      request.user, it->second, options_.max_streams_per_user));
+      if (added) per_user_.erase(it);
+      return refused;
+    }
+    ++it->second;
+  }
   auto stream = std::make_shared<WatchStream>(*this, std::move(request));
   add(stream);
   net::StreamingResponse reply;
@@ -390,9 +405,13 @@ void WatchHub::add(const std::shared_ptr<WatchStream>& stream) {
   if (stopping_) stream->stop();
 }
 
-void WatchHub::erase(WatchStream* stream) {
+void WatchHub::erase(WatchStream* stream, const std::string& user) {
   std::lock_guard lock(mutex_);
-  if (streams_.erase(stream) > 0) reserved_.fetch_sub(1);
+  if (streams_.erase(stream) > 0) {
+    reserved_.fetch_sub(1);
+    auto it = per_user_.find(user);
+    if (it != per_user_.end() && --it->second == 0) per_user_.erase(it);
+  }
   metrics_.open_watches.with({}).set(static_cast<double>(streams_.size()));
 }
 

@@ -28,6 +28,7 @@ struct WatchOptions {
   size_t buffer_bytes = 16 * 1024 * 1024; // queued object bytes per stream (approximate)
   std::chrono::seconds max_timeout{1800}; // upper bound (and default) of timeoutSeconds
   size_t max_streams = 10000;             // beyond this, new watches get 429
+  size_t max_streams_per_user = 100;      // open streams of one user (Identity::user); more: 429
 };
 
 struct WatchRequest {
@@ -36,6 +37,7 @@ struct WatchRequest {
   ObjectFilter filter;
   std::optional<int64_t> resource_version; // nullopt/0: synthetic ADDED for existing objects first
   std::chrono::seconds timeout{0};         // 0: options.max_timeout
+  std::string user;                        // who opens it, for max_streams_per_user
 };
 
 class WatchStream;
@@ -46,7 +48,8 @@ class WatchHub {
   WatchHub(store::Store& store, ServerMetrics& metrics, WatchOptions options);
   ~WatchHub();
 
-  // The streaming reply for one watch (TooManyRequests when at max_streams).
+  // The streaming reply for one watch (TooManyRequests when at max_streams, or when the user
+  // has max_streams_per_user open). A stream's slot is freed when the stream ends.
   util::Result<net::StreamingResponse> open(WatchRequest request);
 
   // Ends every open stream promptly (server shutdown); new streams end immediately.
@@ -57,13 +60,14 @@ class WatchHub {
  private:
   friend class WatchStream;
   void add(const std::shared_ptr<WatchStream>& stream);
-  void erase(WatchStream* stream);
+  void erase(WatchStream* stream, const std::string& user);
 
   store::Store& store_;
   ServerMetrics& metrics_;
   WatchOptions options_;
   mutable std::mutex mutex_;
   std::map<WatchStream*, std::weak_ptr<WatchStream>> streams_;
+  std::map<std::string, size_t> per_user_;  // open (or opening) streams by user; no zeros
   std::atomic<size_t> reserved_{0};
   std::atomic<bool> stopping_{false};
   std::unique_ptr<EncodedEvents> encoded_;

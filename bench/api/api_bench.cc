@@ -200,8 +200,11 @@ int main(int argc, char** argv) {
   if (pid == 0) {
     std::string listen = fmt::format("127.0.0.1:{}", port);
     std::string data = (dir / "data").string(), tokens = (dir / "tokens.csv").string();
+    // Every watcher uses the one bench token.
+    std::string watches = std::to_string(watchers + 10);
     execl(magnumd.c_str(), magnumd.c_str(), "--listen", listen.c_str(), "--data-dir", data.c_str(),
-          "--token-file", tokens.c_str(), "--log-level", "warn", nullptr);
+          "--token-file", tokens.c_str(), "--log-level", "warn", "--max-watches-per-user",
+          watches.c_str(), nullptr);
     _exit(127);
   }
   tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);

@@ -1,5 +1,6 @@
 // Resource limits as an API client sees them: a full store answers 503, a namespace at its
-// object limit 403; each Status names the limit and how to raise it, and deleting makes room.
+// object limit 403, a user at its watch limit 429; each Status names the limit and how to raise
+// it, and deleting (or closing a stream) makes room again.
 #include <fmt/format.h>
 
 #include "api_fixture.h"
@@ -9,6 +10,7 @@ namespace {
 
 using namespace testing;
 using V = http::verb;
+using Events = std::vector<std::pair<std::string, util::JsonDoc>>;
 
 class LimitsTest : public ApiTest {
  protected:
@@ -17,6 +19,12 @@ class LimitsTest : public ApiTest {
     store_quota_bytes_ = quota_bytes;
     store_max_objects_ = max_objects;
     start(WatchOptions{});
+  }
+  void restartWithWatchesPerUser(size_t max) {
+    stop();
+    WatchOptions options;
+    options.max_streams_per_user = max;
+    start(options);
   }
   std::string clusters(const std::string& ns = "demo") {
     return fmt::format("{}/namespaces/{}/clusters", kBase, ns);
@@ -67,6 +75,31 @@ TEST_F(LimitsTest, ANamespaceAtItsObjectLimitAnswers403ExceededQuota) {
             "--max-objects-per-namespace");
   ASSERT_EQ(createTemplate("other", "k8s").code, 201u);
   EXPECT_EQ(createCluster("other", "c", "k8s").code, 201u);
+}
+
+TEST_F(LimitsTest, AUserBeyondItsWatchLimitGets429AndAClosedStreamFreesItsSlot) {
+  restartWithWatchesPerUser(2);
+  auto first = watch(clusters() + "?watch=true&timeoutSeconds=1");
+  auto second = watch(clusters() + "?watch=true");
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  Reply refused;
+  EXPECT_EQ(watch(clusters() + "?watch=true", kAdmin, &refused), nullptr);
+  EXPECT_EQ(refused.code, 429u) << refused.body;
+  EXPECT_EQ(refused.reason(), "TooManyRequests");
+  EXPECT_EQ(refused.str("/message"),
+            "too many open watches for user \"root\": 2 of 2 allowed; close one, or raise "
+            "--max-watches-per-user");
+  // Another user has its own allowance.
+  EXPECT_NE(watch(clusters() + "?watch=true", kReaderAll), nullptr);
+
+  // The first stream ends (timeoutSeconds=1): its slot is free again.
+  ASSERT_TRUE(
+      first->waitFor([&](const Events&) { return first->done.load(); }, std::chrono::seconds(5)));
+  ASSERT_TRUE(first->waitFor([&](const Events&) { return api_->openWatches() == 2; }));
+  EXPECT_NE(watch(clusters() + "?watch=true"), nullptr);
+  EXPECT_EQ(watch(clusters() + "?watch=true", kAdmin, &refused), nullptr);
+  EXPECT_EQ(refused.code, 429u);
 }
 
 }  // namespace

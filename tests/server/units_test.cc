@@ -213,6 +213,11 @@ TEST(Config, FileSetsWhatTheCommandLineDidNotAndNothingElse) {
   EXPECT_NE(negative.error().message.find("--store-quota-bytes (-1)"), std::string::npos)
       << negative.error().message;
   production.store_quota_bytes = 0;
+  production.max_watches_per_user = 0;
+  auto no_watches = cmd::validateConfig(production);
+  ASSERT_FALSE(no_watches.ok());
+  EXPECT_NE(no_watches.error().message.find("--max-watches-per-user"), std::string::npos);
+  production.max_watches_per_user = 1;
   EXPECT_TRUE(cmd::validateConfig(production).ok());
   EXPECT_FALSE(cmd::parseListen("127.0.0.1").ok());
   EXPECT_FALSE(cmd::parseListen("127.0.0.1:99999").ok());
