@@ -88,6 +88,21 @@ util::Status applyConfigFile(const std::string& path, CLI::App& app) {
   return {};
 }
 
+ConnectionCap connectionCap(size_t requested, uint64_t descriptors) {
+  constexpr uint64_t kReservedDescriptors = 256;
+  constexpr size_t kUnlimitedDefault = 65536;
+  if (descriptors == 0) return {requested > 0 ? requested : kUnlimitedDefault, {}};
+  const auto allowed = static_cast<size_t>(descriptors > 2 * kReservedDescriptors
+                                               ? descriptors - kReservedDescriptors
+                                               : descriptors / 2);
+  if (requested == 0) return {allowed, {}};
+  if (requested <= allowed) return {requested, {}};
+  return {allowed,
+          fmt::format("--max-connections {} is more than the file-descriptor limit ({}) allows; "
+                      "using {} (raise the limit, e.g. LimitNOFILE= in the systemd unit)",
+                      requested, descriptors, allowed)};
+}
+
 util::Status validateConfig(const DaemonConfig& config) {
   RETURN_IF_ERROR(parseListen(config.listen));
   util::LogLevel level;

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "util/result.h"
@@ -42,6 +44,17 @@ util::Result<ListenAddress> parseListen(const std::string& text);
 // option the command line already set keeps its value (flags win). Unknown keys, lists and
 // values the option rejects are errors naming the file and the key.
 util::Status applyConfigFile(const std::string& path, CLI::App& app);
+
+// The connection cap for --max-connections `requested` under a file-descriptor limit of
+// `descriptors` (0: unlimited). 256 descriptors stay free of connections, for the store, the
+// cloud clients and logs (half the descriptors under a limit below 512), so the listener stops
+// accepting before accept() and the store run out of them. `requested` 0 asks for all the
+// limit allows; a larger request is lowered to that, and `warning` says so.
+struct ConnectionCap {
+  size_t connections = 0;
+  std::string warning;
+};
+ConnectionCap connectionCap(size_t requested, uint64_t descriptors);
 
 // Consistency checks that do not touch the filesystem: TLS needs both files, production needs
 // a token file, the log level exists, the listen address parses.

@@ -23,28 +23,16 @@ using util::makeError;
 
 namespace {
 
-// Descriptors kept free of connections: the store's files, the cloud clients, logs.
-constexpr size_t kReservedDescriptors = 256;
-
-// --max-connections, or (0) what the file-descriptor limit allows; never more than that, so
-// the listener stops accepting before accept() and the store run out of descriptors.
+// --max-connections under this process's file-descriptor limit (see connectionCap).
 size_t connectionLimit(size_t requested) {
   rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
-    return requested > 0 ? requested : 65536;
+  uint64_t descriptors = 0;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    descriptors = limit.rlim_cur;
   }
-  size_t descriptors = limit.rlim_cur;
-  size_t allowed =
-      descriptors > 2 * kReservedDescriptors ? descriptors - kReservedDescriptors : descriptors / 2;
-  if (requested == 0) return allowed;
-  if (requested > allowed) {
-    LOG_WARN("magnumd",
-             "--max-connections {} is more than the file-descriptor limit ({}) allows; using {} "
-             "(raise the limit, e.g. LimitNOFILE= in the systemd unit)",
-             requested, descriptors, allowed);
-    return allowed;
-  }
-  return requested;
+  ConnectionCap cap = connectionCap(requested, descriptors);
+  if (!cap.warning.empty()) LOG_WARN("magnumd", "{}", cap.warning);
+  return cap.connections;
 }
 
 }  // namespace

@@ -219,6 +219,18 @@ TEST(Config, FileSetsWhatTheCommandLineDidNotAndNothingElse) {
   EXPECT_NE(no_watches.error().message.find("--max-watches-per-user"), std::string::npos);
   production.max_watches_per_user = 1;
   EXPECT_TRUE(cmd::validateConfig(production).ok());
+
+  // --max-connections keeps 256 descriptors free of connections.
+  EXPECT_EQ(cmd::connectionCap(0, 20000).connections, 19744u);
+  EXPECT_EQ(cmd::connectionCap(0, 300).connections, 150u);
+  EXPECT_EQ(cmd::connectionCap(4096, 20000).connections, 4096u);
+  EXPECT_TRUE(cmd::connectionCap(4096, 20000).warning.empty());
+  auto lowered = cmd::connectionCap(50000, 20000);
+  EXPECT_EQ(lowered.connections, 19744u);
+  EXPECT_EQ(lowered.warning,
+            "--max-connections 50000 is more than the file-descriptor limit (20000) allows; using "
+            "19744 (raise the limit, e.g. LimitNOFILE= in the systemd unit)");
+  EXPECT_EQ(cmd::connectionCap(100, 0).connections, 100u);
   EXPECT_FALSE(cmd::parseListen("127.0.0.1").ok());
   EXPECT_FALSE(cmd::parseListen("127.0.0.1:99999").ok());
   EXPECT_EQ(cmd::parseListen("[::1]:80")->host, "::1");
