@@ -23,6 +23,17 @@ inline constexpr std::string_view kRoleWorker = "worker";
 inline constexpr std::string_view kDefaultMasterNodeGroup = "default-master";
 inline constexpr std::string_view kDefaultWorkerNodeGroup = "default-worker";
 
+// True for "<cluster>-default-master" and "<cluster>-default-worker": the object names of the
+// node groups magnumd creates with each cluster, which go when the cluster goes.
+inline bool isDefaultNodeGroupName(std::string_view name, std::string_view cluster) {
+  if (name.size() <= cluster.size() + 1 || name.substr(0, cluster.size()) != cluster ||
+      name[cluster.size()] != '-') {
+    return false;
+  }
+  std::string_view group = name.substr(cluster.size() + 1);
+  return group == kDefaultMasterNodeGroup || group == kDefaultWorkerNodeGroup;
+}
+
 struct NodeGroupSpec {
   std::string cluster;                        // a Cluster in the same namespace (required; immutable)
   std::string role = "worker";                // free-form; "master" only for default-master

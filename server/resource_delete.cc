@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include "api/admission.h"
+#include "api/nodegroup.h"
 #include "server/references.h"
 #include "server/resources.h"
 #include "util/time.h"
@@ -114,6 +116,21 @@ asio::awaitable<net::Response> ResourceHandlers::remove(const RequestContext& ct
                                      "another template first",
                                      objectRef(ctx.path), fmt::join(*users, ", ")),
                          std::move(causes)));
+    }
+  }
+  if (ctx.path.kind == api::Kind::NodeGroup) {
+    // Magnum refuses this too: a cluster's default node groups go when the cluster goes.
+    std::string owner = api::clusterOfNodeGroup(current->spec);
+    if (api::isDefaultNodeGroupName(current->metadata.name, owner)) {
+      auto cluster = store_.get({api::Kind::Cluster, ctx.path.namespace_, owner});
+      if (cluster.ok() && !cluster->deleting()) {
+        co_return errorResponse(
+            ctx, makeError(ErrorCode::Conflict,
+                           fmt::format("{} is a default node group of cluster {}/{}: it is "
+                                       "deleted with the cluster; resize it with the cluster's "
+                                       "spec.nodeCount or spec.masterCount instead",
+                                       objectRef(ctx.path), ctx.path.namespace_, owner)));
+      }
     }
   }
   if (options->dry_run) {

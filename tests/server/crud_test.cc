@@ -285,6 +285,32 @@ TEST_F(CrudTest, DeleteWithoutFinalizersAnswersSuccessStatus) {
   EXPECT_EQ(call(V::delete_, cluster("demo", "prod")).code, 404u);
 }
 
+TEST_F(CrudTest, DefaultNodeGroupsGoOnlyWithTheirCluster) {
+  ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
+  ASSERT_EQ(createCluster("demo", "prod", "k8s").code, 201u);
+  // What the cluster reconciler creates (the API refuses these names from users).
+  for (const char* name : {"prod-default-master", "prod-default-worker"}) {
+    api::Object group;
+    group.kind = api::Kind::NodeGroup;
+    group.metadata.namespace_ = "demo";
+    group.metadata.name = name;
+    group.spec = R"({"cluster":"prod","role":"worker","nodeCount":1,"minNodeCount":0})";
+    group.status = "{}";
+    auto created = store::createSync(*store_, group);
+    ASSERT_TRUE(created.ok()) << created.error().message;
+  }
+  const std::string groups = "/apis/container-infra/v1/namespaces/demo/nodegroups/";
+  auto refused = call(V::delete_, groups + "prod-default-worker");
+  EXPECT_EQ(refused.code, 409u) << refused.body;
+  EXPECT_NE(refused.str("/message").find("default node group of cluster demo/prod"), std::string::npos)
+      << refused.body;
+  EXPECT_EQ(call(V::get, groups + "prod-default-worker").code, 200u);
+  EXPECT_EQ(call(V::delete_, groups + "prod-default-master").code, 409u);
+  // Once the cluster is going, they may go too.
+  ASSERT_EQ(call(V::delete_, cluster("demo", "prod")).code, 200u);
+  EXPECT_EQ(call(V::delete_, groups + "prod-default-worker").code, 200u);
+}
+
 TEST_F(CrudTest, DeletePreconditionsInDeleteOptions) {
   ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
   auto r = call(V::delete_, templates("demo") + "/k8s",
