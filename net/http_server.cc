@@ -121,7 +121,17 @@ asio::awaitable<bool> serveOne(Stream& stream, beast::flat_buffer& buffer,
   parser.header_limit(state.options.header_limit);
   parser.body_limit(state.options.body_limit);
 
+  // A keep-alive connection may wait idle_timeout for the next request; once its first byte is
+  // here, the whole request (headers and body) must arrive within read_timeout, so a client that
+  // trickles headers cannot hold a connection longer than one that trickles a body.
   lowest(stream).expires_after(state.options.idle_timeout);
+  if (buffer.size() == 0) {
+    auto [fec, fn] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
+    if (fec) co_return false;
+    buffer.commit(fn);
+  }
+  const auto request_deadline = std::chrono::steady_clock::now() + state.options.read_timeout;
+  lowest(stream).expires_at(request_deadline);
   auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
   if (hec == http::error::header_limit) {
     co_await writeResponse(stream, state,
@@ -141,7 +151,7 @@ asio::awaitable<bool> serveOne(Stream& stream, beast::flat_buffer& buffer,
   if (hec) {
     if (hec != http::error::end_of_stream && hec != asio::error::operation_aborted &&
         hec != beast::error::timeout && hec != asio::error::eof &&
-        hec != asio::error::connection_reset && hn > 0) {
+        hec != asio::error::connection_reset) {
       co_await writeResponse(stream, state,
                              state.errorResponse(http::status::bad_request,
                                                  fmt::format("malformed request: {}", hec.message())),
@@ -159,7 +169,7 @@ asio::awaitable<bool> serveOne(Stream& stream, beast::flat_buffer& buffer,
     if (cec) co_return false;
   }
 
-  lowest(stream).expires_after(state.options.read_timeout);
+  lowest(stream).expires_at(request_deadline);
   auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
   if (bec == http::error::body_limit) {
     co_await writeResponse(stream, state,

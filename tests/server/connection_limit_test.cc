@@ -93,5 +93,40 @@ TEST_F(ConnectionLimitTest, TheConnectionBeyondTheCapWaitsAndIsServedWhenOneClos
   EXPECT_EQ(server_->openConnections(), 2u);
 }
 
+// The read deadline covers the whole request from its first byte: headers trickled one byte at a
+// time (slowloris) are cut off after read_timeout, not after the much longer idle_timeout.
+TEST(RequestDeadline, HeadersTrickledByteByByteAreCutOffReadTimeoutAfterTheFirstByte) {
+  asio::io_context io;
+  auto work = asio::make_work_guard(io);
+  ServerOptions options;
+  options.read_timeout = std::chrono::milliseconds(400);
+  options.idle_timeout = std::chrono::seconds(20);
+  HttpServer server(io, options, [](Request request, PeerInfo) -> asio::awaitable<Reply> {
+    co_return Response{http::status::ok, request.version()};
+  });
+  ASSERT_TRUE(server.start().ok());
+  std::thread thread([&] { io.run(); });
+
+  asio::io_context client_io;
+  tcp::socket socket(client_io);
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+  const std::string header = "GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+  const auto first_byte = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (size_t i = 0; i < 40 && !closed; ++i) {  // 40 bytes over 4 s, never a complete request
+    boost::system::error_code ec;
+    asio::write(socket, asio::buffer(i < header.size() ? header.substr(i, 1) : std::string("a")), ec);
+    pollfd fd{socket.native_handle(), POLLIN, 0};
+    if (ec || ::poll(&fd, 1, 100) == 1) closed = true;  // readable here means EOF: nothing was sent
+  }
+  const auto held = std::chrono::steady_clock::now() - first_byte;
+  EXPECT_TRUE(closed) << "the connection was still open after 4 s";
+  EXPECT_LT(held, std::chrono::seconds(2)) << "the deadline did not count from the first byte";
+  server.stop();
+  work.reset();
+  io.stop();
+  thread.join();
+}
+
 }  // namespace
 }  // namespace magnumd::net
