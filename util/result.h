@@ -102,3 +102,15 @@ int httpCodeOf(ErrorCode code);        // 404
     auto status_ = (expr);                             \
     if (!status_.ok()) return status_.takeError();     \
   } while (0)
+// The same for coroutines (a coroutine cannot `return`): CO_ASSIGN_OR_RETURN(auto x, co_await f())
+// and CO_RETURN_IF_ERROR(co_await g()) co_return the Error from the enclosing coroutine.
+#define CO_ASSIGN_OR_RETURN(lhs, expr)                                 \
+  auto MAGNUMD_TRY_CONCAT(result_, __LINE__) = (expr);                 \
+  if (!MAGNUMD_TRY_CONCAT(result_, __LINE__).ok())                     \
+    co_return MAGNUMD_TRY_CONCAT(result_, __LINE__).takeError();       \
+  lhs = std::move(MAGNUMD_TRY_CONCAT(result_, __LINE__)).value()
+#define CO_RETURN_IF_ERROR(expr)                       \
+  do {                                                 \
+    auto status_ = (expr);                             \
+    if (!status_.ok()) co_return status_.takeError();  \
+  } while (0)

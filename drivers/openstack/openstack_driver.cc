@@ -67,11 +67,9 @@ Task<std::vector<StackEvent>> OpenStackDriver::listEvents(StackRef stack, int ne
 }
 
 Task<std::string> OpenStackDriver::explainFailure(StackRef ref) {
-  auto stack = co_await heat_.get(ref, false);
-  if (!stack.ok()) co_return stack.takeError();
-  if (ref.name.empty() || ref.id.empty()) ref = stack->ref;
-  auto resources = co_await heat_.resources(ref, options_.nested_depth);
-  if (!resources.ok()) co_return resources.takeError();
+  CO_ASSIGN_OR_RETURN(auto stack, co_await heat_.get(ref, false));
+  if (ref.name.empty() || ref.id.empty()) ref = stack.ref;
+  CO_ASSIGN_OR_RETURN(auto resources, co_await heat_.resources(ref, options_.nested_depth));
   // A named local, not a braced temporary inside co_await: GCC 12 destroys such temporaries
   // twice (free(): invalid pointer on every failed stack).
   EventQuery failed_only{options_.nested_depth, "FAILED", "", 200};
@@ -79,15 +77,14 @@ Task<std::string> OpenStackDriver::explainFailure(StackRef ref) {
   // Events only refine the reason; a stack without them is still explained.
   std::vector<StackEvent> failed;
   if (events.ok()) failed = std::move(events.value());
-  co_return describeStackFailure(*stack, *resources, failed);
+  co_return describeStackFailure(stack, resources, failed);
 }
 
 StatusTask OpenStackDriver::markUnhealthy(StackRef stack, std::string resource, std::string reason) {
-  auto resources = co_await heat_.resources(stack, options_.nested_depth);
-  if (!resources.ok()) co_return resources.takeError();
+  CO_ASSIGN_OR_RETURN(auto resources, co_await heat_.resources(stack, options_.nested_depth));
   const StackResource* by_id = nullptr;
   std::vector<const StackResource*> by_name;
-  for (const auto& r : *resources) {
+  for (const auto& r : resources) {
     if (!r.physical_id.empty() && r.physical_id == resource) by_id = &r;
     if (r.name == resource) by_name.push_back(&r);
   }

@@ -152,20 +152,18 @@ asio::awaitable<util::Result<Token>> Session::authenticate() {
 }
 
 asio::awaitable<util::Result<std::string>> Session::endpoint(std::string service_type) {
-  auto token = co_await this->token();
-  if (!token.ok()) co_return token.takeError();
-  co_return selectEndpoint(token->catalog, service_type, config_.interface, config_.region_name,
-                           token->project_id);
+  CO_ASSIGN_OR_RETURN(auto token, co_await this->token());
+  co_return selectEndpoint(token.catalog, service_type, config_.interface, config_.region_name,
+                           token.project_id);
 }
 
 asio::awaitable<util::Result<std::string>> Session::projectId() {
-  auto token = co_await this->token();
-  if (!token.ok()) co_return token.takeError();
-  if (token->project_id.empty()) {
+  CO_ASSIGN_OR_RETURN(auto token, co_await this->token());
+  if (token.project_id.empty()) {
     co_return makeError(ErrorCode::BadRequest,
                         fmt::format("{}: the token is not scoped to a project", config_.source));
   }
-  co_return token->project_id;
+  co_return token.project_id;
 }
 
 namespace {
