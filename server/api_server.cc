@@ -208,15 +208,21 @@ asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, std
                       : "Unauthorized: the bearer token is not valid"),
         error_format);
   }
+  const bool discovery =
+      path == "/apis" || path == "/apis/" || path == kApiPrefix || path == std::string(kApiPrefix) + "/";
+  if ((path == "/metrics" || discovery) && request.method() != http::verb::get) {
+    co_return statusResponse(makeError(ErrorCode::MethodNotAllowed,
+                                       fmt::format("method {} is not allowed on {}; only GET is",
+                                                   std::string(request.method_string()), path)),
+                             error_format);
+  }
   if (path == "/metrics") {
     verb_label = "get";
     resource_label = "metrics";
     co_return metricsEndpoint();
   }
   if (path == "/apis" || path == "/apis/") co_return jsonText(http::status::ok, groupListJson());
-  if (path == kApiPrefix || path == std::string(kApiPrefix) + "/") {
-    co_return jsonText(http::status::ok, discoveryJson());
-  }
+  if (discovery) co_return jsonText(http::status::ok, discoveryJson());
 
   auto parsed = parseResourcePath(path);
   if (!parsed) {

@@ -405,6 +405,14 @@ TEST_F(CrudTest, MethodsAndPathsThatDoNotExist) {
   auto discovery = call(V::get, kBase);
   EXPECT_EQ(discovery.code, 200u);
   EXPECT_EQ(discovery.str("/kind"), "APIResourceList");
+  // docs/api.md: any other method on a path answers 405, on every path.
+  for (const std::string& path : {std::string(kBase), std::string("/apis"), std::string("/metrics"),
+                                 std::string("/healthz"), std::string("/version")}) {
+    for (auto method : {V::post, V::put, V::delete_, V::patch}) {
+      auto r = call(method, path, "{}");
+      EXPECT_EQ(r.code, 405u) << http::to_string(method) << " " << path << ": " << r.body;
+    }
+  }
 }
 
 }  // namespace
