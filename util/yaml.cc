@@ -20,10 +20,16 @@ namespace {
 // document, empty or not, stops such a stream. Found by fuzz/ (fuzz_replay).
 constexpr size_t kMaxStreamDocuments = 10000;
 
-// The offset of the first byte that is not part of valid UTF-8, if any. JSON text is checked by
-// RapidJSON's parser; YAML text gets the same check (RapidJSON's validator) before yaml-cpp,
-// which passes invalid bytes through.
+// The offset of the first byte that is not part of valid UTF-8 text, if any. JSON text is checked
+// by RapidJSON's parser; YAML text gets the same check (RapidJSON's validator) before yaml-cpp,
+// which passes invalid bytes through, and reads text with NUL bytes in its first characters as
+// UTF-16 or UTF-32: NUL is refused too, so a body means the same to every reader.
 std::optional<size_t> invalidUtf8At(std::string_view text) {
+  if (auto nul = text.find('\0'); nul != std::string_view::npos) {
+    text = text.substr(0, nul);
+    if (auto bad = invalidUtf8At(text)) return bad;
+    return nul;
+  }
   struct Discard {
     void Put(char) {}
   } discard;
@@ -333,7 +339,7 @@ Result<std::vector<JsonDoc>> parseYamlDocuments(std::string_view text, const Yam
   std::string input(text);
   if (auto bad = invalidUtf8At(input)) {
     return makeError(ErrorCode::BadRequest,
-                     fmt::format("invalid YAML: byte {} is not valid UTF-8", *bad));
+                     fmt::format("invalid YAML: byte {} is not valid UTF-8 text", *bad));
   }
   try {
     std::istringstream in{std::move(input)};

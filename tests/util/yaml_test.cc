@@ -143,7 +143,11 @@ namespace {
 TEST(Yaml, InvalidUtf8IsRefusedLikeJson) {
   auto r = parseYamlDocuments("coe: \"kube\xffnetes\"\n");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("byte 10 is not valid UTF-8"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("byte 10 is not valid UTF-8 text"), std::string::npos) << r.error().message;
+  // NUL bytes make yaml-cpp read the text as UTF-32 or UTF-16 (found by libFuzzer).
+  auto utf32 = parseYamlDocuments(std::string("\0\0\0\x02 (b# One", 12));
+  ASSERT_FALSE(utf32.ok());
+  EXPECT_NE(utf32.error().message.find("byte 0 is not valid UTF-8 text"), std::string::npos);
   EXPECT_FALSE(parseYamlDocuments("a: \xc3").ok()) << "a sequence cut off at the end";
   EXPECT_TRUE(parseYamlDocuments("name: \"h\xc3\xa9llo \xe2\x82\xac\"\n").ok());
 }
