@@ -1,0 +1,89 @@
+// Hand-written user_data in Cluster API's kubeadm bootstrap layout (the contract with
+// drivers/coe/kubernetes/), for the parser and the simulated kube-apiserver tests.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string>
+
+#include "pki/ca.h"
+#include "pki/encoding.h"
+
+namespace magnumd::cloudsim::testing {
+
+inline std::string indent(const std::string& text, int spaces) {
+  std::string pad(static_cast<size_t>(spaces), ' '), out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out += pad + text.substr(start, end - start) + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
+inline std::string base64(const std::string& s) {
+  return pki::base64Encode({reinterpret_cast<const unsigned char*>(s.data()), s.size()});
+}
+
+// First master: CA files (the cert plain, the key base64 as CABPK may write it) and kubeadm.yaml.
+inline std::string initUserData(const pki::CertificateAuthority& ca, const std::string& token,
+                                const std::string& version = "v1.30.4",
+                                const std::string& api_version = "kubeadm.k8s.io/v1beta3") {
+  std::string args =
+      api_version == "kubeadm.k8s.io/v1beta4"
+          ? "  kubeletExtraArgs:\n  - name: node-labels\n"
+            "    value: "
+            "magnum.openstack.org/role=master,magnum.openstack.org/nodegroup=default-master\n"
+          : "  kubeletExtraArgs:\n"
+            "    node-labels: "
+            "magnum.openstack.org/role=master,magnum.openstack.org/nodegroup=default-master\n";
+  std::string kubeadm = fmt::format(
+      "apiVersion: {0}\nkind: ClusterConfiguration\nkubernetesVersion: {1}\n"
+      "controlPlaneEndpoint: 10.0.0.5:6443\nnetworking:\n  serviceSubnet: 10.254.0.0/16\n"
+      "apiServer:\n  certSANs: [api.example.test, 172.24.4.10]\n---\n"
+      "apiVersion: {0}\nkind: InitConfiguration\nbootstrapTokens:\n- token: {2}\n  ttl: 24h0m0s\n"
+      "localAPIEndpoint:\n  advertiseAddress: 10.0.0.5\n  bindPort: 6443\n"
+      "nodeRegistration:\n  name: '{{{{ local_hostname }}}}'\n{3}",
+      api_version, version, token, args);
+  return "## template: jinja\n#cloud-config\nwrite_files:\n"
+         "- path: /etc/kubernetes/pki/ca.crt\n  owner: root:root\n  permissions: '0640'\n"
+         "  content: |\n" +
+         indent(ca.cert_pem, 4) +
+         "- path: /etc/kubernetes/pki/ca.key\n  owner: root:root\n  permissions: '0600'\n"
+         "  encoding: base64\n  content: " +
+         base64(ca.key_pem) +
+         "\n"
+         "- path: /run/kubeadm/kubeadm.yaml\n  permissions: '0640'\n  content: |\n" +
+         indent(kubeadm, 4) +
+         "- path: /run/cluster-api/placeholder\n  content: This file is created by CAPI\n"
+         "runcmd:\n- kubeadm init --config /run/kubeadm/kubeadm.yaml && echo success > "
+         "/run/cluster-api/bootstrap-success.complete\n";
+}
+
+// A worker (no CA files) or a control-plane joiner (`ca` given: carries the CA files).
+inline std::string joinUserData(const std::string& token, const std::string& ca_hash,
+                                const std::string& role = "worker",
+                                const pki::CertificateAuthority* ca = nullptr) {
+  std::string files;
+  if (ca != nullptr) {
+    files = "- path: /etc/kubernetes/pki/ca.crt\n  content: |\n" + indent(ca->cert_pem, 4) +
+            "- path: /etc/kubernetes/pki/ca.key\n  encoding: base64\n  content: " +
+            base64(ca->key_pem) + "\n";
+  }
+  std::string join = fmt::format(
+      "apiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\ndiscovery:\n"
+      "  bootstrapToken:\n    token: {}\n    apiServerEndpoint: 10.0.0.5:6443\n"
+      "    caCertHashes:\n    - {}\nnodeRegistration:\n  name: '{{{{ local_hostname }}}}'\n"
+      "  kubeletExtraArgs:\n    node-labels: magnum.openstack.org/role={},"
+      "magnum.openstack.org/nodegroup=default-{}\n{}",
+      token, ca_hash, role, role, ca != nullptr ? "controlPlane:\n  localAPIEndpoint: {}\n" : "");
+  // Plain content: cloud-init renders jinja over the raw user_data, so {{ local_hostname }} in
+  // base64-encoded content would stay unrendered.
+  return "## template: jinja\n#cloud-config\nwrite_files:\n" + files +
+         "- path: /run/kubeadm/kubeadm-join-config.yaml\n  content: |\n" + indent(join, 4) +
+         "runcmd:\n- kubeadm join --config /run/kubeadm/kubeadm-join-config.yaml\n";
+}
+
+}  // namespace magnumd::cloudsim::testing
