@@ -124,6 +124,9 @@ util::Result<ServerSpec> HeatEngine::serverSpec(Ctx& ctx, const std::string& res
     }
     if (spec.tags.size() > 50) return propertyError(resource, "tags", "at most 50 tags");
   }
+  if (const Json* user_data = util::member(props, "user_data"); user_data && !user_data->IsNull()) {
+    spec.user_data = textOf(*user_data);
+  }
   if (const Json* nets = util::member(props, "networks"); nets && nets->IsArray()) {
     for (const auto& n : nets->GetArray()) {
       for (const char* key : {"network", "uuid", "port", "subnet"}) {
@@ -226,6 +229,13 @@ util::Status HeatEngine::applyDefinition(Ctx& ctx, Body& body, Resource* existin
     case Kind::Noop:
       if (fresh) {
         r.physical = strings_.intern(ids_.uuid());
+        if (type == "OS::Neutron::Net") {
+          const Json* net_name = util::member(props, "name");
+          nova_.nameNetwork(strings_.get(r.physical),
+                            net_name && net_name->IsString()
+                                ? textOf(*net_name)
+                                : fmt::format("{}-{}-{}", ctx.st.name, name, strings_.get(r.physical).substr(0, 8)));
+        }
         r.status = Status::InProgress;
         event(ctx.st, depth, parent, r, "state changed");
       }

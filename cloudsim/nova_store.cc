@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "cloudsim/kube_bootstrap.h"
+
 namespace magnumd::cloudsim {
 namespace {
 
@@ -60,6 +62,11 @@ void NovaStore::touch(Server& s) {
 void NovaStore::changed(Server& s) {
   touch(s);
   if (on_change_ && s.owner != kNone) on_change_(s.owner);
+  if (on_server_change_) on_server_change_(static_cast<uint32_t>(&s - servers_.data()));
+}
+
+void NovaStore::nameNetwork(std::string_view id, std::string_view name) {
+  network_names_[strings_.intern(id)] = strings_.intern(name);
 }
 
 util::Result<uint32_t> NovaStore::create(const ServerSpec& spec) {
@@ -68,8 +75,17 @@ util::Result<uint32_t> NovaStore::create(const ServerSpec& spec) {
                      fmt::format("Quota exceeded for instances: cloudsim holds at most {} servers",
                                  config_.max_servers));
   }
+  // Nova's schema: user_data is base64 of at most 65,535 characters.
+  size_t encoded = (spec.user_data.size() + 2) / 3 * 4;
+  if (encoded > kMaxUserDataBase64) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("Invalid input for field/attribute user_data. Value: {} bytes of "
+                                 "base64 is too long (maxLength 65535)",
+                                 encoded));
+  }
   Server s;
   s.id = ids_.uuid();
+  s.user_data = spec.user_data;
   s.name = spec.name;
   s.project = spec.project;
   s.user = spec.user;
@@ -81,7 +97,11 @@ util::Result<uint32_t> NovaStore::create(const ServerSpec& spec) {
   s.created = s.updated = clock_.now();
   for (const auto& [k, v] : spec.metadata) s.metadata.emplace_back(strings_.intern(k), strings_.intern(v));
   for (const auto& t : spec.tags) s.tags.push_back(strings_.intern(t));
-  for (const auto& n : spec.networks) s.networks.push_back(strings_.intern(n));
+  for (const auto& n : spec.networks) {
+    uint32_t net = strings_.intern(n);
+    auto named = network_names_.find(net);
+    s.networks.push_back(named == network_names_.end() ? net : named->second);
+  }
   if (s.networks.empty()) s.networks.push_back(strings_.intern("private"));
   auto slot = static_cast<uint32_t>(servers_.size());
   by_id_.emplace(s.id, slot);

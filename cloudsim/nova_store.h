@@ -43,6 +43,7 @@ struct Server {
   std::vector<std::pair<uint32_t, uint32_t>> metadata;  // interned key, value
   std::vector<uint32_t> tags;                           // interned
   std::vector<uint32_t> networks;                       // interned network names
+  std::string user_data;                                // decoded; Nova hands out base64
 };
 
 struct ServerSpec {
@@ -52,7 +53,8 @@ struct ServerSpec {
   std::string key_name;
   std::vector<std::pair<std::string, std::string>> metadata;
   std::vector<std::string> tags;
-  std::vector<std::string> networks;
+  std::vector<std::string> networks;  // names, or ids of networks named with nameNetwork()
+  std::string user_data;              // decoded (Heat's user_data property, format RAW)
   uint32_t project = kNone;
   uint32_t user = kNone;
   uint32_t owner = kNone;
@@ -67,6 +69,13 @@ class NovaStore {
 
   // Called when a server changes in a way its owner stack may care about.
   void onChange(std::function<void(uint32_t owner)> callback) { on_change_ = std::move(callback); }
+  // Called with the server's slot on every state change (the simulated kube-apiservers watch it).
+  void onServerChange(std::function<void(uint32_t slot)> callback) {
+    on_server_change_ = std::move(callback);
+  }
+  // Nova keys `addresses` by network name: a network created by Heat (OS::Neutron::Net) is
+  // referenced by its id, which this maps back to its name.
+  void nameNetwork(std::string_view id, std::string_view name);
 
   util::Result<uint32_t> create(const ServerSpec& spec);
   // Applies a re-evaluated definition in place (name, metadata, tags).
@@ -104,6 +113,8 @@ class NovaStore {
   Interner& strings_;
   Scheduler& scheduler_;
   std::function<void(uint32_t)> on_change_;
+  std::function<void(uint32_t)> on_server_change_;
+  std::unordered_map<uint32_t, uint32_t> network_names_;  // interned id -> interned name
   std::vector<Server> servers_;
   std::unordered_map<std::string, uint32_t> by_id_;
   std::vector<Flavor> flavors_;

@@ -122,3 +122,74 @@ TEST_F(NovaTest, ShowRebootMetadataAndTags) {
 
 }  // namespace
 }  // namespace magnumd::cloudsim::testing
+
+namespace magnumd::cloudsim::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* kUserDataTemplate = R"(heat_template_version: 2018-08-31
+parameters:
+  user_data: {type: string}
+resources:
+  net:
+    type: OS::Neutron::Net
+    properties: {name: prod-private}
+  server:
+    type: OS::Nova::Server
+    properties:
+      name: prod-master-0
+      image: ubuntu-2204-kube
+      flavor: m1.small
+      user_data_format: RAW
+      user_data: {get_param: user_data}
+      networks: [{network: {get_resource: net}}]
+)";
+
+class NovaUserDataTest : public SimTest {
+ protected:
+  Reply create(const std::string& token, const std::string& user_data, const std::string& name = "ud") {
+    return call("POST", heat("admin") + "/stacks",
+                R"({"stack_name":")" + name + R"(","template":)" + quote(kUserDataTemplate) +
+                    R"(,"parameters":{"user_data":)" + quote(user_data) + "}}",
+                token);
+  }
+  Reply show(const std::string& token, const std::string& version) {
+    Reply list = call("GET", "/compute/v2.1/servers", "", token);
+    return call("GET", "/compute/v2.1/servers/" + str(list.json["servers"][0]["id"]), "", token,
+                {{"X-OpenStack-Nova-API-Version", version}});
+  }
+};
+
+TEST_F(NovaUserDataTest, AdminsReadUserDataBackAsBase64FromMicroversion23) {
+  std::string admin = login("admin", "admin");
+  ASSERT_EQ(create(admin, "#cloud-config\nruncmd: [true]\n").status, 201);
+  tick(2s);
+  Reply r = show(admin, "2.3");
+  ASSERT_EQ(r.status, 200) << r.body;
+  // base64 of "#cloud-config\nruncmd: [true]\n"
+  EXPECT_EQ(str(r.json["server"]["OS-EXT-SRV-ATTR:user_data"]), "I2Nsb3VkLWNvbmZpZwpydW5jbWQ6IFt0cnVlXQo=");
+  EXPECT_FALSE(show(admin, "2.1").json["server"].HasMember("OS-EXT-SRV-ATTR:user_data"));
+  // Nova keys addresses by the network's name, not by the id the template referenced it with.
+  EXPECT_TRUE(r.json["server"]["addresses"].HasMember("prod-private")) << r.body;
+}
+
+TEST_F(NovaUserDataTest, MembersDoNotSeeUserData) {
+  std::string admin = login("admin", "admin");
+  ASSERT_EQ(create(admin, "#cloud-config\n").status, 201);
+  // demo is a member of project demo only; the server lives in project admin.
+  std::string member = login("demo", "demo");
+  Reply r = call("GET", "/compute/v2.1/servers/detail", "", member, {{"X-OpenStack-Nova-API-Version", "2.96"}});
+  for (const auto& s : r.json["servers"].GetArray()) EXPECT_FALSE(s.HasMember("OS-EXT-SRV-ATTR:user_data"));
+}
+
+TEST_F(NovaUserDataTest, UserDataOver65535Base64CharactersIsRefused) {
+  std::string admin = login("admin", "admin");
+  EXPECT_EQ(create(admin, std::string(49149, 'x')).status, 201);  // 65,532 characters of base64
+  Reply big = create(admin, std::string(49150, 'x'), "ud2");  // 65,536
+  EXPECT_EQ(big.status, 400) << big.body;
+  EXPECT_NE(big.body.find("user_data"), std::string::npos) << big.body;
+}
+
+}  // namespace
+}  // namespace magnumd::cloudsim::testing
