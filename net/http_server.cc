@@ -303,6 +303,7 @@ asio::awaitable<void> tlsSession(tcp::socket socket, std::shared_ptr<HttpServer:
   beast::get_lowest_layer(stream).expires_after(state->options.read_timeout);
   auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kTuple);
   if (hec) co_return;
+  peer.client_certificate = SSL_get0_peer_certificate(stream.native_handle()) != nullptr;
   co_await serveConnection(stream, *state, std::move(peer));
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
   co_await stream.async_shutdown(kTuple);

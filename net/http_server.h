@@ -50,6 +50,10 @@ using Reply = std::variant<Response, StreamingResponse>;
 struct PeerInfo {
   std::string address;
   bool tls = false;
+  // The client presented a certificate during the TLS handshake. Only meaningful when the TLS
+  // context verifies peers (asio::ssl::verify_peer): then an untrusted certificate fails the
+  // handshake, so a presented certificate is a verified one.
+  bool client_certificate = false;
 };
 
 using Handler = std::function<asio::awaitable<Reply>(Request, PeerInfo)>;
