@@ -12,6 +12,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "cloudsim/kube_listeners.h"
 #include "cloudsim/sim.h"
 #include "util/log.h"
 #include "util/yaml.h"
@@ -31,6 +32,7 @@ struct Cloudsim::Impl : std::enable_shared_from_this<Cloudsim::Impl> {
   std::mutex mutex;
   Sim sim;
   std::unique_ptr<net::HttpServer> server;
+  std::unique_ptr<KubeListeners> kube;  // after sim: destroyed first
   asio::strand<asio::io_context::executor_type> strand;
   asio::steady_timer timer;
   std::optional<SystemTime> armed;  // guarded by mutex
@@ -130,6 +132,10 @@ util::Result<std::unique_ptr<Cloudsim>> Cloudsim::start(asio::io_context& io, Op
     impl->first_password = u.password;
     impl->first_project = u.default_project == kNone ? "" : impl->sim.identity().project(u.default_project).name;
   }
+  impl->kube = std::make_unique<KubeListeners>(io, impl->mutex, impl->sim, std::weak_ptr<void>(impl),
+                                               options.sim.kube_api_port_start,
+                                               options.sim.kube_api_port_count);
+  impl->sim.kube().setListenerHost(impl->kube.get());
   impl->sim.advance();  // loads the default users when no file was given
   net::ServerOptions server_options;
   server_options.address = options.address;
@@ -179,6 +185,7 @@ void Cloudsim::stop() {
     std::lock_guard lock(impl_->mutex);
     if (impl_->stopped) return;
     impl_->stopped = true;
+    impl_->kube->stopAll();
   }
   impl_->server->stop();
   asio::post(impl_->strand, [impl = impl_] { impl->timer.cancel(); });

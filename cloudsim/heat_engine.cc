@@ -449,9 +449,17 @@ void HeatEngine::outputs(Stack& st, Json& out, JsonAlloc& a, bool values) {
     item.AddMember("output_key", Json(m.name, a), a);
     auto desc = util::stringMember(m.value, "description");
     item.AddMember("description", util::str(desc.value_or("No description given"), a), a);
-    if (values) {
+    std::string_view key(m.name.GetString(), m.name.GetStringLength());
+    auto override_it = output_overrides_.find(key);
+    std::optional<std::string> simulated;
+    if (values && override_it != output_overrides_.end()) {
+      if (auto slot = findById(st.id)) simulated = override_it->second(*slot);
+    }
+    if (simulated) {
+      item.AddMember("output_value", util::str(*simulated, a), a);
+    } else if (values) {
       Json v;
-      auto status = resolver.outputValue(std::string_view(m.name.GetString(), m.name.GetStringLength()), v, a);
+      auto status = resolver.outputValue(key, v, a);
       if (status.ok()) {
         item.AddMember("output_value", v, a);
       } else {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -135,6 +137,13 @@ class HeatEngine {
   const std::vector<std::unique_ptr<Stack>>& stacks() const { return stacks_; }
   Stack& at(uint32_t slot) { return *stacks_[slot]; }
 
+  // The simulator's own value for an output of top-level stacks (api_address: the simulated
+  // kube-apiserver), used instead of the template's whenever it has one.
+  using OutputOverride = std::function<std::optional<std::string>(uint32_t stack_slot)>;
+  void overrideOutput(std::string key, OutputOverride value) {
+    output_overrides_[std::move(key)] = std::move(value);
+  }
+
   // Outputs of a stack: [{output_key, output_value, description, output_error?}].
   void outputs(Stack& stack, util::Json& out, util::JsonAlloc& a, bool values);
   // Attributes of one resource for resource show.
@@ -186,6 +195,7 @@ class HeatEngine {
   std::unordered_map<std::string, uint32_t> by_id_;
   std::map<std::pair<uint32_t, std::string>, uint32_t> by_name_;  // live stacks
   std::set<uint32_t> dirty_;
+  std::map<std::string, OutputOverride, std::less<>> output_overrides_;
   uint64_t next_event_seq_ = 1;
   uint64_t next_stack_seq_ = 1;
 };

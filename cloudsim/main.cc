@@ -5,6 +5,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <thread>
@@ -57,6 +58,9 @@ int main(int argc, char** argv) {
   auto* seed_option = app.add_option("--seed", seed, "seed for ids, jitter and injected errors (default: random)");
   app.add_option("--max-servers", options.sim.max_servers, "server limit")->capture_default_str();
   app.add_option("--max-stacks", options.sim.max_stacks, "stack limit")->capture_default_str();
+  std::string kube_ports;
+  app.add_option("--kube-api-ports", kube_ports,
+                 "START-END: ports of the simulated kube-apiservers on 127.0.0.1 (default: any free)");
   app.add_option("--threads", threads, "io threads")->capture_default_str()->check(CLI::Range(1, 64));
   app.add_option("--log-level", log_level, "debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -70,6 +74,16 @@ int main(int argc, char** argv) {
   if (!splitListen(listen, options.address, options.port)) {
     std::fprintf(stderr, "--listen %s: expected ADDRESS:PORT, e.g. 127.0.0.1:8780\n", listen.c_str());
     return 2;
+  }
+  if (!kube_ports.empty()) {
+    unsigned start = 0, end = 0;
+    if (std::sscanf(kube_ports.c_str(), "%u-%u", &start, &end) != 2 || start == 0 || end < start ||
+        end > 65535) {
+      std::fprintf(stderr, "--kube-api-ports %s: expected START-END, e.g. 16443-16543\n", kube_ports.c_str());
+      return 2;
+    }
+    options.sim.kube_api_port_start = static_cast<uint16_t>(start);
+    options.sim.kube_api_port_count = static_cast<uint16_t>(std::min(end - start + 1, 65535u));
   }
   options.users_file = users;
   options.sim.seed = seed_option->count() > 0 ? seed : std::random_device{}();

@@ -81,7 +81,11 @@ Sim::Sim(SimConfig config, const util::Clock& clock)
       fault_rng_(config.seed ^ 0x5eed5eed5eedULL),
       identity_(clock, ids_, config.token_ttl, config.max_tokens),
       nova_(config_, clock, ids_, strings_, scheduler_),
-      heat_(config_, clock, ids_, strings_, scheduler_, nova_, faults_) {}
+      heat_(config_, clock, ids_, strings_, scheduler_, nova_, faults_),
+      kube_(clock, nova_, heat_) {
+  nova_.onServerChange([this](uint32_t slot) { kube_.serverChanged(slot); });
+  heat_.overrideOutput("api_address", [this](uint32_t stack) { return kube_.apiAddress(stack); });
+}
 
 util::Status Sim::loadUsers(const util::Json& doc) {
   RETURN_IF_ERROR(identity_.load(doc));
@@ -108,6 +112,7 @@ void Sim::advance() {
     }
   }
   heat_.flushDirty();
+  kube_.flush();
 }
 
 std::chrono::milliseconds Sim::latencyFor(const Request& req) {
@@ -158,6 +163,7 @@ Response Sim::handle(const Request& req, bool tls) {
             fmt::format("{}://{}", tls ? "https" : "http", sanitizeHost(std::string(req[http::field::host]))),
             nullptr, ""};
   Response res = route(call, path);
+  kube_.flush();  // servers deleted by this request leave their cluster now
   res.set("X-Openstack-Request-Id", fmt::format("req-{}", eventId(++requests_)));
   return res;
 }

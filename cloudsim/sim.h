@@ -13,6 +13,7 @@
 #include "cloudsim/faults.h"
 #include "cloudsim/heat_engine.h"
 #include "cloudsim/identity.h"
+#include "cloudsim/kube_cluster.h"
 #include "cloudsim/nova_store.h"
 #include "cloudsim/scheduler.h"
 #include "cloudsim/sim_config.h"
@@ -38,6 +39,7 @@ class Sim {
   Identity& identity() { return identity_; }
   NovaStore& nova() { return nova_; }
   HeatEngine& heat() { return heat_; }
+  KubeClusters& kube() { return kube_; }
   Faults& faults() { return faults_; }
   Interner& strings() { return strings_; }
   IdGenerator& ids() { return ids_; }
@@ -63,6 +65,7 @@ class Sim {
   Identity identity_;
   NovaStore nova_;
   HeatEngine heat_;
+  KubeClusters kube_;
   std::map<std::string, uint64_t> stats_;
   bool users_loaded_ = false;
   uint64_t requests_ = 0;

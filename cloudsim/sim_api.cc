@@ -150,6 +150,76 @@ Response servers(Sim& sim, Call& call) {
   return simError(http::status::method_not_allowed, "unsupported method for this /sim/v1 path");
 }
 
+Json clusterJson(const KubeCluster& c, util::JsonAlloc& a) {
+  Json j(rapidjson::kObjectType);
+  j.AddMember("stack_id", util::str(c.stack_id, a), a);
+  j.AddMember("api_address", c.port == 0 ? Json() : util::str(fmt::format("https://127.0.0.1:{}", c.port), a), a);
+  j.AddMember("version", util::str(c.version, a), a);
+  j.AddMember("ca_cert_hash", util::str(c.ca_hash, a), a);
+  j.AddMember("api_running", !c.api_stopped, a);
+  j.AddMember("healthz_failing", c.healthz_failing, a);
+  Json nodes(rapidjson::kArrayType);
+  for (const auto& [name, n] : c.nodes) {
+    Json node(rapidjson::kObjectType);
+    node.AddMember("name", util::str(name, a), a);
+    node.AddMember("server_id", util::str(n.server_id, a), a);
+    node.AddMember("ready", n.ready, a);
+    nodes.PushBack(node, a);
+  }
+  j.AddMember("nodes", nodes, a);
+  return j;
+}
+
+// /sim/v1/clusters[/{stack_id}[/nodes/{name}]]: the simulated kube-apiservers and their faults.
+Response clusters(Sim& sim, Call& call) {
+  const auto& seg = call.seg;
+  util::JsonDoc doc;
+  doc.SetObject();
+  auto& a = doc.GetAllocator();
+  if (seg.size() == 1 && call.method == "GET") {
+    Json list(rapidjson::kArrayType);
+    for (const auto& [slot, c] : sim.kube().all()) list.PushBack(clusterJson(*c, a), a);
+    doc.AddMember("clusters", list, a);
+    return jsonReply(http::status::ok, doc);
+  }
+  KubeCluster* c = seg.size() >= 2 ? sim.kube().byStackId(seg[1]) : nullptr;
+  if (c == nullptr) return simError(http::status::not_found, fmt::format("no simulated Kubernetes cluster for stack {}", seg.size() >= 2 ? seg[1] : ""));
+  bool write = call.method == "POST" || call.method == "PUT" || call.method == "PATCH";
+  if (!write && call.method != "GET") return simError(http::status::method_not_allowed, "unsupported method for this /sim/v1 path");
+  util::JsonDoc body;
+  if (write) {
+    auto parsed = parseBody(call);
+    if (!parsed.ok() || !parsed->IsObject()) return simError(http::status::bad_request, "body must be a JSON object");
+    body = std::move(*parsed);
+  }
+  if (seg.size() == 2) {
+    if (write) {
+      for (const auto& m : body.GetObject()) {
+        std::string_view key(m.name.GetString(), m.name.GetStringLength());
+        if ((key != "api_running" && key != "healthz_failing") || !m.value.IsBool()) {
+          return simError(http::status::bad_request, fmt::format("\"{}\": expected api_running or healthz_failing, true or false", key));
+        }
+      }
+      if (auto healthz = util::boolMember(body, "healthz_failing")) c->healthz_failing = *healthz;
+      if (auto running = util::boolMember(body, "api_running")) {
+        auto status = sim.kube().setApiRunning(*c, *running);
+        if (!status.ok()) return simError(http::status::conflict, status.error().message);
+      }
+    }
+    doc.AddMember("cluster", clusterJson(*c, a), a);
+    return jsonReply(http::status::ok, doc);
+  }
+  if (seg.size() == 4 && seg[2] == "nodes" && write) {
+    auto ready = util::boolMember(body, "ready");
+    if (!ready || body.MemberCount() != 1) return simError(http::status::bad_request, "body must be {\"ready\": true|false}");
+    auto status = sim.kube().setNodeReady(*c, seg[3], *ready);
+    if (!status.ok()) return simError(statusOf(status.error().code), status.error().message);
+    doc.AddMember("cluster", clusterJson(*c, a), a);
+    return jsonReply(http::status::ok, doc);
+  }
+  return simError(http::status::not_found, "unknown /sim/v1/clusters path; see cloudsim/README.md");
+}
+
 }  // namespace
 
 Response handleSimApi(Sim& sim, Call& call) {
@@ -187,6 +257,7 @@ Response handleSimApi(Sim& sim, Call& call) {
     if (call.method == "POST" || call.method == "PUT" || call.method == "PATCH") return setFaults(sim, call);
   }
   if (seg[0] == "servers") return servers(sim, call);
+  if (seg[0] == "clusters") return clusters(sim, call);
   if (seg[0] == "stacks" && seg.size() == 2 && call.method == "DELETE") {
     auto slot = sim.heat().findById(seg[1]);
     if (!slot) return simError(http::status::not_found, fmt::format("stack {} not found", seg[1]));

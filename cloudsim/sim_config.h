@@ -22,6 +22,10 @@ struct SimConfig {
   size_t max_events_per_stack = 5'000;            // oldest dropped beyond this
   size_t max_tokens = 500'000;
   int nova_max_limit = 1000;                      // Nova's [api] max_limit
+  // Simulated kube-apiservers listen on 127.0.0.1, ports [start, start + count); count 0: any
+  // free port.
+  uint16_t kube_api_port_start = 0;
+  uint16_t kube_api_port_count = 0;
 };
 
 }  // namespace magnumd::cloudsim

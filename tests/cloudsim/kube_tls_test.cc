@@ -1,0 +1,228 @@
+// The simulated kube-apiserver over real TLS on the embedding's io_context: its certificate
+// chains to the cluster CA found in the first master's user_data, client certificates signed by
+// that CA are accepted, anonymous clients only reach the health and version endpoints, another
+// CA's client certificate is refused in the handshake, and a node watch streams changes.
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <thread>
+
+#include "cloudsim/cloudsim.h"
+#include "pki/certificate.h"
+#include "pki/leaf.h"
+#include "tests/cloudsim/kube_fixture.h"
+#include "util/json.h"
+
+namespace magnumd::cloudsim::testing {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using namespace std::chrono_literals;
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  std::string error;
+  std::string token;  // X-Subject-Token
+};
+
+Reply plainRequest(uint16_t port, http::verb verb, const std::string& target,
+                   const std::string& body = "", const std::string& token = "") {
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port});
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  if (!token.empty()) req.set("X-Auth-Token", token);
+  req.body() = body;
+  req.prepare_payload();
+  http::write(socket, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(socket, buffer, res);
+  return {static_cast<int>(res.result_int()), res.body(), "", std::string(res["X-Subject-Token"])};
+}
+
+// One HTTPS GET that trusts only `ca_pem` and checks the name 127.0.0.1; `client` (optional) is
+// presented as the client certificate.
+Reply tlsGet(uint16_t port, const std::string& target, const std::string& ca_pem,
+             const pki::IssuedCertificate* client) {
+  asio::io_context io;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.add_certificate_authority(asio::buffer(ca_pem));
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+  if (client != nullptr) {
+    ctx.use_certificate_chain(asio::buffer(client->cert_pem));
+    ctx.use_private_key(asio::buffer(client->key_pem), asio::ssl::context::pem);
+  }
+  beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
+  stream.set_verify_callback(asio::ssl::host_name_verification("127.0.0.1"));
+  beast::get_lowest_layer(stream).connect({asio::ip::make_address("127.0.0.1"), port});
+  beast::get_lowest_layer(stream).expires_after(5s);
+  Reply r;
+  boost::system::error_code ec;
+  stream.handshake(asio::ssl::stream_base::client, ec);
+  http::request<http::string_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::accept, "application/json");
+  if (!ec) http::write(stream, req, ec);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  if (!ec) http::read(stream, buffer, res, ec);
+  if (ec) {
+    r.error = ec.message();
+    return r;
+  }
+  r.status = static_cast<int>(res.result_int());
+  r.body = res.body();
+  return r;
+}
+
+class KubeTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ca = pki::makeCertificateAuthority("kubernetes").value();
+    Options options;
+    options.sim.seed = 7;
+    options.sim.server_build = 50ms;
+    auto started = Cloudsim::start(io_, options);
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    sim = std::move(*started);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    if (sim) sim->stop();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+    sim.reset();
+  }
+
+  // Creates a stack of one master and one worker and waits for the cluster's API address.
+  std::string createCluster() {
+    uint16_t port = sim->port();
+    Reply login = plainRequest(
+        port, http::verb::post, "/identity/v3/auth/tokens",
+        R"({"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"demo","domain":{"name":"Default"},"password":"password"}}},"scope":{"project":{"name":"demo","domain":{"id":"default"}}}}})");
+    auto doc = util::parseJson(login.body).value();
+    std::string project = doc["token"]["project"]["id"].GetString();
+    std::string hash = pki::caCertHash(ca.cert_pem).value();
+    auto server = [](const std::string& name, const std::string& user_data) {
+      util::JsonDoc d;
+      d.SetObject();
+      auto& a = d.GetAllocator();
+      d.AddMember("type", "OS::Nova::Server", a);
+      util::Json props(rapidjson::kObjectType);
+      props.AddMember("name", util::str(name, a), a);
+      props.AddMember("flavor", "m1.small", a);
+      props.AddMember("user_data_format", "RAW", a);
+      props.AddMember("user_data", util::str(user_data, a), a);
+      d.AddMember("properties", props, a);
+      return util::toJson(d);
+    };
+    std::string body =
+        R"({"stack_name":"k","template":{"heat_template_version":"2018-08-31","resources":{"master":)" +
+        server("k-master-0", initUserData(ca, "abcdef.0123456789abcdef")) + R"(,"worker":)" +
+        server("k-node-0", joinUserData("abcdef.0123456789abcdef", hash)) +
+        R"(},"outputs":{"api_address":{"value":"https://unset"}}}})";
+    Reply created = plainRequest(port, http::verb::post, "/heat-api/v1/" + project + "/stacks",
+                                 body, login.token);
+    EXPECT_EQ(created.status, 201) << created.body;
+    stack_id = util::parseJson(created.body).value()["stack"]["id"].GetString();
+    for (int i = 0; i < 100; ++i) {
+      Reply out =
+          plainRequest(port, http::verb::get,
+                       "/heat-api/v1/" + project + "/stacks/k/" + stack_id + "/outputs/api_address",
+                       "", login.token);
+      auto v = util::parseJson(out.body);
+      if (v.ok() && (*v)["output"]["output_value"].IsString() &&
+          std::string((*v)["output"]["output_value"].GetString()).rfind("https://127.0.0.1:", 0) ==
+              0) {
+        std::string address = (*v)["output"]["output_value"].GetString();
+        return address;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return "";
+  }
+
+  pki::CertificateAuthority ca;
+  std::unique_ptr<Cloudsim> sim;
+  std::string stack_id;
+
+ private:
+  asio::io_context io_;
+  std::thread thread_;
+};
+
+pki::IssuedCertificate clientCert(const pki::CertificateAuthority& ca) {
+  pki::LeafSpec spec;
+  spec.common_name = "kubernetes-admin";
+  spec.organizations = {"kubeadm:cluster-admins"};
+  return pki::issueLeaf(ca, spec).value();
+}
+
+TEST_F(KubeTlsTest, ServesTheClusterCasChainToClientsWithCertificatesFromIt) {
+  std::string address = createCluster();
+  ASSERT_FALSE(address.empty()) << "api_address never pointed at the simulated API";
+  auto port = static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+  auto admin = clientCert(ca);
+
+  Reply nodes;
+  for (int i = 0; i < 50; ++i) {  // the worker joins once its server is ACTIVE too
+    nodes = tlsGet(port, "/api/v1/nodes", ca.cert_pem, &admin);
+    if (nodes.body.find("k-node-0") != std::string::npos) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(nodes.status, 200) << nodes.error << nodes.body;
+  auto list = util::parseJson(nodes.body).value();
+  ASSERT_EQ(list["items"].Size(), 2u) << nodes.body;
+
+  Reply anonymous = tlsGet(port, "/healthz", ca.cert_pem, nullptr);
+  EXPECT_EQ(anonymous.status, 200) << anonymous.error;
+  EXPECT_EQ(anonymous.body, "ok");
+  EXPECT_EQ(tlsGet(port, "/api/v1/nodes", ca.cert_pem, nullptr).status, 401);
+
+  auto stranger_ca = pki::makeCertificateAuthority("kubernetes").value();
+  auto stranger = clientCert(stranger_ca);
+  Reply refused = tlsGet(port, "/api/v1/nodes", ca.cert_pem, &stranger);
+  EXPECT_EQ(refused.status, 0);  // the handshake fails
+  EXPECT_FALSE(refused.error.empty());
+  // And a client that trusts another CA does not accept the server.
+  EXPECT_FALSE(tlsGet(port, "/healthz", stranger_ca.cert_pem, nullptr).error.empty());
+}
+
+TEST_F(KubeTlsTest, WatchStreamsNodeChanges) {
+  std::string address = createCluster();
+  ASSERT_FALSE(address.empty());
+  auto port = static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+  auto admin = clientCert(ca);
+  std::this_thread::sleep_for(200ms);  // both servers ACTIVE
+  Reply watch;
+  std::thread watcher(
+      [&] { watch = tlsGet(port, "/api/v1/nodes?watch=1&timeoutSeconds=2", ca.cert_pem, &admin); });
+  std::this_thread::sleep_for(500ms);
+  Reply clusters = plainRequest(sim->port(), http::verb::get, "/sim/v1/clusters");
+  auto doc = util::parseJson(clusters.body).value();
+  std::string worker;
+  for (const auto& n : doc["clusters"][0]["nodes"].GetArray()) {
+    if (std::string(n["name"].GetString()) == "k-node-0") worker = n["server_id"].GetString();
+  }
+  ASSERT_FALSE(worker.empty()) << clusters.body;
+  EXPECT_EQ(plainRequest(sim->port(), http::verb::delete_, "/sim/v1/servers/" + worker).status,
+            204);
+  watcher.join();
+  ASSERT_EQ(watch.status, 200) << watch.error;
+  EXPECT_NE(watch.body.find(R"({"type":"ADDED","object":{"kind":"Node")"), std::string::npos)
+      << watch.body;
+  EXPECT_NE(watch.body.find(R"({"type":"DELETED")"), std::string::npos) << watch.body;
+}
+
+}  // namespace
+}  // namespace magnumd::cloudsim::testing
