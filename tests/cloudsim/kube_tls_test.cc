@@ -64,10 +64,14 @@ Reply tlsGet(uint16_t port, const std::string& target, const std::string& ca_pem
   }
   beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
   stream.set_verify_callback(asio::ssl::host_name_verification("127.0.0.1"));
-  beast::get_lowest_layer(stream).connect({asio::ip::make_address("127.0.0.1"), port});
-  beast::get_lowest_layer(stream).expires_after(5s);
   Reply r;
   boost::system::error_code ec;
+  beast::get_lowest_layer(stream).socket().connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) {
+    r.error = ec.message();
+    return r;
+  }
+  beast::get_lowest_layer(stream).expires_after(5s);
   stream.handshake(asio::ssl::stream_base::client, ec);
   http::request<http::string_body> req{http::verb::get, target, 11};
   req.set(http::field::host, "127.0.0.1");
@@ -92,6 +96,14 @@ class KubeTlsTest : public ::testing::Test {
     Options options;
     options.sim.seed = 7;
     options.sim.server_build = 50ms;
+    // A one-port range: the cluster must get exactly that port.
+    {
+      asio::io_context probe_io;
+      asio::ip::tcp::acceptor probe(probe_io, {asio::ip::make_address("127.0.0.1"), 0});
+      range_port = probe.local_endpoint().port();
+    }
+    options.sim.kube_api_port_start = range_port;
+    options.sim.kube_api_port_count = 1;
     auto started = Cloudsim::start(io_, options);
     ASSERT_TRUE(started.ok()) << started.error().message;
     sim = std::move(*started);
@@ -155,6 +167,7 @@ class KubeTlsTest : public ::testing::Test {
   pki::CertificateAuthority ca;
   std::unique_ptr<Cloudsim> sim;
   std::string stack_id;
+  uint16_t range_port = 0;
 
  private:
   asio::io_context io_;
@@ -222,6 +235,34 @@ TEST_F(KubeTlsTest, WatchStreamsNodeChanges) {
   EXPECT_NE(watch.body.find(R"({"type":"ADDED","object":{"kind":"Node")"), std::string::npos)
       << watch.body;
   EXPECT_NE(watch.body.find(R"({"type":"DELETED")"), std::string::npos) << watch.body;
+}
+
+}  // namespace
+}  // namespace magnumd::cloudsim::testing
+
+namespace magnumd::cloudsim::testing {
+namespace {
+
+TEST_F(KubeTlsTest, PortFromTheRangeAndStopStartFaults) {
+  std::string address = createCluster();
+  ASSERT_EQ(address, "https://127.0.0.1:" + std::to_string(range_port));
+  EXPECT_EQ(tlsGet(range_port, "/healthz", ca.cert_pem, nullptr).status, 200);
+  std::string cluster = "/sim/v1/clusters/" + stack_id;
+  EXPECT_EQ(plainRequest(sim->port(), http::verb::post, cluster, R"({"api_running":false})").status,
+            200);
+  std::this_thread::sleep_for(50ms);  // the acceptor closes on the io_context
+  Reply down = tlsGet(range_port, "/healthz", ca.cert_pem, nullptr);
+  EXPECT_EQ(down.status, 0);
+  EXPECT_FALSE(down.error.empty());
+  Reply restarted = plainRequest(sim->port(), http::verb::post, cluster, R"({"api_running":true})");
+  EXPECT_EQ(restarted.status, 200) << restarted.body;
+  EXPECT_EQ(tlsGet(range_port, "/healthz", ca.cert_pem, nullptr).status, 200);
+  EXPECT_EQ(
+      plainRequest(sim->port(), http::verb::post, cluster, R"({"healthz_failing":true})").status,
+      200);
+  Reply failing = tlsGet(range_port, "/healthz", ca.cert_pem, nullptr);
+  EXPECT_EQ(failing.status, 500);
+  EXPECT_NE(failing.body.find("healthz check failed"), std::string::npos) << failing.body;
 }
 
 }  // namespace
