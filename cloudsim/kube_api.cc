@@ -145,7 +145,7 @@ Json column(const char* name, const char* format, const char* description, int p
 
 // The node printer's columns (pkg/printers/internalversion/printers.go).
 std::string nodeTable(const KubeCluster& cluster, const std::vector<const KubeNode*>& nodes,
-                      SystemTime now) {
+                      SystemTime now, bool with_columns = true) {
   util::JsonDoc doc;
   doc.SetObject();
   auto& a = doc.GetAllocator();
@@ -182,7 +182,7 @@ std::string nodeTable(const KubeCluster& cluster, const std::vector<const KubeNo
                           "API (e.g. containerd://1.4.2).",
                           1, a),
                    a);
-  doc.AddMember("columnDefinitions", columns, a);
+  if (with_columns) doc.AddMember("columnDefinitions", columns, a);
   Json rows(rapidjson::kArrayType);
   for (const KubeNode* node : nodes) {
     Json cells(rapidjson::kArrayType);
@@ -316,6 +316,13 @@ std::string humanDuration(std::chrono::seconds d) {
   return fmt::format("{}y", y);
 }
 
+std::string watchEventLine(const KubeCluster& cluster, std::string_view type, const KubeNode& node,
+                           bool table, bool with_columns, SystemTime now) {
+  std::string object =
+      table ? nodeTable(cluster, {&node}, now, with_columns) : nodeJson(cluster, node);
+  return fmt::format(R"({{"type":"{}","object":{}}})", type, object) + "\n";
+}
+
 std::optional<NodeWatch> nodeWatchOf(const Request& req) {
   std::string_view target(req.target().data(), req.target().size());
   size_t q = target.find('?');
@@ -327,6 +334,7 @@ std::optional<NodeWatch> nodeWatchOf(const Request& req) {
   std::string watch = query.get("watch").value_or("");
   if (watch != "1" && watch != "true") return std::nullopt;
   NodeWatch w;
+  w.table = wantsTable(req);
   std::string rv = query.get("resourceVersion").value_or("");
   if (!rv.empty() && rv != "0") {
     w.after = std::strtoull(rv.c_str(), nullptr, 10);

@@ -20,10 +20,16 @@ Response handleKubeApi(const KubeCluster& cluster, const Request& req, bool auth
 struct NodeWatch {
   uint64_t after = 0;        // send events newer than this resourceVersion
   bool initial_list = true;  // first send every node as ADDED
+  bool table = false;        // Accept asked for Tables (kubectl get nodes -w)
   std::chrono::seconds timeout{1800};
 };
 // A GET /api/v1/nodes?watch=1 (or true): what to stream. nullopt for any other request.
 std::optional<NodeWatch> nodeWatchOf(const Request& req);
+
+// One watch event line: {"type":..., "object": Node or one-row Table}\n. Like kube-apiserver, a
+// Table stream carries the column definitions in its first event only.
+std::string watchEventLine(const KubeCluster& cluster, std::string_view type, const KubeNode& node,
+                           bool table, bool with_columns, SystemTime now);
 
 // Status bodies as kube-apiserver writes them.
 Response kubeStatus(http::status status, std::string_view reason, std::string_view message);

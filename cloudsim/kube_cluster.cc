@@ -272,9 +272,7 @@ void KubeClusters::bind(KubeCluster& cluster) {
 
 void KubeClusters::record(KubeCluster& cluster, std::string_view type, KubeNode& node) {
   node.resource_version = ++cluster.resource_version;
-  cluster.events.push_back(
-      {node.resource_version,
-       fmt::format(R"({{"type":"{}","object":{}}})", type, nodeJson(cluster, node)) + "\n"});
+  cluster.events.push_back({node.resource_version, std::string(type), node});
   while (cluster.events.size() > kMaxEvents) cluster.events.pop_front();
   cluster.watch_epoch++;
   if (host_ != nullptr) host_->nodesChanged(cluster);

@@ -36,10 +36,12 @@ struct KubeNode {
   uint64_t resource_version = 0;
 };
 
-// What a watcher of /api/v1/nodes is told: one JSON line per change.
+// What a watcher of /api/v1/nodes is told, rendered per watcher (a Node, or a Table row for
+// `kubectl get nodes -w`).
 struct NodeEvent {
   uint64_t resource_version;
-  std::string line;  // {"type":"ADDED","object":{...}}\n
+  std::string type;  // ADDED, MODIFIED, DELETED
+  KubeNode node;     // as it was then
 };
 
 struct KubeCluster {

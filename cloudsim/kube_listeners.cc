@@ -62,6 +62,13 @@ asio::awaitable<void> streamNodes(WatchState state, std::shared_ptr<KubeListener
   auto deadline = std::chrono::steady_clock::now() + state.watch.timeout;
   uint64_t after = state.watch.after;
   bool initial = state.watch.initial_list;
+  bool columns = true;  // a Table stream sends its column definitions once
+  auto line = [&](const KubeCluster& cluster, std::string_view type, const KubeNode& node) {
+    std::string out =
+        watchEventLine(cluster, type, node, state.watch.table, columns, state.sim->clock().now());
+    columns = false;
+    return out;
+  };
   for (;;) {
     std::vector<std::string> lines;
     bool done = false;
@@ -73,10 +80,8 @@ asio::awaitable<void> streamNodes(WatchState state, std::shared_ptr<KubeListener
       if (cluster == nullptr || cluster->api_stopped) {
         done = true;
       } else if (initial) {
-        for (const auto& [name, node] : cluster->nodes) {
-          lines.push_back(
-              fmt::format(R"({{"type":"ADDED","object":{}}})", nodeJson(*cluster, node)) + "\n");
-        }
+        for (const auto& [name, node] : cluster->nodes)
+          lines.push_back(line(*cluster, "ADDED", node));
         after = cluster->resource_version;
         initial = false;
       } else if (!cluster->events.empty() && cluster->events.front().resource_version > after + 1 &&
@@ -87,7 +92,7 @@ asio::awaitable<void> streamNodes(WatchState state, std::shared_ptr<KubeListener
         done = true;
       } else {
         for (const auto& e : cluster->events) {
-          if (e.resource_version > after) lines.push_back(e.line);
+          if (e.resource_version > after) lines.push_back(line(*cluster, e.type, e.node));
         }
         after = cluster->resource_version;
       }

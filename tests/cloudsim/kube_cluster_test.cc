@@ -171,6 +171,20 @@ TEST_F(KubeClusterTest, AnswersKubectlDiscoveryVersionAndNodeTable) {
   EXPECT_EQ(str(list["items"][0]["status"]["conditions"][0]["status"]), "True");
   EXPECT_EQ(str(list["items"][0]["status"]["addresses"][0]["type"]), "InternalIP");
 
+  // Watch events for `kubectl get nodes -w`: one-row Tables, columns in the first event only.
+  const KubeCluster& c = *sim.kube().byStackId(stack_id);
+  const KubeNode& worker = c.nodes.at("prod-node-0");
+  auto first = util::parseJson(watchEventLine(c, "ADDED", worker, true, true, clock.now())).value();
+  EXPECT_EQ(str(first["type"]), "ADDED");
+  EXPECT_EQ(first["object"]["columnDefinitions"].Size(), 10u);
+  EXPECT_EQ(str(first["object"]["rows"][0]["cells"][0]), "prod-node-0");
+  auto next =
+      util::parseJson(watchEventLine(c, "MODIFIED", worker, true, false, clock.now())).value();
+  EXPECT_FALSE(next["object"].HasMember("columnDefinitions"));
+  auto plain =
+      util::parseJson(watchEventLine(c, "DELETED", worker, false, false, clock.now())).value();
+  EXPECT_EQ(str(plain["object"]["kind"]), "Node");
+
   net::Response missing = kube("/api/v1/nodes/nope");
   EXPECT_EQ(missing.result_int(), 404);
   EXPECT_EQ(str(util::parseJson(missing.body()).value()["reason"]), "NotFound");

@@ -187,8 +187,18 @@ def test_kubectl_against_the_simulated_cluster(cloud, tmp_path):
     assert labels["magnum.openstack.org/role"] == "worker"
     assert labels["magnum.openstack.org/nodegroup"] == "default-worker"
 
+    # kubectl get nodes -w: a list, then a watch with Table rows; the NotReady fault arrives as a row.
+    watch = subprocess.Popen(["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", cache, "get", "nodes",
+                              "-w", "--output-watch-events"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
     status, _, data = request("POST", f"{cloud.url}/sim/v1/clusters/{stack_id}/nodes/e2e-node-0", {"ready": False})
     assert status == 200, data
+    time.sleep(1.5)
+    watch.terminate()
+    out, err = watch.communicate(timeout=10)
+    print(out)
+    events = [line.split() for line in out.splitlines()[1:]]
+    assert ["MODIFIED", "e2e-node-0", "NotReady"] in [e[:3] for e in events], f"{out}\n{err}"
     lines = kubectl(str(kubeconfig), cache, "get", "nodes").stdout.splitlines()
     assert {line.split()[0]: line.split()[1] for line in lines[1:]}["e2e-node-0"] == "NotReady"
 
