@@ -155,15 +155,26 @@ Json serverJson(NovaCall& nc, const Server& s, JsonAlloc& a, bool detail) {
   if (nc.mv >= 9) j.AddMember("locked", false, a);
   if (nc.mv >= 19) j.AddMember("description", Json(), a);
   if (nc.mv >= 26) j.AddMember("tags", tagsJson(nc, s, a), a);
-  if (nc.mv >= 3 && nc.call.token != nullptr && nc.sim.identity().isAdmin(*nc.call.token)) {
-    // Extended server attributes (admin-only by Nova's default policy); user_data as it was
-    // given to Nova: base64.
-    j.AddMember("OS-EXT-SRV-ATTR:hostname", util::str(s.name, a), a);
-    j.AddMember("OS-EXT-SRV-ATTR:instance_name", util::str(fmt::format("instance-{:08x}", s.seq + 1), a), a);
-    j.AddMember("OS-EXT-SRV-ATTR:launch_index", 0, a);
-    j.AddMember("OS-EXT-SRV-ATTR:user_data",
-                s.user_data.empty() ? Json() : util::str(pki::base64Encode({reinterpret_cast<const unsigned char*>(s.user_data.data()), s.user_data.size()}), a),
-                a);
+  if (nc.call.token != nullptr && nc.sim.identity().isAdmin(*nc.call.token)) {
+    // Extended server attributes, admin-only by Nova's default policy: host, hypervisor and
+    // instance name from 2.1, the rest from 2.3; user_data as it was given to Nova (base64).
+    j.AddMember("OS-EXT-SRV-ATTR:host", "cloudsim", a);
+    j.AddMember("OS-EXT-SRV-ATTR:hypervisor_hostname", "cloudsim", a);
+    j.AddMember("OS-EXT-SRV-ATTR:instance_name",
+                util::str(fmt::format("instance-{:08x}", s.seq + 1), a), a);
+    if (nc.mv >= 3) {
+      j.AddMember("OS-EXT-SRV-ATTR:hostname", util::str(s.name, a), a);
+      j.AddMember("OS-EXT-SRV-ATTR:kernel_id", "", a);
+      j.AddMember("OS-EXT-SRV-ATTR:launch_index", 0, a);
+      j.AddMember("OS-EXT-SRV-ATTR:ramdisk_id", "", a);
+      j.AddMember("OS-EXT-SRV-ATTR:reservation_id",
+                  util::str(fmt::format("r-{:08x}", s.seq + 1), a), a);
+      j.AddMember("OS-EXT-SRV-ATTR:root_device_name", "/dev/vda", a);
+      std::span<const unsigned char> raw(
+          reinterpret_cast<const unsigned char*>(s.user_data.data()), s.user_data.size());
+      j.AddMember("OS-EXT-SRV-ATTR:user_data",
+                  s.user_data.empty() ? Json() : util::str(pki::base64Encode(raw), a), a);
+    }
   }
   if (s.vm == VmState::Error || s.vm == VmState::Deleted) {
     Json fault(rapidjson::kObjectType);

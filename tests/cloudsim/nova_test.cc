@@ -148,8 +148,9 @@ resources:
 
 class NovaUserDataTest : public SimTest {
  protected:
-  Reply create(const std::string& token, const std::string& user_data, const std::string& name = "ud") {
-    return call("POST", heat("admin") + "/stacks",
+  Reply create(const std::string& token, const std::string& user_data, const std::string& name = "ud",
+               const std::string& project = "admin") {
+    return call("POST", heat(project) + "/stacks",
                 R"({"stack_name":")" + name + R"(","template":)" + quote(kUserDataTemplate) +
                     R"(,"parameters":{"user_data":)" + quote(user_data) + "}}",
                 token);
@@ -169,18 +170,21 @@ TEST_F(NovaUserDataTest, AdminsReadUserDataBackAsBase64FromMicroversion23) {
   ASSERT_EQ(r.status, 200) << r.body;
   // base64 of "#cloud-config\nruncmd: [true]\n"
   EXPECT_EQ(str(r.json["server"]["OS-EXT-SRV-ATTR:user_data"]), "I2Nsb3VkLWNvbmZpZwpydW5jbWQ6IFt0cnVlXQo=");
-  EXPECT_FALSE(show(admin, "2.1").json["server"].HasMember("OS-EXT-SRV-ATTR:user_data"));
+  Reply v21 = show(admin, "2.1");
+  EXPECT_FALSE(v21.json["server"].HasMember("OS-EXT-SRV-ATTR:user_data"));
+  EXPECT_TRUE(v21.json["server"].HasMember("OS-EXT-SRV-ATTR:instance_name"));  // 2.1, admin
   // Nova keys addresses by the network's name, not by the id the template referenced it with.
   EXPECT_TRUE(r.json["server"]["addresses"].HasMember("prod-private")) << r.body;
 }
 
 TEST_F(NovaUserDataTest, MembersDoNotSeeUserData) {
-  std::string admin = login("admin", "admin");
-  ASSERT_EQ(create(admin, "#cloud-config\n").status, 201);
-  // demo is a member of project demo only; the server lives in project admin.
-  std::string member = login("demo", "demo");
-  Reply r = call("GET", "/compute/v2.1/servers/detail", "", member, {{"X-OpenStack-Nova-API-Version", "2.96"}});
-  for (const auto& s : r.json["servers"].GetArray()) EXPECT_FALSE(s.HasMember("OS-EXT-SRV-ATTR:user_data"));
+  std::string member = login("demo", "demo");  // role member on project demo
+  ASSERT_EQ(create(member, "#cloud-config\n", "ud", "demo").status, 201);
+  Reply r = call("GET", "/compute/v2.1/servers/detail", "", member,
+                 {{"X-OpenStack-Nova-API-Version", "2.96"}});
+  ASSERT_EQ(r.json["servers"].Size(), 1u) << r.body;
+  EXPECT_FALSE(r.json["servers"][0].HasMember("OS-EXT-SRV-ATTR:user_data"));
+  EXPECT_FALSE(r.json["servers"][0].HasMember("OS-EXT-SRV-ATTR:host"));
 }
 
 TEST_F(NovaUserDataTest, UserDataOver65535Base64CharactersIsRefused) {
