@@ -182,6 +182,12 @@ util::Status HeatEngine::applyDefinition(Ctx& ctx, Body& body, Resource* existin
       ASSIGN_OR_RETURN(ServerSpec spec, serverSpec(ctx, depth == 0 ? name : std::string(parent) + "." + name, props));
       bool replace = !fresh && (r.unhealthy || r.status == Status::Failed || r.server == kNone ||
                                 nova_.at(r.server).vm == VmState::Deleted || nova_.at(r.server).purged);
+      // Heat's user_data_update_policy defaults to REPLACE: new user_data, new server.
+      const Json* policy = util::member(props, "user_data_update_policy");
+      bool ignore_user_data = policy != nullptr && policy->IsString() && textOf(*policy) == "IGNORE";
+      if (!fresh && !replace && !ignore_user_data && nova_.at(r.server).user_data != spec.user_data) {
+        replace = true;
+      }
       if (spec.name.empty()) {
         spec.name = !fresh && r.server != kNone && !nova_.at(r.server).purged
                         ? nova_.at(r.server).name

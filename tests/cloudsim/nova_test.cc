@@ -187,6 +187,24 @@ TEST_F(NovaUserDataTest, MembersDoNotSeeUserData) {
   EXPECT_FALSE(r.json["servers"][0].HasMember("OS-EXT-SRV-ATTR:host"));
 }
 
+TEST_F(NovaUserDataTest, NewUserDataReplacesTheServerAsHeatsDefaultPolicyDoes) {
+  std::string admin = login("admin", "admin");
+  Reply created = create(admin, "#cloud-config\n# one\n");
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string href = heat("admin") + "/stacks/ud/" + str(created.json["stack"]["id"]);
+  tick(2s);
+  auto serverId = [&] {
+    return str(call("GET", "/compute/v2.1/servers", "", admin).json["servers"][0]["id"]);
+  };
+  std::string first = serverId();
+  ASSERT_EQ(call("PATCH", href, R"({"parameters":{"user_data":"#cloud-config\n# one\n"}})", admin).status, 202);
+  tick(2s);
+  EXPECT_EQ(serverId(), first);  // same user_data: updated in place
+  ASSERT_EQ(call("PATCH", href, R"({"parameters":{"user_data":"#cloud-config\n# two\n"}})", admin).status, 202);
+  tick(2s);
+  EXPECT_NE(serverId(), first);
+}
+
 TEST_F(NovaUserDataTest, UserDataOver65535Base64CharactersIsRefused) {
   std::string admin = login("admin", "admin");
   EXPECT_EQ(create(admin, std::string(49149, 'x')).status, 201);  // 65,532 characters of base64
