@@ -44,7 +44,6 @@ util::Result<std::shared_ptr<asio::ssl::context>> tlsContext(const KubeCluster& 
     return util::makeError(util::ErrorCode::Internal, fmt::format("TLS context for stack {}: {}",
                                                                   cluster.stack_id, ec.message()));
   }
-  SSL_CTX_set_client_CA_list(ctx->native_handle(), nullptr);
   return ctx;
 }
 
