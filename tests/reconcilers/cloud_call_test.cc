@@ -12,7 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <thread>
 
-#include "drivers/fake_cloud_driver.h"
+#include "tests/support/fake_cloud_driver.h"
 
 namespace magnumd::reconcilers {
 namespace {

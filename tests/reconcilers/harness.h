@@ -16,7 +16,7 @@
 #include "api/cluster.h"
 #include "api/nodegroup.h"
 #include "controller/informer.h"
-#include "drivers/fake_cloud_driver.h"
+#include "tests/support/fake_cloud_driver.h"
 #include "reconcilers/cloud_call.h"
 #include "reconcilers/cloud_observer.h"
 #include "reconcilers/cluster/cluster_reconciler.h"

@@ -1,4 +1,4 @@
-#include "drivers/fake_cloud_driver.h"
+#include "tests/support/fake_cloud_driver.h"
 
 #include <fmt/format.h>
 
