@@ -2,7 +2,7 @@
 # Runs every test:
 #  1. every layer's unit tests, the fuzz corpus replay and the shutdown e2e suite, built with
 #     AddressSanitizer + UBSan (-O0);
-#  2. an -O1 build of magnumd, magnumctl, cloudsim and cloudctl-test, and the end-to-end suites
+#  2. an -O1 build of magnumd, magnumctl, cloudsim and cloudctl, and the end-to-end suites
 #     (tests/e2e, pytest via ctest) against them on 127.0.0.1.
 # The compiler is Clang 16 (CXX overrides it). Every test ctest knows is built (the unit_tests
 # target) and run: a test whose executable was not built fails the run instead of being skipped.
@@ -37,6 +37,6 @@ if [[ "$what" != "--unit" ]]; then
   echo "== binaries and end-to-end suites =="
   cmake -S "$root" -B "$root/build-e2e" -G Ninja -DCMAKE_BUILD_TYPE=CI -DCMAKE_CXX_COMPILER="$cxx" \
     -DMAGNUMD_UNIT_TESTS=OFF -DMAGNUMD_BUILD_BENCH=OFF >/dev/null
-  cmake --build "$root/build-e2e" -j "$jobs" --target magnumd magnumctl cloudsim cloudctl-test
+  cmake --build "$root/build-e2e" -j "$jobs" --target magnumd magnumctl cloudsim cloudctl
   ctest --test-dir "$root/build-e2e" --output-on-failure -L e2e --timeout 900
 fi

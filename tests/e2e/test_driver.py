@@ -1,6 +1,6 @@
 """The production OpenStack driver against a running cloudsim, over real HTTP.
 
-cloudctl-test (drivers/tools) runs one driver operation per invocation; this suite walks a stack
+cloudctl (drivers/tools) runs one driver operation per invocation; this suite walks a stack
 through create, scale up, scale down with named removals, mark-unhealthy replacement and delete,
 once on a healthy cloud and once with 20% of OpenStack requests answered 503.
 """
@@ -43,14 +43,14 @@ outputs:
 
 def cloudctl_binary():
     for sub in ("drivers/tools", ""):
-        path = os.path.join(BUILD_DIR, sub, "cloudctl-test")
+        path = os.path.join(BUILD_DIR, sub, "cloudctl")
         if os.path.isfile(path) and os.access(path, os.X_OK):
             return path
-    raise FileNotFoundError(f"cloudctl-test not found under {BUILD_DIR}")
+    raise FileNotFoundError(f"cloudctl not found under {BUILD_DIR}")
 
 
 class Cloud:
-    """cloudsim plus a clouds.yaml pointing at it, and a runner for cloudctl-test."""
+    """cloudsim plus a clouds.yaml pointing at it, and a runner for cloudctl."""
 
     def __init__(self, procs, workdir):
         port = free_port()

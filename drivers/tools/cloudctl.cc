@@ -1,6 +1,6 @@
-// cloudctl-test: drives the production OpenStack driver from the command line, one operation per
+// cloudctl: drives the production OpenStack driver from the command line, one operation per
 // run, printing JSON. The e2e suite uses it against cloudsim; it is also handy against a real
-// cloud (`cloudctl-test --os-cloud mycloud list --tag magnumd`).
+// cloud (`cloudctl --os-cloud mycloud list --tag magnumd`).
 //
 // --retries N retries an operation the way a reconciler would: transient errors (503, 429,
 // timeouts) are retried with backoff, and a create whose answer was lost adopts the stack it
@@ -55,7 +55,7 @@ auto withRetries(int retries, Make make) -> decltype(make()) {
   for (int attempt = 0;; ++attempt) {
     auto r = co_await make();
     if (r.ok() || attempt >= retries || !transient(r.error())) co_return r;
-    LOG_INFO("cloudctl-test", "transient error, retrying ({}/{}): {}", attempt + 1, retries, r.error().message);
+    LOG_INFO("cloudctl", "transient error, retrying ({}/{}): {}", attempt + 1, retries, r.error().message);
     co_await sleepFor(std::chrono::milliseconds(100 * (attempt + 1)));
   }
 }
@@ -271,7 +271,7 @@ asio::awaitable<int> runCommand(CloudDriver& d, std::string command, Args args) 
 int main(int argc, char** argv) {
   using namespace magnumd;
   drivers::tools::Args args;
-  CLI::App app{"cloudctl-test: exercise magnumd's OpenStack driver"};
+  CLI::App app{"cloudctl: exercise magnumd's OpenStack driver"};
   app.add_option("--os-cloud", args.cloud, "cloud in clouds.yaml (default: OS_CLOUD, then OS_* variables)");
   app.add_option("--retries", args.retries, "retry transient errors this many times");
   std::string log_level = "warn";
