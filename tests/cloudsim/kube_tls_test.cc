@@ -16,6 +16,7 @@
 #include "pki/certificate.h"
 #include "pki/leaf.h"
 #include "tests/cloudsim/kube_fixture.h"
+#include "tests/cloudsim/plain_http.h"
 #include "util/json.h"
 
 namespace magnumd::cloudsim::testing {
@@ -35,23 +36,10 @@ struct Reply {
 
 Reply plainRequest(uint16_t port, http::verb verb, const std::string& target,
                    const std::string& body = "", const std::string& token = "") {
-  asio::io_context io;
-  asio::ip::tcp::socket socket(io);
-  socket.connect({asio::ip::make_address("127.0.0.1"), port});
-  http::request<http::string_body> req{verb, target, 11};
-  req.set(http::field::host, "127.0.0.1");
-  if (!token.empty()) req.set("X-Auth-Token", token);
-  req.body() = body;
-  req.prepare_payload();
-  http::write(socket, req);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(socket, buffer, res);
-  return {static_cast<int>(res.result_int()), res.body(), "", std::string(res["X-Subject-Token"])};
+  auto r = testing::plainRequest(port, verb, target, body, token);
+  return {r.status, std::move(r.body), "", std::move(r.token)};
 }
 
-// One HTTPS GET that trusts only `ca_pem` and checks the name 127.0.0.1; `client` (optional) is
-// presented as the client certificate.
 Reply tlsGet(uint16_t port, const std::string& target, const std::string& ca_pem,
              const pki::IssuedCertificate* client) {
   asio::io_context io;
