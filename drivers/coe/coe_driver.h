@@ -23,6 +23,9 @@ inline constexpr std::string_view kMetaNodeGroup = "magnumd_nodegroup";
 inline constexpr std::string_view kMetaRole = "magnumd_role";
 // Every magnumd stack carries this tag, plus "magnumd-cluster=<uid>".
 inline constexpr std::string_view kStackTag = "magnumd";
+// Where user_data names the control plane's stable address (load balancer VIP or API floating
+// IP). Only Heat knows it once the stack exists, so the template substitutes it (str_replace).
+inline constexpr std::string_view kApiHostToken = "__MAGNUMD_API_HOST__";
 
 struct NodeGroupShape {
   std::string name;           // "default-worker"
@@ -34,6 +37,9 @@ struct NodeGroupShape {
   // Member names ("3", "7") Heat must remove when count drops; removed names are never reused.
   std::vector<std::string> removal_list;
   std::map<std::string, std::string> labels;
+  // The cloud-config every server of the group boots with; empty: none. Heat substitutes
+  // "%index%" (the member's name) and kApiHostToken in it.
+  std::string user_data;
 };
 
 struct ClusterShape {
