@@ -150,6 +150,8 @@ util::Result<std::string> admitSpec(Kind kind, std::string_view spec_json,
       validate(spec, causes);
       return finish(spec, causes);
     }
+    case Kind::ClusterSecret:
+      break;  // never written through the API
   }
   return util::makeError(util::ErrorCode::Internal, "admitSpec: unknown kind");
 }
@@ -175,7 +177,8 @@ util::Result<std::string> admitStatus(Kind kind, std::string_view status_json) {
       return finish(status, causes);
     }
     case Kind::ClusterTemplate:
-    case Kind::Event: {
+    case Kind::Event:
+    case Kind::ClusterSecret: {
       ASSIGN_OR_RETURN(auto doc, parseBoundedJson(status_json, "status"));
       if (!doc.IsObject()) {
         return util::makeError(util::ErrorCode::BadRequest,
@@ -252,6 +255,7 @@ util::Status validateSpecUpdate(Kind kind, std::string_view old_spec, std::strin
       requireUnchanged(old_doc, new_doc, "role", "create another node group with the new role", causes);
       break;
     case Kind::Event:
+    case Kind::ClusterSecret:
       break;
   }
   return causes.status();

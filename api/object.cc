@@ -21,7 +21,17 @@ const std::vector<KindInfo> kKinds = {
     {Kind::Cluster, "Cluster", "clusters", "cluster", "cl"},
     {Kind::NodeGroup, "NodeGroup", "nodegroups", "nodegroup", "ng"},
     {Kind::Event, "Event", "events", "event", "ev"},
+    {Kind::ClusterSecret, "ClusterSecret", "clustersecrets", "clustersecret", "", false},
 };
+static_assert(kKindCount == 5);
+
+const std::vector<KindInfo> kServedKinds = [] {
+  std::vector<KindInfo> served;
+  for (const auto& k : kKinds) {
+    if (k.served) served.push_back(k);
+  }
+  return served;
+}();
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
@@ -141,10 +151,10 @@ util::Status decodeMetadata(const Json& value, ObjectMeta& meta) {
 }  // namespace
 
 const KindInfo& kindInfo(Kind kind) { return kKinds[static_cast<size_t>(kind)]; }
-const std::vector<KindInfo>& allKinds() { return kKinds; }
+const std::vector<KindInfo>& allKinds() { return kServedKinds; }
 
 std::optional<Kind> kindFromAnyName(std::string_view name) {
-  for (const auto& k : kKinds) {
+  for (const auto& k : kServedKinds) {
     if (iequals(name, k.name) || iequals(name, k.plural) || iequals(name, k.singular) ||
         iequals(name, k.short_name)) {
       return k.kind;
@@ -154,7 +164,7 @@ std::optional<Kind> kindFromAnyName(std::string_view name) {
 }
 
 std::optional<Kind> kindFromPlural(std::string_view plural) {
-  for (const auto& k : kKinds) {
+  for (const auto& k : kServedKinds) {
     if (plural == k.plural) return k.kind;
   }
   return std::nullopt;
@@ -235,8 +245,13 @@ util::Result<Object> decodeObject(const Json& value) {
     } else if (name == "kind") {
       std::string kind;
       RETURN_IF_ERROR(decodeString(v, "kind", kind));
-      auto k = kindFromAnyName(kind);
-      if (!k || kindInfo(*k).name != kind) {
+      // By exact Kind name, internal kinds included: the store decodes its own objects here,
+      // and the REST layer refuses any kind that differs from its URL's.
+      auto found = std::find_if(kKinds.begin(), kKinds.end(),
+                                [&](const KindInfo& k) { return k.name == kind; });
+      std::optional<Kind> k;
+      if (found != kKinds.end()) k = found->kind;
+      if (!k) {
         return makeError(ErrorCode::BadRequest,
                          fmt::format("kind: \"{}\" is not one of ClusterTemplate, Cluster, "
                                      "NodeGroup, Event", kind));

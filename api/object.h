@@ -18,7 +18,11 @@ namespace magnumd::api {
 inline constexpr std::string_view kApiGroup = "container-infra";
 inline constexpr std::string_view kApiVersion = "container-infra/v1";
 
-enum class Kind { ClusterTemplate, Cluster, NodeGroup, Event };
+// ClusterSecret is internal: stored like the others (so every backend keeps it durable and
+// revisioned) but never served by the API nor named by the CLI. It holds a cluster's wrapped CA
+// keys and join token (secrets/cluster_secrets.h).
+enum class Kind { ClusterTemplate, Cluster, NodeGroup, Event, ClusterSecret };
+inline constexpr size_t kKindCount = 5;
 
 struct KindInfo {
   Kind kind;
@@ -26,11 +30,14 @@ struct KindInfo {
   std::string_view plural;    // "clustertemplates"
   std::string_view singular;  // "clustertemplate"
   std::string_view short_name;  // "ct"
+  bool served = true;           // false: internal, never reachable through the API
 };
 
 const KindInfo& kindInfo(Kind kind);
+// The kinds the API serves (internal kinds excluded).
 const std::vector<KindInfo>& allKinds();
-// Accepts Kind name, plural, singular or short name, case-insensitively (kubectl's rules).
+// Accepts a served Kind's name, plural, singular or short name, case-insensitively (kubectl's
+// rules).
 std::optional<Kind> kindFromAnyName(std::string_view name);
 std::optional<Kind> kindFromPlural(std::string_view plural);
 

@@ -157,6 +157,7 @@ int applyRank(std::string_view kind) {
     case api::Kind::NodeGroup:
       return 2;
     case api::Kind::Event:
+    case api::Kind::ClusterSecret:
       return 3;
   }
   return 9;

@@ -210,6 +210,9 @@ Row tableHeaders(api::Kind kind, const TableOptions& opt) {
     case api::Kind::Event:
       h = {"LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"};
       break;
+    case api::Kind::ClusterSecret:
+      h = {"NAME"};
+      break;
   }
   if (opt.with_namespace) h.insert(h.begin(), "NAMESPACE");
   return h;
@@ -229,6 +232,9 @@ Row tableRow(api::Kind kind, const Json& object, const TableOptions& opt) {
       break;
     case api::Kind::Event:
       row = eventRow(object, opt);
+      break;
+    case api::Kind::ClusterSecret:
+      row = {text(sub(object, "metadata"), "name")};
       break;
   }
   if (opt.with_namespace) row.insert(row.begin(), text(sub(object, "metadata"), "namespace"));

@@ -245,7 +245,7 @@ void WatchHub::run() {
 
 void WatchHub::fanOut(const std::vector<WatchEvent>& batch) {
   // One copy of each event per kind (and per watched namespace), shared by all its watchers.
-  constexpr size_t kKinds = 4;
+  constexpr size_t kKinds = api::kKindCount;
   std::array<bool, kKinds> watched{};
   for (const auto& w : live_) watched.at(static_cast<size_t>(w->options.kind)) = true;
   std::array<std::vector<WatchEvent>, kKinds> by_kind;
