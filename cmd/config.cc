@@ -120,6 +120,13 @@ util::Status validateConfig(const DaemonConfig& config) {
                      "token,user,namespace-or-*,role), or --dev for a local development "
                      "instance with a generated admin token");
   }
+  if (!config.dev && config.encryption_key_file.empty()) {
+    return makeError(ErrorCode::BadRequest,
+                     "refusing to start without --encryption-key-file FILE: it encrypts every "
+                     "cluster's CA keys and join token at rest. Create one with `(umask 077; "
+                     "openssl rand -base64 32 > FILE)` and keep it safe: the stored secrets "
+                     "cannot be read without it");
+  }
   if (config.data_dir.empty()) return makeError(ErrorCode::BadRequest, "--data-dir must not be empty");
   if (config.store_quota_bytes < 0 || config.max_objects_per_namespace < 0) {
     return makeError(ErrorCode::BadRequest,

@@ -19,6 +19,8 @@ struct DaemonConfig {
   std::string data_dir = "./magnumd-data";
   bool dev = false;
   std::string token_file;
+  // Key-encryption key for the cluster secrets (pki/kek.h); --dev creates DATA_DIR/encryption.key.
+  std::string encryption_key_file;
   std::string tls_cert;
   std::string tls_key;
   std::string log_level = "info";

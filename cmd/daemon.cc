@@ -97,6 +97,27 @@ util::Status Daemon::openStore() {
   return {};
 }
 
+util::Status Daemon::openSecrets() {
+  std::string path = config_.encryption_key_file;
+  if (path.empty()) {  // --dev (validateConfig requires the flag otherwise)
+    path = config_.data_dir + "/encryption.key";
+    if (::access(path.c_str(), F_OK) != 0) {
+      RETURN_IF_ERROR(pki::generateKeyFile(path));
+      LOG_INFO("magnumd", "development mode: created the encryption key {} (mode 0600)", path);
+    }
+  }
+  auto kek = pki::KeyEncryptionKey::load(path);
+  if (!kek.ok()) {
+    return makeError(kek.error().code,
+                     fmt::format("--encryption-key-file: {}", kek.error().message));
+  }
+  kek_.emplace(std::move(*kek));
+  secrets_ = std::make_unique<secrets::ClusterSecretStore>(*store_, *kek_, clock_);
+  RETURN_IF_ERROR(secrets_->checkKey());
+  LOG_INFO("magnumd", "cluster secrets are encrypted with key {} from {}", kek_->keyId(), path);
+  return {};
+}
+
 util::Result<std::shared_ptr<server::TokenAuthenticator>> Daemon::loadAuthenticator() {
   std::shared_ptr<server::TokenAuthenticator> auth;
   if (!config_.token_file.empty()) {
@@ -131,6 +152,7 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   server::ApiServerOptions api_options;
   api_options.watch.bookmark_interval = config_.watch_bookmark_interval;
   api_options.watch.max_streams_per_user = config_.max_watches_per_user;
+  api_options.secrets = secrets_.get();
   api_ = std::make_unique<server::ApiServer>(*store_, std::move(authenticator), metrics_, api_options);
   http_ = std::make_unique<net::HttpServer>(*io_, options, api_->handler(),
                                             &server::ApiServer::transportError);
@@ -170,8 +192,9 @@ util::Status Daemon::start() {
   RETURN_IF_ERROR(prepareDataDir());
   ASSIGN_OR_RETURN(auto authenticator, loadAuthenticator());
   RETURN_IF_ERROR(openStore());
+  RETURN_IF_ERROR(openSecrets());
   io_ = std::make_unique<IoContext>();
-  Services services{config_, *store_, *io_, metrics_};
+  Services services{config_, *store_, *io_, metrics_, *secrets_};
   for (auto& component : components_) {
     auto status = component->start(services);
     if (!status.ok()) {
@@ -249,6 +272,7 @@ void Daemon::shutdown() {
   api_.reset();
   components_.clear();
   io_.reset();
+  secrets_.reset();
   if (store_) {
     store_.reset();
     LOG_INFO("magnumd", "store closed");

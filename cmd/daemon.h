@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -23,6 +24,8 @@
 #include "cmd/config.h"
 #include "net/http_server.h"
 #include "server/api_server.h"
+#include "pki/kek.h"
+#include "secrets/cluster_secrets.h"
 #include "server/auth.h"
 #include "store/store.h"
 #include "util/metrics.h"
@@ -35,6 +38,7 @@ struct Services {
   store::Store& store;
   boost::asio::io_context& io;  // shared I/O threads; never block them
   util::MetricsRegistry& metrics;
+  secrets::ClusterSecretStore& secrets;  // every cluster's CAs and join token
 };
 
 class Component {
@@ -68,6 +72,7 @@ class Daemon {
  private:
   util::Status prepareDataDir();
   util::Status openStore();
+  util::Status openSecrets();
   util::Result<std::shared_ptr<server::TokenAuthenticator>> loadAuthenticator();
   util::Status startApi(std::shared_ptr<const server::Authenticator> authenticator);
   void waitForSignal();
@@ -77,6 +82,9 @@ class Daemon {
   DaemonConfig config_;
   util::MetricsRegistry metrics_;
   store::StorePtr store_;  // declared first: closed last
+  util::RealClock clock_;
+  std::optional<pki::KeyEncryptionKey> kek_;
+  std::unique_ptr<secrets::ClusterSecretStore> secrets_;
   std::vector<std::unique_ptr<Component>> components_;
   size_t started_components_ = 0;
   std::unique_ptr<server::ApiServer> api_;

@@ -27,6 +27,9 @@ void addFlags(CLI::App& app, DaemonConfig& c, Flags& f) {
   app.add_option("--data-dir", c.data_dir, "directory for the database and dev files")->capture_default_str();
   app.add_flag("--dev", c.dev, "development mode: generate DATA_DIR/admin.token (admin) and print how to use it");
   app.add_option("--token-file", c.token_file, "CSV of bearer tokens: token,user,namespace-or-*,role");
+  app.add_option("--encryption-key-file", c.encryption_key_file,
+                 "base64 file of 32 random bytes (mode 0600) that encrypts cluster CA keys and "
+                 "join tokens at rest; --dev creates DATA_DIR/encryption.key");
   app.add_option("--tls-cert", c.tls_cert, "PEM certificate chain: serve HTTPS");
   app.add_option("--tls-key", c.tls_key, "PEM private key for --tls-cert");
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")->capture_default_str();

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "net/http_server.h"
+#include "secrets/cluster_secrets.h"
 #include "server/auth.h"
 #include "server/resources.h"
 #include "server/server_metrics.h"
@@ -23,6 +24,8 @@ namespace magnumd::server {
 
 struct ApiServerOptions {
   WatchOptions watch;
+  // Every cluster's CA and keys, for the credentials endpoints; null: they answer 503.
+  secrets::ClusterSecretStore* secrets = nullptr;
 };
 
 class ApiServer {

@@ -190,6 +190,10 @@ int main(int argc, char** argv) {
   auto dir = std::filesystem::temp_directory_path() / fmt::format("magnumd-bench-{}", getpid());
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "tokens.csv") << kToken << ",bench,*,admin\n";
+  // Production magnumd needs an encryption key file (mode 0600): a fixed one is fine here.
+  std::filesystem::path key = dir / "encryption.key";
+  std::ofstream(key) << "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n";
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   uint16_t port;
   {
     asio::io_context io;
@@ -200,10 +204,12 @@ int main(int argc, char** argv) {
   if (pid == 0) {
     std::string listen = fmt::format("127.0.0.1:{}", port);
     std::string data = (dir / "data").string(), tokens = (dir / "tokens.csv").string();
+    std::string key_file = key.string();
     // Every watcher uses the one bench token.
     std::string watches = std::to_string(watchers + 10);
     execl(magnumd.c_str(), magnumd.c_str(), "--listen", listen.c_str(), "--data-dir", data.c_str(),
-          "--token-file", tokens.c_str(), "--log-level", "warn", "--max-watches-per-user",
+          "--token-file", tokens.c_str(), "--encryption-key-file", key_file.c_str(),
+          "--log-level", "warn", "--max-watches-per-user",
           watches.c_str(), nullptr);
     _exit(127);
   }

@@ -1,6 +1,7 @@
 """magnumd's REST API end to end: the real binary on a free loopback port, a temporary data
 directory and a token file. Covers YAML create, 409, 422 causes, 401/403, watch order, restart
 with watch resume, 413, TLS, and start-up refusals."""
+import base64
 import http.client
 import json
 import os
@@ -53,6 +54,16 @@ def api_only_flags():
     return _NO_CONTROLLERS
 
 
+def key_file(tmp_path):
+    """The encryption key production magnumd requires: 32 random bytes in base64, mode 0600."""
+    path = tmp_path / "encryption.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, base64.b64encode(os.urandom(32)) + b"\n")
+        os.close(fd)
+    return str(path)
+
+
 def start_magnumd(tmp_path, procs, extra=(), port=None, name="magnumd"):
     port = port or free_port()
     tokens = tmp_path / "tokens.csv"
@@ -60,6 +71,7 @@ def start_magnumd(tmp_path, procs, extra=(), port=None, name="magnumd"):
         write_tokens(tokens)
     args = [binary("magnumd"), "--listen", f"127.0.0.1:{port}", "--data-dir",
             str(tmp_path / "data"), "--token-file", str(tokens), "--io-threads", "2",
+            "--encryption-key-file", key_file(tmp_path),
             "--watch-bookmark-interval", "1", *api_only_flags(), *extra]
     scheme = "https" if "--tls-cert" in extra else "http"
     proc = Process(args, port, str(tmp_path / f"{name}.log"), scheme=scheme)
@@ -288,15 +300,30 @@ def test_startup_refusals_are_clear(tmp_path, procs):
     bad = tmp_path / "bad.csv"
     bad.write_text("# header\nshort,root,*,superuser\n")
     out = subprocess.run([binary("magnumd"), "--data-dir", str(tmp_path / "d"), "--token-file",
-                          str(bad), "--listen", f"127.0.0.1:{free_port()}", *api_only_flags()],
+                          str(bad), "--listen", f"127.0.0.1:{free_port()}",
+                          "--encryption-key-file", key_file(tmp_path), *api_only_flags()],
                          capture_output=True, timeout=30)
     assert out.returncode != 0 and f"{bad}:2".encode() in out.stderr, out.stderr
+
+    write_tokens(tmp_path / "tokens.csv")
+    base = [binary("magnumd"), "--data-dir", str(tmp_path / "d"), "--token-file",
+            str(tmp_path / "tokens.csv"), "--listen", f"127.0.0.1:{free_port()}", *api_only_flags()]
+    out = subprocess.run(base, capture_output=True, timeout=30)
+    assert out.returncode != 0 and b"--encryption-key-file" in out.stderr, out.stderr
+    loose = tmp_path / "loose.key"
+    loose.write_bytes(base64.b64encode(os.urandom(32)) + b"\n")
+    loose.chmod(0o644)
+    out = subprocess.run([*base, "--encryption-key-file", str(loose)], capture_output=True, timeout=30)
+    assert out.returncode != 0 and b"loose.key" in out.stderr and b"0600" in out.stderr, out.stderr
+    out = subprocess.run([*base, "--encryption-key-file", str(tmp_path / "absent.key")],
+                         capture_output=True, timeout=30)
+    assert out.returncode != 0 and b"absent.key" in out.stderr, out.stderr
 
     first = start_magnumd(tmp_path, procs)
     wait_ready(first.url, "/readyz", proc=first)
     out = subprocess.run([binary("magnumd"), "--data-dir", str(tmp_path / "other"), "--token-file",
                           str(tmp_path / "tokens.csv"), "--listen", f"127.0.0.1:{first.port}",
-                          *api_only_flags()],
+                          "--encryption-key-file", key_file(tmp_path), *api_only_flags()],
                          capture_output=True, timeout=30)
     assert out.returncode != 0 and b"cannot listen" in out.stderr, out.stderr
 
