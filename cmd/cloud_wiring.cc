@@ -189,7 +189,8 @@ class CloudComponent final : public Component {
     cluster_ = &manager_->addController(
         {"cluster", options_.workers, {}},
         std::make_unique<reconcilers::ClusterReconciler>(
-            reconcilers::ClusterDeps{services.store, nodegroups, *call_, *observer_, events, clock_},
+            reconcilers::ClusterDeps{services.store, nodegroups, *call_, *observer_, events, clock_,
+                                    &services.secrets},
             cluster_options));
     nodegroup_ = &manager_->addController(
         {"nodegroup", std::max(1, options_.workers / 2), {}},

@@ -22,6 +22,7 @@
 #include "controller/types.h"
 #include "reconcilers/cloud_call.h"
 #include "reconcilers/cloud_observer.h"
+#include "secrets/cluster_secrets.h"
 #include "store/store.h"
 #include "util/time.h"
 
@@ -44,6 +45,8 @@ struct ClusterDeps {
   CloudObserver& observer;
   controller::EventRecorder& events;
   const util::Clock& clock;
+  // Each cluster's CAs and join token; null in tests that render no user_data.
+  secrets::ClusterSecretStore* secrets = nullptr;
 };
 
 struct ClusterScope;
