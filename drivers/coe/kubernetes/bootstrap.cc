@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 
 #include "drivers/coe/kubernetes/parameters.h"
 #include "drivers/coe/kubernetes/template.h"
@@ -122,6 +124,19 @@ util::Status checkInput(const BootstrapInput& in) {
     return bad("control_plane_port",
                fmt::format("{} is not a port from 1 to 65535", in.control_plane_port));
   }
+  auto plain = [](std::string_view text, std::string_view extra) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [&](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) ||
+             extra.find(ch) != std::string_view::npos;
+    });
+  };
+  // Both reach a shell-sourced file unquoted.
+  if (in.role == NodeRole::Master && !plain(in.member_index, "%_")) {
+    return bad("member_index", "must be letters, digits, '%' or '_'");
+  }
+  if (!plain(in.control_plane_host, ".:-_[]")) {
+    return bad("control_plane_host", "must be a host name or an IP address");
+  }
   if (!isBootstrapToken(in.bootstrap_token)) {
     return bad("bootstrap_token", "is not of the form [a-z0-9]{6}.[a-z0-9]{16}");
   }
@@ -210,10 +225,9 @@ util::Result<std::string> renderUserData(const BootstrapInput& in) {
     v.setFlag(fmt::format("has_{}", name), !args->empty());
   }
 
-  bool init = in.role == NodeRole::FirstMaster;
-  auto kubeadm = renderEmbedded(init ? "kubeadm-init.yaml.tmpl" : "kubeadm-join.yaml.tmpl", v);
-  if (!kubeadm) return kubeadm.takeError();
-
+  const bool master = in.role == NodeRole::Master;
+  const bool init = in.role == NodeRole::FirstMaster || master;
+  const bool join = in.role != NodeRole::FirstMaster;
   ValueList files;
   if (in.role != NodeRole::Worker) addCaFiles(in.pki, files);
   if (auto s = addRuntimeFiles(p, files); !s) return s.takeError();
@@ -221,9 +235,30 @@ util::Result<std::string> renderUserData(const BootstrapInput& in) {
     if (auto s = addCniFiles(in, p, files); !s) return s.takeError();
   }
   Values doc;
-  doc.setList("files", std::move(files)).set("kubeadm_config", std::move(*kubeadm));
-  auto user_data =
-      renderEmbedded(init ? "cloud-config-init.yaml.tmpl" : "cloud-config-join.yaml.tmpl", doc);
+  if (init) {
+    auto config = renderEmbedded("kubeadm-init.yaml.tmpl", v);
+    if (!config) return config.takeError();
+    doc.set(master ? "init_config" : "kubeadm_config", std::move(*config));
+  }
+  if (join) {
+    auto config = renderEmbedded("kubeadm-join.yaml.tmpl", v);
+    if (!config) return config.takeError();
+    doc.set(master ? "join_config" : "kubeadm_config", std::move(*config));
+  }
+  if (master) {
+    auto script = embeddedTemplate("kubeadm-bootstrap.sh");
+    if (!script) return internal("kubeadm-bootstrap.sh is not embedded");
+    files.push_back(
+        file(fmt::format("{}/kubeadm-bootstrap.sh", kScriptDir), "0750", std::string(*script)));
+    doc.set("member_index", in.member_index)
+        .set("control_plane_endpoint",
+             fmt::format("{}:{}", in.control_plane_host, in.control_plane_port));
+  }
+  doc.setList("files", std::move(files));
+  auto user_data = renderEmbedded(master ? "cloud-config-master.yaml.tmpl"
+                                  : init ? "cloud-config-init.yaml.tmpl"
+                                         : "cloud-config-join.yaml.tmpl",
+                                  doc);
   if (!user_data) return user_data.takeError();
 
   // The header makes cloud-init render the document with Jinja first; a value that would read as

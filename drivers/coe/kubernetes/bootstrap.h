@@ -19,7 +19,10 @@
 
 namespace magnumd::coe::kubernetes {
 
-enum class NodeRole { FirstMaster, JoiningMaster, Worker };
+// FirstMaster runs `kubeadm init`, JoiningMaster and Worker `kubeadm join`. Master is what a
+// master node group's servers share: both configurations and a script that chooses at boot (the
+// member with index 0 initialises unless the control plane already answers; the others join).
+enum class NodeRole { FirstMaster, JoiningMaster, Worker, Master };
 
 // kube_tag when the cluster sets none: a minor still supported upstream, and the one the kubectl
 // these machines ship was built for.
@@ -38,6 +41,9 @@ struct BootstrapInput {
   std::string nodegroup;  // "default-worker"
   NodeRole role = NodeRole::Worker;
   std::string node_name;  // the Nova server's name, which becomes its hostname and Node name
+  // Master: which member of its node group this server is ("0" initialises the cluster). Letters,
+  // digits and '%' (a Heat ResourceGroup substitutes "%index%").
+  std::string member_index = "0";
   // The stable address every kubelet and kubeconfig uses: the load balancer's VIP, or a floating
   // IP that can move between masters. Host and port, never one server's own address.
   std::string control_plane_host;

@@ -65,6 +65,29 @@ TEST(Bootstrap, JoinPinsTheClusterCaAndUsesTheStableEndpoint) {
   EXPECT_NE(render(prodInput(NodeRole::JoiningMaster)).find("controlPlane:"), std::string::npos);
 }
 
+TEST(Bootstrap, AMasterGroupCarriesBothConfigurationsAndChoosesAtBoot) {
+  std::string master = render(prodInput(NodeRole::Master));
+  EXPECT_EQ(count(master, "kind: InitConfiguration"), 1u);
+  EXPECT_EQ(count(master, "kind: JoinConfiguration"), 1u);
+  EXPECT_NE(master.find("path: /run/kubeadm/kubeadm.yaml"), std::string::npos);
+  EXPECT_NE(master.find("path: /run/kubeadm/kubeadm-join-config.yaml"), std::string::npos);
+  EXPECT_NE(master.find("MEMBER_INDEX=%index%\n"), std::string::npos);
+  EXPECT_NE(master.find("API_ENDPOINT=203.0.113.10:6443\n"), std::string::npos);
+  EXPECT_NE(master.find("/usr/local/lib/magnumd/kubeadm-bootstrap.sh &&"), std::string::npos);
+  EXPECT_NE(master.find("/usr/local/lib/magnumd/install-cni.sh"), std::string::npos);
+  EXPECT_NE(master.find("name: \"prod-default-master-%index%\""), std::string::npos);
+  EXPECT_EQ(count(master, "BEGIN PRIVATE KEY"), 4u);  // three CAs and sa.key
+}
+
+TEST(Bootstrap, ValuesASourcedShellFileTakesUnquotedAreRefused) {
+  BootstrapInput in = prodInput(NodeRole::Master);
+  in.member_index = "0; rm -rf /";
+  EXPECT_NE(errorOf(in).find("member_index"), std::string::npos);
+  in = prodInput(NodeRole::Master);
+  in.control_plane_host = "$(reboot)";
+  EXPECT_NE(errorOf(in).find("control_plane_host"), std::string::npos);
+}
+
 TEST(Bootstrap, RenderingIsDeterministic) {
   EXPECT_EQ(render(prodInput(NodeRole::FirstMaster)), render(prodInput(NodeRole::FirstMaster)));
 }

@@ -42,8 +42,10 @@ inline BootstrapInput prodInput(NodeRole role) {
   in.nodegroup = master ? "default-master" : "default-worker";
   in.role = role;
   in.node_name = role == NodeRole::FirstMaster ? "prod-default-master-0"
+                 : role == NodeRole::Master    ? "prod-default-master-%index%"
                  : master                      ? "prod-default-master-1"
                                                : "prod-default-worker-0";
+  if (role == NodeRole::Master) in.member_index = "%index%";
   in.control_plane_host = "203.0.113.10";
   in.cert_sans = {"203.0.113.10", "10.0.0.5", "prod.example.com"};
   in.pki = fixedPki();

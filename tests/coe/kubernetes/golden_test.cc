@@ -32,6 +32,7 @@ std::vector<Case> cases() {
   out.push_back({"first-master", prodInput(NodeRole::FirstMaster)});
   out.push_back({"joining-master", prodInput(NodeRole::JoiningMaster)});
   out.push_back({"worker", prodInput(NodeRole::Worker)});
+  out.push_back({"master-group", prodInput(NodeRole::Master)});
   Case v1beta3{"first-master-v1beta3-labels", prodInput(NodeRole::FirstMaster)};
   v1beta3.input.labels.insert({{"kube_tag", "v1.30.10"},
                                {"kubelet_options", "--max-pods=200 --v=2"},
