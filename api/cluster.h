@@ -72,6 +72,22 @@ inline constexpr std::string_view kHealthHealthy = "HEALTHY";
 inline constexpr std::string_view kHealthUnhealthy = "UNHEALTHY";
 inline constexpr std::string_view kHealthUnknown = "UNKNOWN";
 
+// One of the cluster's certificate authorities, as operators check it: never key material.
+struct CertificateAuthorityStatus {
+  std::string name;         // cluster | etcd | front-proxy
+  std::string fingerprint;  // SHA-256, "AB:CD:..." as `openssl x509 -fingerprint -sha256`
+  std::string not_after;    // RFC 3339
+
+  bool operator==(const CertificateAuthorityStatus&) const = default;
+
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("name", s.name);
+    v("fingerprint", s.fingerprint);
+    v("notAfter", s.not_after);
+  }
+};
+
 struct ClusterStatus {
   std::string phase;
   std::string status_reason;
@@ -88,6 +104,7 @@ struct ClusterStatus {
   StringMap faults;                   // node group name -> why it failed
   int64_t observed_generation = 0;
   std::vector<Condition> conditions;
+  std::vector<CertificateAuthorityStatus> certificate_authorities;
 
   bool operator==(const ClusterStatus&) const = default;
 
@@ -106,6 +123,7 @@ struct ClusterStatus {
     v("faults", s.faults);
     v("observedGeneration", s.observed_generation);
     v("conditions", s.conditions);
+    v("certificateAuthorities", s.certificate_authorities);
   }
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <set>
 
 namespace magnumd::api {
@@ -74,6 +75,7 @@ const std::vector<LabelRule>& rules() {
       {"use_podman", T::Bool, {}, "", S::Kubernetes},
       {"selinux_mode", T::Enum, {"enforcing", "permissive", "disabled"}, "", S::Kubernetes},
       {"container_runtime", T::Enum, {"", "containerd"}, "", S::Kubernetes},
+      {"kube_tag", T::KubernetesVersion, {}, "", S::Kubernetes},
       {"fixed_subnet_cidr", T::Ipv4Cidr, {}, "", S::Kubernetes},
   };
   return kRules;
@@ -158,6 +160,24 @@ std::optional<std::string> valueProblem(const LabelRule& rule, std::string_view 
       if (value.empty()) return std::nullopt;
       if (auto p = absolutePathProblem(value)) return fmt::format("{} {}", quoted(value), *p);
       return std::nullopt;
+    case T::KubernetesVersion: {
+      if (value.empty()) return std::nullopt;
+      std::string_view v = value.front() == 'v' ? value.substr(1) : value;
+      int major = -1, minor = -1, patch = -1;
+      char extra = 0;
+      std::string text(v);
+      bool parsed = std::sscanf(text.c_str(), "%d.%d.%d%c", &major, &minor, &patch, &extra) == 3 &&
+                    text.find_first_not_of("0123456789.") == std::string::npos;
+      if (!parsed || major != 1) {
+        return fmt::format("{} is not a Kubernetes release such as {}", quoted(value),
+                           kDefaultKubernetesVersion);
+      }
+      if (minor < kOldestKubernetesMinor || minor > kNewestKubernetesMinor) {
+        return fmt::format("{} is outside the releases magnumd bootstraps: v1.{} to v1.{}",
+                           quoted(value), kOldestKubernetesMinor, kNewestKubernetesMinor);
+      }
+      return std::nullopt;
+    }
   }
   return std::nullopt;
 }
@@ -262,15 +282,15 @@ std::optional<bool> boolLabel(const StringMap& labels, std::string_view key) {
 
 std::optional<std::string_view> versionLabelDefault(std::string_view key) {
   static const std::vector<std::pair<std::string_view, std::string_view>> kDefaults = {
-      {"kube_tag", "v1.18.2"},
+      {"kube_tag", kDefaultKubernetesVersion},
       {"etcd_tag", "v3.4.6"},
       {"coredns_tag", "1.6.6"},
-      {"flannel_tag", "v0.12.0-amd64"},
+      {"flannel_tag", "v0.26.4"},
       {"flannel_cni_tag", "v0.3.0"},
       {"heat_container_agent_tag", "victoria-dev"},
       {"cloud_provider_tag", "v1.18.0"},
       {"k8s_keystone_auth_tag", "v1.18.0"},
-      {"calico_tag", "v3.13.1"},
+      {"calico_tag", "v3.29.3"},
       {"kube_dashboard_version", "v2.0.0"},
       {"metrics_scraper_tag", "v1.0.4"},
       {"metrics_server_chart_tag", "v2.8.8"},

@@ -22,7 +22,15 @@ enum class LabelType {
   CidrList,      // comma-separated CIDRs (IPv4 or IPv6)
   Integer,       // base-10 integer ≥ min
   AbsolutePath,  // /var/lib/mesos
+  KubernetesVersion,  // v1.32.4, a minor from kOldestKubernetesMinor to kNewestKubernetesMinor
 };
+
+// The Kubernetes releases magnumd bootstraps with kubeadm (v1beta3 configuration below 1.31,
+// v1beta4 from 1.31), and kube_tag's default: a minor still supported upstream, and the one the
+// kubectl these machines ship was built for.
+inline constexpr std::string_view kDefaultKubernetesVersion = "v1.32.4";
+inline constexpr int kOldestKubernetesMinor = 29;
+inline constexpr int kNewestKubernetesMinor = 35;
 
 // Where a label's default applies: the defaults are driver parameters, so a swarm template does not
 // get kubernetes' dashboard switch and a calico template does not get flannel's backend.

@@ -1,6 +1,6 @@
 // The delete path: DELETE set deletionTimestamp → delete the stack (also while it is being
-// created or updated) → wait until Heat says it is gone → delete the cluster's node groups →
-// remove the finalizer, and the store removes the Cluster.
+// created or updated) → wait until Heat says it is gone → delete the cluster's node groups and
+// its secrets (CAs, join token) → remove the finalizer, and the store removes the Cluster.
 #include <fmt/format.h>
 
 #include "controller/object_helpers.h"
@@ -19,6 +19,9 @@ Result ClusterReconciler::reconcileDelete(ClusterScope& scope) {
 
   if (!scope.stack) {
     if (auto s = deleteNodeGroups(scope); !s.ok()) return Result::fail(s.takeError());
+    if (deps_.secrets != nullptr) {
+      if (auto s = deps_.secrets->remove(scope.cluster); !s.ok()) return Result::fail(s.takeError());
+    }
     deps_.observer.forgetStack(scope.uid());
     forgetAttempts(scope.uid());
     auto dropped = controller::dropFinalizer(deps_.store, scope.cluster, kClusterFinalizer);

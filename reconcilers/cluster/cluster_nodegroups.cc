@@ -172,6 +172,7 @@ util::Status ClusterReconciler::buildDefinition(ClusterScope& scope) {
                                        shape.name));
   }
   chooseVictims(scope);
+  RETURN_IF_ERROR(renderBootstrap(scope));
   scope.definition = scope.coe->render(shape, scope.spec.create_timeout);
   scope.desired_hash = definitionHash(scope.definition->template_text, scope.definition->parameters);
   return {};

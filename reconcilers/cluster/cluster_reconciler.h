@@ -68,6 +68,8 @@ class ClusterReconciler final : public controller::Reconciler {
   util::Status buildDefinition(ClusterScope& scope);
   void chooseVictims(ClusterScope& scope);
   util::Status releaseDeletedNodeGroups(ClusterScope& scope);
+  // cluster_bootstrap.cc
+  util::Status renderBootstrap(ClusterScope& scope);
   // cluster_stack.cc
   controller::Result reconcileStack(ClusterScope& scope);
   controller::Result createOrAdopt(ClusterScope& scope);

@@ -31,6 +31,7 @@ struct ClusterScope {
   coe::ClusterShape shape;
   std::optional<coe::StackDefinition> definition;
   std::string desired_hash;
+  std::vector<api::CertificateAuthorityStatus> certificate_authorities;  // empty: not loaded
 
   // The stack as this pass leaves it: observed, or what an action just started.
   std::optional<drivers::Stack> stack;

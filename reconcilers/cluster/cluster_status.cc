@@ -97,6 +97,7 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
   }
   st.stack_id = stack ? stack->ref.id : (scope.cluster.deleting() ? std::string() : st.stack_id);
   st.observed_generation = generation;
+  if (!scope.certificate_authorities.empty()) st.certificate_authorities = scope.certificate_authorities;
 
   // Addresses from the servers we observe (always fresh), the API address from the stack's
   // outputs when we have them, else the first master.

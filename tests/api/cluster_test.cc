@@ -104,7 +104,7 @@ TEST(ClusterDecode, NonIntegralNumbersAreRejected) {
 
 TEST(ClusterResolve, ClusterValuesWinAndLabelsReplaceUnlessMerged) {
   auto t = decodeClusterTemplateSpec(canonicalTemplate(
-      testing::labelsTemplate(R"({"kube_tag":"v1.28.2","availability_zone":"az1"})", R"("dockerVolumeSize":5)")));
+      testing::labelsTemplate(R"({"kube_tag":"v1.32.4","availability_zone":"az1"})", R"("dockerVolumeSize":5)")));
   ASSERT_TRUE(t.ok());
   ClusterSpec c;
   c.cluster_template = "k8s";
@@ -120,7 +120,7 @@ TEST(ClusterResolve, ClusterValuesWinAndLabelsReplaceUnlessMerged) {
   EXPECT_EQ(replaced.labels.at("flannel_backend"), "vxlan") << "label defaults come back";
   c.merge_labels = true;
   ClusterConfig merged = resolveCluster(*t, c);
-  EXPECT_EQ(merged.labels.at("kube_tag"), "v1.28.2");
+  EXPECT_EQ(merged.labels.at("kube_tag"), "v1.32.4");
   EXPECT_EQ(merged.labels.at("availability_zone"), "az2");
   EXPECT_TRUE(merged.master_lb_enabled);
   c.master_lb_enabled = false;

@@ -114,8 +114,17 @@ TEST(Labels, PathLabelsAreAbsolute) {
   expectInvalid(withLabel("mesos_slave_work_dir", "tmp/mesos"), "spec.labels.mesos_slave_work_dir", "absolute");
 }
 
+TEST(Labels, KubeTagIsAReleaseMagnumdBootstraps) {
+  EXPECT_TRUE(withLabel("kube_tag", "v1.32.4").ok());
+  EXPECT_TRUE(withLabel("kube_tag", "1.29.0").ok());
+  EXPECT_TRUE(withLabel("kube_tag", "v1.35.1").ok());
+  expectInvalid(withLabel("kube_tag", "v1.28.2"), "spec.labels.kube_tag", "v1.29 to v1.35");
+  expectInvalid(withLabel("kube_tag", "v1.36.0"), "spec.labels.kube_tag", "v1.29 to v1.35");
+  expectInvalid(withLabel("kube_tag", "latest"), "spec.labels.kube_tag", "such as v1.32.4");
+  expectInvalid(withLabel("kube_tag", "v1.32.4-rc.1"), "spec.labels.kube_tag", "not a Kubernetes release");
+}
+
 TEST(Labels, UnknownLabelsAreAllowedButKeysAndSizesAreChecked) {
-  EXPECT_TRUE(withLabel("kube_tag", "v1.28.2").ok());
   EXPECT_TRUE(withLabel("my_driver_option", "anything goes").ok());
   expectInvalid(withLabel("bad key", "x"), "spec.labels.bad key", "may contain only");
   expectInvalid(withLabel("k", std::string(5000, 'x')), "spec.labels.k", "at most 4096");
@@ -130,7 +139,7 @@ TEST(Labels, BoolLabelReader) {
 }
 
 TEST(Labels, VersionDefaultsForDrivers) {
-  EXPECT_EQ(versionLabelDefault("kube_tag"), "v1.18.2");
+  EXPECT_EQ(versionLabelDefault("kube_tag"), "v1.32.4");
   EXPECT_EQ(versionLabelDefault("no_such_label"), std::nullopt);
 }
 

@@ -181,7 +181,7 @@ def template(name="k8s-small"):
             "metadata": {"name": name, "namespace": NS},
             "spec": {"coe": "kubernetes", "image": "fedora-coreos-38", "keypair": "demo-key",
                      "externalNetwork": "public", "flavor": "m1.small", "masterFlavor": "m1.medium",
-                     "labels": {"kube_tag": "v1.28.2"}}}
+                     "labels": {"kube_tag": "v1.32.4"}}}
 
 
 def cluster(name, masters=1, workers=1, tmpl="k8s-small"):

@@ -84,7 +84,7 @@ TEST_F(ClusterReconcilerTest, CompletionReportsAddressesAndConditions) {
   EXPECT_EQ(st.api_address, "https://192.0.2.10:6443");
   EXPECT_EQ(st.master_addresses.size(), 1u);
   EXPECT_EQ(st.node_addresses.size(), 2u);
-  EXPECT_EQ(st.coe_version, "v1.28.2");
+  EXPECT_EQ(st.coe_version, "v1.32.4");
   EXPECT_EQ(st.health_status, "HEALTHY");
   EXPECT_EQ(st.observed_generation, get(api::Kind::Cluster, "prod").metadata.generation);
   EXPECT_EQ(condition(st, "Ready")->status, "True");

@@ -74,7 +74,7 @@ api::Object ReconcilerTest::createTemplate(const std::string& name) {
   auto spec = api::admitSpec(api::Kind::ClusterTemplate,
                              R"({"coe":"kubernetes","image":"fedora-coreos-38","keypair":"demo-key",)"
                              R"("externalNetwork":"public","flavor":"m1.small","masterFlavor":"m1.medium",)"
-                             R"("labels":{"kube_tag":"v1.28.2"}})");
+                             R"("labels":{"kube_tag":"v1.32.4"}})");
   EXPECT_TRUE(spec.ok()) << spec.error().message;
   return create(object(api::Kind::ClusterTemplate, name, *spec));
 }

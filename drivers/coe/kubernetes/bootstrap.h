@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/labels.h"
 #include "pki/ca.h"
 #include "util/result.h"
 
@@ -24,12 +25,9 @@ namespace magnumd::coe::kubernetes {
 // member with index 0 initialises unless the control plane already answers; the others join).
 enum class NodeRole { FirstMaster, JoiningMaster, Worker, Master };
 
-// kube_tag when the cluster sets none: a minor still supported upstream, and the one the kubectl
-// these machines ship was built for.
-inline constexpr std::string_view kDefaultKubernetesVersion = "v1.32.4";
-// kubeadm here renders v1beta3 below 1.31 and v1beta4 from 1.31; these are the minors it accepts.
-inline constexpr int kOldestKubernetesMinor = 29;
-inline constexpr int kNewestKubernetesMinor = 35;
+using api::kDefaultKubernetesVersion;
+using api::kNewestKubernetesMinor;
+using api::kOldestKubernetesMinor;
 // Nova takes at most 65,535 bytes of base64 user_data: 49,149 bytes before encoding.
 inline constexpr size_t kMaxUserDataBytes = 49149;
 inline constexpr std::chrono::seconds kDefaultTokenTtl = std::chrono::hours(24);

@@ -1,0 +1,64 @@
+// What each node boots with: the cluster's secrets (generated on the first pass, before any
+// server exists) and, for Kubernetes, one cloud-config per node group rendered from them. The
+// stack carries the user_data; Heat fills in the member index and the control plane's address.
+#include <fmt/format.h>
+
+#include "drivers/coe/kubernetes/bootstrap.h"
+#include "reconcilers/cluster/cluster_reconciler.h"
+#include "reconcilers/cluster/cluster_scope.h"
+
+namespace magnumd::reconcilers {
+
+namespace {
+
+std::optional<std::string> nonEmpty(const std::optional<std::string>& value) {
+  if (value && !value->empty()) return value;
+  return std::nullopt;
+}
+
+}  // namespace
+
+util::Status ClusterReconciler::renderBootstrap(ClusterScope& scope) {
+  if (deps_.secrets == nullptr) return {};
+  ASSIGN_OR_RETURN(auto secrets, deps_.secrets->ensure(scope.cluster));
+  ASSIGN_OR_RETURN(auto summary, secrets::summarize(secrets.pki));
+  scope.certificate_authorities.clear();
+  for (const auto& ca : summary) {
+    scope.certificate_authorities.push_back(
+        {ca.name, ca.fingerprint, util::formatRfc3339(ca.not_after)});
+  }
+  if (scope.shape.coe != "kubernetes") return {};
+
+  const auto& tmpl = *scope.tmpl;
+  coe::kubernetes::BootstrapInput in;
+  in.cluster_name = scope.shape.name;
+  in.cluster_uid = scope.shape.uid;
+  in.control_plane_host = std::string(coe::kApiHostToken);
+  in.pki = std::move(secrets.pki);
+  in.bootstrap_token = secrets.bootstrap_token;
+  // kubeadm init creates the token with the default lifetime (24 h), counted from the first
+  // master's boot. A constant, so the rendered stack stays the same from pass to pass.
+  in.network_driver = tmpl.network_driver;
+  in.http_proxy = nonEmpty(tmpl.http_proxy);
+  in.https_proxy = nonEmpty(tmpl.https_proxy);
+  in.no_proxy = nonEmpty(tmpl.no_proxy);
+  in.insecure_registry = nonEmpty(tmpl.insecure_registry);
+  for (auto& group : scope.shape.node_groups) {
+    const bool master = group.role == api::kRoleMaster;
+    in.nodegroup = group.name;
+    in.role = master ? coe::kubernetes::NodeRole::Master : coe::kubernetes::NodeRole::Worker;
+    in.node_name = fmt::format("{}-{}-%index%", scope.shape.name, group.name);
+    in.member_index = "%index%";
+    in.labels = group.labels;
+    auto user_data = coe::kubernetes::renderUserData(in);
+    if (!user_data.ok()) {
+      auto error = user_data.takeError();
+      error.message = fmt::format("node group {}: {}", group.name, error.message);
+      return error;
+    }
+    group.user_data = std::move(*user_data);
+  }
+  return {};
+}
+
+}  // namespace magnumd::reconcilers
