@@ -100,6 +100,36 @@ TEST_F(ClusterReconcilerTest, CompletionReportsAddressesAndConditions) {
   EXPECT_FALSE(ng.nodes[0].addresses.empty());
 }
 
+TEST_F(ClusterReconcilerTest, SecretsAreMadeOnceBeforeTheStackAndLeaveWithTheCluster) {
+  createTemplate();
+  createCluster("prod", 1, 1);
+  reconcileCluster("prod");
+  auto secret = store_->get({api::Kind::ClusterSecret, "demo", "prod"});
+  ASSERT_TRUE(secret.ok());
+  auto st = clusterStatus("prod");
+  ASSERT_EQ(st.certificate_authorities.size(), 3u);
+  EXPECT_EQ(st.certificate_authorities[0].name, "cluster");
+  EXPECT_EQ(st.certificate_authorities[0].fingerprint.size(), 95u);  // 32 bytes as "AB:CD:..."
+  EXPECT_EQ(st.status_reason.find("PRIVATE"), std::string::npos);
+  // What was stored decrypts with the key it was stored under.
+  auto loaded = secrets_->load(get(api::Kind::Cluster, "prod"));
+  ASSERT_TRUE(loaded.ok());
+  cloudSettles();
+  reconcileCluster("prod");
+  EXPECT_EQ(store_->get({api::Kind::ClusterSecret, "demo", "prod"})->metadata.resource_version,
+            secret->metadata.resource_version);  // made once
+  EXPECT_EQ(clusterStatus("prod").certificate_authorities, st.certificate_authorities);
+
+  deleteObject(api::Kind::Cluster, "prod");
+  for (int i = 0; i < 5 && store_->get({api::Kind::Cluster, "demo", "prod"}).ok(); ++i) {
+    reconcileCluster("prod");
+    cloudSettles();
+  }
+  EXPECT_FALSE(store_->get({api::Kind::Cluster, "demo", "prod"}).ok());
+  EXPECT_EQ(store_->get({api::Kind::ClusterSecret, "demo", "prod"}).error().code,
+            util::ErrorCode::NotFound);
+}
+
 TEST_F(ClusterReconcilerTest, SecondPassMakesNoCloudCallAndNoWrite) {
   createReadyCluster("prod", 1, 2);
   reconcileNodeGroup("prod-default-worker");

@@ -46,8 +46,15 @@ void ReconcilerTest::SetUp() {
 
   options_.in_flight_requeue = std::chrono::seconds(30);
   options_.failed_retry = std::chrono::seconds(60);
+  const std::string key_file = dir_ + "/encryption.key";
+  ASSERT_TRUE(pki::generateKeyFile(key_file).ok());
+  auto kek = pki::KeyEncryptionKey::load(key_file);
+  ASSERT_TRUE(kek.ok()) << kek.error().message;
+  kek_.emplace(std::move(*kek));
+  secrets_ = std::make_unique<secrets::ClusterSecretStore>(*store_, *kek_, clock_);
   cluster_reconciler_ = std::make_unique<ClusterReconciler>(
-      ClusterDeps{*store_, *nodegroups_, *cloud_, *observer_, events_, clock_}, options_);
+      ClusterDeps{*store_, *nodegroups_, *cloud_, *observer_, events_, clock_, secrets_.get()},
+      options_);
   nodegroup_reconciler_ = std::make_unique<NodeGroupReconciler>(
       NodeGroupDeps{*store_, *observer_, events_, clock_});
   GarbageCollectorOptions gc_options;
@@ -58,6 +65,7 @@ void ReconcilerTest::SetUp() {
 
 void ReconcilerTest::TearDown() {
   cluster_reconciler_.reset();
+  secrets_.reset();
   nodegroup_reconciler_.reset();
   gc_.reset();
   clusters_->stop();

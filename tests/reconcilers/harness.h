@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <thread>
 
@@ -23,6 +24,7 @@
 #include "reconcilers/counting_cloud_driver.h"
 #include "reconcilers/garbage_collector.h"
 #include "reconcilers/nodegroup_reconciler.h"
+#include "secrets/cluster_secrets.h"
 #include "tests/controller/fakes.h"
 #include "tests/controller/store_fixture.h"
 
@@ -62,6 +64,8 @@ class ReconcilerTest : public controller::testing::StoreFixture {
   std::vector<drivers::Server> serversOf(const std::string& group) const;
 
   controller::testing::FakeClock clock_;
+  std::optional<pki::KeyEncryptionKey> kek_;
+  std::unique_ptr<secrets::ClusterSecretStore> secrets_;
   std::unique_ptr<FakeCloudDriver> fake_;
   std::unique_ptr<CountingCloudDriver> counting_;
   boost::asio::io_context io_;
