@@ -76,6 +76,26 @@ const std::vector<LabelRule>& rules() {
       {"selinux_mode", T::Enum, {"enforcing", "permissive", "disabled"}, "", S::Kubernetes},
       {"container_runtime", T::Enum, {"", "containerd"}, "", S::Kubernetes},
       {"kube_tag", T::KubernetesVersion, {}, "", S::Kubernetes},
+      // The seed's table rows that only name a value (docs/bootstrap.md says what each does).
+      {"admission_control_list", T::Text, {}, "", S::Kubernetes},
+      {"availability_zone", T::Text, {}, "", S::Any},
+      {"boot_volume_type", T::Text, {}, "", S::Kubernetes},
+      {"docker_volume_type", T::Text, {}, "", S::Any},
+      {"etcd_volume_type", T::Text, {}, "", S::Kubernetes},
+      {"container_infra_prefix", T::Text, {}, "", S::Kubernetes},
+      {"containerd_version", T::Text, {}, "", S::Kubernetes},
+      {"containerd_tarball_url", T::Text, {}, "", S::Kubernetes},
+      {"containerd_tarball_sha256", T::Text, {}, "", S::Kubernetes},
+      {"kubeapi_options", T::Flags, {}, "", S::Kubernetes},
+      {"kubecontroller_options", T::Flags, {}, "", S::Kubernetes},
+      {"kubelet_options", T::Flags, {}, "", S::Kubernetes},
+      {"kubeproxy_options", T::Flags, {}, "", S::Kubernetes},
+      {"kubescheduler_options", T::Flags, {}, "", S::Kubernetes},
+      {"draino_tag", T::Text, {}, "", S::Kubernetes},
+      {"helm_client_url", T::Text, {}, "", S::Kubernetes},
+      {"node_problem_detector_tag", T::Text, {}, "", S::Kubernetes},
+      {"prometheus_adapter_configmap", T::Text, {}, "", S::Kubernetes},
+      {"prometheus_operator_chart_tag", T::Text, {}, "", S::Kubernetes},
       {"fixed_subnet_cidr", T::Ipv4Cidr, {}, "", S::Kubernetes},
   };
   return kRules;
@@ -160,6 +180,22 @@ std::optional<std::string> valueProblem(const LabelRule& rule, std::string_view 
       if (value.empty()) return std::nullopt;
       if (auto p = absolutePathProblem(value)) return fmt::format("{} {}", quoted(value), *p);
       return std::nullopt;
+    case T::Flags: {
+      size_t pos = 0;
+      while ((pos = value.find_first_not_of(' ', pos)) != std::string_view::npos) {
+        size_t end = value.find(' ', pos);
+        std::string_view flag = value.substr(pos, end == std::string_view::npos ? value.npos : end - pos);
+        if (flag.size() < 3 || flag.substr(0, 2) != "--" || flag[2] == '=' || flag[2] == '-') {
+          return fmt::format("{} is not a flag such as --v=2 (the value is flags separated by spaces)",
+                             quoted(flag));
+        }
+        if (flag.find_first_of("\"'`$\\;") != std::string_view::npos) {
+          return fmt::format("{} contains a quote or shell character", quoted(flag));
+        }
+        pos = end;
+      }
+      return std::nullopt;
+    }
     case T::KubernetesVersion: {
       if (value.empty()) return std::nullopt;
       std::string_view v = value.front() == 'v' ? value.substr(1) : value;

@@ -23,6 +23,7 @@ enum class LabelType {
   Integer,       // base-10 integer ≥ min
   AbsolutePath,  // /var/lib/mesos
   KubernetesVersion,  // v1.32.4, a minor from kOldestKubernetesMinor to kNewestKubernetesMinor
+  Flags,              // "--name=value --other": command-line flags of a Kubernetes component
 };
 
 // The Kubernetes releases magnumd bootstraps with kubeadm (v1beta3 configuration below 1.31,

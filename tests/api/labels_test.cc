@@ -124,6 +124,15 @@ TEST(Labels, KubeTagIsAReleaseMagnumdBootstraps) {
   expectInvalid(withLabel("kube_tag", "v1.32.4-rc.1"), "spec.labels.kube_tag", "not a Kubernetes release");
 }
 
+TEST(Labels, ComponentOptionsAreFlags) {
+  EXPECT_TRUE(withLabel("kubelet_options", "--max-pods=200 --v=2").ok());
+  EXPECT_TRUE(withLabel("kubeapi_options", "").ok());
+  expectInvalid(withLabel("kubelet_options", "max-pods=200"), "spec.labels.kubelet_options",
+                "not a flag such as --v=2");
+  expectInvalid(withLabel("kubeapi_options", "--v=2;reboot"), "spec.labels.kubeapi_options",
+                "shell character");
+}
+
 TEST(Labels, UnknownLabelsAreAllowedButKeysAndSizesAreChecked) {
   EXPECT_TRUE(withLabel("my_driver_option", "anything goes").ok());
   expectInvalid(withLabel("bad key", "x"), "spec.labels.bad key", "may contain only");

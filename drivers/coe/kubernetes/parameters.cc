@@ -315,6 +315,20 @@ util::Result<NodeParameters> nodeParameters(const BootstrapInput& in) {
     if (!parsed) return parsed.takeError();
     *args = std::move(*parsed);
   }
+  // Magnum's admission_control_list: the API server's admission plugins, unless kubeapi_options
+  // names them itself.
+  if (std::string plugins = label(in, "admission_control_list"); !plugins.empty()) {
+    if (!allOf(plugins, ",")) {
+      return invalid(labelField("admission_control_list"),
+                     fmt::format("\"{}\" is not a comma-separated list of admission plugin "
+                                 "names such as NodeRestriction,PodSecurity",
+                                 plugins));
+    }
+    if (std::none_of(p.apiserver_args.begin(), p.apiserver_args.end(),
+                     [](const Arg& a) { return a.name == "enable-admission-plugins"; })) {
+      p.apiserver_args.push_back({"enable-admission-plugins", plugins});
+    }
+  }
   if (label(in, "cloud_provider_enabled") == "true" &&
       std::none_of(p.controller_manager_args.begin(), p.controller_manager_args.end(),
                    [](const Arg& a) { return a.name == "cloud-provider"; })) {

@@ -88,6 +88,19 @@ TEST(Bootstrap, ValuesASourcedShellFileTakesUnquotedAreRefused) {
   EXPECT_NE(errorOf(in).find("control_plane_host"), std::string::npos);
 }
 
+TEST(Bootstrap, AdmissionControlListEnablesTheApiServersPlugins) {
+  BootstrapInput in = prodInput(NodeRole::Master);
+  in.labels["admission_control_list"] = "NodeRestriction,PodSecurity";
+  std::string out = render(in);
+  size_t flag = out.find("- name: \"enable-admission-plugins\"\n");
+  ASSERT_NE(flag, std::string::npos);
+  EXPECT_NE(out.find("value: \"NodeRestriction,PodSecurity\"\n", flag), std::string::npos);
+  in.labels["kubeapi_options"] = "--enable-admission-plugins=NodeRestriction";
+  EXPECT_EQ(count(render(in), "enable-admission-plugins"), 1u);  // the explicit flag wins
+  in.labels["admission_control_list"] = "NodeRestriction; reboot";
+  EXPECT_NE(errorOf(in).find("admission_control_list"), std::string::npos);
+}
+
 TEST(Bootstrap, RenderingIsDeterministic) {
   EXPECT_EQ(render(prodInput(NodeRole::FirstMaster)), render(prodInput(NodeRole::FirstMaster)));
 }
