@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cloudsim/sim.h"
+#include "tests/support/fake_clock.h"
 
 namespace {
 
@@ -18,14 +19,8 @@ using namespace magnumd;
 using namespace magnumd::cloudsim;
 using Steady = std::chrono::steady_clock;
 
-class ManualClock final : public util::Clock {
- public:
-  util::SystemTime now() const override { return now_; }
-  std::chrono::steady_clock::time_point monotonic() const override { return {}; }
-  void advance(std::chrono::seconds s) { now_ += s; }
-
- private:
-  util::SystemTime now_ = std::chrono::system_clock::now();
+struct ManualClock : magnumd::testing::FakeClock {
+  ManualClock() : FakeClock(std::chrono::system_clock::now()) {}
 };
 
 long rssKiB() {

@@ -7,20 +7,14 @@
 #include <string>
 
 #include "cloudsim/sim.h"
+#include "tests/support/fake_clock.h"
 #include "util/json.h"
 
 namespace magnumd::cloudsim::testing {
 
-class FakeClock final : public util::Clock {
- public:
-  util::SystemTime now() const override { return now_; }
-  std::chrono::steady_clock::time_point monotonic() const override {
-    return std::chrono::steady_clock::time_point(now_.time_since_epoch());
-  }
-  void advance(std::chrono::milliseconds d) { now_ += d; }
-
- private:
-  util::SystemTime now_ = util::parseRfc3339("2026-01-02T03:04:05Z").value();
+// Starts at 2026-01-02T03:04:05Z, the time cloudsim's tests render.
+struct FakeClock : magnumd::testing::FakeClock {
+  FakeClock() : magnumd::testing::FakeClock(util::parseRfc3339("2026-01-02T03:04:05Z").value()) {}
 };
 
 struct Reply {

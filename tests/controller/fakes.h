@@ -9,33 +9,12 @@
 #include <vector>
 
 #include "controller/event_recorder.h"
+#include "tests/support/fake_clock.h"
 #include "util/time.h"
 
 namespace magnumd::controller::testing {
 
-class FakeClock final : public util::Clock {
- public:
-  explicit FakeClock(util::SystemTime start = util::SystemTime(std::chrono::seconds(1790000000)))
-      : wall_(start), mono_(std::chrono::hours(1)) {}
-  util::SystemTime now() const override {
-    std::lock_guard lock(mutex_);
-    return wall_;
-  }
-  std::chrono::steady_clock::time_point monotonic() const override {
-    std::lock_guard lock(mutex_);
-    return mono_;
-  }
-  void advance(std::chrono::steady_clock::duration d) {
-    std::lock_guard lock(mutex_);
-    wall_ += std::chrono::duration_cast<util::SystemTime::duration>(d);
-    mono_ += d;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  util::SystemTime wall_;
-  std::chrono::steady_clock::time_point mono_;
-};
+using magnumd::testing::FakeClock;
 
 struct RecordedEvent {
   api::ObjectKey involved;

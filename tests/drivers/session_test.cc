@@ -6,6 +6,7 @@
 
 #include "tests/drivers/fake_openstack.h"
 #include "tests/drivers/run_task.h"
+#include "tests/support/fake_clock.h"
 
 namespace magnumd::drivers::openstack {
 namespace {
@@ -17,14 +18,8 @@ using testing::Recorded;
 using testing::runTask;
 using util::ErrorCode;
 
-class ManualClock final : public util::Clock {
- public:
-  util::SystemTime now() const override { return now_.load(); }
-  std::chrono::steady_clock::time_point monotonic() const override { return std::chrono::steady_clock::now(); }
-  void advance(std::chrono::seconds d) { now_.store(now_.load() + d); }
-
- private:
-  std::atomic<util::SystemTime> now_{std::chrono::system_clock::from_time_t(1800000000)};
+struct ManualClock : magnumd::testing::FakeClock {
+  ManualClock() : FakeClock(std::chrono::system_clock::from_time_t(1800000000)) {}
 };
 
 class SessionTest : public ::testing::Test {

@@ -15,6 +15,7 @@
 
 #include "store/sqlite_store.h"
 #include "store/store.h"
+#include "tests/support/fake_clock.h"
 
 namespace magnumd::store::testing {
 
@@ -34,14 +35,8 @@ class TempDir {
   std::string path_;
 };
 
-class FixedClock final : public util::Clock {
- public:
-  util::SystemTime now() const override {
-    return util::SystemTime(std::chrono::seconds(1795000000));  // 2026-11-18T...Z
-  }
-  std::chrono::steady_clock::time_point monotonic() const override {
-    return std::chrono::steady_clock::now();
-  }
+struct FixedClock : magnumd::testing::FakeClock {
+  FixedClock() : FakeClock(util::SystemTime(std::chrono::seconds(1795000000))) {}  // 2026-11-18
 };
 
 inline api::Object object(api::Kind kind, std::string ns, std::string name,
