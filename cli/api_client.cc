@@ -1,4 +1,5 @@
 #include "cli/api_client.h"
+#include "util/url.h"
 
 #include <fmt/format.h>
 
@@ -131,11 +132,11 @@ std::string formatError(const ApiError& error, std::string_view context) {
 std::string collectionPath(api::Kind kind, std::string_view ns) {
   const auto& info = api::kindInfo(kind);
   if (ns.empty()) return fmt::format("{}/{}", kApiPrefix, info.plural);
-  return fmt::format("{}/namespaces/{}/{}", kApiPrefix, net::percentEncode(ns), info.plural);
+  return fmt::format("{}/namespaces/{}/{}", kApiPrefix, util::percentEncode(ns), info.plural);
 }
 
 std::string objectPath(api::Kind kind, std::string_view ns, std::string_view name) {
-  return fmt::format("{}/{}", collectionPath(kind, ns), net::percentEncode(name));
+  return fmt::format("{}/{}", collectionPath(kind, ns), util::percentEncode(name));
 }
 
 ApiClient::ApiClient(std::unique_ptr<net::HttpClient> http, std::string token)
@@ -209,9 +210,9 @@ ApiResult<JsonDoc> ApiClient::list(api::Kind kind, std::string_view ns,
   for (size_t page = 0; page < kMaxPages; ++page) {
     std::string target = fmt::format("{}?limit={}", collectionPath(kind, ns), options.page_size);
     if (!options.label_selector.empty()) {
-      target += "&labelSelector=" + net::percentEncode(options.label_selector);
+      target += "&labelSelector=" + util::percentEncode(options.label_selector);
     }
-    if (!continue_token.empty()) target += "&continue=" + net::percentEncode(continue_token);
+    if (!continue_token.empty()) target += "&continue=" + util::percentEncode(continue_token);
     ASSIGN_OR_RETURN(JsonDoc doc, call("GET", target));
     if (const Json* page_items = util::member(doc, "items"); page_items && page_items->IsArray()) {
       for (auto& item : page_items->GetArray()) items.PushBack(Json(item, alloc), alloc);
@@ -247,10 +248,10 @@ ApiResult<JsonDoc> ApiClient::getRaw(const std::string& path) { return call("GET
 ApiResult<WatchEnd> ApiClient::watch(const WatchRequest& request, const WatchHandler& handler) {
   std::string target = collectionPath(request.kind, request.ns) + "?watch=true";
   if (!request.resource_version.empty()) {
-    target += "&resourceVersion=" + net::percentEncode(request.resource_version);
+    target += "&resourceVersion=" + util::percentEncode(request.resource_version);
   }
   if (!request.label_selector.empty()) {
-    target += "&labelSelector=" + net::percentEncode(request.label_selector);
+    target += "&labelSelector=" + util::percentEncode(request.label_selector);
   }
   WatchEnd end;
   std::optional<ApiError> failure;

@@ -6,45 +6,6 @@
 
 namespace magnumd::cloudsim {
 
-namespace {
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
-
-std::string percentDecode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hexValue(s[i + 1]);
-      int lo = hexValue(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += plus_is_space && s[i] == '+' ? ' ' : s[i];
-  }
-  return out;
-}
-
-std::string percentEncode(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
-
 Query::Query(std::string_view raw) : raw_(raw) {
   size_t start = 0;
   while (start < raw.size()) {
@@ -53,8 +14,8 @@ Query::Query(std::string_view raw) : raw_(raw) {
     std::string_view item = raw.substr(start, end - start);
     if (!item.empty()) {
       size_t eq = item.find('=');
-      items_.emplace_back(percentDecode(item.substr(0, eq), true),
-                          eq == std::string_view::npos ? "" : percentDecode(item.substr(eq + 1), true));
+      items_.emplace_back(util::percentDecode(item.substr(0, eq), true),
+                          eq == std::string_view::npos ? "" : util::percentDecode(item.substr(eq + 1), true));
     }
     start = end + 1;
   }

@@ -11,6 +11,7 @@
 #include "cloudsim/identity.h"
 #include "net/http_server.h"
 #include "util/json.h"
+#include "util/url.h"
 
 namespace magnumd::cloudsim {
 
@@ -32,8 +33,6 @@ class Query {
   std::vector<std::pair<std::string, std::string>> items_;
 };
 
-std::string percentDecode(std::string_view s, bool plus_is_space);
-std::string percentEncode(std::string_view s);
 
 struct Call {
   const Request& req;

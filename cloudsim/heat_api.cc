@@ -37,7 +37,7 @@ Response fromError(const util::Error& e) {
 
 std::string pathTail(const std::vector<std::string>& seg, size_t from) {
   std::string out;
-  for (size_t i = from; i < seg.size(); ++i) out += "/" + percentEncode(seg[i]);
+  for (size_t i = from; i < seg.size(); ++i) out += "/" + util::percentEncodeQueryValue(seg[i]);
   return out;
 }
 
@@ -268,7 +268,7 @@ Response listStacks(HeatCall& hc) {
   if (limit && *limit > 0 && end - start == static_cast<size_t>(*limit)) {
     std::string href = hc.root + "/stacks?";
     for (const auto& [k, v] : q.items()) {
-      if (k != "marker") href += percentEncode(k) + "=" + percentEncode(v) + "&";
+      if (k != "marker") href += util::percentEncodeQueryValue(k) + "=" + util::percentEncodeQueryValue(v) + "&";
     }
     href += "marker=" + matched[end - 1]->id;
     Json links(rapidjson::kArrayType), next(rapidjson::kObjectType);

@@ -291,7 +291,7 @@ Response listServers(NovaCall& nc, bool detail) {
     std::string href = nc.base() + "/compute/v2.1/servers" + (detail ? "/detail" : "") + "?";
     for (const auto& [k, v] : q.items()) {
       if (k == "marker" || k == "limit") continue;
-      href += percentEncode(k) + "=" + percentEncode(v) + "&";
+      href += util::percentEncodeQueryValue(k) + "=" + util::percentEncodeQueryValue(v) + "&";
     }
     href += fmt::format("limit={}&marker={}", limit, last);
     Json links(rapidjson::kArrayType), next(rapidjson::kObjectType);
@@ -429,7 +429,7 @@ Response tagRoutes(NovaCall& nc, uint32_t slot) {
     s.tags.push_back(t);
     nc.nova().touch(s);
     Response res = emptyReply(http::status::created);
-    res.set(http::field::location, fmt::format("{}/compute/v2.1/servers/{}/tags/{}", nc.base(), s.id, percentEncode(tag)));
+    res.set(http::field::location, fmt::format("{}/compute/v2.1/servers/{}/tags/{}", nc.base(), s.id, util::percentEncodeQueryValue(tag)));
     return res;
   }
   if (nc.call.method == "DELETE") {

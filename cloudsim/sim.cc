@@ -26,7 +26,7 @@ std::vector<std::string> splitPath(std::string_view path) {
   while (start < path.size()) {
     size_t end = path.find('/', start);
     if (end == std::string_view::npos) end = path.size();
-    if (end > start) out.push_back(percentDecode(path.substr(start, end - start), false));
+    if (end > start) out.push_back(util::percentDecode(path.substr(start, end - start), false));
     start = end + 1;
   }
   return out;

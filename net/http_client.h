@@ -31,9 +31,6 @@ struct Url {
 // wrong with it (missing scheme, unsupported scheme, bad port, user info, query or fragment).
 util::Result<Url> parseUrl(std::string_view text);
 
-// Percent-encodes one query parameter value or path segment (RFC 3986 unreserved kept).
-std::string percentEncode(std::string_view text);
-
 struct HttpClientOptions {
   std::string base_url = "http://127.0.0.1:9511";
   std::chrono::milliseconds connect_timeout{10000};
