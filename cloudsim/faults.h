@@ -15,6 +15,16 @@ struct FailNext {
   std::string reason;
 };
 
+// The next `count` matching requests are performed, then their answer is replaced by an error
+// (what a client sees when a proxy times out after the cloud acted): a client that retries such a
+// create blindly makes a duplicate.
+struct LoseAnswers {
+  uint32_t count = 0;
+  std::string service;  // identity | heat | nova; empty: any
+  std::string method;   // POST, PATCH, DELETE, ...; empty: any
+  int status = 504;
+};
+
 struct Faults {
   FailNext stack_create;
   FailNext stack_update;
@@ -25,6 +35,7 @@ struct Faults {
   uint32_t latency_ms = 0;            // added before every OpenStack API request
   uint32_t latency_jitter_ms = 0;     // + uniform [0, jitter)
   util::SystemTime unavailable_until{};  // every OpenStack API request answers 503 until then
+  LoseAnswers lose_answers;
 
   bool appliesTo(std::string_view service) const {
     if (error_services.empty()) return true;

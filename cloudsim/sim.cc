@@ -127,6 +127,21 @@ void Sim::count(std::string_view service, const Call& call) {
   stats_[fmt::format("{} {} {}", service, call.method, routePattern(service, call.seg))]++;
 }
 
+Response Sim::loseAnswer(const Call& call, std::string_view service, Response performed) {
+  LoseAnswers& lose = faults_.lose_answers;
+  std::string_view canonical = service == "keystone" ? "identity" : service == "glance" ? "nova" : service;
+  if (lose.count == 0 || (!lose.service.empty() && lose.service != canonical) ||
+      (!lose.method.empty() && lose.method != call.method)) {
+    return performed;
+  }
+  --lose.count;
+  return unavailable(service,
+                     fmt::format("cloudsim: the request was performed (it answered {}) and its "
+                                 "answer lost (injected)",
+                                 performed.result_int()),
+                     lose.status);
+}
+
 std::optional<Response> Sim::injectedFault(const Call& call, std::string_view service) {
   if (clock_.now() < faults_.unavailable_until) {
     return unavailable(service, "cloudsim: the API is unavailable (injected outage)", 503);
@@ -184,10 +199,11 @@ Response Sim::route(Call& call, std::string_view path) {
     count(p.service, call);
     if (p.service == "sim") return handleSimApi(*this, call);
     if (auto fault = injectedFault(call, p.service)) return *fault;
-    if (p.service == "keystone") return handleIdentity(*this, call);
-    if (p.service == "heat") return handleHeat(*this, call);
-    if (p.service == "glance") return handleGlance(*this, call);
-    return handleNova(*this, call);
+    Response res = p.service == "keystone" ? handleIdentity(*this, call)
+                   : p.service == "heat"   ? handleHeat(*this, call)
+                   : p.service == "glance" ? handleGlance(*this, call)
+                                           : handleNova(*this, call);
+    return loseAnswer(call, p.service, std::move(res));
   }
   if (path == "/" || path.empty()) {
     return jsonText(http::status::ok, fmt::format(

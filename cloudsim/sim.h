@@ -53,6 +53,8 @@ class Sim {
  private:
   Response route(Call& call, std::string_view path);
   std::optional<Response> injectedFault(const Call& call, std::string_view service);
+  // The lose_answers fault: `performed` is what the request did; maybe an error replaces it.
+  Response loseAnswer(const Call& call, std::string_view service, Response performed);
   void count(std::string_view service, const Call& call);
 
   SimConfig config_;

@@ -37,6 +37,12 @@ Response faultsJson(Sim& sim) {
   addFailNext(doc, "fail_stack_create", f.stack_create, a);
   addFailNext(doc, "fail_stack_update", f.stack_update, a);
   addFailNext(doc, "fail_stack_delete", f.stack_delete, a);
+  Json lose(rapidjson::kObjectType);
+  lose.AddMember("count", f.lose_answers.count, a);
+  lose.AddMember("service", util::str(f.lose_answers.service, a), a);
+  lose.AddMember("method", util::str(f.lose_answers.method, a), a);
+  lose.AddMember("status", f.lose_answers.status, a);
+  doc.AddMember("lose_answers", lose, a);
   return jsonReply(http::status::ok, doc);
 }
 
@@ -58,10 +64,11 @@ Response setFaults(Sim& sim, const Call& call) {
   if (!body->IsObject()) return simError(http::status::bad_request, "body must be a JSON object");
   static const std::set<std::string, std::less<>> kKeys = {
       "error_rate", "error_status", "error_services", "latency_ms", "latency_jitter_ms",
-      "unavailable_seconds", "fail_stack_create", "fail_stack_update", "fail_stack_delete"};
+      "unavailable_seconds", "fail_stack_create", "fail_stack_update", "fail_stack_delete",
+      "lose_answers"};
   for (const auto& m : body->GetObject()) {
     if (kKeys.count(std::string_view(m.name.GetString(), m.name.GetStringLength())) == 0) {
-      return simError(http::status::bad_request, fmt::format("unknown fault \"{}\"; known: error_rate, error_status, error_services, latency_ms, latency_jitter_ms, unavailable_seconds, fail_stack_create, fail_stack_update, fail_stack_delete", m.name.GetString()));
+      return simError(http::status::bad_request, fmt::format("unknown fault \"{}\"; known: error_rate, error_status, error_services, latency_ms, latency_jitter_ms, unavailable_seconds, fail_stack_create, fail_stack_update, fail_stack_delete, lose_answers", m.name.GetString()));
     }
   }
   Faults next = sim.faults();
@@ -95,6 +102,19 @@ Response setFaults(Sim& sim, const Call& call) {
   for (auto [key, target] : {std::pair{"fail_stack_create", &next.stack_create}, std::pair{"fail_stack_update", &next.stack_update},
                              std::pair{"fail_stack_delete", &next.stack_delete}}) {
     if (auto status = readFailNext(*body, key, *target); !status.ok()) return simError(http::status::bad_request, status.error().message);
+  }
+  if (const Json* v = util::member(*body, "lose_answers")) {
+    auto count = v->IsObject() ? util::intMember(*v, "count") : std::nullopt;
+    auto service = v->IsObject() ? util::stringMember(*v, "service").value_or("") : "";
+    auto method = v->IsObject() ? util::stringMember(*v, "method").value_or("") : "";
+    auto status = v->IsObject() ? util::intMember(*v, "status").value_or(504) : 504;
+    if (!count || *count < 0 || *count > 1000000 || status < 400 || status > 599 ||
+        (!service.empty() && service != "identity" && service != "heat" && service != "nova")) {
+      return simError(http::status::bad_request,
+                      "lose_answers: expected {\"count\": N >= 0, \"service\": \"identity|heat|nova\" "
+                      "(optional), \"method\": \"POST\" (optional), \"status\": 400..599 (default 504)}");
+    }
+    next.lose_answers = {static_cast<uint32_t>(*count), service, method, static_cast<int>(status)};
   }
   sim.faults() = next;
   return faultsJson(sim);

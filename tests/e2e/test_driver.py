@@ -170,9 +170,37 @@ def test_stack_lifecycle_with_20_percent_503s(cloud):
     assert cloud.sim_api("GET", "/sim/v1/faults")["error_rate"] == pytest.approx(0.2)
     cloud.retries = 20
     lifecycle(cloud)
-    # Exactly one stack was created even if a create's answer was lost.
     cloud.sim_api("DELETE", "/sim/v1/faults")
     assert cloud.ctl("list", "--tag", "e2e") == []
+
+
+def test_a_create_whose_answer_is_lost_is_adopted_not_repeated(cloud):
+    """Heat performed the POST but its answer never arrived (cloudsim's lose_answers fault): the
+    client does not repeat a non-idempotent create; it finds the stack by its name and adopts it.
+    Exactly one stack exists and Heat saw exactly one create."""
+    cloud.sim_api("POST", "/sim/v1/faults",
+                  {"lose_answers": {"count": 1, "service": "heat", "method": "POST", "status": 504}})
+    cloud.retries = 3
+    created = cloud.ctl("create", "--name", "lost", "--template", cloud.template, "--param",
+                        "count=1", "--tag", "e2e")
+    assert created.get("adopted") is True, created
+    assert cloud.sim_api("GET", "/sim/v1/faults")["lose_answers"]["count"] == 0
+    stacks = cloud.ctl("list", "--tag", "e2e")
+    assert [s["name"] for s in stacks] == ["lost"], stacks
+    assert stacks[0]["id"] == created["id"]
+    stats = cloud.sim_api("GET", "/sim/v1/stats")
+    assert stats["requests"].get("heat POST /stacks", 0) == 1
+
+
+def test_without_retries_a_lost_answer_is_an_error_and_still_one_stack(cloud):
+    cloud.sim_api("POST", "/sim/v1/faults",
+                  {"lose_answers": {"count": 1, "service": "heat", "method": "POST"}})
+    cloud.retries = 0
+    out = cloud.ctl("create", "--name", "lost", "--template", cloud.template, "--param", "count=1",
+                    "--tag", "e2e", check=False)
+    assert out.returncode != 0 and "answer lost" in out.stderr, out.stderr
+    assert [s["name"] for s in cloud.ctl("list", "--tag", "e2e")] == ["lost"]
+
 
 
 def test_failed_create_is_explained(cloud):
