@@ -482,6 +482,17 @@ void HeatEngine::attributes(Stack& st, Body& body, const Resource& r, Json& out,
     for (const char* n : {"first_address", "networks", "name", "tags"}) add(n);
   } else if (r.kind == Kind::Group) {
     for (const char* n : {"refs", "refs_map", "removed_rsrc_list"}) add(n);
+  } else if (r.kind == Kind::Noop) {
+    const std::string& type = strings_.get(r.type);
+    if (type == "OS::Neutron::Port") {
+      for (const char* n : {"fixed_ips", "mac_address", "network_id"}) add(n);
+    } else if (type == "OS::Octavia::LoadBalancer") {
+      for (const char* n : {"vip_address", "vip_port_id", "vip_subnet_id"}) add(n);
+    } else if (type == "OS::Neutron::FloatingIP") {
+      for (const char* n : {"floating_ip_address", "port_id", "fixed_ip_address"}) add(n);
+    } else if (type == "OS::Heat::Value" || type == "OS::Heat::RandomString") {
+      add("value");
+    }
   } else if (r.kind == Kind::Provider && r.nested && r.nested->tmpl && r.nested->tmpl->outputs &&
              r.nested->tmpl->outputs->IsObject()) {
     for (const auto& m : r.nested->tmpl->outputs->GetObject()) {

@@ -41,6 +41,9 @@ struct Resource {
   uint32_t reason = 0;    // interned
   uint32_t server = kNone;
   uint32_t physical = 0;  // interned physical id (no-op resources)
+  // OS::Heat::Value: its value as JSON text; OS::Neutron::FloatingIPAssociation: the floating
+  // IP's id. Empty for every other resource.
+  std::string data;
   SystemTime created, updated;
   std::unique_ptr<Body> nested;  // Group members or a provider template's resources
 };
@@ -150,6 +153,11 @@ class HeatEngine {
   void attributes(Stack& stack, Body& body, const Resource& r, util::Json& out, util::JsonAlloc& a);
   // Physical id of a resource ("" until it has one).
   std::string physicalId(const Resource& r) const;
+  // What get_resource and a group's refs name: the physical id, except for a provider template
+  // with an OS::stack_id output, whose value it is (as Heat's TemplateResource does).
+  std::string referenceId(Stack& stack, const Resource& r);
+  // The VIP port Octavia gives a load balancer: derived from its id, stable.
+  static std::string vipPortId(std::string_view load_balancer_id);
   const Interner& strings() const { return strings_; }
   NovaStore& nova() { return nova_; }
   size_t liveStacks() const { return by_name_.size(); }
@@ -175,6 +183,9 @@ class HeatEngine {
                                std::string_view parent);
   util::Result<ServerSpec> serverSpec(Ctx& ctx, const std::string& resource, const util::Json& props);
   util::Result<TemplatePtr> providerTemplate(Ctx& ctx, std::string_view type);
+  util::Status applyNetworking(Resource& r, std::string_view type, const util::Json& props,
+                               bool fresh);
+  void releaseNetworking(Resource& r);
   Status progress(Stack& st, Resource& r, int depth, std::string_view parent);
   Status progressBody(Stack& st, Body& body, int depth, std::string_view parent,
                       std::string* reason);

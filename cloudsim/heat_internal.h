@@ -29,6 +29,7 @@ class BodyResolver final : public Resolver {
   util::Status memberAttribute(const Resource& m, std::string_view attr, util::Json& out,
                                util::JsonAlloc& a);
   void serverAttribute(const Server& s, std::string_view attr, util::Json& out, util::JsonAlloc& a);
+  void noopAttribute(const Resource& m, std::string_view attr, util::Json& out, util::JsonAlloc& a);
   const Resource* find(std::string_view name) const;
 
   HeatEngine& engine;

@@ -245,6 +245,15 @@ util::Status HeatEngine::applyDefinition(Ctx& ctx, Body& body, Resource* existin
         r.status = Status::InProgress;
         event(ctx.st, depth, parent, r, "state changed");
       }
+      if (auto status = applyNetworking(r, type, props, fresh); !status.ok()) {
+        r.status = Status::Failed;
+        r.reason = strings_.intern(fmt::format(
+            "{}: resources.{}: {}",
+            status.error().code == ErrorCode::Conflict ? "Conflict" : "NotFound",
+            depth == 0 ? name : std::string(parent) + "." + name, status.error().message));
+        event(ctx.st, depth, parent, r, strings_.get(r.reason));
+        return {};
+      }
       if (r.status != Status::Complete || fresh) {
         r.status = Status::Complete;
         r.reason = strings_.intern("state changed");
@@ -281,7 +290,8 @@ util::Status HeatEngine::convergeGroup(Ctx& ctx, Resource& r, const Json& props,
         std::string key = textOf(entry);
         std::string found;
         for (const auto& m : g.resources) {
-          if (m.name == key || physicalId(m) == key) found = m.name;
+          if (m.name == key || physicalId(m) == key || referenceId(ctx.st, m) == key)
+            found = m.name;
         }
         if (found.empty() && !key.empty() && std::all_of(key.begin(), key.end(), ::isdigit)) found = key;
         if (!found.empty()) removals.push_back(found);
@@ -329,6 +339,56 @@ util::Status HeatEngine::convergeGroup(Ctx& ctx, Resource& r, const Json& props,
   return {};
 }
 
+// What the simulated Neutron, Octavia and Heat keep of a no-op resource: ports and load balancer
+// VIPs have addresses, floating IPs follow their association, OS::Heat::Value keeps its value.
+util::Status HeatEngine::applyNetworking(Resource& r, std::string_view type, const Json& props,
+                                         bool fresh) {
+  const std::string& id = strings_.get(r.physical);
+  auto text = [&](const char* key) {
+    const Json* v = util::member(props, key);
+    return v == nullptr || v->IsNull() ? std::string() : textOf(*v);
+  };
+  if (type == "OS::Neutron::Port") {
+    std::string subnet;
+    if (const Json* ips = util::member(props, "fixed_ips");
+        ips && ips->IsArray() && !ips->Empty()) {
+      if (const Json* sn = util::member((*ips)[0], "subnet"); sn && !sn->IsNull())
+        subnet = textOf(*sn);
+    }
+    if (fresh) nova_.createPort(id, text("network"), subnet);
+  } else if (type == "OS::Octavia::LoadBalancer") {
+    if (fresh) nova_.createPort(vipPortId(id), "", text("vip_subnet"));
+  } else if (type == "OS::Neutron::FloatingIP") {
+    if (fresh) nova_.createFloatingIp(id);
+    // Without port_id the address is associated elsewhere (OS::Neutron::FloatingIPAssociation).
+    if (util::member(props, "port_id") != nullptr)
+      return nova_.associateFloatingIp(id, text("port_id"));
+  } else if (type == "OS::Neutron::FloatingIPAssociation") {
+    std::string fip = text("floatingip_id");
+    if (!r.data.empty() && r.data != fip) (void)nova_.associateFloatingIp(r.data, "");
+    r.data = fip;
+    return nova_.associateFloatingIp(fip, text("port_id"));
+  } else if (type == "OS::Heat::Value") {
+    const Json* value = util::member(props, "value");
+    r.data = value == nullptr ? "null" : util::toJson(*value);
+  }
+  return {};
+}
+
+void HeatEngine::releaseNetworking(Resource& r) {
+  const std::string& type = strings_.get(r.type);
+  const std::string& id = strings_.get(r.physical);
+  if (type == "OS::Neutron::Port") {
+    nova_.removePort(id);
+  } else if (type == "OS::Octavia::LoadBalancer") {
+    nova_.removePort(vipPortId(id));
+  } else if (type == "OS::Neutron::FloatingIP") {
+    nova_.removeFloatingIp(id);
+  } else if (type == "OS::Neutron::FloatingIPAssociation" && !r.data.empty()) {
+    (void)nova_.associateFloatingIp(r.data, "");
+  }
+}
+
 void HeatEngine::deleteTree(Stack& st, Body& body, int depth, std::string_view parent, bool now) {
   for (auto& r : body.resources) {
     if (r.nested) deleteTree(st, *r.nested, depth + 1, r.name, now);
@@ -336,6 +396,7 @@ void HeatEngine::deleteTree(Stack& st, Body& body, int depth, std::string_view p
       if (now) nova_.remove(r.server);
       else nova_.beginDelete(r.server);
     }
+    if (r.kind == Kind::Noop && now) releaseNetworking(r);
     if (!now) {
       r.action = Action::Delete;
       r.status = Status::InProgress;

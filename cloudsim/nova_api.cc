@@ -129,6 +129,14 @@ Json serverJson(NovaCall& nc, const Server& s, JsonAlloc& a, bool detail) {
       addr.AddMember("OS-EXT-IPS-MAC:mac_addr", util::str(nc.nova().macAddress(s, i), a), a);
       Json list(rapidjson::kArrayType);
       list.PushBack(addr, a);
+      if (std::string floating = nc.nova().floatingAddress(s, i); !floating.empty()) {
+        Json fip(rapidjson::kObjectType);
+        fip.AddMember("version", 4, a);
+        fip.AddMember("addr", util::str(floating, a), a);
+        fip.AddMember("OS-EXT-IPS:type", "floating", a);
+        fip.AddMember("OS-EXT-IPS-MAC:mac_addr", util::str(nc.nova().macAddress(s, i), a), a);
+        list.PushBack(fip, a);
+      }
       addresses.AddMember(util::str(nc.s().get(s.networks[i]), a), list, a);
     }
   }

@@ -98,11 +98,20 @@ util::Result<uint32_t> NovaStore::create(const ServerSpec& spec) {
   for (const auto& [k, v] : spec.metadata) s.metadata.emplace_back(strings_.intern(k), strings_.intern(v));
   for (const auto& t : spec.tags) s.tags.push_back(strings_.intern(t));
   for (const auto& n : spec.networks) {
+    if (const Port* p = port(n)) {
+      s.networks.push_back(p->network);
+      s.ports.push_back(strings_.intern(n));
+      continue;
+    }
     uint32_t net = strings_.intern(n);
     auto named = network_names_.find(net);
     s.networks.push_back(named == network_names_.end() ? net : named->second);
+    s.ports.push_back(0);
   }
-  if (s.networks.empty()) s.networks.push_back(strings_.intern("private"));
+  if (s.networks.empty()) {
+    s.networks.push_back(strings_.intern("private"));
+    s.ports.push_back(0);
+  }
   auto slot = static_cast<uint32_t>(servers_.size());
   by_id_.emplace(s.id, slot);
   auto delay = config_.server_build;
@@ -230,16 +239,109 @@ std::optional<uint32_t> NovaStore::find(std::string_view id) const {
   return it->second;
 }
 
+namespace {
+
+const Port* portOf(const Server& s, size_t network_index, const Interner& strings,
+                   const std::unordered_map<std::string, Port>& ports) {
+  if (network_index >= s.ports.size() || s.ports[network_index] == 0) return nullptr;
+  auto it = ports.find(strings.get(s.ports[network_index]));
+  return it == ports.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+// Nova's own addresses count up from 10.0.0.2, ports' from 10.128.0.2, floating IPs' from
+// 172.24.0.2 (devstack's public range), so none collide.
 std::string NovaStore::address(const Server& s, size_t network_index) const {
+  if (const Port* p = portOf(s, network_index, strings_, ports_)) return p->address;
   uint32_t n = s.seq;
   return fmt::format("10.{}.{}.{}", (n / 250 / 256 + network_index * 64) % 256, (n / 250) % 256,
                      2 + n % 250);
 }
 
 std::string NovaStore::macAddress(const Server& s, size_t network_index) const {
+  if (const Port* p = portOf(s, network_index, strings_, ports_)) return p->mac;
   uint32_t n = s.seq;
   return fmt::format("fa:16:3e:{:02x}:{:02x}:{:02x}", ((n >> 16) + network_index * 64) & 0xff,
                      (n >> 8) & 0xff, n & 0xff);
+}
+
+std::string NovaStore::floatingAddress(const Server& s, size_t network_index) const {
+  const Port* p = portOf(s, network_index, strings_, ports_);
+  if (p == nullptr || p->floating_ip.empty()) return "";
+  const FloatingIp* fip = floatingIp(p->floating_ip);
+  return fip == nullptr ? "" : fip->address;
+}
+
+const Port& NovaStore::createPort(std::string_view id, std::string_view network,
+                                  std::string_view subnet) {
+  uint32_t n = next_port_seq_++;
+  uint32_t net = strings_.intern(network);
+  auto named = network_names_.find(net);
+  Port& p = ports_[std::string(id)];
+  p.network = named == network_names_.end() ? net : named->second;
+  p.subnet = std::string(subnet);
+  p.address = fmt::format("10.{}.{}.{}", 128 + (n / 250 / 256) % 128, (n / 250) % 256, 2 + n % 250);
+  p.mac = fmt::format("fa:16:3f:{:02x}:{:02x}:{:02x}", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+  return p;
+}
+
+const Port* NovaStore::port(std::string_view id) const {
+  auto it = ports_.find(std::string(id));
+  return it == ports_.end() ? nullptr : &it->second;
+}
+
+void NovaStore::removePort(std::string_view id) {
+  auto it = ports_.find(std::string(id));
+  if (it == ports_.end()) return;
+  if (auto fip = floating_ips_.find(it->second.floating_ip); fip != floating_ips_.end()) {
+    fip->second.port.clear();
+  }
+  ports_.erase(it);
+}
+
+const FloatingIp& NovaStore::createFloatingIp(std::string_view id) {
+  uint32_t n = next_floating_seq_++;
+  FloatingIp& f = floating_ips_[std::string(id)];
+  f.address = fmt::format("172.24.{}.{}", (n / 250) % 256, 2 + n % 250);
+  return f;
+}
+
+const FloatingIp* NovaStore::floatingIp(std::string_view id) const {
+  auto it = floating_ips_.find(std::string(id));
+  return it == floating_ips_.end() ? nullptr : &it->second;
+}
+
+util::Status NovaStore::associateFloatingIp(std::string_view id, std::string_view port_id) {
+  auto fip = floating_ips_.find(std::string(id));
+  if (fip == floating_ips_.end()) {
+    return makeError(ErrorCode::NotFound, fmt::format("Floating IP {} could not be found", id));
+  }
+  if (fip->second.port == port_id) return {};
+  auto port = ports_.find(std::string(port_id));
+  if (!port_id.empty()) {
+    if (port == ports_.end()) {
+      return makeError(ErrorCode::NotFound, fmt::format("Port {} could not be found.", port_id));
+    }
+    if (!port->second.floating_ip.empty()) {
+      // Neutron maps one floating IP to one fixed address.
+      return makeError(ErrorCode::Conflict,
+                       fmt::format("Cannot associate floating IP {} with port {} using fixed IP "
+                                   "{}, as that fixed IP already has a floating IP on external "
+                                   "network.",
+                                   fip->second.address, port_id, port->second.address));
+    }
+  }
+  if (auto old = ports_.find(fip->second.port); old != ports_.end())
+    old->second.floating_ip.clear();
+  fip->second.port = std::string(port_id);
+  if (!port_id.empty()) port->second.floating_ip = std::string(id);
+  return {};
+}
+
+void NovaStore::removeFloatingIp(std::string_view id) {
+  (void)associateFloatingIp(id, "");
+  floating_ips_.erase(std::string(id));
 }
 
 }  // namespace magnumd::cloudsim

@@ -43,7 +43,25 @@ struct Server {
   std::vector<std::pair<uint32_t, uint32_t>> metadata;  // interned key, value
   std::vector<uint32_t> tags;                           // interned
   std::vector<uint32_t> networks;                       // interned network names
-  std::string user_data;                                // decoded; Nova hands out base64
+  std::vector<uint32_t> ports;  // interned port id per network, 0: an address of Nova's own
+  std::string user_data;        // decoded; Nova hands out base64
+};
+
+// Neutron as far as servers show it: a port Heat creates (OS::Neutron::Port, an Octavia load
+// balancer's VIP) has a fixed address on its network; a server booted on the port shows that
+// address under the network's name, and a floating IP associated with the port as its floating
+// address.
+struct Port {
+  uint32_t network = 0;  // interned network name
+  std::string subnet;    // as the port was given it, may be empty
+  std::string address;
+  std::string mac;
+  std::string floating_ip;  // id of the floating IP associated with it, "" when none
+};
+
+struct FloatingIp {
+  std::string address;
+  std::string port;  // "" when not associated
 };
 
 struct ServerSpec {
@@ -53,7 +71,7 @@ struct ServerSpec {
   std::string key_name;
   std::vector<std::pair<std::string, std::string>> metadata;
   std::vector<std::string> tags;
-  std::vector<std::string> networks;  // names, or ids of networks named with nameNetwork()
+  std::vector<std::string> networks;  // names, ids of networks named with nameNetwork(), or ports
   std::string user_data;              // decoded (Heat's user_data property, format RAW)
   uint32_t project = kNone;
   uint32_t user = kNone;
@@ -101,6 +119,20 @@ class NovaStore {
   const Flavor& flavor(uint32_t i) const { return flavors_[i]; }
   std::string address(const Server& s, size_t network_index) const;
   std::string macAddress(const Server& s, size_t network_index) const;
+  // The floating IP of the server's port on that network; "" when none.
+  std::string floatingAddress(const Server& s, size_t network_index) const;
+
+  // Ports and floating IPs, by the ids Heat gave their resources. Addresses come from counters,
+  // so the same request sequence hands out the same addresses.
+  const Port& createPort(std::string_view id, std::string_view network, std::string_view subnet);
+  const Port* port(std::string_view id) const;
+  void removePort(std::string_view id);
+  const FloatingIp& createFloatingIp(std::string_view id);
+  const FloatingIp* floatingIp(std::string_view id) const;
+  // Moves the floating IP to `port_id` ("" disassociates it). Conflict, as Neutron answers, when
+  // the port already has another floating IP.
+  util::Status associateFloatingIp(std::string_view id, std::string_view port_id);
+  void removeFloatingIp(std::string_view id);
   void touch(Server& s);
 
  private:
@@ -115,6 +147,10 @@ class NovaStore {
   std::function<void(uint32_t)> on_change_;
   std::function<void(uint32_t)> on_server_change_;
   std::unordered_map<uint32_t, uint32_t> network_names_;  // interned id -> interned name
+  std::unordered_map<std::string, Port> ports_;
+  std::unordered_map<std::string, FloatingIp> floating_ips_;
+  uint32_t next_port_seq_ = 0;
+  uint32_t next_floating_seq_ = 0;
   std::vector<Server> servers_;
   std::unordered_map<std::string, uint32_t> by_id_;
   std::vector<Flavor> flavors_;
