@@ -70,8 +70,16 @@ Json stackJson(HeatCall& hc, Stack& st, JsonAlloc& a, bool show, bool resolve_ou
   }
   Json params(rapidjson::kObjectType);
   if (st.body.params.IsObject()) {
+    const Json* declared = st.body.tmpl ? st.body.tmpl->parameters : nullptr;
     for (const auto& m : st.body.params.GetObject()) {
-      params.AddMember(Json(m.name, a), util::str(parameterString(m.value), a), a);
+      // Heat never shows a `hidden: true` parameter's value back.
+      const Json* decl = declared && declared->IsObject()
+                             ? util::member(*declared, std::string_view(m.name.GetString(),
+                                                                        m.name.GetStringLength()))
+                             : nullptr;
+      bool hidden = decl != nullptr && util::boolMember(*decl, "hidden").value_or(false);
+      params.AddMember(Json(m.name, a), util::str(hidden ? "******" : parameterString(m.value), a),
+                       a);
     }
   }
   j.AddMember("parameters", params, a);

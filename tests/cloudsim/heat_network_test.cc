@@ -1,6 +1,7 @@
 // What cloudsim's Heat makes of the networking resources magnumd's stacks use: ports and
 // load balancer VIPs with addresses, floating IPs that follow their association, servers that
-// show their port's addresses, OS::Heat::Value, provider templates' OS::stack_id.
+// show their port's addresses, OS::Heat::Value, provider templates' OS::stack_id, hidden
+// parameters.
 #include <set>
 
 #include "tests/cloudsim/sim_fixture.h"
@@ -221,6 +222,20 @@ outputs:
   Reply resources = call("GET", href + "/resources?nested_depth=1&type=master.yaml", "", token);
   ASSERT_EQ(resources.json["resources"].Size(), 2u) << resources.body;
   EXPECT_NE(str(resources.json["resources"][0]["physical_resource_id"]), first);
+}
+
+TEST_F(HeatNetworkTest, HiddenParametersReadBackMasked) {
+  const char* tmpl = R"(heat_template_version: 2018-08-31
+parameters:
+  secret: {type: string, hidden: true}
+  plain: {type: string}
+resources:
+  value: {type: OS::Heat::Value, properties: {value: {get_param: secret}}}
+)";
+  create("h", tmpl, "{}", R"({"secret":"ca-key","plain":"visible"})");
+  const auto& params = show().json["stack"]["parameters"];
+  EXPECT_EQ(str(params["secret"]), "******");
+  EXPECT_EQ(str(params["plain"]), "visible");
 }
 
 }  // namespace
