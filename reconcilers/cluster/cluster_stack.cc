@@ -39,6 +39,23 @@ std::string describeChange(const ClusterScope& scope) {
   return out.empty() ? "applying the changed cluster definition" : out;
 }
 
+// Where a server resource sits: in its member's provider stack, and that member, in the group's
+// nested stack, names the group as its parent. A server that is itself the member (a
+// ResourceGroup of OS::Nova::Server) names its group directly.
+struct GroupMember {
+  std::string group, member, server_id;
+};
+
+GroupMember memberOf(const drivers::StackResource& server,
+                     const std::vector<drivers::StackResource>& resources) {
+  for (const auto& owner : resources) {
+    if (owner.physical_id == server.stack.id && !owner.parent_resource.empty()) {
+      return {owner.parent_resource, server.parent_resource, server.physical_id};
+    }
+  }
+  return {server.parent_resource, server.name, server.physical_id};
+}
+
 }  // namespace
 
 Result ClusterReconciler::reconcileStack(ClusterScope& scope) {
@@ -182,8 +199,8 @@ Result ClusterReconciler::handleComplete(ClusterScope& scope) {
 }
 
 // A group with fewer live servers than its count lost servers behind our back: find the Heat
-// members whose server is gone (confirmed with Nova), mark them unhealthy and PATCH, so Heat
-// replaces exactly those.
+// members whose server is gone (confirmed with Nova), mark those servers unhealthy and PATCH, so
+// Heat replaces exactly those servers (their ports, floating IPs and volumes stay).
 Result ClusterReconciler::repairDrift(ClusterScope& scope) {
   std::set<std::string> short_groups;
   for (const auto& g : scope.shape.node_groups) {
@@ -198,25 +215,26 @@ Result ClusterReconciler::repairDrift(ClusterScope& scope) {
   if (!resources.ok()) return Result::fail(resources.takeError());
   std::set<std::string> live;
   for (const auto& s : scope.observed ? scope.observed->servers : std::vector<drivers::Server>{}) live.insert(s.id);
-  std::vector<drivers::StackResource> missing;
+  std::vector<GroupMember> missing;
   for (const auto& r : *resources) {
     if (r.type != "OS::Nova::Server" || r.physical_id.empty() || live.count(r.physical_id)) continue;
-    if (!short_groups.count(r.parent_resource)) continue;
+    GroupMember m = memberOf(r, *resources);
+    if (!short_groups.count(m.group)) continue;
     auto server = deps_.cloud.run(deps_.cloud.driver().getServer(r.physical_id));
     bool gone = (!server.ok() && server.error().code == util::ErrorCode::NotFound) ||
                 (server.ok() && server->status == "DELETED");
-    if (gone) missing.push_back(r);
+    if (gone) missing.push_back(std::move(m));
   }
   if (missing.empty()) {
     // The cache lags behind Nova (a server just created): look again later.
     return Result::after(options_.in_flight_requeue);
   }
   std::string names;
-  for (const auto& r : missing) {
-    auto marked = deps_.cloud.run(deps_.cloud.driver().markUnhealthy(
-        ref, r.physical_id, "server deleted outside magnumd"));
+  for (const auto& m : missing) {
+    auto marked = deps_.cloud.run(
+        deps_.cloud.driver().markUnhealthy(ref, m.server_id, "server deleted outside magnumd"));
     if (!marked.ok()) return Result::fail(marked.takeError());
-    names += fmt::format("{}{}.{} ({})", names.empty() ? "" : ", ", r.parent_resource, r.name, r.physical_id);
+    names += fmt::format("{}{}.{} ({})", names.empty() ? "" : ", ", m.group, m.member, m.server_id);
   }
   deps_.events.warning(scope.cluster, "NodesMissing", "servers deleted outside magnumd: {}; replacing them",
                        names);

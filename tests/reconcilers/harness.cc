@@ -292,16 +292,34 @@ void ReconcilerTest::simulateHeat(FakeCloudDriver& fake, const std::string& stac
     for (const auto& m : it->second) fake.removeServer(m.server_id);
     it = groups.erase(it);
   }
+  // As Heat lists them with nested_depth=2: each member is a provider stack in the group's nested
+  // stack, and the server is a resource of that member's stack.
   std::vector<drivers::StackResource> resources;
   for (const auto& [gid, members] : groups) {
+    drivers::StackResource group;
+    group.name = "ng_" + gid;
+    group.physical_id = fmt::format("{}-{}", stack_id, group.name);
+    group.type = "OS::Heat::ResourceGroup";
+    group.status = "CREATE_COMPLETE";
+    group.stack = stack->stack.ref;
+    resources.push_back(group);
     for (const auto& m : members) {
-      drivers::StackResource r;
-      r.name = std::to_string(m.index);
-      r.physical_id = m.server_id;
-      r.type = "OS::Nova::Server";
-      r.status = "CREATE_COMPLETE";
-      r.parent_resource = "ng_" + gid;
-      resources.push_back(r);
+      drivers::StackResource member;
+      member.name = std::to_string(m.index);
+      member.physical_id = fmt::format("{}-{}", group.physical_id, m.index);
+      member.type = group.name + ".yaml";
+      member.status = "CREATE_COMPLETE";
+      member.parent_resource = group.name;
+      member.stack = {group.name, group.physical_id};
+      resources.push_back(member);
+      drivers::StackResource server;
+      server.name = "server";
+      server.physical_id = m.server_id;
+      server.type = "OS::Nova::Server";
+      server.status = "CREATE_COMPLETE";
+      server.parent_resource = member.name;
+      server.stack = {member.name, member.physical_id};
+      resources.push_back(server);
     }
   }
   fake.setResources(stack_id, resources);
