@@ -17,6 +17,7 @@ std::string defaultGroupObjectName(std::string_view cluster, std::string_view gr
 }
 
 std::string definitionHash(const std::string& template_text,
+                           const std::map<std::string, std::string>& files,
                            const std::map<std::string, std::string>& parameters) {
   uint64_t h = 1469598103934665603ULL;
   auto mix = [&](std::string_view s) {
@@ -28,6 +29,10 @@ std::string definitionHash(const std::string& template_text,
     h *= 1099511628211ULL;
   };
   mix(template_text);
+  for (const auto& [name, text] : files) {
+    mix(name);
+    mix(text);
+  }
   for (const auto& [k, v] : parameters) {
     if (k.ends_with("_removal_list")) continue;
     mix(k);

@@ -37,9 +37,10 @@ std::string groupNameOf(const api::Object& nodegroup);
 // "<cluster>-default-worker": the object name of a default node group.
 std::string defaultGroupObjectName(std::string_view cluster, std::string_view group);
 
-// Stable (FNV-1a 64, hex) hash of a stack definition: template text and parameters, except
-// the removal lists (which name victims, not the desired shape).
+// Stable (FNV-1a 64, hex) hash of a stack definition: template text, files (provider templates)
+// and parameters, except the removal lists (which name victims, not the desired shape).
 std::string definitionHash(const std::string& template_text,
+                           const std::map<std::string, std::string>& files,
                            const std::map<std::string, std::string>& parameters);
 
 std::optional<std::string> tagValue(const std::vector<std::string>& tags, std::string_view prefix);

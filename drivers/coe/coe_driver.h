@@ -1,9 +1,12 @@
 // A COE driver turns a declared cluster into the Heat stack that realises it: the HOT template,
 // its parameters, and how to read the stack's outputs back. One stack per cluster; one
-// OS::Heat::ResourceGroup of OS::Nova::Server per node group; scale-down by removal_policies.
+// OS::Heat::ResourceGroup per node group, whose members are the group's provider template (a
+// server with its port, floating IP and volumes; see heat_stack.h); scale-down by
+// removal_policies.
 //
-// Pure functions of their input: the same shape always renders the same template, so a stack
-// PATCH with an unchanged shape changes nothing and a new node group adds exactly one group.
+// Pure functions of their input: the same shape always renders the same template, files and
+// parameters, so a stack PATCH with an unchanged shape changes nothing and a new node group adds
+// exactly one group.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +16,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "util/result.h"
 
 namespace magnumd::coe {
 
@@ -68,6 +73,7 @@ struct ClusterShape {
 struct StackDefinition {
   std::string name;                                 // derived from the cluster uid
   std::string template_text;                        // HOT, YAML
+  std::map<std::string, std::string> files;         // provider templates, by the name types use
   std::map<std::string, std::string> parameters;    // every value as Heat takes it on the wire
   std::vector<std::string> tags;
   int64_t timeout_mins = 60;
@@ -75,7 +81,7 @@ struct StackDefinition {
 
 // What the cluster looks like from the stack's outputs.
 struct ClusterEndpoints {
-  std::string api_address;                  // "https://10.0.0.5:6443"
+  std::string api_address;  // "https://10.0.0.5:6443": the stable address
   std::vector<std::string> master_addresses;
   std::vector<std::string> node_addresses;
   std::string coe_version;
@@ -85,8 +91,12 @@ class CoeDriver {
  public:
   virtual ~CoeDriver() = default;
   virtual std::string_view coe() const = 0;
-  virtual StackDefinition render(const ClusterShape& cluster, int64_t timeout_mins) const = 0;
-  // `outputs` are the stack's resolved outputs (output_key -> JSON text of output_value).
+  // Fails, naming the field or label, when the shape cannot become a working stack.
+  virtual util::Result<StackDefinition> render(const ClusterShape& cluster,
+                                               int64_t timeout_mins) const = 0;
+  // `outputs` are the stack's resolved outputs (output_key -> JSON text of output_value). The
+  // api_address output is the API's host, or already a URL ("https://127.0.0.1:40123", as
+  // cloudsim reports a simulated cluster's API), which is taken as it is.
   virtual ClusterEndpoints endpoints(const ClusterShape& cluster,
                                      const std::map<std::string, std::string>& outputs) const = 0;
   // The COE version the cluster runs (kube_tag, swarm docker version, mesos version labels).

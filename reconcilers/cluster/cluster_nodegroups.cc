@@ -173,8 +173,11 @@ util::Status ClusterReconciler::buildDefinition(ClusterScope& scope) {
   }
   chooseVictims(scope);
   RETURN_IF_ERROR(renderBootstrap(scope));
-  scope.definition = scope.coe->render(shape, scope.spec.create_timeout);
-  scope.desired_hash = definitionHash(scope.definition->template_text, scope.definition->parameters);
+  auto definition = scope.coe->render(shape, scope.spec.create_timeout);
+  if (!definition.ok()) return definition.takeError();
+  scope.definition = std::move(*definition);
+  scope.desired_hash = definitionHash(scope.definition->template_text, scope.definition->files,
+                                      scope.definition->parameters);
   return {};
 }
 

@@ -105,6 +105,7 @@ Result ClusterReconciler::createOrAdopt(ClusterScope& scope) {
   drivers::StackCreate request;
   request.name = def.name;
   request.template_text = def.template_text;
+  request.files = def.files;
   request.parameters = def.parameters;
   request.tags = stackTags(scope);
   request.timeout_mins = static_cast<int>(def.timeout_mins);
@@ -248,6 +249,7 @@ util::Status ClusterReconciler::patch(ClusterScope& scope, std::string_view why)
   const auto& def = *scope.definition;
   drivers::StackPatch request;
   request.template_text = def.template_text;
+  request.files = def.files;
   request.parameters = def.parameters;
   request.tags = stackTags(scope);
   request.timeout_mins = static_cast<int>(def.timeout_mins);

@@ -402,5 +402,21 @@ TEST_F(ClusterReconcilerTest, MissingTemplateIsReportedWithoutCloudCalls) {
   EXPECT_NE(st.status_reason.find("ClusterTemplate demo/k8s not found"), std::string::npos) << st.status_reason;
 }
 
+TEST_F(ClusterReconcilerTest, AStackThatCannotWorkIsNotCreatedAndTheStatusSaysWhy) {
+  createTemplate();
+  // Three masters, no load balancer, no floating IP: nothing could be the API's address.
+  createCluster("prod", 3, 1, R"("masterLbEnabled":false,"floatingIpEnabled":false)");
+  reconcileCluster("prod");
+  EXPECT_TRUE(liveStacks().empty());
+  auto st = clusterStatus("prod");
+  EXPECT_NE(st.status_reason.find("spec.masterCount: 3 masters need a stable API address"),
+            std::string::npos)
+      << st.status_reason;
+  // Fixing the spec is enough.
+  patchSpec(api::Kind::Cluster, "prod", R"({"floatingIpEnabled":true})");
+  reconcileCluster("prod");
+  EXPECT_EQ(liveStacks().size(), 1u);
+}
+
 }  // namespace
 }  // namespace magnumd::reconcilers::testing
