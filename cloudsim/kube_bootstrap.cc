@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include "pki/encoding.h"
 #include "util/json.h"
@@ -20,6 +21,7 @@ constexpr std::string_view kInitConfig = "/run/kubeadm/kubeadm.yaml";
 constexpr std::string_view kJoinConfig = "/run/kubeadm/kubeadm-join-config.yaml";
 constexpr std::string_view kCaCert = "/etc/kubernetes/pki/ca.crt";
 constexpr std::string_view kCaKey = "/etc/kubernetes/pki/ca.key";
+constexpr std::string_view kBootstrapEnv = "/etc/magnumd/bootstrap.env";
 
 // user_data is at most 49,149 bytes once decoded; a kubeadm configuration is a few hundred nodes.
 util::YamlLimits limits() {
@@ -171,6 +173,27 @@ util::Status readKubeadmConfig(std::string_view file, const std::string& content
   return {};
 }
 
+// KEY=VALUE lines, as the node's script sources them; only MEMBER_INDEX matters here.
+util::Status readBootstrapEnv(const std::string& content, NodeBootstrap& out) {
+  size_t start = 0;
+  while (start < content.size()) {
+    size_t end = content.find('\n', start);
+    if (end == std::string::npos) end = content.size();
+    std::string_view line(content.data() + start, end - start);
+    start = end + 1;
+    if (!line.starts_with("MEMBER_INDEX=")) continue;
+    std::string_view value = line.substr(13);
+    int64_t index = -1;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), index);
+    if (ec != std::errc() || p != value.data() + value.size() || index < 0) {
+      return invalid(
+          fmt::format("{}: MEMBER_INDEX \"{}\" is not a member number", kBootstrapEnv, value));
+    }
+    out.member_index = index;
+  }
+  return {};
+}
+
 }  // namespace
 
 util::Result<std::map<std::string, std::string>> parseNodeLabels(std::string_view value) {
@@ -210,12 +233,17 @@ util::Result<NodeBootstrap> parseNodeBootstrap(std::string_view user_data,
   bool configured = false;
   for (const auto& file : files->GetArray()) {
     std::string path = textAt(&file, "path");
-    if (path != kCaCert && path != kCaKey && path != kInitConfig && path != kJoinConfig) continue;
+    if (path != kCaCert && path != kCaKey && path != kInitConfig && path != kJoinConfig &&
+        path != kBootstrapEnv) {
+      continue;
+    }
     ASSIGN_OR_RETURN(std::string content, fileContent(file, path));
     if (path == kCaCert) {
       out.ca_cert_pem = std::move(content);
     } else if (path == kCaKey) {
       out.ca_key_pem = std::move(content);
+    } else if (path == kBootstrapEnv) {
+      RETURN_IF_ERROR(readBootstrapEnv(content, out));
     } else {
       RETURN_IF_ERROR(readKubeadmConfig(path, content, out));
       configured = true;
@@ -225,7 +253,12 @@ util::Result<NodeBootstrap> parseNodeBootstrap(std::string_view user_data,
     return invalid(
         fmt::format("cloud-config: neither {} nor {} is written", kInitConfig, kJoinConfig));
   }
-  if (out.init && out.join) return invalid("cloud-config: both an init and a join configuration");
+  if (out.init && out.join && !out.member_index) {
+    return invalid(fmt::format(
+        "cloud-config: both an init and a join configuration, and no MEMBER_INDEX in {} to "
+        "choose between them",
+        kBootstrapEnv));
+  }
   if (out.node_name.empty()) out.node_name = identity.hostname;
   return out;
 }

@@ -1,8 +1,10 @@
 // What a node would do with its user_data, read the way cloud-init and kubeadm read it: the
 // `write_files` of a `#cloud-config` document (Cluster API's kubeadm bootstrap layout), the cluster
 // CA files, and kubeadm's ClusterConfiguration + InitConfiguration (first control-plane node) or
-// JoinConfiguration (every other node). Bad input is an error value naming what is wrong; the
-// simulated node then never joins.
+// JoinConfiguration (every other node). A master of a magnumd group carries both, and
+// /etc/magnumd/bootstrap.env says which member it is: its script runs `kubeadm init` only as
+// member 0 while the API does not answer yet, and joins otherwise. Bad input is an error value
+// naming what is wrong; the simulated node then never joins.
 #pragma once
 
 #include <map>
@@ -41,6 +43,8 @@ struct NodeBootstrap {
   std::map<std::string, std::string> labels;  // --node-labels from kubeletExtraArgs
   std::string ca_cert_pem;                    // /etc/kubernetes/pki/ca.crt
   std::string ca_key_pem;                     // /etc/kubernetes/pki/ca.key (control plane only)
+  // MEMBER_INDEX in /etc/magnumd/bootstrap.env (Heat's %index%); required with init and join.
+  std::optional<int64_t> member_index;
 };
 
 // What cloud-init's jinja would substitute ({{ local_hostname }}, {{ instance_id }}, also under

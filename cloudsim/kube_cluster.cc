@@ -122,7 +122,16 @@ void KubeClusters::handle(uint32_t slot) {
              boot.error().message);
     return;
   }
-  if (boot->init) {
+  if (boot->init && boot->join) {
+    // A master of a group: its script inits only as member 0 while the API does not answer.
+    if (cluster != nullptr) {
+      join(*cluster, slot, *boot);
+    } else if (boot->member_index == 0) {
+      startCluster(stack, slot, *boot);
+    } else {
+      waiting_[stack].push_back(slot);
+    }
+  } else if (boot->init) {
     if (cluster != nullptr) {
       LOG_WARN("cloudsim",
                "server {} ({}) carries a second kubeadm init configuration for stack {}; "

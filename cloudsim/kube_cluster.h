@@ -1,9 +1,10 @@
 // Simulated Kubernetes clusters, one per Heat stack whose first control-plane server booted with
-// a kubeadm InitConfiguration: the cluster CA taken from that user_data, a serving certificate
-// signed by it, and the Nodes that joined. A server joins when its JoinConfiguration's token is
-// one of the cluster's bootstrap tokens and one of its caCertHashes pins the cluster CA (a
-// control-plane joiner must also carry that CA); anything else never appears, which is how a
-// broken bootstrap shows. Work is O(1) per server event; nothing polls.
+// a kubeadm InitConfiguration (alone, or beside a JoinConfiguration as member 0 while the stack
+// has no cluster yet; such a master joins once the cluster runs): the cluster CA taken from that
+// user_data, a serving certificate signed by it, and the Nodes that joined. A server joins when its
+// JoinConfiguration's token is one of the cluster's bootstrap tokens and one of its caCertHashes
+// pins the cluster CA (a control-plane joiner must also carry that CA); anything else never
+// appears, which is how a broken bootstrap shows. Work is O(1) per server event; nothing polls.
 #pragma once
 
 #include <cstdint>

@@ -68,6 +68,33 @@ TEST_F(KubeBootstrapTest, ControlPlaneJoinerCarriesTheCa) {
   EXPECT_EQ(b->ca_cert_pem, ca_->cert_pem);
 }
 
+TEST_F(KubeBootstrapTest, AGroupMasterCarriesInitAndJoinAndItsMemberIndex) {
+  std::string hash = pki::caCertHash(ca_->cert_pem).value();
+  auto b = parseNodeBootstrap(masterUserData(*ca_, "abcdef.0123456789abcdef", hash, "2"), id);
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  ASSERT_TRUE(b->init.has_value());
+  ASSERT_TRUE(b->join.has_value());
+  EXPECT_TRUE(b->join->control_plane);
+  EXPECT_EQ(b->member_index, 2);
+  EXPECT_EQ(b->ca_key_pem, ca_->key_pem);
+
+  // Without the member index nothing says which of the two the node runs.
+  std::string ambiguous = masterUserData(*ca_, "abcdef.0123456789abcdef", hash, "0");
+  ambiguous.replace(ambiguous.find("/etc/magnumd/bootstrap.env"), 26, "/etc/magnumd/other.env");
+  auto refused = parseNodeBootstrap(ambiguous, id);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("no MEMBER_INDEX in /etc/magnumd/bootstrap.env"),
+            std::string::npos)
+      << refused.error().message;
+  // Heat substitutes %index%; left as it is, it names no member.
+  auto unsubstituted =
+      parseNodeBootstrap(masterUserData(*ca_, "abcdef.0123456789abcdef", hash, "%index%"), id);
+  ASSERT_FALSE(unsubstituted.ok());
+  EXPECT_NE(unsubstituted.error().message.find("MEMBER_INDEX \"%index%\" is not a member number"),
+            std::string::npos)
+      << unsubstituted.error().message;
+}
+
 TEST_F(KubeBootstrapTest, BrokenUserDataIsAnErrorNamingWhatIsWrong) {
   auto expectError = [&](const std::string& user_data, const std::string& needle) {
     auto b = parseNodeBootstrap(user_data, id);

@@ -217,6 +217,90 @@ TEST_F(KubeClusterTest, DeletedServersLeaveAndFaultsShowInTheApi) {
   EXPECT_EQ(str(list.json["clusters"][0]["api_address"]), "https://127.0.0.1:16443");
 }
 
+// Masters as magnumd renders them: one ResourceGroup, one user_data for all, carrying init and
+// join and MEMBER_INDEX=%index%, which Heat fills in per member.
+const char* kMasterGroupTemplate = R"(heat_template_version: 2018-08-31
+parameters:
+  user_data: {type: string, hidden: true}
+  count: {type: number, default: 3}
+resources:
+  masters:
+    type: OS::Heat::ResourceGroup
+    properties:
+      count: {get_param: count}
+      resource_def:
+        type: OS::Nova::Server
+        properties: {name: prod-master-%index%, flavor: m1.small, image: ubuntu, user_data: {get_param: user_data}, user_data_format: RAW}
+)";
+
+class KubeMasterGroupTest : public KubeClusterTest {
+ protected:
+  void SetUp() override {
+    sim.kube().setListenerHost(&listeners);
+    token = login();
+    std::string hash = pki::caCertHash(ca_->cert_pem).value();
+    std::string params =
+        "{\"user_data\":" + quote(masterUserData(*ca_, kToken, hash, "%index%")) + "}";
+    Reply r = call("POST", heat() + "/stacks",
+                   R"({"stack_name":"prod","template":)" + quote(kMasterGroupTemplate) +
+                       R"(,"parameters":)" + params + "}",
+                   token);
+    ASSERT_EQ(r.status, 201) << r.body;
+    stack_id = str(r.json["stack"]["id"]);
+    href = heat() + "/stacks/prod/" + stack_id;
+  }
+
+  std::string serverId(const std::string& name) {
+    for (uint32_t i = 0; i < sim.nova().slots(); ++i) {
+      const Server& s = sim.nova().at(i);
+      if (s.name == name && !s.purged && s.vm != VmState::Deleted) return s.id;
+    }
+    return "";
+  }
+  void activate(const std::string& name) {
+    Reply r =
+        call("POST", "/sim/v1/servers/" + serverId(name) + "/status", R"({"status":"ACTIVE"})");
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  std::vector<std::string> nodes() {
+    std::vector<std::string> out;
+    if (const KubeCluster* c = sim.kube().byStackId(stack_id)) {
+      for (const auto& [name, node] : c->nodes) out.push_back(name);
+    }
+    return out;
+  }
+
+  std::string href;
+};
+
+TEST_F(KubeMasterGroupTest, MemberZeroInitsTheOthersWaitForItAndJoinAsControlPlane) {
+  activate("prod-master-1");
+  // Member 1 does not init: it waits for the API.
+  EXPECT_EQ(sim.kube().byStackId(stack_id), nullptr);
+  activate("prod-master-0");
+  EXPECT_EQ(nodes(), (std::vector<std::string>{"prod-master-0", "prod-master-1"}));
+  tick(2s);  // member 2 comes up once the cluster runs and joins straight away
+  EXPECT_EQ(nodes(), (std::vector<std::string>{"prod-master-0", "prod-master-1", "prod-master-2"}));
+  const KubeCluster* c = sim.kube().byStackId(stack_id);
+  for (const auto& [name, node] : c->nodes) {
+    EXPECT_EQ(node.labels.count("node-role.kubernetes.io/control-plane"), 1u) << name;
+  }
+  EXPECT_EQ(c->ca_hash, pki::caCertHash(ca_->cert_pem).value());
+}
+
+TEST_F(KubeMasterGroupTest, AReplacedMemberZeroJoinsTheRunningCluster) {
+  tick(2s);
+  ASSERT_EQ(nodes().size(), 3u);
+  const KubeCluster* before = sim.kube().byStackId(stack_id);
+  EXPECT_EQ(call("DELETE", "/sim/v1/servers/" + serverId("prod-master-0")).status, 204);
+  EXPECT_EQ(nodes(), (std::vector<std::string>{"prod-master-1", "prod-master-2"}));
+  // Heat replaces the deleted server on the next update; the new member 0 finds the API running.
+  ASSERT_EQ(call("PATCH", href, R"({"parameters":{}})", token).status, 202);
+  tick(2s);
+  EXPECT_EQ(sim.kube().byStackId(stack_id), before);
+  EXPECT_EQ(nodes(), (std::vector<std::string>{"prod-master-0", "prod-master-1", "prod-master-2"}));
+}
+
 TEST(HumanDurationTest, MatchesKubectlAges) {
   EXPECT_EQ(humanDuration(45s), "45s");
   EXPECT_EQ(humanDuration(119s), "119s");

@@ -86,4 +86,22 @@ inline std::string joinUserData(const std::string& token, const std::string& ca_
          "runcmd:\n- kubeadm join --config /run/kubeadm/kubeadm-join-config.yaml\n";
 }
 
+// A master of a magnumd node group: the CA, both kubeadm configurations (init, and a
+// control-plane join) and /etc/magnumd/bootstrap.env naming its member index, as Heat renders it
+// from the group's user_data ("%index%" substituted).
+inline std::string masterUserData(const pki::CertificateAuthority& ca, const std::string& token,
+                                  const std::string& ca_hash, const std::string& member_index) {
+  std::string init = initUserData(ca, token);
+  std::string join = joinUserData(token, ca_hash, "master", &ca);
+  // The join configuration's file and the bootstrap environment, after the init user_data's.
+  size_t join_file = join.find("- path: /run/kubeadm/kubeadm-join-config.yaml");
+  size_t join_end = join.find("runcmd:");
+  std::string files =
+      join.substr(join_file, join_end - join_file) +
+      "- path: /etc/magnumd/bootstrap.env\n  content: |\n    MEMBER_INDEX=" + member_index +
+      "\n    API_ENDPOINT=10.0.0.5:6443\n";
+  init.insert(init.find("runcmd:"), files);
+  return init;
+}
+
 }  // namespace magnumd::cloudsim::testing
