@@ -89,12 +89,21 @@ struct Parser {
   std::string_view name;
   std::string_view text;
   size_t pos = 0;
+  // Lines before `counted_to`: positions asked for mostly grow, so each newline is counted once.
+  size_t counted_to = 0;
+  int counted_lines = 1;
 
-  int lineAt(size_t at) const {
-    return 1 +
-           static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+  int lineAt(size_t at) {
+    if (at < counted_to) {
+      counted_to = 0;
+      counted_lines = 1;
+    }
+    counted_lines += static_cast<int>(std::count(text.begin() + static_cast<long>(counted_to),
+                                                 text.begin() + static_cast<long>(at), '\n'));
+    counted_to = at;
+    return counted_lines;
   }
-  util::Error error(size_t at, std::string_view what) const {
+  util::Error error(size_t at, std::string_view what) {
     return util::makeError(util::ErrorCode::Internal,
                            fmt::format("template {}:{}: {}", name, lineAt(at), what));
   }
@@ -145,10 +154,10 @@ struct Parser {
           return nodes;
         }
         if (depth >= kMaxSectionDepth) return error(open, "sections nest too deeply");
-        auto children = parse(section, depth + 1);
-        if (!children) return children.takeError();
         Node n{tag[0] == '#' ? Kind::Section : Kind::Inverted, std::string(section)};
         n.line = lineAt(open);
+        auto children = parse(section, depth + 1);
+        if (!children) return children.takeError();
         n.children = std::move(*children);
         nodes.push_back(std::move(n));
         continue;
