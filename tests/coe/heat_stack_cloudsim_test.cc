@@ -6,7 +6,9 @@
 
 #include <set>
 
+#include "drivers/coe/kubernetes/bootstrap.h"
 #include "tests/cloudsim/sim_fixture.h"
+#include "tests/coe/kubernetes/fixture.h"
 #include "tests/coe/shape_fixture.h"
 
 namespace magnumd::coe {
@@ -208,6 +210,56 @@ TEST_F(StackInCloudsimTest, ScaleDownRemovesTheNamedMemberWithItsPortAndFloating
   EXPECT_EQ(after.count("prod-default-worker-0"), 1u);
   EXPECT_EQ(after.count("prod-default-worker-2"), 1u);
   EXPECT_EQ(output(href, "ng_default_worker_addresses").Size(), 2u);
+}
+
+// The node bootstrap's own user_data (drivers/coe/kubernetes/), as the reconciler renders it:
+// one per node group, with Heat's %index% and the API host token left for the stack to fill in.
+ClusterShape withKubeadmUserData(ClusterShape c) {
+  kubernetes::BootstrapInput in = kubernetes::testing::prodInput(kubernetes::NodeRole::Worker);
+  in.control_plane_host = std::string(kApiHostToken);
+  in.cert_sans.clear();
+  in.member_index = "%index%";
+  for (auto& ng : c.node_groups) {
+    in.nodegroup = ng.name;
+    in.role = ng.role == "master" ? kubernetes::NodeRole::Master : kubernetes::NodeRole::Worker;
+    in.node_name = c.name + "-" + ng.name + "-%index%";
+    auto user_data = kubernetes::renderUserData(in);
+    EXPECT_TRUE(user_data.ok()) << user_data.error().message;
+    ng.user_data = user_data.ok() ? *user_data : "";
+  }
+  return c;
+}
+
+TEST_F(StackInCloudsimTest, NodesBootedFromTheBootstrapsUserDataFormOneClusterAtTheStableAddress) {
+  for (bool load_balancer : {true, false}) {
+    auto shape = testing::prodCluster();
+    shape.name = load_balancer ? "lb" : "fip";
+    shape = withKubeadmUserData(shape);
+    shape.master_lb_enabled = load_balancer;
+    shape.node_groups[0].node_count = 3;
+    auto def = render(shape);
+    std::string href = create(def);
+    settle(href);
+    const cloudsim::KubeCluster* cluster = sim.kube().byStackId(href.substr(href.rfind('/') + 1));
+    ASSERT_NE(cluster, nullptr) << shape.name;
+    std::vector<std::string> nodes, control_plane;
+    for (const auto& [name, node] : cluster->nodes) {
+      nodes.push_back(name);
+      if (node.labels.count("node-role.kubernetes.io/control-plane")) control_plane.push_back(name);
+    }
+    const std::string n = shape.name;
+    EXPECT_EQ(nodes, (std::vector<std::string>{n + "-default-master-0", n + "-default-master-1",
+                                               n + "-default-master-2", n + "-default-worker-0",
+                                               n + "-default-worker-2", n + "-default-worker-3"}));
+    EXPECT_EQ(control_plane.size(), 3u) << n;
+    // Every node was told the same stable address: the load balancer's or the API's floating IP.
+    std::string api = str(output(href, "api_address"));
+    for (const auto& [name, server] : servers()) {
+      if (!name.starts_with(n + "-")) continue;
+      EXPECT_NE(server->user_data.find(api + ":6443"), std::string::npos) << name;
+      EXPECT_EQ(server->user_data.find(kApiHostToken), std::string::npos) << name;
+    }
+  }
 }
 
 TEST_F(StackInCloudsimTest, SwarmAndMesosStacksConverge) {
