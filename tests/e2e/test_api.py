@@ -314,7 +314,7 @@ def test_startup_refusals_are_clear(tmp_path, procs):
     loose.write_bytes(base64.b64encode(os.urandom(32)) + b"\n")
     loose.chmod(0o644)
     out = subprocess.run([*base, "--encryption-key-file", str(loose)], capture_output=True, timeout=30)
-    assert out.returncode != 0 and b"loose.key" in out.stderr and b"0600" in out.stderr, out.stderr
+    assert out.returncode != 0 and b"loose.key" in out.stderr and b"600" in out.stderr, out.stderr
     out = subprocess.run([*base, "--encryption-key-file", str(tmp_path / "absent.key")],
                          capture_output=True, timeout=30)
     assert out.returncode != 0 and b"absent.key" in out.stderr, out.stderr
