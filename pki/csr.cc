@@ -46,6 +46,16 @@ util::Status checkKey(EVP_PKEY& key) {
                          "CSR: " + description + " key; accepted are " + kAcceptedKeys);
 }
 
+util::Status checkPolicy(const SigningPolicy& policy) {
+  if (policy.validity <= std::chrono::seconds::zero() || policy.validity > kDefaultLeafValidity) {
+    return util::makeError(ErrorCode::Invalid,
+                           "signing policy: validity of " +
+                               std::to_string(policy.validity.count()) +
+                               "s must be more than 0 and at most one year (8760h)");
+  }
+  return {};
+}
+
 }  // namespace
 
 util::Result<std::string> makeCertificateRequest(EVP_PKEY& key, std::string_view common_name,
@@ -108,13 +118,18 @@ util::Result<CertificateRequest> parseCertificateRequest(std::string_view pem) {
 
 util::Result<std::string> signClientCsr(const CertificateAuthority& ca, std::string_view csr_pem,
                                         const SigningPolicy& policy) {
-  if (policy.validity <= std::chrono::seconds::zero() || policy.validity > kDefaultLeafValidity) {
-    return util::makeError(ErrorCode::Invalid,
-                           "signing policy: validity of " +
-                               std::to_string(policy.validity.count()) +
-                               "s must be more than 0 and at most one year (8760h)");
-  }
+  RETURN_IF_ERROR(checkPolicy(policy));
   ASSIGN_OR_RETURN(CertificateRequest request, parseCertificateRequest(csr_pem));
+  return signClientRequest(ca, request, policy);
+}
+
+util::Result<std::string> signClientRequest(const CertificateAuthority& ca,
+                                            const CertificateRequest& request,
+                                            const SigningPolicy& policy) {
+  RETURN_IF_ERROR(checkPolicy(policy));
+  if (!request.public_key) {
+    return util::makeError(ErrorCode::Invalid, "CSR: no public key to sign");
+  }
   bool masters = std::find(request.organizations.begin(), request.organizations.end(),
                            kSystemMasters) != request.organizations.end();
   if (masters && !policy.allow_system_masters) {

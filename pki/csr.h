@@ -49,5 +49,10 @@ util::Result<CertificateRequest> parseCertificateRequest(std::string_view pem);
 // O=system:masters without `policy.allow_system_masters` is Forbidden.
 util::Result<std::string> signClientCsr(const CertificateAuthority& ca, std::string_view csr_pem,
                                         const SigningPolicy& policy);
+// The same for a request parseCertificateRequest() already accepted, so a caller can judge its
+// subject first without parsing (and verifying) it twice.
+util::Result<std::string> signClientRequest(const CertificateAuthority& ca,
+                                            const CertificateRequest& request,
+                                            const SigningPolicy& policy);
 
 }  // namespace magnumd::pki

@@ -130,6 +130,26 @@ TEST_F(Csr, SystemMastersOnlyWhenThePolicyAllowsIt) {
               ElementsAre("developers", "system:masters"));
 }
 
+TEST_F(Csr, AParsedRequestIsSignedUnderTheSamePolicy) {
+  auto key = testing::makeEcKey("P-256");
+  auto request = parseCertificateRequest(testing::makeCsrPem(*key, "erin", {"system:masters"}));
+  ASSERT_TRUE(request) << request.error().message;
+  auto refused = signClientRequest(ca_, *request, {.now = kNow});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, util::ErrorCode::Forbidden);
+  auto too_long = signClientRequest(ca_, *request,
+                                    {.allow_system_masters = true, .validity = 8761h, .now = kNow});
+  ASSERT_FALSE(too_long);
+  EXPECT_EQ(too_long.error().code, util::ErrorCode::Invalid);
+  auto cert = signClientRequest(ca_, *request,
+                                {.allow_system_masters = true, .validity = 1h, .now = kNow});
+  ASSERT_TRUE(cert) << cert.error().message;
+  auto info = inspectCertificate(*cert);
+  EXPECT_EQ(info->subject, "CN=erin,O=system:masters");
+  EXPECT_EQ(info->not_after, kNow + 1h);
+  EXPECT_TRUE(verifyChain(*cert, ca_.cert_pem, kNow, ExtendedKeyUsage::ClientAuth));
+}
+
 TEST_F(Csr, ValidityIsBoundedByThePolicy) {
   auto key = testing::makeEcKey("P-256");
   std::string csr = testing::makeCsrPem(*key, "alice");
