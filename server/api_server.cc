@@ -52,9 +52,25 @@ util::Result<Verb> verbOf(const net::Request& request, const ResourcePath& path,
                                  path.collection() ? "a collection" : "an object"));
   };
   if (path.allNamespaces() && (method != http::verb::get || !path.collection())) return notAllowed();
+  switch (path.subresource) {
+    case Subresource::Ca:
+      if (method == http::verb::get) return Verb::Get;
+      return notAllowed();
+    case Subresource::Certificates:
+      if (method == http::verb::post) return Verb::Create;
+      return notAllowed();
+    case Subresource::Kubeconfig:
+      // A GET that mints a credential: authorized as a create, as kube-apiserver authorizes a
+      // GET of pods/exec.
+      if (method == http::verb::get) return Verb::Create;
+      return notAllowed();
+    case Subresource::None:
+    case Subresource::Status:
+      break;
+  }
   if (path.collection()) {
     if (method == http::verb::get) return watch ? Verb::Watch : Verb::List;
-    if (method == http::verb::post && !path.status) return Verb::Create;
+    if (method == http::verb::post && !path.status()) return Verb::Create;
     return notAllowed();
   }
   switch (method) {
@@ -62,7 +78,7 @@ util::Result<Verb> verbOf(const net::Request& request, const ResourcePath& path,
     case http::verb::put: return Verb::Update;
     case http::verb::patch: return Verb::Patch;
     case http::verb::delete_:
-      if (path.status) return notAllowed();
+      if (path.status()) return notAllowed();
       return Verb::Delete;
     default: return notAllowed();
   }
@@ -104,6 +120,7 @@ ApiServer::ApiServer(store::Store& store, std::shared_ptr<const Authenticator> a
                                   "The store quota (--store-quota-bytes); 0: none.")),
       store_objects_(registry.gauge("magnumd_store_objects", "Objects in the store.")),
       resources_(store, metrics_),
+      credentials_(store, options.secrets, registry, std::move(options.on_credential_issued)),
       watches_(store, metrics_, options.watch) {
   const auto& build = buildInfo();
   registry.gauge("magnumd_build_info", "Version and commit magnumd was built from (always 1).",
@@ -232,9 +249,10 @@ asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, std
         error_format);
   }
   if (!parsed->ok()) co_return statusResponse(parsed->error(), error_format);
-  if (!format.ok()) co_return statusResponse(format.error());
+  // The credentials endpoints serve PEM and kubeconfigs too, and negotiate for themselves.
+  if (!format.ok() && !parsed->value().credentials()) co_return statusResponse(format.error());
   RequestContext ctx{request, std::move(*parsed).value(), std::move(target->query), *identity};
-  ctx.format = *format;
+  ctx.format = error_format;
   resource_label = ctx.path.resource();
   auto pretty = boolParam(ctx.query, "pretty");
   auto watch = boolParam(ctx.query, "watch");
@@ -249,6 +267,7 @@ asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, std
     co_return errorResponse(ctx, allowed.error());
   }
 
+  if (ctx.path.credentials()) co_return co_await credentials_.handle(ctx);
   switch (ctx.verb) {
     case Verb::Get: co_return resources_.get(ctx);
     case Verb::List: co_return resources_.list(ctx);

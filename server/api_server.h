@@ -1,5 +1,6 @@
 // The magnumd REST API as one request -> reply function over a Store:
 //   /apis/container-infra/v1/...   resources (see resources.h) and watch streams (watch.h)
+//   .../clusters/{name}/{ca,certificates,kubeconfig}   a cluster's credentials (credentials.h)
 //   /healthz /livez /readyz /version   no token needed
 //   /metrics, /apis discovery          any valid token
 // Authentication (bearer tokens) and authorization (roles, namespaces) happen here, before a
@@ -14,6 +15,7 @@
 #include "net/http_server.h"
 #include "secrets/cluster_secrets.h"
 #include "server/auth.h"
+#include "server/credentials.h"
 #include "server/resources.h"
 #include "server/server_metrics.h"
 #include "server/watch.h"
@@ -26,6 +28,8 @@ struct ApiServerOptions {
   WatchOptions watch;
   // Every cluster's CA and keys, for the credentials endpoints; null: they answer 503.
   secrets::ClusterSecretStore* secrets = nullptr;
+  // Told of every client certificate issued (e.g. to record an Event on the Cluster).
+  CredentialObserver on_credential_issued;
 };
 
 class ApiServer {
@@ -68,6 +72,7 @@ class ApiServer {
   util::Family<util::Gauge>& store_quota_;
   util::Family<util::Gauge>& store_objects_;
   ResourceHandlers resources_;
+  CredentialHandlers credentials_;
   WatchHub watches_;
   std::atomic<bool> ready_{false};
 };

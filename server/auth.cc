@@ -49,6 +49,11 @@ std::optional<Role> parseRole(std::string_view text) {
   return std::nullopt;
 }
 
+// `clusters "prod"`: kube-apiserver names the object, and the subresource only as the resource.
+std::string objectName(const ResourcePath& path) {
+  return fmt::format("{} \"{}\"", api::kindInfo(path.kind).plural, path.name);
+}
+
 }  // namespace
 
 const char* roleName(Role role) {
@@ -141,7 +146,7 @@ util::Status authorize(const Identity& identity, Verb verb, const ResourcePath& 
     return makeError(ErrorCode::Forbidden,
                      fmt::format("{} is forbidden: User \"{}\" cannot {} resource \"{}\" {}{}",
                                  path.name.empty() ? path.resource()
-                                                   : fmt::format("{} \"{}\"", path.resource(), path.name),
+                                                   : objectName(path),
                                  identity.user, verbName(verb), path.resource(), where, why));
   };
   // Namespace-limited tokens may list and watch across namespaces: the handler narrows the
@@ -154,7 +159,7 @@ util::Status authorize(const Identity& identity, Verb verb, const ResourcePath& 
     case Role::Admin: return {};
     case Role::Reader: return deny(" (role reader is read-only)");
     case Role::Member:
-      if (path.status || path.kind == api::Kind::Event) {
+      if (path.status() || path.kind == api::Kind::Event) {
         return deny(" (status and events are written by controllers; role admin is required)");
       }
       return {};

@@ -7,6 +7,9 @@
 //            Clusters and NodeGroups (not /status, not Events)
 //   reader — get, list and watch only
 // A token whose namespace is not `*` sees and touches only that namespace.
+// A cluster's credentials follow the same rules: reading its CA (clusters/ca) is a get; signing a
+// CSR (clusters/certificates) and fetching a kubeconfig (clusters/kubeconfig) are creates, so
+// readers get the CA only.
 #pragma once
 
 #include <map>

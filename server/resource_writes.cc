@@ -192,7 +192,7 @@ util::Result<api::Object> ResourceHandlers::admitUpdate(const RequestContext& ct
                                                         const api::Object& candidate) const {
   RETURN_IF_ERROR(checkUid(current, candidate.metadata.uid));
   api::Object next = current;
-  if (ctx.path.status) {
+  if (ctx.path.status()) {
     // Everything but status in the body is ignored.
     auto status = api::admitStatus(ctx.path.kind, candidate.status);
     if (!status.ok()) return describeInvalid(status.takeError(), ctx.path.kind, current.metadata.name);
@@ -229,7 +229,7 @@ asio::awaitable<util::Result<api::Object>> ResourceHandlers::writeUpdate(const R
     if (current->spec != object.spec) object.metadata.generation = current->metadata.generation + 1;
     co_return object;
   }
-  co_return co_await storeWrite(ctx.path.status ? "update_status" : "update", std::move(object),
+  co_return co_await storeWrite(ctx.path.status() ? "update_status" : "update", std::move(object),
                                 expected_rv);
 }
 

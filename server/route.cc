@@ -13,7 +13,13 @@ using util::makeError;
 
 std::string ResourcePath::resource() const {
   std::string r(api::kindInfo(kind).plural);
-  if (status) r += "/status";
+  switch (subresource) {
+    case Subresource::None: break;
+    case Subresource::Status: r += "/status"; break;
+    case Subresource::Ca: r += "/ca"; break;
+    case Subresource::Certificates: r += "/certificates"; break;
+    case Subresource::Kubeconfig: r += "/kubeconfig"; break;
+  }
   return r;
 }
 
@@ -64,8 +70,19 @@ std::optional<util::Result<ResourcePath>> parseResourcePath(std::string_view pat
     out.name = std::string(segments[i + 1]);
   }
   if (segments.size() > i + 2) {
-    if (segments[i + 2] != "status") return util::Result<ResourcePath>(notFound());
-    out.status = true;
+    std::string_view sub = segments[i + 2];
+    bool cluster = out.kind == api::Kind::Cluster;
+    if (sub == "status") {
+      out.subresource = Subresource::Status;
+    } else if (cluster && sub == "ca") {
+      out.subresource = Subresource::Ca;
+    } else if (cluster && sub == "certificates") {
+      out.subresource = Subresource::Certificates;
+    } else if (cluster && sub == "kubeconfig") {
+      out.subresource = Subresource::Kubeconfig;
+    } else {
+      return util::Result<ResourcePath>(notFound());
+    }
   }
   return util::Result<ResourcePath>(std::move(out));
 }

@@ -1,5 +1,6 @@
 // Request targets of the REST API, parsed into what a handler needs:
 //   /apis/container-infra/v1/namespaces/{ns}/{plural}[/{name}[/status]]
+//   /apis/container-infra/v1/namespaces/{ns}/clusters/{name}/{ca|certificates|kubeconfig}
 //   /apis/container-infra/v1/{plural}                 (every namespace: list and watch only)
 #pragma once
 
@@ -13,15 +14,29 @@
 
 namespace magnumd::server {
 
+enum class Subresource {
+  None,
+  Status,        // any kind: the status the controllers write
+  Ca,            // clusters: the cluster's CA certificate
+  Certificates,  // clusters: sign a client CSR with the cluster's CA
+  Kubeconfig,    // clusters: a kubeconfig with a freshly issued client certificate
+};
+
 struct ResourcePath {
   api::Kind kind = api::Kind::Cluster;
   std::string namespace_;  // empty: every namespace
   std::string name;        // empty: the collection
-  bool status = false;     // the /status subresource
+  Subresource subresource = Subresource::None;
 
   bool collection() const { return name.empty(); }
   bool allNamespaces() const { return namespace_.empty(); }
-  // "clusters" or "clusters/status", for metrics and messages.
+  bool status() const { return subresource == Subresource::Status; }
+  // The credentials endpoints (ca, certificates, kubeconfig).
+  bool credentials() const {
+    return subresource == Subresource::Ca || subresource == Subresource::Certificates ||
+           subresource == Subresource::Kubeconfig;
+  }
+  // "clusters", "clusters/status", "clusters/kubeconfig", for metrics and messages.
   std::string resource() const;
 };
 

@@ -74,9 +74,19 @@ void ApiTest::start(WatchOptions watch_options) {
   auth->add(kAdminA, Identity{"alice-admin", "team-a", Role::Admin});
   auth->add(kMemberA, Identity{"alice", "team-a", Role::Member});
   auth->add(kReaderAll, Identity{"rita", "*", Role::Reader});
+  if (with_secrets_) {
+    std::string key_file = dir_.path() + "/encryption.key";
+    if (!std::filesystem::exists(key_file)) ASSERT_TRUE(pki::generateKeyFile(key_file).ok());
+    auto kek = pki::KeyEncryptionKey::load(key_file);
+    ASSERT_TRUE(kek.ok()) << kek.error().message;
+    kek_ = std::make_unique<pki::KeyEncryptionKey>(std::move(kek).value());
+    secrets_ = std::make_unique<secrets::ClusterSecretStore>(*store_, *kek_, clock_);
+  }
   registry_ = std::make_unique<util::MetricsRegistry>();
   ApiServerOptions api_options;
   api_options.watch = watch_options;
+  api_options.secrets = secrets_.get();
+  api_options.on_credential_issued = on_credential_issued_;
   api_ = std::make_unique<ApiServer>(*store_, auth, *registry_, api_options);
   api_->setReady(true);
   io_ = std::make_unique<asio::io_context>();
@@ -103,6 +113,8 @@ void ApiTest::stop() {
   io_.reset();  // destroys unfinished streams while the API and the store still exist
   writers_.clear();
   api_.reset();
+  secrets_.reset();
+  kek_.reset();
   store_.reset();
 }
 
@@ -136,6 +148,7 @@ Reply ApiTest::call(http::verb method, const std::string& target, const std::str
   }
   out.code = response->result_int();
   out.content_type = std::string((*response)[http::field::content_type]);
+  out.cache_control = std::string((*response)[http::field::cache_control]);
   out.body = response->body();
   if (out.content_type.rfind("application/json", 0) == 0) {
     auto doc = util::parseJson(out.body);

@@ -20,9 +20,12 @@
 #include <thread>
 #include <vector>
 
+#include "pki/kek.h"
+#include "secrets/cluster_secrets.h"
 #include "server/api_server.h"
 #include "store/sqlite_store.h"
 #include "util/json.h"
+#include "util/time.h"
 
 namespace magnumd::server::testing {
 
@@ -54,6 +57,7 @@ class TempDir {
 struct Reply {
   unsigned code = 0;
   std::string content_type;
+  std::string cache_control;
   std::string body;
   util::JsonDoc json;  // parsed body when it is JSON
 
@@ -110,6 +114,13 @@ class ApiTest : public ::testing::Test {
   int64_t store_retention_ = 100000;
   size_t store_cache_events_ = 4096;
   store::StorePtr store_;
+  // The cluster secrets behind the credentials endpoints; with_secrets_ = false starts the API
+  // without them (ApiServerOptions::secrets null).
+  bool with_secrets_ = true;
+  CredentialObserver on_credential_issued_;
+  util::RealClock clock_;
+  std::unique_ptr<pki::KeyEncryptionKey> kek_;
+  std::unique_ptr<secrets::ClusterSecretStore> secrets_;
   std::unique_ptr<util::MetricsRegistry> registry_;
   std::unique_ptr<ApiServer> api_;
   std::unique_ptr<asio::io_context> io_;

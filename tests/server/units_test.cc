@@ -108,8 +108,17 @@ TEST(Route, ResourcePaths) {
   EXPECT_EQ((*p)->kind, api::Kind::Cluster);
   EXPECT_EQ((*p)->namespace_, "demo");
   EXPECT_EQ((*p)->name, "prod");
-  EXPECT_TRUE((*p)->status);
+  EXPECT_TRUE((*p)->status());
   EXPECT_EQ((*p)->resource(), "clusters/status");
+  auto kubeconfig =
+      parseResourcePath("/apis/container-infra/v1/namespaces/demo/clusters/prod/kubeconfig");
+  ASSERT_TRUE(kubeconfig && kubeconfig->ok());
+  EXPECT_EQ((*kubeconfig)->subresource, Subresource::Kubeconfig);
+  EXPECT_TRUE((*kubeconfig)->credentials());
+  EXPECT_EQ((*kubeconfig)->resource(), "clusters/kubeconfig");
+  // Credentials belong to clusters only.
+  EXPECT_FALSE(
+      parseResourcePath("/apis/container-infra/v1/namespaces/demo/nodegroups/a/certificates")->ok());
   auto all = parseResourcePath("/apis/container-infra/v1/nodegroups");
   ASSERT_TRUE(all && all->ok());
   EXPECT_TRUE((*all)->allNamespaces());
