@@ -146,9 +146,9 @@ ApiClient::ApiClient(std::unique_ptr<net::HttpClient> http, std::string token)
   server_url_ = fmt::format("{}://{}:{}{}", u.scheme, host, u.port, u.path);
 }
 
-std::vector<std::pair<std::string, std::string>> ApiClient::headers(
-    std::string content_type) const {
-  std::vector<std::pair<std::string, std::string>> h{{"Accept", "application/json"}};
+std::vector<std::pair<std::string, std::string>> ApiClient::headers(std::string content_type,
+                                                                   std::string accept) const {
+  std::vector<std::pair<std::string, std::string>> h{{"Accept", std::move(accept)}};
   if (!token_.empty()) h.emplace_back("Authorization", "Bearer " + token_);
   if (!content_type.empty()) h.emplace_back("Content-Type", std::move(content_type));
   return h;
@@ -244,6 +244,17 @@ ApiResult<JsonDoc> ApiClient::remove(api::Kind kind, std::string_view ns, std::s
 }
 
 ApiResult<JsonDoc> ApiClient::getRaw(const std::string& path) { return call("GET", path); }
+
+ApiResult<std::string> ApiClient::callText(std::string method, std::string target,
+                                           std::string accept, std::string body,
+                                           std::string content_type) {
+  net::HttpRequest req{std::move(method), std::move(target),
+                       headers(std::move(content_type), std::move(accept)), std::move(body)};
+  auto resp = http_->send(req);
+  if (!resp.ok()) return transportError(resp.error());
+  if (resp->status / 100 != 2) return withHint(errorFromResponse(resp->status, resp->body));
+  return std::move(resp->body);
+}
 
 ApiResult<WatchEnd> ApiClient::watch(const WatchRequest& request, const WatchHandler& handler) {
   std::string target = collectionPath(request.kind, request.ns) + "?watch=true";

@@ -98,6 +98,10 @@ class ApiClient {
                                       const std::string& patch);
   ApiResult<util::JsonDoc> remove(api::Kind kind, std::string_view ns, std::string_view name);
   ApiResult<util::JsonDoc> getRaw(const std::string& path);
+  // A request whose answer is a document rather than JSON (PEM, a kubeconfig): its body on 2xx,
+  // a decoded Status error otherwise.
+  ApiResult<std::string> callText(std::string method, std::string target, std::string accept,
+                                  std::string body = {}, std::string content_type = {});
   // Streams events until the server ends the stream, the handler returns false or the deadline
   // passes (an error with reason "Timeout"). An ERROR event becomes an error (410 Expired...).
   ApiResult<WatchEnd> watch(const WatchRequest& request, const WatchHandler& handler);
@@ -109,7 +113,8 @@ class ApiClient {
                                 std::string content_type = {});
   ApiError transportError(const util::Error& error) const;
   ApiError withHint(ApiError error) const;
-  std::vector<std::pair<std::string, std::string>> headers(std::string content_type) const;
+  std::vector<std::pair<std::string, std::string>> headers(
+      std::string content_type, std::string accept = "application/json") const;
 
   std::unique_ptr<net::HttpClient> http_;
   std::string token_;

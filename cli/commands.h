@@ -64,6 +64,34 @@ int runWait(Context& ctx, const WaitOptions& options);
 
 int runVersion(Context& ctx, bool client_only);
 
+// `ca show CLUSTER`: the cluster CA certificate, PEM on stdout (openstack coe ca show).
+struct CaShowOptions {
+  std::string cluster;
+};
+int runCaShow(Context& ctx, const CaShowOptions& options);
+
+// `ca sign CLUSTER --csr FILE`: the signed client certificate, PEM on stdout (openstack coe ca
+// sign). FILE "-" reads stdin.
+struct CaSignOptions {
+  std::string cluster;
+  std::string csr_file;
+  std::string duration;  // "" = the server's default (a year); e.g. 24h
+};
+int runCaSign(Context& ctx, const CaSignOptions& options);
+
+// `config CLUSTER [--dir DIR] [--force]` (openstack coe cluster config): Kubernetes clusters get
+// DIR/config (a kubeconfig, mode 0600) and `export KUBECONFIG=DIR/config`; swarm clusters get
+// DIR/ca.pem, cert.pem, key.pem and the DOCKER_HOST, DOCKER_CERT_PATH, DOCKER_TLS_VERIFY exports.
+// Existing files are kept unless `force`. Only the export lines go to stdout, for eval.
+struct ConfigOptions {
+  std::string cluster;
+  std::string dir = ".";
+  bool force = false;
+  std::string duration;  // as CaSignOptions::duration
+  std::string shell;     // $SHELL: a csh prints setenv lines instead of export
+};
+int runConfig(Context& ctx, const ConfigOptions& options);
+
 // What `wait --for` asks for, parsed.
 struct WaitTarget {
   bool deletion = false;

@@ -104,6 +104,35 @@ int main(int argc, char** argv) {
   wait_cmd->add_option("--for", wait.for_condition, "condition=Ready[=True] or delete")->required();
   wait_cmd->add_option("--timeout", wait.timeout, "e.g. 30s, 5m, 1h")->capture_default_str();
 
+  auto* ca_cmd = app.add_subcommand("ca", "a cluster's certificate authority");
+  ca_cmd->require_subcommand(1);
+  cli::CaShowOptions ca_show;
+  auto* ca_show_cmd =
+      ca_cmd->add_subcommand("show", "print the cluster's CA certificate (PEM), e.g. > ca.pem");
+  ca_show_cmd->add_option("cluster", ca_show.cluster, "cluster name")->required();
+  cli::CaSignOptions ca_sign;
+  std::string csr_positional;
+  auto* ca_sign_cmd = ca_cmd->add_subcommand(
+      "sign", "sign a client certificate request with the cluster's CA; prints the certificate");
+  ca_sign_cmd->add_option("cluster", ca_sign.cluster, "cluster name")->required();
+  ca_sign_cmd->add_option("csr", csr_positional, "the CSR file (or use --csr)");
+  ca_sign_cmd->add_option("--csr", ca_sign.csr_file, "the PEM CSR file, - for stdin");
+  ca_sign_cmd->add_option("--duration", ca_sign.duration,
+                          "how long the certificate is valid, 10m to 8760h (default: a year)");
+
+  cli::ConfigOptions config;
+  if (const char* shell = std::getenv("SHELL")) config.shell = shell;
+  auto* config_cmd = app.add_subcommand(
+      "config", "write a cluster's client configuration (kubeconfig, or swarm TLS files) and "
+                "print the environment to use it");
+  config_cmd->add_option("cluster", config.cluster, "cluster name")->required();
+  config_cmd->add_option("--dir", config.dir, "directory to save the configuration in")
+      ->capture_default_str();
+  config_cmd->add_flag("--force", config.force, "overwrite existing files");
+  config_cmd->add_option("--duration", config.duration,
+                         "how long the client certificate is valid, 10m to 8760h (default: a "
+                         "year)");
+
   bool client_only = false;
   auto* version_cmd = app.add_subcommand("version", "print the client's and the server's version");
   version_cmd->add_flag("--client", client_only, "only the client's");
@@ -113,6 +142,17 @@ int main(int argc, char** argv) {
   if (delete_cmd->parsed() && del.files.empty() && (del.kind.empty() || del.names.empty())) {
     std::cerr << "error: delete needs KIND NAME... or -f FILE\n";
     return 1;
+  }
+  if (ca_sign_cmd->parsed()) {
+    if (!csr_positional.empty() && !ca_sign.csr_file.empty()) {
+      std::cerr << "error: ca sign takes the CSR file once: as an argument or with --csr\n";
+      return 1;
+    }
+    if (ca_sign.csr_file.empty()) ca_sign.csr_file = csr_positional;
+    if (ca_sign.csr_file.empty()) {
+      std::cerr << "error: ca sign needs the CSR: --csr FILE (- for stdin)\n";
+      return 1;
+    }
   }
   auto client = makeClient(g);
   if (!client.ok()) {
@@ -128,5 +168,8 @@ int main(int argc, char** argv) {
   if (delete_cmd->parsed()) return cli::runDelete(ctx, del);
   if (wait_cmd->parsed()) return cli::runWait(ctx, wait);
   if (version_cmd->parsed()) return cli::runVersion(ctx, client_only);
+  if (ca_show_cmd->parsed()) return cli::runCaShow(ctx, ca_show);
+  if (ca_sign_cmd->parsed()) return cli::runCaSign(ctx, ca_sign);
+  if (config_cmd->parsed()) return cli::runConfig(ctx, config);
   return 1;
 }
