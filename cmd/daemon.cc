@@ -153,6 +153,16 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   api_options.watch.bookmark_interval = config_.watch_bookmark_interval;
   api_options.watch.max_streams_per_user = config_.max_watches_per_user;
   api_options.secrets = secrets_.get();
+  controller::EventRecorderOptions event_options;
+  event_options.component = "magnumd-api";
+  api_events_ = std::make_unique<controller::StoreEventRecorder>(*store_, event_options, clock_);
+  api_options.on_credential_issued = [events = api_events_.get()](
+                                         const api::Object& cluster,
+                                         const server::IssuedCredential& issued) {
+    // No serial or expiry in the message: repeated identical issuances merge into one Event.
+    events->normal(cluster, "CertificateIssued", "issued a client certificate {} to user {} ({})",
+                   issued.subject, issued.caller, issued.endpoint);
+  };
   api_ = std::make_unique<server::ApiServer>(*store_, std::move(authenticator), metrics_, api_options);
   http_ = std::make_unique<net::HttpServer>(*io_, options, api_->handler(),
                                             &server::ApiServer::transportError);
@@ -260,6 +270,7 @@ void Daemon::shutdown() {
     }
   }
   while (started_components_ > 0) components_[--started_components_]->stop();
+  if (api_events_) api_events_->stop(std::chrono::seconds(1));
   if (io_) io_->stop();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
@@ -270,6 +281,7 @@ void Daemon::shutdown() {
   // sockets and timers still need the context's services; then the context.
   if (io_) io_->shutdownServices();
   api_.reset();
+  api_events_.reset();
   components_.clear();
   io_.reset();
   secrets_.reset();

@@ -27,6 +27,7 @@
 #include "pki/kek.h"
 #include "secrets/cluster_secrets.h"
 #include "server/auth.h"
+#include "controller/event_recorder.h"
 #include "store/store.h"
 #include "util/metrics.h"
 
@@ -87,6 +88,8 @@ class Daemon {
   std::unique_ptr<secrets::ClusterSecretStore> secrets_;
   std::vector<std::unique_ptr<Component>> components_;
   size_t started_components_ = 0;
+  // Events the API records (CertificateIssued on a Cluster), from its own writer thread.
+  std::unique_ptr<controller::StoreEventRecorder> api_events_;
   std::unique_ptr<server::ApiServer> api_;
   // An io_context whose services can be shut down (every pending handler and suspended coroutine
   // destroyed) before the components whose sockets and timers belong to it are destroyed, and
