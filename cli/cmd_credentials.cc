@@ -40,9 +40,10 @@ util::Result<std::string> readCsr(Context& ctx, const std::string& file) {
   } else {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-      return util::makeError(util::ErrorCode::NotFound,
-                             fmt::format("cannot read the CSR file {}: {}", file,
-                                         std::error_code(errno, std::generic_category()).message()));
+      return util::makeError(
+          util::ErrorCode::NotFound,
+          fmt::format("cannot read the CSR file {}: {}", file,
+                      std::error_code(errno, std::generic_category()).message()));
     }
     in.seekg(0, std::ios::end);
     if (static_cast<size_t>(in.tellg()) > kMaxCsrFileBytes) {
@@ -69,7 +70,8 @@ bool isCsh(const std::string& shell) {
   return shell.size() >= 3 && shell.compare(shell.size() - 3, 3, "csh") == 0;
 }
 
-std::string exportLine(const ConfigOptions& options, std::string_view name, std::string_view value) {
+std::string exportLine(const ConfigOptions& options, std::string_view name,
+                       std::string_view value) {
   return isCsh(options.shell) ? fmt::format("setenv {} {}\n", name, value)
                               : fmt::format("export {}={}\n", name, value);
 }
@@ -81,9 +83,9 @@ util::Status writeFiles(const fs::path& dir, bool force,
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
-    return util::makeError(util::ErrorCode::Internal,
-                           fmt::format("cannot create the directory {}: {}", dir.string(),
-                                       ec.message()));
+    return util::makeError(
+        util::ErrorCode::Internal,
+        fmt::format("cannot create the directory {}: {}", dir.string(), ec.message()));
   }
   if (!force) {
     for (const auto& [name, content] : files) {

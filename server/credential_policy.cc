@@ -12,9 +12,12 @@ using util::makeError;
 
 std::optional<ClientIdentity> kubeconfigIdentity(const Identity& caller) {
   switch (caller.role) {
-    case Role::Admin: return ClientIdentity{caller.user, {std::string(kSystemMastersGroup)}};
-    case Role::Member: return ClientIdentity{caller.user, {std::string(kMembersGroup)}};
-    case Role::Reader: return std::nullopt;
+    case Role::Admin:
+      return ClientIdentity{caller.user, {std::string(kSystemMastersGroup)}};
+    case Role::Member:
+      return ClientIdentity{caller.user, {std::string(kMembersGroup)}};
+    case Role::Reader:
+      return std::nullopt;
   }
   return std::nullopt;
 }
@@ -23,8 +26,8 @@ util::Status checkRequestedSubject(const Identity& caller, const pki::Certificat
   if (caller.role == Role::Admin) return {};
   auto own = kubeconfigIdentity(caller);
   if (!own) {
-    return makeError(ErrorCode::Forbidden,
-                     fmt::format("role {} may not have certificates signed", roleName(caller.role)));
+    return makeError(ErrorCode::Forbidden, fmt::format("role {} may not have certificates signed",
+                                                       roleName(caller.role)));
   }
   if (request.common_name != own->user) {
     return makeError(ErrorCode::Forbidden,

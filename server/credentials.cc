@@ -1,12 +1,12 @@
 #include "server/credentials.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
 #include <memory>
 #include <type_traits>
 
@@ -111,11 +111,11 @@ std::string phaseOf(const api::Object& cluster) {
 }
 
 util::Error noCa(const api::Object& cluster) {
-  return makeError(ErrorCode::Conflict,
-                   fmt::format("{} has no certificate authority yet ({}): magnumd creates it when "
-                               "it first reconciles the cluster; retry in a moment",
-                               objectRef(api::Kind::Cluster, cluster.metadata.name),
-                               phaseOf(cluster)));
+  return makeError(
+      ErrorCode::Conflict,
+      fmt::format("{} has no certificate authority yet ({}): magnumd creates it when "
+                  "it first reconciles the cluster; retry in a moment",
+                  objectRef(api::Kind::Cluster, cluster.metadata.name), phaseOf(cluster)));
 }
 
 // NotFound from the secret store means the cluster's PKI does not exist (yet): a state of the
@@ -127,7 +127,7 @@ util::Error secretsError(const api::Object& cluster, util::Error error) {
 
 // "kubernetes" (Magnum's name for the cluster CA, the default), "etcd", "front-proxy".
 util::Result<const pki::CertificateAuthority*> chooseCa(const pki::ClusterPki& pki,
-                                                         std::string_view type) {
+                                                        std::string_view type) {
   if (type.empty() || type == "kubernetes") return &pki.cluster_ca;
   if (type == "etcd") return &pki.etcd_ca;
   if (type == "front-proxy") return &pki.front_proxy_ca;
@@ -234,10 +234,14 @@ asio::awaitable<net::Response> CredentialHandlers::handle(const RequestContext& 
                        "cluster secrets (--encryption-key-file)"));
   }
   switch (ctx.path.subresource) {
-    case Subresource::Ca: co_return co_await ca(ctx);
-    case Subresource::Certificates: co_return co_await sign(ctx);
-    case Subresource::Kubeconfig: co_return co_await kubeconfig(ctx);
-    default: break;
+    case Subresource::Ca:
+      co_return co_await ca(ctx);
+    case Subresource::Certificates:
+      co_return co_await sign(ctx);
+    case Subresource::Kubeconfig:
+      co_return co_await kubeconfig(ctx);
+    default:
+      break;
   }
   co_return errorResponse(ctx, makeError(ErrorCode::Internal, "not a credentials endpoint"));
 }
@@ -245,7 +249,8 @@ asio::awaitable<net::Response> CredentialHandlers::handle(const RequestContext& 
 util::Result<api::Object> CredentialHandlers::loadCluster(const RequestContext& ctx) const {
   auto cluster = store_.get({api::Kind::Cluster, ctx.path.namespace_, ctx.path.name});
   if (!cluster.ok() && cluster.error().code == ErrorCode::NotFound) {
-    return makeError(ErrorCode::NotFound, objectRef(api::Kind::Cluster, ctx.path.name) + " not found");
+    return makeError(ErrorCode::NotFound,
+                     objectRef(api::Kind::Cluster, ctx.path.name) + " not found");
   }
   return cluster;
 }
@@ -282,7 +287,8 @@ asio::awaitable<net::Response> CredentialHandlers::ca(const RequestContext& ctx)
   std::string type(stringParam(ctx.query, "type"));
   if (type.empty()) type = "kubernetes";
   auto pem = co_await offload(
-      pool_.get_executor(), [secrets = secrets_, cluster = *cluster, type]() -> util::Result<std::string> {
+      pool_.get_executor(),
+      [secrets = secrets_, cluster = *cluster, type]() -> util::Result<std::string> {
         auto loaded = secrets->load(cluster);
         if (!loaded.ok()) return secretsError(cluster, loaded.takeError());
         ASSIGN_OR_RETURN(const pki::CertificateAuthority* ca, chooseCa(loaded->pki, type));
@@ -365,9 +371,9 @@ asio::awaitable<net::Response> CredentialHandlers::kubeconfig(const RequestConte
   if (!validity.ok()) co_return errorResponse(ctx, validity.error());
   auto identity = kubeconfigIdentity(ctx.identity);
   if (!identity) {
-    co_return errorResponse(ctx, makeError(ErrorCode::Forbidden,
-                                           fmt::format("role {} gets no kubeconfig",
-                                                       roleName(ctx.identity.role))));
+    co_return errorResponse(
+        ctx, makeError(ErrorCode::Forbidden,
+                       fmt::format("role {} gets no kubeconfig", roleName(ctx.identity.role))));
   }
   auto cluster = loadCluster(ctx);
   if (!cluster.ok()) co_return errorResponse(ctx, cluster.error());
@@ -379,10 +385,10 @@ asio::awaitable<net::Response> CredentialHandlers::kubeconfig(const RequestConte
   if (!coe.ok()) co_return errorResponse(ctx, coe.error());
   bool kubernetes = *coe == "kubernetes";
   if (*coe != "kubernetes" && *coe != "swarm") {
-    co_return errorResponse(
-        ctx, makeError(ErrorCode::BadRequest,
-                       fmt::format("{} runs {}, which takes no client certificates",
-                                   objectRef(api::Kind::Cluster, name), *coe)));
+    co_return errorResponse(ctx,
+                            makeError(ErrorCode::BadRequest,
+                                      fmt::format("{} runs {}, which takes no client certificates",
+                                                  objectRef(api::Kind::Cluster, name), *coe)));
   }
   if (!kubernetes && *output != Output::Json) {
     co_return errorResponse(

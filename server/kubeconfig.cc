@@ -12,7 +12,8 @@ namespace magnumd::server {
 namespace {
 
 std::string base64(std::string_view text) {
-  return pki::base64Encode(std::span(reinterpret_cast<const unsigned char*>(text.data()), text.size()));
+  return pki::base64Encode(
+      std::span(reinterpret_cast<const unsigned char*>(text.data()), text.size()));
 }
 
 }  // namespace

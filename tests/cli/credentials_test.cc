@@ -24,7 +24,8 @@ namespace fs = std::filesystem;
 
 constexpr const char* kCluster = "/apis/container-infra/v1/namespaces/demo/clusters/prod";
 constexpr const char* kCaPem = "-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n";
-constexpr const char* kCertPem = "-----BEGIN CERTIFICATE-----\nQ0VSVA==\n-----END CERTIFICATE-----\n";
+constexpr const char* kCertPem =
+    "-----BEGIN CERTIFICATE-----\nQ0VSVA==\n-----END CERTIFICATE-----\n";
 constexpr const char* kKeyPem = "-----BEGIN PRIVATE KEY-----\nS0VZ\n-----END PRIVATE KEY-----\n";
 constexpr const char* kKubeconfig = "apiVersion: v1\nkind: Config\n";
 
@@ -145,7 +146,8 @@ class CredentialCommands : public ::testing::Test {
 };
 
 TEST_F(CredentialCommands, CaShowPrintsThePemAsTheServerSentIt) {
-  script(fmt::format("GET {}/ca", kCluster), reply(http::status::ok, "application/x-pem-file", kCaPem));
+  script(fmt::format("GET {}/ca", kCluster),
+         reply(http::status::ok, "application/x-pem-file", kCaPem));
   auto ctx = context();
   EXPECT_EQ(runCaShow(ctx, {"prod"}), 0) << err_.str();
   EXPECT_EQ(out_.str(), kCaPem);
@@ -164,7 +166,8 @@ TEST_F(CredentialCommands, CaShowPrintsThePemAsTheServerSentIt) {
 
 TEST_F(CredentialCommands, CaSignSendsTheCsrAndPrintsTheCertificate) {
   fs::path csr = dir_ / "client.csr";
-  std::ofstream(csr) << "-----BEGIN CERTIFICATE REQUEST-----\nUkVR\n-----END CERTIFICATE REQUEST-----\n";
+  std::ofstream(csr)
+      << "-----BEGIN CERTIFICATE REQUEST-----\nUkVR\n-----END CERTIFICATE REQUEST-----\n";
   script(fmt::format("POST {}/certificates", kCluster),
          reply(http::status::created, "application/x-pem-file", kCertPem));
   script(fmt::format("POST {}/certificates?expirationSeconds=86400", kCluster),
@@ -202,8 +205,9 @@ TEST_F(CredentialCommands, CaSignSendsTheCsrAndPrintsTheCertificate) {
 }
 
 TEST_F(CredentialCommands, ConfigWritesAPrivateKubeconfigAndKeepsAnExistingOne) {
-  script(fmt::format("GET {}/kubeconfig", kCluster),
-         reply(http::status::ok, "application/json", bundle("kubernetes", "https://10.0.0.5:6443")));
+  script(
+      fmt::format("GET {}/kubeconfig", kCluster),
+      reply(http::status::ok, "application/json", bundle("kubernetes", "https://10.0.0.5:6443")));
   fs::path dir = dir_ / "prod";  // not there yet: config creates it
   auto ctx = context();
   ConfigOptions options{"prod", dir.string(), false, "", "/bin/bash"};
@@ -265,8 +269,7 @@ TEST_F(CredentialCommands, ConfigOfAClusterWithoutAnApiWritesNothing) {
   auto ctx = context();
   EXPECT_EQ(runConfig(ctx, {"prod", dir_.string(), false, "", ""}), 1);
   EXPECT_EQ(out_.str(), "");
-  EXPECT_NE(err_.str().find("has no API address yet (phase CREATE_IN_PROGRESS)"),
-            std::string::npos)
+  EXPECT_NE(err_.str().find("has no API address yet (phase CREATE_IN_PROGRESS)"), std::string::npos)
       << err_.str();
   EXPECT_FALSE(fs::exists(dir_ / "config"));
 }

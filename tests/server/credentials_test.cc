@@ -71,11 +71,12 @@ class CredentialsTest : public ApiTest {
     EXPECT_TRUE(made.code == 201u || made.code == 409u) << made.body;
     auto created = createCluster(ns, name, tmpl);
     EXPECT_EQ(created.code, 201u) << created.body;
-    std::string status = fmt::format(R"({{"status":{{"phase":"{}","apiAddress":"{}"}}}})",
-                                     api_address.empty() ? "CREATE_IN_PROGRESS" : "CREATE_COMPLETE",
-                                     api_address);
-    auto patched = call(V::patch, fmt::format("{}/namespaces/{}/clusters/{}/status", kBase, ns, name),
-                        status, kAdmin, "application/merge-patch+json");
+    std::string status =
+        fmt::format(R"({{"status":{{"phase":"{}","apiAddress":"{}"}}}})",
+                    api_address.empty() ? "CREATE_IN_PROGRESS" : "CREATE_COMPLETE", api_address);
+    auto patched =
+        call(V::patch, fmt::format("{}/namespaces/{}/clusters/{}/status", kBase, ns, name), status,
+             kAdmin, "application/merge-patch+json");
     EXPECT_EQ(patched.code, 200u) << patched.body;
     auto cluster = store_->get({api::Kind::Cluster, ns, name});
     EXPECT_TRUE(cluster.ok());
@@ -122,7 +123,8 @@ TEST_F(CredentialsTest, CaIsServedToEveryoneWhoMayReadTheCluster) {
   makeCluster("team-b", "theirs");
   auto other = call(V::get, path("team-b", "theirs", "ca"), "", kMemberA);
   EXPECT_EQ(other.code, 403u);
-  EXPECT_THAT(other.str("/message"), HasSubstr(R"(User "alice" cannot get resource "clusters/ca")"));
+  EXPECT_THAT(other.str("/message"),
+              HasSubstr(R"(User "alice" cannot get resource "clusters/ca")"));
   EXPECT_EQ(call(V::get, path("team-a", "prod", "ca"), "", "").code, 401u);
   EXPECT_EQ(call(V::post, path("team-a", "prod", "ca"), "x", kAdmin).code, 405u);
 }
@@ -131,7 +133,8 @@ TEST_F(CredentialsTest, CaAsJsonCarriesTheFingerprintAndOtherCasOnRequest) {
   auto cluster = makeCluster("team-a", "prod");
   auto secrets = secrets_->load(cluster);
   ASSERT_TRUE(secrets.ok());
-  auto json = call(V::get, path("team-a", "prod", "ca"), "", kReaderAll, "application/json", "application/json");
+  auto json = call(V::get, path("team-a", "prod", "ca"), "", kReaderAll, "application/json",
+                   "application/json");
   ASSERT_EQ(json.code, 200u) << json.body;
   EXPECT_EQ(json.str("/pem"), secrets->pki.cluster_ca.cert_pem);
   EXPECT_EQ(json.str("/clusterUid"), cluster.metadata.uid);
@@ -145,7 +148,8 @@ TEST_F(CredentialsTest, CaAsJsonCarriesTheFingerprintAndOtherCasOnRequest) {
   auto bad = call(V::get, path("team-a", "prod", "ca") + "?type=kubelet", "", kReaderAll);
   EXPECT_EQ(bad.code, 400u);
   EXPECT_THAT(bad.str("/message"), HasSubstr("not one of kubernetes, etcd, front-proxy"));
-  auto html = call(V::get, path("team-a", "prod", "ca"), "", kReaderAll, "application/json", "text/html");
+  auto html =
+      call(V::get, path("team-a", "prod", "ca"), "", kReaderAll, "application/json", "text/html");
   EXPECT_EQ(html.code, 406u);
   EXPECT_EQ(html.reason(), "NotAcceptable");
 }
@@ -218,7 +222,8 @@ TEST_F(CredentialsTest, AMemberHasCertificatesSignedOnlyForItself) {
   auto cluster = makeCluster("team-a", "prod");
   auto own_group = sign("team-a", "prod", csrFor("alice", {"magnumd:members"}).csr, kMemberA);
   ASSERT_EQ(own_group.code, 201u) << own_group.body;
-  expectClientCertificate(own_group.body, clusterCa(cluster).cert_pem, "CN=alice,O=magnumd:members");
+  expectClientCertificate(own_group.body, clusterCa(cluster).cert_pem,
+                          "CN=alice,O=magnumd:members");
 
   auto masters = sign("team-a", "prod", csrFor("alice", {"system:masters"}).csr, kMemberA);
   EXPECT_EQ(masters.code, 403u);
@@ -259,7 +264,9 @@ TEST_F(CredentialsTest, BadCsrsAreRefusedNamingWhatIsWrong) {
   EXPECT_EQ(garbage.reason(), "BadRequest");
   EXPECT_EQ(garbage.str("/message"), "CSR: not PEM (expected -----BEGIN CERTIFICATE REQUEST-----)");
 
-  auto not_a_csr = sign("team-a", "prod", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n", kAdmin);
+  auto not_a_csr = sign(
+      "team-a", "prod",
+      "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n", kAdmin);
   EXPECT_EQ(not_a_csr.code, 400u);
   EXPECT_THAT(not_a_csr.str("/message"), HasSubstr("not a PEM PKCS#10 certificate request"));
 
@@ -277,12 +284,14 @@ TEST_F(CredentialsTest, BadCsrsAreRefusedNamingWhatIsWrong) {
   auto p521 = pki::testing::makeEcKey("P-521");
   auto wrong_algorithm = sign("team-a", "prod", pki::testing::makeCsrPem(*p521, "root"), kAdmin);
   EXPECT_EQ(wrong_algorithm.code, 422u) << wrong_algorithm.body;
-  EXPECT_EQ(wrong_algorithm.str("/message"),
-            "CSR: ECDSA P-521 key; accepted are ECDSA P-256, ECDSA P-384, or RSA of 2048-8192 bits");
+  EXPECT_EQ(
+      wrong_algorithm.str("/message"),
+      "CSR: ECDSA P-521 key; accepted are ECDSA P-256, ECDSA P-384, or RSA of 2048-8192 bits");
 
   auto signer = pki::testing::makeEcKey("P-256");
   auto forged_key = pki::testing::makeEcKey("P-256");
-  auto forged = sign("team-a", "prod", pki::testing::makeCsrPem(*forged_key, "root", {}, signer.get()), kAdmin);
+  auto forged = sign("team-a", "prod",
+                     pki::testing::makeCsrPem(*forged_key, "root", {}, signer.get()), kAdmin);
   EXPECT_EQ(forged.code, 422u);
   EXPECT_EQ(forged.str("/message"), "CSR: signature does not verify");
 
@@ -325,16 +334,16 @@ TEST_F(CredentialsTest, JsonBodiesAndValidity) {
   EXPECT_EQ(sign("team-a", "prod", csr, kAdmin, "", "?expirationSeconds=60").code, 400u);
   EXPECT_EQ(sign("team-a", "prod", csr, kAdmin, "", "?expirationSeconds=soon").code, 400u);
 
-  auto missing = call(V::post, path("team-a", "prod", "certificates"), R"({"expirationSeconds":600})",
-                      kAdmin, "application/json");
+  auto missing = call(V::post, path("team-a", "prod", "certificates"),
+                      R"({"expirationSeconds":600})", kAdmin, "application/json");
   EXPECT_EQ(missing.code, 422u);
   EXPECT_THAT(missing.str("/message"), HasSubstr("csr: required"));
   auto unknown = call(V::post, path("team-a", "prod", "certificates"),
                       R"({"csr":"x","cluster_uuid":"y"})", kAdmin, "application/json");
   EXPECT_EQ(unknown.code, 400u);
   EXPECT_THAT(unknown.str("/message"), HasSubstr(R"(unknown field "cluster_uuid")"));
-  auto yaml = call(V::post, path("team-a", "prod", "certificates"), "csr: x\n", kAdmin,
-                   "application/yaml");
+  auto yaml =
+      call(V::post, path("team-a", "prod", "certificates"), "csr: x\n", kAdmin, "application/yaml");
   EXPECT_EQ(yaml.code, 415u);
 }
 
@@ -390,8 +399,8 @@ TEST_F(CredentialsTest, KubeconfigForAnAdminIsClusterAdmin) {
 
 TEST_F(CredentialsTest, KubeconfigForAMemberCarriesItsOwnNameAndTheMembersGroup) {
   auto cluster = makeCluster("team-a", "prod");
-  auto reply = call(V::get, path("team-a", "prod", "kubeconfig") + "?expirationSeconds=7200", "",
-                    kMemberA);
+  auto reply =
+      call(V::get, path("team-a", "prod", "kubeconfig") + "?expirationSeconds=7200", "", kMemberA);
   ASSERT_EQ(reply.code, 200u) << reply.body;
   auto config = parseKubeconfig(reply.body);
   EXPECT_EQ(config.at("/users/0/name"), "alice");
@@ -436,11 +445,11 @@ TEST_F(CredentialsTest, KubeconfigWaitsForTheApiAddressAndRefusesADeletingCluste
             "credentials are issued once its API is up");
 
   makeCluster("team-a", "going");
-  ASSERT_EQ(call(V::patch, fmt::format("{}/namespaces/team-a/clusters/going", kBase),
-                 R"({"metadata":{"finalizers":["test/hold"]}})", kAdmin,
-                 "application/merge-patch+json")
-                .code,
-            200u);
+  ASSERT_EQ(
+      call(V::patch, fmt::format("{}/namespaces/team-a/clusters/going", kBase),
+           R"({"metadata":{"finalizers":["test/hold"]}})", kAdmin, "application/merge-patch+json")
+          .code,
+      200u);
   ASSERT_EQ(call(V::delete_, fmt::format("{}/namespaces/team-a/clusters/going", kBase)).code, 200u);
   for (const auto& reply : {call(V::get, path("team-a", "going", "kubeconfig"), "", kAdmin),
                             sign("team-a", "going", csrFor("root").csr, kAdmin)}) {
@@ -509,12 +518,16 @@ TEST_F(CredentialsTest, IssuanceIsCountedLoggedAndObservedWithoutTheKey) {
   EXPECT_EQ(observed[1].second.subject, "CN=root");
 
   auto metrics = call(V::get, "/metrics", "", kReaderAll);
-  EXPECT_THAT(metrics.body,
-              HasSubstr(R"(magnumd_credentials_issued_total{endpoint="kubeconfig",role="member"} 1)"));
-  EXPECT_THAT(metrics.body,
-              HasSubstr(R"(magnumd_credentials_issued_total{endpoint="certificates",role="admin"} 1)"));
-  EXPECT_THAT(metrics.body,
-              HasSubstr(R"(magnumd_api_requests_total{verb="create",resource="clusters/kubeconfig",code="200"} 1)"));
+  EXPECT_THAT(
+      metrics.body,
+      HasSubstr(R"(magnumd_credentials_issued_total{endpoint="kubeconfig",role="member"} 1)"));
+  EXPECT_THAT(
+      metrics.body,
+      HasSubstr(R"(magnumd_credentials_issued_total{endpoint="certificates",role="admin"} 1)"));
+  EXPECT_THAT(
+      metrics.body,
+      HasSubstr(
+          R"(magnumd_api_requests_total{verb="create",resource="clusters/kubeconfig",code="200"} 1)"));
 }
 
 TEST(CredentialPolicy, IdentitiesPerRole) {
