@@ -64,7 +64,7 @@ std::string cloudMessage(std::string_view body) {
   return "";
 }
 
-util::Error errorFromResponse(const HttpResponse& response, std::string_view what) {
+util::Error errorFromResponse(const http::HttpResponse& response, std::string_view what) {
   std::string message = cloudMessage(response.body);
   std::string id = response.requestId();
   std::string suffix = id.empty() ? fmt::format("HTTP {}", response.status)

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "drivers/openstack/http_client.h"
+#include "drivers/http/http_client.h"
 #include "util/result.h"
 
 namespace magnumd::drivers::openstack {
@@ -21,7 +21,7 @@ util::ErrorCode errorCodeForStatus(int status);
 std::string cloudMessage(std::string_view body);
 
 // "<what>: <cloud message> (HTTP 404, request req-...)".
-util::Error errorFromResponse(const HttpResponse& response, std::string_view what);
+util::Error errorFromResponse(const http::HttpResponse& response, std::string_view what);
 
 // A 2xx body that is not the JSON we expected.
 util::Error malformedResponse(std::string_view what, std::string_view detail);

@@ -118,7 +118,7 @@ util::Result<Page<Server>> parseServerListResponse(std::string_view body) {
 
 NovaClient::NovaClient(Session& session, NovaOptions options) : session_(session), options_(std::move(options)) {}
 
-std::vector<Header> NovaClient::versionHeaders() const {
+std::vector<http::Header> NovaClient::versionHeaders() const {
   return {{"OpenStack-API-Version", "compute " + options_.microversion},
           {"X-OpenStack-Nova-API-Version", options_.microversion}};
 }

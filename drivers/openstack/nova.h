@@ -35,7 +35,7 @@ class NovaClient {
   StatusTask remove(std::string id);
 
  private:
-  std::vector<Header> versionHeaders() const;
+  std::vector<http::Header> versionHeaders() const;
 
   Session& session_;
   NovaOptions options_;

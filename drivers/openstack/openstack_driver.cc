@@ -21,12 +21,12 @@ util::Result<std::unique_ptr<OpenStackDriver>> OpenStackDriver::create(
   options.http.tls.ca_file = config.cacert;
   options.http.tls.insecure = config.insecure;
   if (!options.http.clock) options.http.clock = options.clock;
-  ASSIGN_OR_RETURN(auto http, HttpClient::create(std::move(executor), options.http));
+  ASSIGN_OR_RETURN(auto http, http::HttpClient::create(std::move(executor), options.http));
   return std::unique_ptr<OpenStackDriver>(
       new OpenStackDriver(std::move(http), std::move(config), std::move(options)));
 }
 
-OpenStackDriver::OpenStackDriver(std::unique_ptr<HttpClient> http, CloudConfig config,
+OpenStackDriver::OpenStackDriver(std::unique_ptr<http::HttpClient> http, CloudConfig config,
                                  OpenStackDriverOptions options)
     : options_(std::move(options)),
       http_(std::move(http)),

@@ -8,16 +8,16 @@
 #include <string_view>
 
 #include "drivers/cloud_driver.h"
+#include "drivers/http/http_client.h"
 #include "drivers/openstack/cloud_config.h"
 #include "drivers/openstack/heat.h"
-#include "drivers/openstack/http_client.h"
 #include "drivers/openstack/nova.h"
 #include "drivers/openstack/session.h"
 
 namespace magnumd::drivers::openstack {
 
 struct OpenStackDriverOptions {
-  HttpClientOptions http;  // tls is filled from the cloud's cacert / insecure settings
+  http::HttpClientOptions http;  // tls is filled from the cloud's cacert / insecure settings
   SessionOptions session;
   HeatOptions heat;
   NovaOptions nova;
@@ -53,16 +53,17 @@ class OpenStackDriver final : public CloudDriver {
   StatusTask deleteServer(std::string id) override;
 
   Session& session() { return *session_; }
-  HttpClient& http() { return *http_; }
+  http::HttpClient& http() { return *http_; }
   HeatClient& heat() { return heat_; }
   NovaClient& nova() { return nova_; }
 
  private:
-  OpenStackDriver(std::unique_ptr<HttpClient> http, CloudConfig config, OpenStackDriverOptions options);
+  OpenStackDriver(std::unique_ptr<http::HttpClient> http, CloudConfig config,
+                  OpenStackDriverOptions options);
 
   OpenStackDriverOptions options_;
   util::RealClock real_clock_;
-  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<http::HttpClient> http_;
   std::unique_ptr<Session> session_;
   HeatClient heat_;
   NovaClient nova_;

@@ -43,8 +43,8 @@ std::string describeIdentity(const CloudConfig& c) {
 
 // Requests are assembled outside the coroutines: GCC 12 mishandles initializer lists and
 // braced temporaries inside coroutine bodies.
-HttpRequest tokenRequest(const CloudConfig& config, const std::string& url) {
-  HttpRequest req;
+http::HttpRequest tokenRequest(const CloudConfig& config, const std::string& url) {
+  http::HttpRequest req;
   req.method = "POST";
   req.url = url;
   req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
@@ -53,23 +53,24 @@ HttpRequest tokenRequest(const CloudConfig& config, const std::string& url) {
   return req;
 }
 
-HttpRequest serviceRequest(const std::string& method, const std::string& url,
-                           const std::vector<Header>& headers, const std::string& body,
-                           const std::string& token) {
-  HttpRequest req;
+http::HttpRequest serviceRequest(const std::string& method, const std::string& url,
+                                 const std::vector<http::Header>& headers, const std::string& body,
+                                 const std::string& token) {
+  http::HttpRequest req;
   req.method = method;
   req.url = url;
   req.headers = headers;
-  req.headers.push_back(Header{"X-Auth-Token", token});
-  req.headers.push_back(Header{"Accept", "application/json"});
-  if (!body.empty()) req.headers.push_back(Header{"Content-Type", "application/json"});
+  req.headers.push_back(http::Header{"X-Auth-Token", token});
+  req.headers.push_back(http::Header{"Accept", "application/json"});
+  if (!body.empty()) req.headers.push_back(http::Header{"Content-Type", "application/json"});
   req.body = body;
   return req;
 }
 
 }  // namespace
 
-Session::Session(HttpClient& http, CloudConfig config, const util::Clock& clock, SessionOptions options)
+Session::Session(http::HttpClient& http, CloudConfig config, const util::Clock& clock,
+                 SessionOptions options)
     : http_(http), config_(std::move(config)), clock_(clock), options_(options) {}
 
 bool Session::usable(const Token& /*token*/) const {
@@ -130,7 +131,7 @@ asio::awaitable<util::Result<Token>> Session::authenticate() {
     error.message = fmt::format("authenticating at {}: {}", url, error.message);
     co_return error;
   }
-  const HttpResponse& res = sent.value();
+  const http::HttpResponse& res = sent.value();
   const std::string who = describeIdentity(config_);
   if (res.status == 401) {
     co_return errorFromResponse(res, fmt::format("keystone at {} rejected {} ({})", config_.auth_url,
@@ -182,10 +183,9 @@ std::string resolveLocation(const std::string& base, const std::string& location
 
 }  // namespace
 
-asio::awaitable<util::Result<HttpResponse>> Session::request(std::string service_type,
-                                                             std::string method, std::string path,
-                                                             std::string body,
-                                                             std::vector<Header> headers) {
+asio::awaitable<util::Result<http::HttpResponse>> Session::request(
+    std::string service_type, std::string method, std::string path, std::string body,
+    std::vector<http::Header> headers) {
   for (int auth_try = 0;; ++auth_try) {
     auto token = co_await this->token();
     if (!token.ok()) co_return token.takeError();
@@ -196,8 +196,8 @@ asio::awaitable<util::Result<HttpResponse>> Session::request(std::string service
       if (!base.ok()) co_return base.takeError();
       url = base.value() + path;
     }
-    HttpRequest req = serviceRequest(method, url, headers, body, token->id);
-    util::Result<HttpResponse> res = co_await http_.send(req);
+    http::HttpRequest req = serviceRequest(method, url, headers, body, token->id);
+    util::Result<http::HttpResponse> res = co_await http_.send(req);
     for (int hop = 0; res.ok() && hop < options_.max_redirects; ++hop) {
       const int s = res->status;
       const auto* location = res->header("Location");

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "drivers/openstack/async_notifier.h"
+#include "drivers/http/async_notifier.h"
+#include "drivers/http/http_client.h"
 #include "drivers/openstack/cloud_config.h"
-#include "drivers/openstack/http_client.h"
 #include "drivers/openstack/keystone.h"
 #include "util/result.h"
 #include "util/time.h"
@@ -30,7 +30,8 @@ struct SessionOptions {
 
 class Session {
  public:
-  Session(HttpClient& http, CloudConfig config, const util::Clock& clock, SessionOptions options = {});
+  Session(http::HttpClient& http, CloudConfig config, const util::Clock& clock,
+          SessionOptions options = {});
 
   // A valid token; authenticates when there is none or it is about to expire.
   boost::asio::awaitable<util::Result<Token>> token();
@@ -44,10 +45,9 @@ class Session {
   // or used as is when it is an absolute URL. Adds X-Auth-Token and JSON headers, follows
   // redirects of GET and HEAD, re-authenticates and retries once on 401. Any HTTP status is a
   // value; transport failures are Errors.
-  boost::asio::awaitable<util::Result<HttpResponse>> request(std::string service_type,
-                                                             std::string method, std::string path,
-                                                             std::string body = {},
-                                                             std::vector<Header> headers = {});
+  boost::asio::awaitable<util::Result<http::HttpResponse>> request(
+      std::string service_type, std::string method, std::string path, std::string body = {},
+      std::vector<http::Header> headers = {});
 
   const CloudConfig& config() const { return config_; }
   uint64_t authentications() const { return authentications_.load(); }
@@ -56,7 +56,7 @@ class Session {
   boost::asio::awaitable<util::Result<Token>> authenticate();
   bool usable(const Token& token) const;
 
-  HttpClient& http_;
+  http::HttpClient& http_;
   const CloudConfig config_;
   const util::Clock& clock_;
   const SessionOptions options_;
@@ -67,7 +67,7 @@ class Session {
   bool authenticating_ = false;
   uint64_t completed_flights_ = 0;
   util::Error last_error_;
-  AsyncNotifier notifier_;
+  http::AsyncNotifier notifier_;
   std::atomic<uint64_t> authentications_{0};
 
   friend struct FlightGuard;

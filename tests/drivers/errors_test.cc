@@ -11,8 +11,8 @@ namespace {
 
 using util::ErrorCode;
 
-HttpResponse response(int status, std::string body, std::string request_id = "req-1") {
-  HttpResponse r;
+http::HttpResponse response(int status, std::string body, std::string request_id = "req-1") {
+  http::HttpResponse r;
   r.status = status;
   r.body = std::move(body);
   if (!request_id.empty()) r.headers.push_back({"X-OpenStack-Request-Id", request_id});

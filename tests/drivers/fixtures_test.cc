@@ -84,7 +84,7 @@ TEST(KeystoneFixtures, MfaReceiptIsNotMistakenForAToken) {
 TEST(KeystoneFixtures, HttpSampleCarriesTheTokenInXSubjectToken) {
   // The sample is headers only: the token id travels in X-Subject-Token, never in the body.
   std::istringstream raw(fixture("keystone/auth-password-user-name-unscoped-response-HTTP.txt"));
-  HttpResponse res;
+  http::HttpResponse res;
   std::string line;
   std::getline(raw, line);
   ASSERT_EQ(line.rfind("HTTP/1.1 201", 0), 0u) << line;

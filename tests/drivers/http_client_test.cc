@@ -1,4 +1,4 @@
-#include "drivers/openstack/http_client.h"
+#include "drivers/http/http_client.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -17,7 +17,7 @@
 #include "tests/drivers/run_task.h"
 #include "tests/support/tls_cert.h"
 
-namespace magnumd::drivers::openstack {
+namespace magnumd::drivers::http {
 namespace {
 
 namespace asio = boost::asio;
@@ -315,4 +315,4 @@ TEST(HttpClientTls, VerifiesCertificatesUnlessToldOtherwise) {
 }
 
 }  // namespace
-}  // namespace magnumd::drivers::openstack
+}  // namespace magnumd::drivers::http

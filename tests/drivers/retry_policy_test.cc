@@ -1,8 +1,8 @@
-#include "drivers/openstack/retry_policy.h"
+#include "drivers/http/retry_policy.h"
 
 #include <gtest/gtest.h>
 
-namespace magnumd::drivers::openstack {
+namespace magnumd::drivers::http {
 namespace {
 
 using std::chrono::milliseconds;
@@ -48,4 +48,4 @@ TEST(RetryPolicy, RetryAfterWinsButIsBounded) {
 }
 
 }  // namespace
-}  // namespace magnumd::drivers::openstack
+}  // namespace magnumd::drivers::http

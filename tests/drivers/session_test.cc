@@ -29,9 +29,9 @@ class SessionTest : public ::testing::Test {
     cloud.on("GET", "/heat-api/v1/p-1234/stacks", [](const Recorded&) { return FakeReply{200, R"({"stacks": []})"}; });
     cloud.on("GET", "/heat-two/v1/p-1234/stacks", [](const Recorded&) { return FakeReply{200, R"({"stacks": []})"}; });
     cloud.on("GET", "/internal-heat/v1/p-1234/stacks", [](const Recorded&) { return FakeReply{200, R"({"stacks": []})"}; });
-    HttpClientOptions o;
+    http::HttpClientOptions o;
     o.retry.base_delay = 1ms;
-    http = std::move(HttpClient::create(io.get_executor(), o).value());
+    http = std::move(http::HttpClient::create(io.get_executor(), o).value());
   }
 
   CloudConfig config() const {
@@ -50,14 +50,14 @@ class SessionTest : public ::testing::Test {
 
   std::unique_ptr<Session> session(CloudConfig c) { return std::make_unique<Session>(*http, std::move(c), clock); }
 
-  util::Result<HttpResponse> listStacks(Session& s) {
+  util::Result<http::HttpResponse> listStacks(Session& s) {
     return runTask(io, s.request("orchestration", "GET", "/stacks"));
   }
 
   boost::asio::io_context io;
   ManualClock clock;
   FakeOpenStack cloud;
-  std::unique_ptr<HttpClient> http;
+  std::unique_ptr<http::HttpClient> http;
 };
 
 TEST_F(SessionTest, ReusesTheTokenAndSendsIt) {
@@ -135,7 +135,7 @@ TEST_F(SessionTest, WrongPasswordIsUnauthorizedWithKeystonesMessage) {
 
 TEST_F(SessionTest, ConcurrentRequestsShareOneAuthentication) {
   auto s = session(config());
-  std::vector<std::optional<util::Result<HttpResponse>>> results(8);
+  std::vector<std::optional<util::Result<http::HttpResponse>>> results(8);
   for (auto& slot : results) {
     boost::asio::co_spawn(io, testing::storeResult(s->request("orchestration", "GET", "/stacks"), &slot),
                           [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
@@ -199,9 +199,9 @@ TEST_F(SessionTest, ApplicationCredentialAuthentication) {
 TEST_F(SessionTest, UnreachableKeystoneSaysWhere) {
   auto c = config();
   c.auth_url = "http://127.0.0.1:1/identity/v3";
-  HttpClientOptions o;
+  http::HttpClientOptions o;
   o.retry.max_attempts = 1;
-  auto quick = HttpClient::create(io.get_executor(), o).value();
+  auto quick = http::HttpClient::create(io.get_executor(), o).value();
   Session s(*quick, c, clock);
   auto res = runTask(io, s.request("orchestration", "GET", "/stacks"));
   ASSERT_FALSE(res.ok());

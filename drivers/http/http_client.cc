@@ -1,4 +1,4 @@
-#include "drivers/openstack/http_client.h"
+#include "drivers/http/http_client.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,14 +19,14 @@
 #include <mutex>
 #include <random>
 
-#include "drivers/openstack/async_notifier.h"
+#include "drivers/http/async_notifier.h"
 #include "util/log.h"
 
-namespace magnumd::drivers::openstack {
+namespace magnumd::drivers::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 using util::ErrorCode;
 using util::makeError;
@@ -257,16 +257,16 @@ struct HttpClient::Impl {
 
   template <typename Stream>
   asio::awaitable<Attempt> exchange(Stream& stream, Connection& c, const Target& t,
-                                    http::request<http::string_body>& req, bool& keep_alive) {
+                                    bhttp::request<bhttp::string_body>& req, bool& keep_alive) {
     c.lowest().expires_after(options.request_timeout);
-    auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
+    auto [wec, wn] = co_await bhttp::async_write(stream, req, kTuple);
     if (wec) co_return Attempt{transportError(wec, t, "sending to", options.request_timeout), true};
-    http::response_parser<http::string_body> parser;
+    bhttp::response_parser<bhttp::string_body> parser;
     parser.header_limit(64 * 1024);
     parser.body_limit(options.max_response_bytes);
-    if (req.method() == http::verb::head) parser.skip(true);
-    auto [rec, rn] = co_await http::async_read(stream, c.buffer, parser, kTuple);
-    if (rec == http::error::body_limit) {
+    if (req.method() == bhttp::verb::head) parser.skip(true);
+    auto [rec, rn] = co_await bhttp::async_read(stream, c.buffer, parser, kTuple);
+    if (rec == bhttp::error::body_limit) {
       co_return Attempt{makeError(ErrorCode::TooLarge,
                                   fmt::format("response from {} exceeds {} bytes", t.key,
                                               options.max_response_bytes)),
@@ -303,13 +303,13 @@ struct HttpClient::Impl {
       if (!connected.conn.ok()) co_return Attempt{connected.conn.takeError(), connected.retryable};
       lease.conn = std::move(connected.conn.value());
     }
-    http::request<http::string_body> req;
-    auto verb = http::string_to_verb(request.method);
-    if (verb == http::verb::unknown) req.method_string(request.method); else req.method(verb);
+    bhttp::request<bhttp::string_body> req;
+    auto verb = bhttp::string_to_verb(request.method);
+    if (verb == bhttp::verb::unknown) req.method_string(request.method); else req.method(verb);
     req.target(t.path);
     req.version(11);
-    req.set(http::field::host, t.host_header);
-    req.set(http::field::user_agent, options.user_agent);
+    req.set(bhttp::field::host, t.host_header);
+    req.set(bhttp::field::user_agent, options.user_agent);
     for (const auto& h : request.headers) req.set(h.name, h.value);
     req.body() = request.body;
     req.prepare_payload();
@@ -412,4 +412,4 @@ HttpClientStats HttpClient::stats() const {
   return {impl_->attempts.load(), impl_->retries.load(), impl_->opened.load(), impl_->reused.load()};
 }
 
-}  // namespace magnumd::drivers::openstack
+}  // namespace magnumd::drivers::http

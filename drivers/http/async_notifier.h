@@ -10,7 +10,7 @@
 #include <mutex>
 #include <vector>
 
-namespace magnumd::drivers::openstack {
+namespace magnumd::drivers::http {
 
 class AsyncNotifier {
  public:
@@ -34,4 +34,4 @@ class AsyncNotifier {
   std::vector<std::shared_ptr<Waiter>> waiters_;
 };
 
-}  // namespace magnumd::drivers::openstack
+}  // namespace magnumd::drivers::http

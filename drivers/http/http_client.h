@@ -1,7 +1,7 @@
-// An async HTTP/1.1 client for OpenStack APIs on the caller's executor (Beast underneath, kept
-// out of this header): TLS with verification on by default, a bounded keep-alive pool per host,
-// connect and per-attempt deadlines, a response size limit, and retries with backoff for
-// idempotent requests only.
+// The daemon's one outbound HTTP/1.1 client, for the OpenStack APIs and each cluster's Kubernetes
+// API: async on the caller's executor (Beast underneath, kept out of this header), TLS with
+// verification on by default, a bounded keep-alive pool per host, connect and per-attempt
+// deadlines, a response size limit, and retries with backoff for idempotent requests only.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -16,11 +16,11 @@
 #include <string_view>
 #include <vector>
 
-#include "drivers/openstack/retry_policy.h"
+#include "drivers/http/retry_policy.h"
 #include "util/result.h"
 #include "util/time.h"
 
-namespace magnumd::drivers::openstack {
+namespace magnumd::drivers::http {
 
 struct Header {
   std::string name;
@@ -97,4 +97,4 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace magnumd::drivers::openstack
+}  // namespace magnumd::drivers::http

@@ -1,4 +1,4 @@
-#include "drivers/openstack/retry_policy.h"
+#include "drivers/http/retry_policy.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,7 @@
 #include <ctime>
 #include <string>
 
-namespace magnumd::drivers::openstack {
+namespace magnumd::drivers::http {
 
 namespace {
 
@@ -76,4 +76,4 @@ std::chrono::milliseconds retryDelay(int attempt, const RetryOptions& options, d
   return std::chrono::milliseconds(half + static_cast<int64_t>(random01 * double(exponential - half)));
 }
 
-}  // namespace magnumd::drivers::openstack
+}  // namespace magnumd::drivers::http

@@ -1,4 +1,4 @@
-#include "drivers/openstack/async_notifier.h"
+#include "drivers/http/async_notifier.h"
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -8,7 +8,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace magnumd::drivers::openstack {
+namespace magnumd::drivers::http {
 
 namespace asio = boost::asio;
 
@@ -41,4 +41,4 @@ void AsyncNotifier::notifyAll() {
   waiters_.clear();
 }
 
-}  // namespace magnumd::drivers::openstack
+}  // namespace magnumd::drivers::http

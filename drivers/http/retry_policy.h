@@ -1,4 +1,4 @@
-// When and how long to wait before retrying an OpenStack request. Pure functions, so the policy
+// When and how long to wait before retrying an HTTP request. Pure functions, so the policy
 // is tested without sockets or sleeping.
 #pragma once
 
@@ -8,7 +8,7 @@
 
 #include "util/time.h"
 
-namespace magnumd::drivers::openstack {
+namespace magnumd::drivers::http {
 
 struct RetryOptions {
   int max_attempts = 4;                                  // first try included
@@ -29,4 +29,4 @@ std::optional<std::chrono::milliseconds> parseRetryAfter(std::string_view value,
 std::chrono::milliseconds retryDelay(int attempt, const RetryOptions& options, double random01,
                                      std::optional<std::chrono::milliseconds> retry_after);
 
-}  // namespace magnumd::drivers::openstack
+}  // namespace magnumd::drivers::http
