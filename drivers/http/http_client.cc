@@ -10,7 +10,9 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <fmt/format.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -48,7 +50,38 @@ std::string HttpResponse::requestId() const {
   return "";
 }
 
+// One TLS client configuration. OpenSSL allows an SSL_CTX to be shared by connections on any
+// thread once it is configured, which is why the context is mutable behind a const handle.
+class TlsContext {
+ public:
+  TlsContext(uint64_t id, std::string hint, bool insecure)
+      : id(id), ctx(asio::ssl::context::tls_client), failure_hint(std::move(hint)), insecure(insecure) {
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                    asio::ssl::context::no_tlsv1_1);
+    // An encrypted key must fail to load, never prompt on a terminal.
+    ctx.set_password_callback([](size_t, asio::ssl::context::password_purpose) { return std::string(); });
+    ctx.set_verify_mode(insecure ? asio::ssl::verify_none : asio::ssl::verify_peer);
+  }
+
+  const uint64_t id;  // pool key part; never reused, unlike an address
+  mutable asio::ssl::context ctx;
+  const std::string failure_hint;
+  const bool insecure;
+};
+
 namespace {
+
+std::atomic<uint64_t> next_tls_context_id{1};
+
+// Failure kinds travel in the Error's causes under this field, so that send() keeps returning a
+// plain util::Error.
+constexpr char kFailureField[] = "transport";
+
+util::Error withKind(util::Error error, FailureKind kind) {
+  error.causes.push_back({kFailureField, std::string(failureKindName(kind))});
+  return error;
+}
 
 struct Target {
   bool tls = false;
@@ -56,7 +89,9 @@ struct Target {
   std::string port;
   std::string host_header;  // host[:port] as written in the URL
   std::string path;         // path and query
-  std::string key;          // pool key: scheme://host:port
+  std::string key;          // pool key: scheme://host:port, plus the TLS context's id
+  std::string origin;       // scheme://host:port, for messages
+  std::shared_ptr<const TlsContext> context;  // https only
 };
 
 util::Result<Target> parseTarget(std::string_view url) {
@@ -83,7 +118,8 @@ util::Result<Target> parseTarget(std::string_view url) {
   t.host_header = parsed->encoded_host_and_port();
   t.path = parsed->encoded_path().empty() ? "/" : std::string(parsed->encoded_path());
   if (parsed->has_query()) t.path += "?" + std::string(parsed->encoded_query());
-  t.key = fmt::format("{}://{}:{}", t.tls ? "https" : "http", t.host, t.port);
+  t.origin = fmt::format("{}://{}:{}", t.tls ? "https" : "http", t.host, t.port);
+  t.key = t.origin;
   return t;
 }
 
@@ -94,6 +130,7 @@ bool isIpLiteral(const std::string& host) {
 }
 
 struct Connection {
+  std::shared_ptr<const TlsContext> context;  // outlives the stream that uses it
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
@@ -129,13 +166,29 @@ struct Connected {
   bool retryable = false;
 };
 
+bool isTlsError(const boost::system::error_code& ec) {
+  return ec.category() == asio::error::get_ssl_category() ||
+         ec.category() == asio::ssl::error::get_stream_category();
+}
+
 util::Error transportError(const boost::system::error_code& ec, const Target& t,
-                           std::string_view phase, Millis timeout) {
+                           std::string_view phase, Millis timeout, FailureKind kind) {
   if (ec == beast::error::timeout || ec == asio::error::timed_out) {
-    return makeError(ErrorCode::Timeout, fmt::format("{} {} timed out after {}ms", phase, t.key,
-                                                     timeout.count()));
+    return withKind(makeError(ErrorCode::Timeout, fmt::format("{} {} timed out after {}ms", phase,
+                                                              t.origin, timeout.count())),
+                    FailureKind::Timeout);
   }
-  return makeError(ErrorCode::Unavailable, fmt::format("{} {}: {}", phase, t.key, ec.message()));
+  if (isTlsError(ec)) kind = FailureKind::Tls;
+  return withKind(makeError(ErrorCode::Unavailable, fmt::format("{} {}: {}", phase, t.origin, ec.message())),
+                  kind);
+}
+
+// The server's certificate, as OpenSSL judged it: "certificate verify failed: IP address
+// mismatch" says more than "certificate verify failed".
+std::string verifyFailure(SSL* ssl) {
+  const long result = SSL_get_verify_result(ssl);
+  if (result == X509_V_OK) return "";
+  return X509_verify_cert_error_string(result);
 }
 
 // Kept out of the coroutines: GCC 12 mishandles class temporaries in conditional expressions
@@ -148,13 +201,13 @@ std::string describeOutcome(const HttpResponse& res) {
 }  // namespace
 
 struct HttpClient::Impl {
-  Impl(asio::any_io_executor ex, HttpClientOptions o, std::unique_ptr<asio::ssl::context> ctx)
+  Impl(asio::any_io_executor ex, HttpClientOptions o, std::shared_ptr<const TlsContext> ctx)
       : executor(std::move(ex)), options(std::move(o)), tls(std::move(ctx)),
         rng(std::random_device{}()) {}
 
   asio::any_io_executor executor;
   HttpClientOptions options;
-  std::unique_ptr<asio::ssl::context> tls;
+  std::shared_ptr<const TlsContext> tls;  // for requests that bring none
   util::RealClock real_clock;
 
   std::mutex mutex;  // guards pools, rng
@@ -192,9 +245,10 @@ struct HttpClient::Impl {
         co_return ConnectionPtr();
       }
       if (SteadyClock::now() >= deadline) {
-        co_return makeError(ErrorCode::Timeout,
-                            fmt::format("no free connection to {} within {}ms ({} in use)", t.key,
-                                        options.request_timeout.count(), pool.open));
+        co_return withKind(makeError(ErrorCode::Timeout,
+                                     fmt::format("no free connection to {} within {}ms ({} in use)", t.origin,
+                                                 options.request_timeout.count(), pool.open)),
+                           FailureKind::Timeout);
       }
       co_await notifier.wait(lock, deadline);  // a released connection wakes it
     }
@@ -202,13 +256,16 @@ struct HttpClient::Impl {
 
   void release(const Target& t, ConnectionPtr c, bool reusable) {
     std::lock_guard lock(mutex);
-    auto& pool = pools[t.key];
+    auto it = pools.find(t.key);
+    auto& pool = it->second;
     if (c && reusable && pool.idle.size() < options.max_idle_per_host) {
       c->idle_since = SteadyClock::now();
       pool.idle.push_back(std::move(c));
     } else {
       pool.open--;
     }
+    // Keys carry TLS context ids, which come and go with clusters: drop a pool once it is empty.
+    if (pool.open == 0) pools.erase(it);
     notifier.notifyAll();
   }
 
@@ -223,32 +280,56 @@ struct HttpClient::Impl {
     timer->cancel();
     if (rec) {
       if (rec == asio::error::operation_aborted) rec = asio::error::timed_out;
-      co_return Connected{transportError(rec, t, "resolving", options.connect_timeout), true};
+      co_return Connected{transportError(rec, t, "resolving", options.connect_timeout, FailureKind::Connect), true};
     }
     auto conn = std::make_unique<Connection>();
     auto remaining = options.connect_timeout - std::chrono::duration_cast<Millis>(SteadyClock::now() - start);
     if (t.tls) {
-      conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(executor, *tls);
+      conn->context = t.context;
+      conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(executor, conn->context->ctx);
     } else {
       conn->plain = std::make_unique<beast::tcp_stream>(executor);
     }
     conn->lowest().expires_after(std::max(remaining, Millis(1)));
     auto [cec, ep] = co_await conn->lowest().async_connect(endpoints, kTuple);
-    if (cec) co_return Connected{transportError(cec, t, "connecting to", options.connect_timeout), true};
+    if (cec) {
+      co_return Connected{transportError(cec, t, "connecting to", options.connect_timeout, FailureKind::Connect), true};
+    }
     boost::system::error_code ignored;
     conn->lowest().socket().set_option(tcp::no_delay(true), ignored);
     if (t.tls) {
-      if (!isIpLiteral(t.host) && !SSL_set_tlsext_host_name(conn->tls->native_handle(), t.host.c_str())) {
-        co_return Connected{makeError(ErrorCode::Unavailable, fmt::format("TLS SNI for {} failed", t.key)), false};
+      SSL* ssl = conn->tls->native_handle();
+      const bool ip = isIpLiteral(t.host);
+      if (!ip && !SSL_set_tlsext_host_name(ssl, t.host.c_str())) {
+        co_return Connected{withKind(makeError(ErrorCode::Unavailable, fmt::format("TLS SNI for {} failed", t.origin)),
+                                     FailureKind::Tls),
+                            false};
       }
-      if (!options.tls.insecure) conn->tls->set_verify_callback(asio::ssl::host_name_verification(t.host));
+      // OpenSSL checks the name during verification: the IP address for an IP literal (a
+      // cluster's API is often https://192.0.2.7:6443), else the DNS name; wildcards only in the
+      // leftmost label.
+      if (!t.context->insecure) {
+        X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+        const int named = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, t.host.c_str())
+                             : X509_VERIFY_PARAM_set1_host(param, t.host.c_str(), t.host.size());
+        if (named != 1) {
+          co_return Connected{withKind(makeError(ErrorCode::Unavailable,
+                                                 fmt::format("TLS: cannot verify host \"{}\"", t.host)),
+                                       FailureKind::Tls),
+                              false};
+        }
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      }
       auto [hec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::client, kTuple);
       if (hec) {
-        // A certificate problem will not fix itself: fail at once with a hint.
-        const bool verify = hec.category() == asio::error::get_ssl_category();
-        auto err = transportError(hec, t, "TLS handshake with", options.connect_timeout);
-        if (verify) err.message += " (check the CA bundle: cacert / OS_CACERT)";
-        co_return Connected{std::move(err), !verify};
+        // A certificate problem will not fix itself: fail at once, saying what OpenSSL found.
+        auto err = transportError(hec, t, "TLS handshake with", options.connect_timeout, FailureKind::Tls);
+        const bool tls_failure = isTlsError(hec);
+        if (auto why = verifyFailure(ssl); tls_failure && !why.empty()) {
+          err.message += fmt::format(" ({})", why);
+        }
+        if (tls_failure && !t.context->failure_hint.empty()) err.message += " (" + t.context->failure_hint + ")";
+        co_return Connected{std::move(err), !tls_failure};
       }
     }
     opened++;
@@ -260,19 +341,28 @@ struct HttpClient::Impl {
                                     bhttp::request<bhttp::string_body>& req, bool& keep_alive) {
     c.lowest().expires_after(options.request_timeout);
     auto [wec, wn] = co_await bhttp::async_write(stream, req, kTuple);
-    if (wec) co_return Attempt{transportError(wec, t, "sending to", options.request_timeout), true};
+    if (wec) {
+      co_return Attempt{transportError(wec, t, "sending to", options.request_timeout, FailureKind::Transport),
+                        !isTlsError(wec)};
+    }
     bhttp::response_parser<bhttp::string_body> parser;
     parser.header_limit(64 * 1024);
     parser.body_limit(options.max_response_bytes);
     if (req.method() == bhttp::verb::head) parser.skip(true);
     auto [rec, rn] = co_await bhttp::async_read(stream, c.buffer, parser, kTuple);
     if (rec == bhttp::error::body_limit) {
-      co_return Attempt{makeError(ErrorCode::TooLarge,
-                                  fmt::format("response from {} exceeds {} bytes", t.key,
-                                              options.max_response_bytes)),
+      co_return Attempt{withKind(makeError(ErrorCode::TooLarge,
+                                           fmt::format("response from {} exceeds {} bytes", t.origin,
+                                                       options.max_response_bytes)),
+                                 FailureKind::TooLarge),
                         false};
     }
-    if (rec) co_return Attempt{transportError(rec, t, "reading from", options.request_timeout), true};
+    // A TLS alert here (TLS 1.3 servers refuse a client certificate after the handshake) will
+    // not go away by asking again.
+    if (rec) {
+      co_return Attempt{transportError(rec, t, "reading from", options.request_timeout, FailureKind::Transport),
+                        !isTlsError(rec)};
+    }
     auto res = parser.release();
     keep_alive = res.keep_alive();
     HttpResponse out;
@@ -330,6 +420,10 @@ struct HttpClient::Impl {
   asio::awaitable<util::Result<HttpResponse>> send(HttpRequest request) {
     auto target = parseTarget(request.url);
     if (!target.ok()) co_return target.takeError();
+    if (target->tls) {
+      target->context = request.tls ? request.tls : tls;
+      if (request.tls) target->key += fmt::format("#tls{}", request.tls->id);
+    }
     const Target& t = target.value();
     const bool idempotent = request.idempotent.value_or(isIdempotent(request.method));
     const int max_attempts = std::max(1, options.retry.max_attempts);
@@ -373,24 +467,26 @@ struct HttpClient::Impl {
 
 util::Result<std::unique_ptr<HttpClient>> HttpClient::create(asio::any_io_executor executor,
                                                              HttpClientOptions options) {
-  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                   asio::ssl::context::no_tlsv1_1);
+  auto ctx = std::make_shared<TlsContext>(0, options.tls.failure_hint, options.tls.insecure);
   boost::system::error_code ec;
-  if (options.tls.insecure) {
-    ctx->set_verify_mode(asio::ssl::verify_none);
-  } else {
-    ctx->set_verify_mode(asio::ssl::verify_peer);
+  if (!options.tls.insecure) {
     if (!options.tls.ca_file.empty()) {
-      ctx->load_verify_file(options.tls.ca_file, ec);
+      ctx->ctx.load_verify_file(options.tls.ca_file, ec);
       if (ec) {
         return makeError(ErrorCode::BadRequest,
                          fmt::format("cacert \"{}\": cannot load CA bundle: {}",
                                      options.tls.ca_file, ec.message()));
       }
-    } else {
-      ctx->set_default_verify_paths(ec);
+    }
+    if (!options.tls.ca_pem.empty()) {
+      ctx->ctx.add_certificate_authority(asio::buffer(options.tls.ca_pem), ec);
+      if (ec) {
+        return makeError(ErrorCode::BadRequest,
+                         fmt::format("CA bundle in memory: no usable certificate: {}", ec.message()));
+      }
+    }
+    if (options.tls.ca_file.empty() && options.tls.ca_pem.empty()) {
+      ctx->ctx.set_default_verify_paths(ec);
       if (ec) {
         return makeError(ErrorCode::Internal,
                          fmt::format("cannot load the system CA bundle: {}", ec.message()));
@@ -399,6 +495,60 @@ util::Result<std::unique_ptr<HttpClient>> HttpClient::create(asio::any_io_execut
   }
   return std::unique_ptr<HttpClient>(new HttpClient(
       std::make_unique<Impl>(std::move(executor), std::move(options), std::move(ctx))));
+}
+
+util::Result<TlsContextPtr> makeTlsContext(const TlsCredentials& credentials) {
+  auto ctx = std::make_shared<TlsContext>(next_tls_context_id++, "", false);
+  boost::system::error_code ec;
+  if (credentials.ca_pem.empty()) {
+    return makeError(ErrorCode::BadRequest, "TLS: a CA certificate (PEM) is required");
+  }
+  ctx->ctx.add_certificate_authority(asio::buffer(credentials.ca_pem), ec);
+  if (ec) {
+    return makeError(ErrorCode::BadRequest, fmt::format("TLS: the CA PEM holds no usable certificate: {}", ec.message()));
+  }
+  if (credentials.client_cert_pem.empty() != credentials.client_key_pem.empty()) {
+    return makeError(ErrorCode::BadRequest, "TLS: a client certificate needs its key, and a key its certificate");
+  }
+  if (!credentials.client_cert_pem.empty()) {
+    ctx->ctx.use_certificate_chain(asio::buffer(credentials.client_cert_pem), ec);
+    if (ec) {
+      return makeError(ErrorCode::BadRequest, fmt::format("TLS: cannot read the client certificate: {}", ec.message()));
+    }
+    ctx->ctx.use_private_key(asio::buffer(credentials.client_key_pem), asio::ssl::context::pem, ec);
+    if (ec) {
+      // The message names OpenSSL's reason only: never a byte of the key.
+      return makeError(ErrorCode::BadRequest, fmt::format("TLS: cannot read the client key: {}", ec.message()));
+    }
+    if (SSL_CTX_check_private_key(ctx->ctx.native_handle()) != 1) {
+      ERR_clear_error();
+      return makeError(ErrorCode::BadRequest, "TLS: the client key does not belong to the client certificate");
+    }
+  }
+  return TlsContextPtr(std::move(ctx));
+}
+
+FailureKind failureKind(const util::Error& error) {
+  for (const auto& cause : error.causes) {
+    if (cause.field != kFailureField) continue;
+    for (auto kind : {FailureKind::Connect, FailureKind::Tls, FailureKind::Timeout, FailureKind::TooLarge,
+                      FailureKind::Transport}) {
+      if (cause.message == failureKindName(kind)) return kind;
+    }
+  }
+  return FailureKind::None;
+}
+
+std::string_view failureKindName(FailureKind kind) {
+  switch (kind) {
+    case FailureKind::None: return "none";
+    case FailureKind::Connect: return "connect";
+    case FailureKind::Tls: return "tls";
+    case FailureKind::Timeout: return "timeout";
+    case FailureKind::TooLarge: return "too-large";
+    case FailureKind::Transport: return "transport";
+  }
+  return "none";
 }
 
 HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -27,6 +27,24 @@ struct Header {
   std::string value;
 };
 
+// Trust and identity for one TLS peer, held in memory only (never a file): a cluster's CA and
+// magnumd's client certificate for that cluster.
+struct TlsCredentials {
+  std::string ca_pem;           // the only CAs trusted for this peer (one or more certificates)
+  std::string client_cert_pem;  // optional: presented when the server asks for a certificate
+  std::string client_key_pem;   // the key of client_cert_pem (PKCS#8 or traditional PEM)
+};
+
+// A TLS client configuration built once from TlsCredentials; immutable, shared by the requests
+// that use it. Connections are pooled per context: one made with a context is never reused for
+// a request with another, so a request never rides on someone else's client certificate.
+class TlsContext;
+using TlsContextPtr = std::shared_ptr<const TlsContext>;
+
+// Fails (BadRequest, naming what is wrong, never echoing key material) when the CA PEM holds no
+// certificate, or the client certificate or key cannot be read or do not belong together.
+util::Result<TlsContextPtr> makeTlsContext(const TlsCredentials& credentials);
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;  // absolute http:// or https:// URL
@@ -35,6 +53,8 @@ struct HttpRequest {
   // Overrides the method's idempotency for retries: a Keystone token POST creates nothing a
   // repeat could duplicate, so it may be retried like a GET.
   std::optional<bool> idempotent;
+  // https only: trust and identity for this request; null: the client's own (options.tls).
+  TlsContextPtr tls;
 };
 
 struct HttpResponse {
@@ -48,9 +68,16 @@ struct HttpResponse {
   std::string requestId() const;
 };
 
+// The client's own TLS configuration, for requests that bring no TlsContext. The server's
+// certificate must chain to a trusted CA and name the URL's host (DNS name, or IP address for an
+// IP literal) in its subjectAltName.
 struct TlsOptions {
-  std::string ca_file;    // PEM bundle; empty: the system's default verify paths
+  std::string ca_file;    // PEM bundle; empty (and no ca_pem): the system's default verify paths
+  std::string ca_pem;     // PEM bundle in memory, instead of (or beside) ca_file
   bool insecure = false;  // skip certificate and host name verification (only when asked)
+  // Appended to certificate verification failures, to say which setting to check
+  // ("check the CA bundle: cacert / OS_CACERT").
+  std::string failure_hint;
 };
 
 struct HttpClientOptions {
@@ -74,9 +101,22 @@ struct HttpClientStats {
   uint64_t connections_reused = 0;
 };
 
+// Why send() got no HTTP response, for callers that report it (a refused connection and an
+// untrusted certificate are both Unavailable, but an operator fixes them differently).
+enum class FailureKind {
+  None,      // not a transport failure (a bad URL, say)
+  Connect,   // name resolution or TCP connect failed (refused, unreachable)
+  Tls,       // TLS handshake or TLS alert: certificate not trusted, wrong host, client cert refused
+  Timeout,   // connect or response deadline passed
+  TooLarge,  // response over max_response_bytes
+  Transport, // connection lost while sending or reading
+};
+FailureKind failureKind(const util::Error& error);
+std::string_view failureKindName(FailureKind kind);  // "connect", "tls", ...
+
 class HttpClient {
  public:
-  // Fails when the TLS configuration is unusable (unreadable CA file).
+  // Fails when the TLS configuration is unusable (unreadable CA file, no certificate in ca_pem).
   static util::Result<std::unique_ptr<HttpClient>> create(boost::asio::any_io_executor executor,
                                                           HttpClientOptions options);
   ~HttpClient();
@@ -84,8 +124,9 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Any HTTP status is a value in the response; transport failures (refused, timeout, TLS,
-  // oversized or malformed response) are Errors (Unavailable, Timeout, TooLarge). Idempotent
-  // requests are retried on transport failures, 429 and retryable 5xx, honouring Retry-After.
+  // oversized or malformed response) are Errors (Unavailable, Timeout, TooLarge; failureKind()
+  // tells which). Idempotent requests are retried on transport failures (never on a TLS
+  // verification failure), 429 and retryable 5xx, honouring Retry-After.
   boost::asio::awaitable<util::Result<HttpResponse>> send(HttpRequest request);
 
   HttpClientStats stats() const;

@@ -20,6 +20,7 @@ util::Result<std::unique_ptr<OpenStackDriver>> OpenStackDriver::create(
   RETURN_IF_ERROR(validateCloudConfig(config));
   options.http.tls.ca_file = config.cacert;
   options.http.tls.insecure = config.insecure;
+  options.http.tls.failure_hint = "check the CA bundle: cacert / OS_CACERT";
   if (!options.http.clock) options.http.clock = options.clock;
   ASSIGN_OR_RETURN(auto http, http::HttpClient::create(std::move(executor), options.http));
   return std::unique_ptr<OpenStackDriver>(

@@ -292,11 +292,13 @@ TEST(HttpClientTls, VerifiesCertificatesUnlessToldOtherwise) {
 
   HttpClientOptions trusted;
   trusted.tls.ca_file = cert.cert_file;
+  trusted.tls.failure_hint = "check the CA bundle: cacert / OS_CACERT";
   auto ok = get(trusted);
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   EXPECT_EQ(ok->body, R"({"tls": true})");
 
   HttpClientOptions system_bundle;  // our CA is not in it
+  system_bundle.tls.failure_hint = "check the CA bundle: cacert / OS_CACERT";
   auto rejected = get(system_bundle);
   ASSERT_FALSE(rejected.ok());
   EXPECT_NE(rejected.error().message.find("TLS handshake"), std::string::npos) << rejected.error().message;
