@@ -338,7 +338,8 @@ struct HttpClient::Impl {
 
   template <typename Stream>
   asio::awaitable<Attempt> exchange(Stream& stream, Connection& c, const Target& t,
-                                    bhttp::request<bhttp::string_body>& req, bool& keep_alive) {
+                                    bhttp::request<bhttp::string_body>& req, uint64_t limit,
+                                    bool& keep_alive) {
     c.lowest().expires_after(options.request_timeout);
     auto [wec, wn] = co_await bhttp::async_write(stream, req, kTuple);
     if (wec) {
@@ -347,13 +348,12 @@ struct HttpClient::Impl {
     }
     bhttp::response_parser<bhttp::string_body> parser;
     parser.header_limit(64 * 1024);
-    parser.body_limit(options.max_response_bytes);
+    parser.body_limit(limit);
     if (req.method() == bhttp::verb::head) parser.skip(true);
     auto [rec, rn] = co_await bhttp::async_read(stream, c.buffer, parser, kTuple);
     if (rec == bhttp::error::body_limit) {
       co_return Attempt{withKind(makeError(ErrorCode::TooLarge,
-                                           fmt::format("response from {} exceeds {} bytes", t.origin,
-                                                       options.max_response_bytes)),
+                                           fmt::format("response from {} exceeds {} bytes", t.origin, limit)),
                                  FailureKind::TooLarge),
                         false};
     }
@@ -409,10 +409,12 @@ struct HttpClient::Impl {
     // (the result's temporaries are destroyed twice).
     std::optional<Attempt> result;
     Connection& conn = *lease.conn;
+    uint64_t limit = options.max_response_bytes;
+    if (request.max_response_bytes > 0) limit = std::min(limit, request.max_response_bytes);
     if (conn.tls) {
-      result.emplace(co_await exchange(*conn.tls, conn, t, req, keep_alive));
+      result.emplace(co_await exchange(*conn.tls, conn, t, req, limit, keep_alive));
     } else {
-      result.emplace(co_await exchange(*conn.plain, conn, t, req, keep_alive));
+      result.emplace(co_await exchange(*conn.plain, conn, t, req, limit, keep_alive));
     }
     lease.reusable = result->result.ok() && keep_alive;
     co_return std::move(*result);
@@ -449,7 +451,7 @@ struct HttpClient::Impl {
       if (!retry || !idempotent || attempt >= max_attempts) {
         const bool failed = !result.result.ok() ||
                             (result.result.value().status >= 400 && result.result.value().status != 404);
-        if (failed) {
+        if (failed && options.log_failures) {
           LOG_WARN(kLog, "{} {} failed after {} attempt(s): {}", request.method, request.url, attempt,
                    outcome);
         }

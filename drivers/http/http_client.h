@@ -55,6 +55,8 @@ struct HttpRequest {
   std::optional<bool> idempotent;
   // https only: trust and identity for this request; null: the client's own (options.tls).
   TlsContextPtr tls;
+  // A tighter response limit than the client's max_response_bytes for this request (0: none).
+  uint64_t max_response_bytes = 0;
 };
 
 struct HttpResponse {
@@ -90,6 +92,9 @@ struct HttpClientOptions {
   TlsOptions tls;
   RetryOptions retry;
   std::string user_agent = "magnumd";
+  // Warn about each request that failed for good. Off for callers that report failures
+  // themselves, once per change (the cluster API observer), rather than once per request.
+  bool log_failures = true;
   const util::Clock* clock = nullptr;     // for Retry-After dates; null: the real clock
   std::function<double()> random;         // jitter source in [0,1); null: a seeded PRNG
 };

@@ -202,6 +202,20 @@ TEST_F(HttpClientTest, ResponseBodyLimit) {
   EXPECT_EQ(cloud.count("GET", "/huge"), 1);  // a size problem is not retried
 }
 
+TEST_F(HttpClientTest, ARequestMayTightenTheResponseLimit) {
+  cloud.on("GET", "/small", [](const Recorded&) { return FakeReply{200, std::string(5000, 'x')}; });
+  auto c = client();
+  HttpRequest tight{"GET", cloud.url() + "/small", {}, {}};
+  tight.max_response_bytes = 4096;
+  auto res = runTask(io, c->send(tight));
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code, ErrorCode::TooLarge);
+  EXPECT_EQ(failureKind(res.error()), FailureKind::TooLarge);
+  EXPECT_NE(res.error().message.find("exceeds 4096 bytes"), std::string::npos)
+      << res.error().message;
+  EXPECT_TRUE(send(*c, "GET", "/small").ok());  // the client's own limit is untouched
+}
+
 TEST_F(HttpClientTest, BoundedPoolQueuesConcurrentRequests) {
   cloud.on("GET", "/wait", [](const Recorded&) { return FakeReply{200, "{}", {}, 100ms}; });
   HttpClientOptions o;

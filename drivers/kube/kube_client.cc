@@ -1,0 +1,275 @@
+#include "drivers/kube/kube_client.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "util/json.h"
+#include "util/url.h"
+
+namespace magnumd::drivers::kube {
+
+namespace asio = boost::asio;
+using util::ErrorCode;
+using util::makeError;
+
+namespace {
+
+std::string bounded(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  // Cut on a UTF-8 boundary: never leave half a character.
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + "...";
+}
+
+ApiFailure fromTransport(http::FailureKind kind) {
+  switch (kind) {
+    case http::FailureKind::Connect:
+      return ApiFailure::Connect;
+    case http::FailureKind::Tls:
+      return ApiFailure::Tls;
+    case http::FailureKind::Timeout:
+      return ApiFailure::Timeout;
+    case http::FailureKind::TooLarge:
+      return ApiFailure::TooLarge;
+    case http::FailureKind::Transport:
+    case http::FailureKind::None:
+      break;
+  }
+  return ApiFailure::Connect;
+}
+
+// The API's base URL without a trailing slash.
+std::string baseOf(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+NodeInfo parseNode(const util::Json& item, size_t max_message_bytes) {
+  NodeInfo node;
+  if (const auto* meta = util::member(item, "metadata")) {
+    node.name = util::stringMember(*meta, "name").value_or("");
+    if (const auto* labels = util::member(*meta, "labels"); labels && labels->IsObject()) {
+      for (const auto& label : labels->GetObject()) {
+        std::string_view key(label.name.GetString(), label.name.GetStringLength());
+        if (key.starts_with(kRoleLabelPrefix) && key.size() > kRoleLabelPrefix.size()) {
+          node.roles.emplace_back(key.substr(kRoleLabelPrefix.size()));
+        } else if (key == kNodeGroupLabel && label.value.IsString()) {
+          node.nodegroup = label.value.GetString();
+        }
+      }
+      std::sort(node.roles.begin(), node.roles.end());
+    }
+  }
+  if (const auto* status = util::member(item, "status")) {
+    if (const auto* info = util::member(*status, "nodeInfo")) {
+      node.kubelet_version = util::stringMember(*info, "kubeletVersion").value_or("");
+    }
+    if (const auto* conditions = util::member(*status, "conditions");
+        conditions && conditions->IsArray()) {
+      for (const auto& c : conditions->GetArray()) {
+        if (util::stringMember(c, "type").value_or("") != "Ready") continue;
+        node.ready = util::stringMember(c, "status").value_or("Unknown");
+        if (node.ready != "True" && node.ready != "False") node.ready = "Unknown";
+        node.ready_reason =
+            bounded(util::stringMember(c, "reason").value_or(""), max_message_bytes);
+        node.ready_message =
+            bounded(util::stringMember(c, "message").value_or(""), max_message_bytes);
+      }
+    }
+  }
+  return node;
+}
+
+}  // namespace
+
+std::string_view apiFailureName(ApiFailure failure) {
+  switch (failure) {
+    case ApiFailure::None:
+      return "None";
+    case ApiFailure::Connect:
+      return "Connect";
+    case ApiFailure::Tls:
+      return "Tls";
+    case ApiFailure::Timeout:
+      return "Timeout";
+    case ApiFailure::HttpStatus:
+      return "HttpStatus";
+    case ApiFailure::TooLarge:
+      return "TooLarge";
+    case ApiFailure::Malformed:
+      return "Malformed";
+    case ApiFailure::Credentials:
+      return "Credentials";
+  }
+  return "None";
+}
+
+const NodeInfo* ApiObservation::node(std::string_view name) const {
+  auto it = std::lower_bound(nodes.begin(), nodes.end(), name,
+                             [](const NodeInfo& n, std::string_view v) { return n.name < v; });
+  return it != nodes.end() && it->name == name ? &*it : nullptr;
+}
+
+util::Result<std::string> parseVersion(std::string_view body) {
+  auto doc = util::parseJson(body, 8);
+  if (!doc.ok())
+    return makeError(ErrorCode::BadRequest, "/version is not JSON: " + doc.error().message);
+  auto version = doc->IsObject() ? util::stringMember(*doc, "gitVersion") : std::nullopt;
+  if (!version || version->empty())
+    return makeError(ErrorCode::BadRequest, "/version has no gitVersion");
+  return bounded(*version, 64);
+}
+
+util::Result<NodePage> parseNodeList(std::string_view body, size_t max_message_bytes) {
+  auto doc = util::parseJson(body);
+  if (!doc.ok())
+    return makeError(ErrorCode::BadRequest, "the node list is not JSON: " + doc.error().message);
+  const auto* items = doc->IsObject() ? util::member(*doc, "items") : nullptr;
+  if (items == nullptr || !(items->IsArray() || items->IsNull())) {
+    return makeError(ErrorCode::BadRequest, "the node list has no items");
+  }
+  NodePage page;
+  if (items->IsArray()) {
+    for (const auto& item : items->GetArray()) {
+      auto node = parseNode(item, max_message_bytes);
+      if (!node.name.empty()) page.nodes.push_back(std::move(node));
+    }
+  }
+  if (const auto* meta = util::member(*doc, "metadata")) {
+    page.continue_token = util::stringMember(*meta, "continue").value_or("");
+  }
+  return page;
+}
+
+std::string describeHttpError(int status, std::string_view body, size_t max_bytes) {
+  std::string detail;
+  if (auto doc = util::parseJson(body, 16); doc.ok() && doc->IsObject()) {
+    detail = util::stringMember(*doc, "message").value_or("");
+  }
+  if (detail.empty()) detail = std::string(body.substr(0, std::min(body.size(), max_bytes)));
+  while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+  // /readyz lists its checks one per line: one line in a condition message.
+  for (size_t at = detail.find('\n'); at != std::string::npos; at = detail.find('\n', at)) {
+    detail.replace(at, 1, "; ");
+  }
+  return detail.empty() ? fmt::format("HTTP {}", status)
+                        : fmt::format("HTTP {}: {}", status, bounded(detail, max_bytes));
+}
+
+KubeClient::KubeClient(http::HttpClient& http, KubeClientOptions options)
+    : http_(http), options_(options) {}
+
+struct KubeClient::Answer {
+  int status = 0;  // 0: no answer
+  std::string body;
+  ApiFailure failure = ApiFailure::None;
+  std::string error;
+};
+
+asio::awaitable<KubeClient::Answer> KubeClient::get(std::string url, http::TlsContextPtr tls,
+                                                    uint64_t limit) {
+  http::HttpRequest request;
+  request.url = std::move(url);
+  request.headers = {{"Accept", "application/json"}};
+  request.tls = std::move(tls);
+  request.max_response_bytes = limit;
+  auto sent = co_await http_.send(std::move(request));
+  Answer answer;
+  if (!sent.ok()) {
+    answer.failure = fromTransport(http::failureKind(sent.error()));
+    answer.error = sent.error().message;
+    co_return answer;
+  }
+  answer.status = sent->status;
+  answer.body = std::move(sent->body);
+  co_return answer;
+}
+
+asio::awaitable<ApiObservation> KubeClient::observe(std::string api_url, http::TlsContextPtr tls) {
+  ApiObservation out;
+  const std::string base = baseOf(std::move(api_url));
+  auto version = co_await get(base + "/version", tls, options_.max_small_response_bytes);
+  if (version.status == 0) {
+    out.failure = version.failure;
+    out.error = version.error;
+    co_return out;
+  }
+  if (version.status != 200) {
+    out.failure = ApiFailure::HttpStatus;
+    out.error = "GET /version: " +
+                describeHttpError(version.status, version.body, options_.max_message_bytes);
+    co_return out;
+  }
+  auto parsed = parseVersion(version.body);
+  if (!parsed.ok()) {
+    out.failure = ApiFailure::Malformed;
+    out.error = parsed.error().message;
+    co_return out;
+  }
+  out.reachable = true;
+  out.git_version = std::move(*parsed);
+  co_await readiness(base, tls, &out);
+  co_await listNodes(base, tls, &out);
+  co_return out;
+}
+
+asio::awaitable<void> KubeClient::readiness(std::string base, http::TlsContextPtr tls,
+                                            ApiObservation* out) {
+  auto answer = co_await get(base + "/readyz", tls, options_.max_small_response_bytes);
+  if (answer.status == 404) {  // servers older than 1.16 have only /healthz
+    answer = co_await get(base + "/healthz", tls, options_.max_small_response_bytes);
+  }
+  if (answer.status == 0) {
+    out->readiness_error = bounded(answer.error, options_.max_message_bytes);
+  } else if (answer.status != 200) {
+    out->readiness_error =
+        describeHttpError(answer.status, answer.body, options_.max_message_bytes);
+  } else {
+    out->ready = true;
+  }
+}
+
+asio::awaitable<void> KubeClient::listNodes(std::string base, http::TlsContextPtr tls,
+                                            ApiObservation* out) {
+  std::vector<NodeInfo> nodes;
+  std::string token;
+  for (int page = 0; page < options_.max_node_pages; ++page) {
+    std::string url = fmt::format("{}/api/v1/nodes?limit={}", base, options_.nodes_page_size);
+    if (!token.empty()) url += "&continue=" + util::percentEncode(token);
+    auto answer = co_await get(std::move(url), tls, options_.max_nodes_response_bytes);
+    if (answer.status != 200) {
+      out->failure = answer.status == 0 ? answer.failure : ApiFailure::HttpStatus;
+      out->error = answer.status == 0
+                       ? answer.error
+                       : "GET /api/v1/nodes: " + describeHttpError(answer.status, answer.body,
+                                                                   options_.max_message_bytes);
+      co_return;
+    }
+    auto parsed = parseNodeList(answer.body, options_.max_message_bytes);
+    if (!parsed.ok()) {
+      out->failure = ApiFailure::Malformed;
+      out->error = parsed.error().message;
+      co_return;
+    }
+    for (auto& n : parsed->nodes) nodes.push_back(std::move(n));
+    token = std::move(parsed->continue_token);
+    if (token.empty()) {
+      std::sort(nodes.begin(), nodes.end(),
+                [](const NodeInfo& a, const NodeInfo& b) { return a.name < b.name; });
+      nodes.erase(
+          std::unique(nodes.begin(), nodes.end(),
+                      [](const NodeInfo& a, const NodeInfo& b) { return a.name == b.name; }),
+          nodes.end());
+      out->nodes = std::move(nodes);
+      out->nodes_listed = true;
+      co_return;
+    }
+  }
+  out->failure = ApiFailure::TooLarge;
+  out->error = fmt::format("GET /api/v1/nodes: more than {} pages of {} nodes",
+                           options_.max_node_pages, options_.nodes_page_size);
+}
+
+}  // namespace magnumd::drivers::kube

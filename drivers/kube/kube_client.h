@@ -1,0 +1,118 @@
+// A client of one cluster's own Kubernetes API, as magnumd needs it to tell whether a cluster
+// works: is the API server reachable (GET /version), ready (GET /readyz, /healthz on servers
+// without it), and which Nodes joined and are Ready (GET /api/v1/nodes). Mutual TLS with the
+// cluster's CA and magnumd's client certificate (drivers/http TlsContext). Every request has a
+// short deadline and a response size limit, and is not retried: the caller probes again next
+// period. The answer is a value (ApiObservation) saying what was seen or why nothing was.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "drivers/http/http_client.h"
+
+namespace magnumd::drivers::kube {
+
+// Node labels magnumd reads.
+inline constexpr std::string_view kRoleLabelPrefix = "node-role.kubernetes.io/";
+inline constexpr std::string_view kNodeGroupLabel = "magnum.openstack.org/nodegroup";
+
+struct NodeInfo {
+  std::string name;
+  // The Ready condition: "True", "False" or "Unknown" ("Unknown" too when the node has none).
+  std::string ready = "Unknown";
+  std::string ready_reason;        // KubeletReady, KubeletNotReady, NodeStatusUnknown, ...
+  std::string ready_message;       // the kubelet's own words, bounded
+  std::vector<std::string> roles;  // from node-role.kubernetes.io/<role> labels, sorted
+  std::string kubelet_version;     // status.nodeInfo.kubeletVersion
+  std::string nodegroup;           // the magnum.openstack.org/nodegroup label
+
+  bool isReady() const { return ready == "True"; }
+  bool operator==(const NodeInfo&) const = default;
+};
+
+// Why the API gave no usable answer.
+enum class ApiFailure {
+  None,
+  Connect,      // refused, unreachable, name not resolved
+  Tls,          // server certificate not trusted or not for this address; client cert refused
+  Timeout,      // no answer within the deadline
+  HttpStatus,   // an answer, but not 200 (401 and 403 included)
+  TooLarge,     // an answer over the size limit
+  Malformed,    // 200 with a body that is not what the API documents
+  Credentials,  // magnumd could not make its own client certificate (set by callers)
+};
+std::string_view apiFailureName(ApiFailure failure);  // "Connect", "Tls", ...
+
+struct ApiObservation {
+  bool reachable = false;                 // /version answered 200 over verified TLS
+  ApiFailure failure = ApiFailure::None;  // why not reachable, or why nodes are not known
+  std::string error;                      // for operators; never key material
+  std::string git_version;                // /version gitVersion ("v1.32.4")
+  bool ready = false;                     // /readyz (or /healthz) answered 200 "ok"
+  std::string readiness_error;            // what /readyz said otherwise, bounded
+  bool nodes_listed = false;              // /api/v1/nodes answered: `nodes` is the truth
+  std::vector<NodeInfo> nodes;            // sorted by name
+
+  const NodeInfo* node(std::string_view name) const;
+  bool operator==(const ApiObservation&) const = default;
+};
+
+struct KubeClientOptions {
+  uint64_t max_small_response_bytes = 64 * 1024;            // /version, /readyz
+  uint64_t max_nodes_response_bytes = 32ull * 1024 * 1024;  // one page of nodes
+  int64_t nodes_page_size = 500;                            // ?limit= (kube-apiserver pages)
+  int max_node_pages = 20;                                  // 10,000 nodes at the default size
+  size_t max_message_bytes = 256;  // node messages and readiness errors kept in observations
+};
+
+// Looks at one cluster's API; KubeClient is the real one, tests script their own.
+class ApiProber {
+ public:
+  virtual ~ApiProber() = default;
+  // `api_url` is "https://host:port" (a path prefix is kept); `tls` holds the cluster CA and
+  // magnumd's client certificate.
+  virtual boost::asio::awaitable<ApiObservation> observe(std::string api_url,
+                                                         http::TlsContextPtr tls) = 0;
+};
+
+class KubeClient final : public ApiProber {
+ public:
+  // `http` carries the deadlines (connect_timeout, request_timeout) and retry policy; a client
+  // for cluster APIs should have short deadlines and max_attempts 1.
+  KubeClient(http::HttpClient& http, KubeClientOptions options = {});
+
+  // GET /version, then /readyz and /api/v1/nodes on the same keep-alive connection.
+  boost::asio::awaitable<ApiObservation> observe(std::string api_url,
+                                                 http::TlsContextPtr tls) override;
+
+ private:
+  struct Answer;
+  boost::asio::awaitable<Answer> get(std::string url, http::TlsContextPtr tls, uint64_t limit);
+  boost::asio::awaitable<void> readiness(std::string base, http::TlsContextPtr tls,
+                                         ApiObservation* out);
+  boost::asio::awaitable<void> listNodes(std::string base, http::TlsContextPtr tls,
+                                         ApiObservation* out);
+
+  http::HttpClient& http_;
+  KubeClientOptions options_;
+};
+
+// Parsers, pure, for tests and for the client.
+// The gitVersion of a /version body; an error names what is missing.
+util::Result<std::string> parseVersion(std::string_view body);
+// One page of a NodeList: its nodes and the `continue` token ("" on the last page).
+struct NodePage {
+  std::vector<NodeInfo> nodes;
+  std::string continue_token;
+};
+util::Result<NodePage> parseNodeList(std::string_view body, size_t max_message_bytes = 256);
+// "nodes \"x\" is forbidden: ..." from a Status body, else the body's first bytes.
+std::string describeHttpError(int status, std::string_view body, size_t max_bytes = 256);
+
+}  // namespace magnumd::drivers::kube
