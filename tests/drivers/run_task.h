@@ -28,4 +28,12 @@ T runTask(boost::asio::io_context& io, boost::asio::awaitable<T> task) {
   return std::move(*out);
 }
 
+inline void runTask(boost::asio::io_context& io, boost::asio::awaitable<void> task) {
+  std::exception_ptr error;
+  boost::asio::co_spawn(io, std::move(task), [&error](std::exception_ptr e) { error = e; });
+  io.restart();
+  io.run();
+  if (error) std::rethrow_exception(error);
+}
+
 }  // namespace magnumd::drivers::testing

@@ -5,6 +5,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
+#include <openssl/x509.h>
 
 #include <stdexcept>
 
@@ -35,8 +36,10 @@ asio::awaitable<net::Reply> answer(TestReply reply, unsigned version) {
 
 }  // namespace
 
-TestPki TestPki::make(const std::string& common_name) {
-  return TestPki{orThrow(pki::makeCertificateAuthority(common_name))};
+TestPki TestPki::make(const std::string& common_name, std::optional<util::SystemTime> now) {
+  pki::CaOptions options;
+  options.now = now;
+  return TestPki{orThrow(pki::makeCertificateAuthority(common_name, options))};
 }
 
 pki::IssuedCertificate TestPki::serving(std::vector<std::string> ips,
@@ -69,6 +72,17 @@ TlsTestServer::TlsTestServer(TlsServerOptions options, Handler handler) {
     auto mode = asio::ssl::verify_peer;
     if (options.require_client_cert) mode |= asio::ssl::verify_fail_if_no_peer_cert;
     tls->set_verify_mode(mode);
+    tls->set_verify_callback([this](bool preverified, asio::ssl::verify_context& ctx) {
+      X509_STORE_CTX* store = ctx.native_handle();
+      if (preverified && X509_STORE_CTX_get_error_depth(store) == 0) {
+        X509_NAME* name = X509_get_subject_name(X509_STORE_CTX_get_current_cert(store));
+        char* line = X509_NAME_oneline(name, nullptr, 0);
+        std::lock_guard lock(mutex_);
+        client_subject_ = line ? line : "";
+        OPENSSL_free(line);
+      }
+      return preverified;
+    });
   }
   net::ServerOptions server_options;
   server_options.tls = tls;
@@ -89,6 +103,11 @@ void TlsTestServer::stop() {
   server_->stop();
   io_.stop();
   thread_.join();
+}
+
+std::string TlsTestServer::lastClientSubject() const {
+  std::lock_guard lock(mutex_);
+  return client_subject_;
 }
 
 std::string TlsTestServer::url() const { return fmt::format("https://127.0.0.1:{}", port()); }

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,7 +25,8 @@ namespace magnumd::testing {
 struct TestPki {
   pki::CertificateAuthority ca;
 
-  static TestPki make(const std::string& common_name = "kubernetes");
+  static TestPki make(const std::string& common_name = "kubernetes",
+                      std::optional<util::SystemTime> now = std::nullopt);
   pki::IssuedCertificate serving(std::vector<std::string> ips,
                                  std::vector<std::string> dns_names = {}) const;
   pki::IssuedCertificate client(const std::string& common_name,
@@ -54,6 +57,8 @@ class TlsTestServer {
   uint16_t port() const { return server_->port(); }
   std::string url() const;  // https://127.0.0.1:PORT
   int requests() const { return requests_.load(); }
+  // The subject of the last verified client certificate ("CN=magnumd,O=system:masters").
+  std::string lastClientSubject() const;
   void stop();
 
  private:
@@ -61,6 +66,8 @@ class TlsTestServer {
   std::unique_ptr<net::HttpServer> server_;
   std::thread thread_;
   std::atomic<int> requests_{0};
+  mutable std::mutex mutex_;
+  std::string client_subject_;
 };
 
 }  // namespace magnumd::testing
