@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "api/labels.h"
+#include "util/time.h"
 
 namespace magnumd::api {
 
@@ -12,6 +13,22 @@ constexpr int64_t kMaxNodeCount = 10000;
 constexpr int64_t kMaxMasterCount = 99;
 constexpr int64_t kMaxCreateTimeout = 7 * 24 * 60;  // a week, in minutes
 constexpr size_t kMaxUrl = 2048;
+// As Cluster API's MachineHealthCheck webhook: 0 disables, else at least 30 s.
+constexpr std::chrono::seconds kMinNodeStartupTimeout{30};
+constexpr std::chrono::hours kMaxNodeStartupTimeout{24 * 7};
+
+void validateNodeStartupTimeout(const std::string& value, Causes& causes) {
+  const std::string field = "spec.nodeStartupTimeout";
+  constexpr char kForm[] =
+      "a duration such as 10m, 90s or 1h30m, at least 30s and at most 7d; 0 waits without a limit";
+  auto parsed = util::parseDuration(value);
+  if (!parsed.ok()) {
+    causes.add(field, fmt::format("{} is not a duration: use {}", quoted(value), kForm));
+  } else if (parsed->count() != 0 &&
+             (*parsed < kMinNodeStartupTimeout || *parsed > kMaxNodeStartupTimeout)) {
+    causes.add(field, fmt::format("{} is out of range: use {}", quoted(value), kForm));
+  }
+}
 
 void validateTemplateRef(const std::string& ref, Causes& causes) {
   const std::string field = "spec.clusterTemplate";
@@ -53,6 +70,12 @@ const std::vector<std::string_view>& phases() {
   return kPhases;
 }
 
+std::chrono::milliseconds nodeStartupTimeoutOf(const ClusterSpec& spec) {
+  auto parsed = util::parseDuration(spec.node_startup_timeout);
+  if (parsed.ok()) return *parsed;
+  return *util::parseDuration(kDefaultNodeStartupTimeout);
+}
+
 util::Result<ClusterSpec> decodeClusterSpec(std::string_view json) { return decodeRecord<ClusterSpec>(json, "spec"); }
 std::string encodeClusterSpec(const ClusterSpec& spec) { return encodeRecord(spec); }
 util::Result<ClusterStatus> decodeClusterStatus(std::string_view json) {
@@ -83,6 +106,7 @@ void validate(const ClusterSpec& s, const ClusterTemplateSpec* tmpl, Causes& cau
     causes.add("spec.createTimeout", fmt::format("{} is not a number of minutes between 1 and {}",
                                                  s.create_timeout, kMaxCreateTimeout));
   }
+  validateNodeStartupTimeout(s.node_startup_timeout, causes);
   validateResourceName(s.flavor, "spec.flavor", causes);
   validateResourceName(s.master_flavor, "spec.masterFlavor", causes);
   validateResourceName(s.fixed_network, "spec.fixedNetwork", causes);

@@ -2,6 +2,7 @@
 // reconciler writes (Magnum's vocabulary plus conditions).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,6 +18,8 @@
 
 namespace magnumd::api {
 
+inline constexpr std::string_view kDefaultNodeStartupTimeout = "10m";
+
 struct ClusterSpec {
   std::string cluster_template;  // "name" (same namespace) or "namespace/name" (required)
   std::optional<std::string> keypair;         // overrides the template's
@@ -24,6 +27,10 @@ struct ClusterSpec {
   int64_t master_count = 1;                   // odd; immutable
   std::optional<std::string> discovery_url;   // immutable
   int64_t create_timeout = 60;                // minutes
+  // How long a node may take to become a Ready Node in the cluster's API once its server is
+  // ACTIVE, before the create (or scale) fails naming it; Cluster API's MachineHealthCheck
+  // nodeStartupTimeout. A duration ("10m", "90s", "1h"); "0" waits without a limit.
+  std::string node_startup_timeout = std::string(kDefaultNodeStartupTimeout);
   std::optional<bool> master_lb_enabled;      // unset: the template's
   std::optional<bool> floating_ip_enabled;    // unset: the template's
   std::optional<std::string> flavor;          // unset: the template's
@@ -43,6 +50,7 @@ struct ClusterSpec {
     v("masterCount", s.master_count);
     v("discoveryUrl", s.discovery_url);
     v("createTimeout", s.create_timeout);
+    v("nodeStartupTimeout", s.node_startup_timeout);
     v("masterLbEnabled", s.master_lb_enabled);
     v("floatingIpEnabled", s.floating_ip_enabled);
     v("flavor", s.flavor);
@@ -88,6 +96,25 @@ struct CertificateAuthorityStatus {
   }
 };
 
+// What the cluster's own API showed at magnumd's last look (Kubernetes clusters whose API
+// magnumd can reach; absent otherwise).
+struct ClusterApiStatus {
+  bool reachable = false;      // /version answered over mutual TLS
+  int64_t nodes = 0;           // Node objects registered
+  int64_t ready_nodes = 0;     // of those, Ready
+  int64_t expected_nodes = 0;  // servers of the cluster's stack, each of which should be a Node
+
+  bool operator==(const ClusterApiStatus&) const = default;
+
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("reachable", s.reachable);
+    v("nodes", s.nodes);
+    v("readyNodes", s.ready_nodes);
+    v("expectedNodes", s.expected_nodes);
+  }
+};
+
 struct ClusterStatus {
   std::string phase;
   std::string status_reason;
@@ -99,7 +126,8 @@ struct ClusterStatus {
   // Worker nodes wanted across every non-master node group (Magnum's cluster node_count);
   // spec.nodeCount is only the default worker group's.
   std::optional<int64_t> node_count;
-  std::string coe_version;
+  std::string coe_version;  // the API's /version once observed, else the template's
+  std::optional<ClusterApiStatus> api;
   std::string stack_id;
   StringMap faults;                   // node group name -> why it failed
   int64_t observed_generation = 0;
@@ -119,6 +147,7 @@ struct ClusterStatus {
     v("nodeAddresses", s.node_addresses);
     v("nodeCount", s.node_count);
     v("coeVersion", s.coe_version);
+    v("api", s.api);
     v("stackId", s.stack_id);
     v("faults", s.faults);
     v("observedGeneration", s.observed_generation);
@@ -126,6 +155,10 @@ struct ClusterStatus {
     v("certificateAuthorities", s.certificate_authorities);
   }
 };
+
+// spec.nodeStartupTimeout as a duration; zero: no limit. An unparsable value (never admitted)
+// counts as the default.
+std::chrono::milliseconds nodeStartupTimeoutOf(const ClusterSpec& spec);
 
 util::Result<ClusterSpec> decodeClusterSpec(std::string_view json);
 std::string encodeClusterSpec(const ClusterSpec& spec);

@@ -7,54 +7,6 @@
 
 namespace magnumd::cli {
 
-using util::ErrorCode;
-using util::makeError;
-
-namespace {
-
-std::optional<int64_t> unitMillis(std::string_view unit) {
-  if (unit == "ms") return 1;
-  if (unit == "s") return 1000;
-  if (unit == "m") return 60 * 1000;
-  if (unit == "h") return 3600 * 1000;
-  if (unit == "d") return 24 * 3600 * 1000;
-  return std::nullopt;
-}
-
-}  // namespace
-
-util::Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
-  auto bad = [&](std::string_view why) {
-    return makeError(
-        ErrorCode::BadRequest,
-        fmt::format("invalid duration \"{}\": {} (use e.g. 30s, 5m, 1h30m, 500ms)", text, why));
-  };
-  if (text == "0") return std::chrono::milliseconds(0);
-  if (text.empty()) return bad("empty");
-  int64_t total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t digits_start = i;
-    int64_t number = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-      if (number > std::numeric_limits<int64_t>::max() / 10 / (24 * 3600 * 1000)) {
-        return bad("too large");
-      }
-      number = number * 10 + (text[i++] - '0');
-    }
-    if (i == digits_start) return bad("expected a number");
-    size_t unit_start = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    std::string_view unit = text.substr(unit_start, i - unit_start);
-    if (unit.empty()) return bad("missing a unit");
-    auto millis = unitMillis(unit);
-    if (!millis) return bad(fmt::format("unknown unit \"{}\"", unit));
-    total += number * *millis;
-    if (total > std::numeric_limits<int64_t>::max() / 4) return bad("too large");
-  }
-  return std::chrono::milliseconds(total);
-}
-
 std::string formatAge(std::chrono::seconds age) {
   int64_t seconds = age.count();
   if (seconds < -1) return "<invalid>";

@@ -11,9 +11,8 @@
 
 namespace magnumd::cli {
 
-// Go's time.ParseDuration subset: a sequence of <integer><unit> with units ms, s, m, h, d; "0"
-// alone is zero. Errors are BadRequest naming the flag value and the accepted form.
-util::Result<std::chrono::milliseconds> parseDuration(std::string_view text);
+// "30s", "5m", "1h30m": util::parseDuration, shared with the API's duration fields.
+using util::parseDuration;
 
 // kubectl's HumanDuration: "45s", "3m20s", "15m", "2h5m", "10h", "4d3h", "40d", "2y10d".
 std::string formatAge(std::chrono::seconds age);

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/result.h"
+
 namespace magnumd::util {
 
 using SystemTime = std::chrono::system_clock::time_point;
@@ -30,6 +32,11 @@ class RealClock final : public Clock {
 std::string formatRfc3339(SystemTime t);
 // Accepts "Z" or "+hh:mm" offsets and optional fractional seconds; also Heat's "2026-11-25T11:57:21".
 std::optional<SystemTime> parseRfc3339(std::string_view text);
+
+// Go's time.ParseDuration subset, as operators type durations ("30s", "5m", "1h30m", "500ms",
+// "2d"): a sequence of <integer><unit> with units ms, s, m, h, d; "0" alone is zero. Errors are
+// BadRequest quoting the text and showing the accepted form.
+Result<std::chrono::milliseconds> parseDuration(std::string_view text);
 
 // A random version-4 UUID (from /dev/urandom-seeded generator).
 std::string newUuid();

@@ -1,6 +1,7 @@
 // Cluster: defaults, field rules, template-dependent rules and the resolved configuration.
 #include "api/cluster.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "tests/api/helpers.h"
@@ -28,6 +29,8 @@ TEST(ClusterDefaults, SeedDefaults) {
   EXPECT_EQ(util::intMember(doc, "nodeCount"), 1);
   EXPECT_EQ(util::intMember(doc, "masterCount"), 1);
   EXPECT_EQ(util::intMember(doc, "createTimeout"), 60);
+  EXPECT_EQ(util::stringMember(doc, "nodeStartupTimeout"), "10m")
+      << "Cluster API's default, stored";
   EXPECT_EQ(util::boolMember(doc, "paused"), false);
   EXPECT_EQ(util::member(doc, "masterLbEnabled"), nullptr) << "unset: inherited from the template";
 }
@@ -56,6 +59,35 @@ TEST(ClusterValidation, NodeCountIsNotNegative) {
 TEST(ClusterValidation, CreateTimeoutIsPositiveMinutes) {
   EXPECT_TRUE(admitSpec(Kind::Cluster, cluster(R"("createTimeout":120)")).ok());
   expectInvalid(admitSpec(Kind::Cluster, cluster(R"("createTimeout":0)")), "spec.createTimeout", "minutes");
+}
+
+TEST(ClusterValidation, NodeStartupTimeoutIsADurationOfAtLeast30sOrZero) {
+  for (const char* ok : {"10m", "30s", "1h30m", "7d", "0", "90s"}) {
+    auto admitted =
+        admitSpec(Kind::Cluster, cluster(fmt::format(R"("nodeStartupTimeout":"{}")", ok)));
+    EXPECT_TRUE(admitted.ok()) << ok;
+  }
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("nodeStartupTimeout":"ten minutes")")),
+                "spec.nodeStartupTimeout",
+                R"("ten minutes" is not a duration: use a duration such as 10m)");
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("nodeStartupTimeout":"600")")),
+                "spec.nodeStartupTimeout", "is not a duration");
+  expectInvalid(
+      admitSpec(Kind::Cluster, cluster(R"("nodeStartupTimeout":"10s")")), "spec.nodeStartupTimeout",
+      R"("10s" is out of range: use a duration such as 10m, 90s or 1h30m, at least 30s and at most 7d; 0 waits without a limit)");
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("nodeStartupTimeout":"8d")")),
+                "spec.nodeStartupTimeout", "out of range");
+  auto number = admitSpec(Kind::Cluster, cluster(R"("nodeStartupTimeout":600)"));
+  ASSERT_FALSE(number.ok());
+  EXPECT_NE(number.error().message.find("spec.nodeStartupTimeout"), std::string::npos)
+      << number.error().message;
+
+  ClusterSpec spec;
+  EXPECT_EQ(nodeStartupTimeoutOf(spec), std::chrono::minutes(10));
+  spec.node_startup_timeout = "0";
+  EXPECT_EQ(nodeStartupTimeoutOf(spec).count(), 0);
+  spec.node_startup_timeout = "2m30s";
+  EXPECT_EQ(nodeStartupTimeoutOf(spec), std::chrono::seconds(150));
 }
 
 TEST(ClusterValidation, DiscoveryUrl) {

@@ -35,6 +35,25 @@ TEST(ClusterStatusCodec, RoundTrip) {
   EXPECT_EQ(findCondition(back->conditions, "NodesReady"), nullptr);
 }
 
+TEST(ClusterStatusCodec, TheObservedApiRoundTripsAndIsAbsentUntilObserved) {
+  ClusterStatus s;
+  s.coe_version = "v1.32.4";
+  s.api = ClusterApiStatus{false, 3, 2, 4};
+  std::string json = encodeClusterStatus(s);
+  EXPECT_NE(json.find(R"("api":{"reachable":false,"nodes":3,"readyNodes":2,"expectedNodes":4})"),
+            std::string::npos)
+      << json;
+  auto back = decodeClusterStatus(json);
+  ASSERT_TRUE(back.ok()) << testing::describe(back.error());
+  EXPECT_EQ(*back, s);
+  EXPECT_EQ(encodeClusterStatus(ClusterStatus{}).find("\"api\""), std::string::npos);
+  auto unknown = decodeClusterStatus(R"({"api":{"reachable":true,"healthy":true}})");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find(R"(status.api: unknown field "healthy")"),
+            std::string::npos)
+      << unknown.error().message;
+}
+
 TEST(ClusterStatusCodec, EmptyStatusEncodesOnlyObservedGeneration) {
   EXPECT_EQ(encodeClusterStatus({}), R"({"observedGeneration":0})");
 }
