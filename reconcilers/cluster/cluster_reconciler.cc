@@ -45,7 +45,10 @@ Result ClusterReconciler::reconcile(const controller::Request& request) {
   auto status = api::decodeClusterStatus(scope.cluster.status);
   if (status.ok()) scope.old_status = std::move(*status);
 
-  if (scope.cluster.deleting()) return reconcileDelete(scope);
+  if (scope.cluster.deleting()) {
+    if (deps_.control_plane) deps_.control_plane->untrack(scope.uid());
+    return reconcileDelete(scope);
+  }
 
   auto with_finalizer = controller::ensureFinalizer(deps_.store, scope.cluster, kClusterFinalizer);
   if (!with_finalizer.ok()) return Result::fail(with_finalizer.takeError());
@@ -80,7 +83,19 @@ Result ClusterReconciler::reconcileNormal(ClusterScope& scope) {
       if (auto s = releaseDeletedNodeGroups(scope); !s.ok()) return Result::fail(s.takeError());
     }
   }
+  observeControlPlane(scope);
   if (auto s = writeStatus(scope); !s.ok()) return Result::fail(s.takeError());
+  return withNodeDeadline(scope, result);
+}
+
+// While the phase waits for nodes, come back when the first of them reaches nodeStartupTimeout,
+// even if nothing else changes.
+Result ClusterReconciler::withNodeDeadline(const ClusterScope& scope, Result result) const {
+  if (!result.ok() || !scope.nodes.next_deadline || !waitsForNodes(scope)) return result;
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*scope.nodes.next_deadline -
+                                                                    deps_.clock.now()) +
+              std::chrono::seconds(1);
+  if (!result.requeue_after || wait < *result.requeue_after) result.requeue_after = wait;
   return result;
 }
 

@@ -22,6 +22,7 @@
 #include "controller/types.h"
 #include "reconcilers/cloud_call.h"
 #include "reconcilers/cloud_observer.h"
+#include "reconcilers/control_plane_observer.h"
 #include "secrets/cluster_secrets.h"
 #include "store/store.h"
 #include "util/time.h"
@@ -47,6 +48,9 @@ struct ClusterDeps {
   const util::Clock& clock;
   // Each cluster's CAs and join token; null in tests that render no user_data.
   secrets::ClusterSecretStore* secrets = nullptr;
+  // What each Kubernetes cluster's own API shows; null: Nova's view only (a stack that completed
+  // is a cluster that completed).
+  ControlPlaneSource* control_plane = nullptr;
 };
 
 struct ClusterScope;
@@ -62,6 +66,7 @@ class ClusterReconciler final : public controller::Reconciler {
   // cluster_reconciler.cc
   controller::Result reconcileNormal(ClusterScope& scope);
   util::Status resolveTemplate(ClusterScope& scope);
+  controller::Result withNodeDeadline(const ClusterScope& scope, controller::Result result) const;
   // cluster_nodegroups.cc
   util::Status ensureDefaultNodeGroups(ClusterScope& scope);
   util::Status loadNodeGroups(ClusterScope& scope);
@@ -81,6 +86,9 @@ class ClusterReconciler final : public controller::Reconciler {
   // cluster_delete.cc
   controller::Result reconcileDelete(ClusterScope& scope);
   util::Status deleteNodeGroups(ClusterScope& scope);
+  // cluster_control_plane.cc
+  void observeControlPlane(ClusterScope& scope);
+  void assessNodes(ClusterScope& scope);
   // cluster_status.cc
   util::Status writeStatus(ClusterScope& scope);
 

@@ -13,9 +13,40 @@
 #include "api/object.h"
 #include "drivers/cloud_driver.h"
 #include "drivers/coe/coe_driver.h"
+#include "drivers/kube/kube_client.h"
 #include "reconcilers/cloud_observer.h"
+#include "util/time.h"
 
 namespace magnumd::reconcilers {
+
+// The cluster as its own API shows it (cluster_control_plane.cc).
+struct ControlPlaneView {
+  enum class Mode {
+    Off,                // not Kubernetes, no observer, or being deleted: Nova's view only
+    Keep,               // paused or blocked: what was observed before stays in status
+    NotAccessible,      // no floating IP on the API: magnumd cannot reach it (Magnum's rule)
+    WaitingForAddress,  // the stack has not given the API address yet
+    NoClusterCa,        // the cluster has no CA in magnumd's store: nothing to talk to it with
+    CredentialsFailed,  // magnumd could not make its client certificate
+    Tracked,            // probed by the observer; `observed` once it looked
+  };
+  Mode mode = Mode::Off;
+  std::string api_url;
+  std::string detail;  // why not Tracked
+  std::optional<drivers::kube::ApiObservation> observed;
+};
+
+// Every expected node (a server of the stack) against the Nodes of the cluster's API.
+struct NodeReadiness {
+  bool assessed = false;  // Tracked, and either observed or failing to be
+  int64_t expected = 0;
+  int64_t registered = 0;              // Node objects
+  int64_t ready = 0;                   // expected nodes that are Ready Nodes
+  std::vector<std::string> waiting;    // "name: not joined", "name: NotReady (reason: message)"
+  std::vector<std::string> timed_out;  // names past nodeStartupTimeout
+  std::optional<util::SystemTime> next_deadline;  // the earliest pending timeout
+  bool allReady() const { return ready == expected; }
+};
 
 struct ClusterScope {
   api::Object cluster;  // the latest stored version; replaced after every metadata write
@@ -40,9 +71,22 @@ struct ClusterScope {
   std::string progress;     // what the pass started, for statusReason ("scaling default-worker")
   bool timed_out = false;
   bool paused = false;
+  ControlPlaneView control_plane;
+  NodeReadiness nodes;
 
   const std::string& uid() const { return cluster.metadata.uid; }
   std::vector<drivers::Server> serversOf(const std::string& group) const;
 };
+
+// cluster_control_plane.cc
+// The last operation's phase is already recorded as complete for this stack.
+bool settled(const ClusterScope& scope);
+// The phase waits for every expected node to be a Ready Node (or fails on nodeStartupTimeout).
+bool waitsForNodes(const ClusterScope& scope);
+// Items joined by `separator`, at most `max_items` and about `max_bytes`, then "and N more".
+std::string listBounded(const std::vector<std::string>& items, size_t max_items, size_t max_bytes,
+                        std::string_view separator = "; ");
+// Why the operation failed on nodeStartupTimeout, naming the nodes.
+std::string nodeStartupFailure(const ClusterScope& scope);
 
 }  // namespace magnumd::reconcilers

@@ -67,9 +67,208 @@ std::string phaseOf(const ClusterScope& scope) {
     return std::string(stack->failed() ? api::kPhaseCreateFailed : api::kPhaseCreateInProgress);
   }
   if (scope.timed_out) return std::string(api::kPhaseCreateFailed);
+  if (waitsForNodes(scope)) {
+    if (!scope.nodes.timed_out.empty()) return stack->action() + "_FAILED";
+    if (!scope.nodes.assessed || !scope.nodes.allReady()) return stack->action() + "_IN_PROGRESS";
+  }
   if (isPhase(stack->status) && stack->action() != "DELETE") return stack->status;
   // ROLLBACK_*, CHECK_*, SUSPEND_*, ...: report as an update in that state.
   return "UPDATE_" + stack->state();
+}
+
+using Mode = ControlPlaneView::Mode;
+
+std::string waitingForNodes(const ClusterScope& scope) {
+  const auto& view = scope.control_plane;
+  const auto& n = scope.nodes;
+  if (!n.assessed) {
+    return fmt::format(
+        "stack {} is complete; waiting for magnumd's first look at the cluster's API at {}",
+        scope.stack->ref.name, view.api_url);
+  }
+  std::string out = fmt::format(
+      "stack {} is complete; waiting for {} of {} nodes to become Ready in the cluster's API: {}",
+      scope.stack->ref.name, n.expected - n.ready, n.expected, listBounded(n.waiting, 5, 768));
+  if (view.mode == Mode::CredentialsFailed) out += "; " + view.detail;
+  if (view.observed && !view.observed->reachable) {
+    out += fmt::format("; the API at {} is not reachable: {}", view.api_url, view.observed->error);
+  }
+  return out;
+}
+
+api::Condition condition(std::string_view type, bool ok, std::string reason, std::string message,
+                         int64_t generation) {
+  return {std::string(type),
+          std::string(ok ? api::kConditionTrue : api::kConditionFalse),
+          std::move(reason),
+          std::move(message),
+          "",
+          generation};
+}
+
+api::Condition unknown(std::string_view type, std::string reason, std::string message,
+                       int64_t generation) {
+  return {std::string(type),
+          std::string(api::kConditionUnknown),
+          std::move(reason),
+          std::move(message),
+          "",
+          generation};
+}
+
+// ControlPlaneReady from what the API answered: reachable over verified mutual TLS and ready.
+api::Condition controlPlaneCondition(const ClusterScope& scope, int64_t generation) {
+  const auto& view = scope.control_plane;
+  switch (view.mode) {
+    case Mode::NotAccessible:
+      return unknown("ControlPlaneReady", "NotAccessible", view.detail, generation);
+    case Mode::NoClusterCa:
+      return unknown("ControlPlaneReady", "NoClusterCA", view.detail, generation);
+    case Mode::WaitingForAddress:
+      return condition("ControlPlaneReady", false, "WaitingForStack", view.detail, generation);
+    case Mode::CredentialsFailed:
+      return condition("ControlPlaneReady", false, "ClientCertificateFailed", view.detail,
+                       generation);
+    default:
+      break;
+  }
+  if (!view.observed) {
+    return unknown(
+        "ControlPlaneReady", "NotProbed",
+        fmt::format("waiting for magnumd's first look at the cluster's API at {}", view.api_url),
+        generation);
+  }
+  const auto& o = *view.observed;
+  if (!o.reachable) {
+    using drivers::kube::ApiFailure;
+    const char* reason = o.failure == ApiFailure::Tls ? "APICertificateRejected"
+                         : o.failure == ApiFailure::HttpStatus ||
+                                 o.failure == ApiFailure::Malformed ||
+                                 o.failure == ApiFailure::TooLarge
+                             ? "APIError"
+                             : "APIUnreachable";
+    return condition("ControlPlaneReady", false, reason, o.error, generation);
+  }
+  if (!o.ready) {
+    return condition("ControlPlaneReady", false, "APINotReady",
+                     fmt::format("the API at {} answers ({}) but is not ready: {}", view.api_url,
+                                 o.git_version, o.readiness_error),
+                     generation);
+  }
+  return condition(
+      "ControlPlaneReady", true, "APIReady",
+      fmt::format("the API at {} answers {} and is ready", view.api_url, o.git_version),
+      generation);
+}
+
+// NodesReady from the cluster's API: every server of the stack is a Ready Node.
+api::Condition apiNodesCondition(const ClusterScope& scope, int64_t generation) {
+  const auto& view = scope.control_plane;
+  const auto& n = scope.nodes;
+  if (view.mode == Mode::CredentialsFailed) {
+    return unknown("NodesReady", "ClientCertificateFailed", view.detail, generation);
+  }
+  if (!view.observed)
+    return unknown("NodesReady", "NotProbed", "the cluster's API has not been looked at yet",
+                   generation);
+  const auto& o = *view.observed;
+  if (!o.reachable) {
+    return unknown("NodesReady", "APIUnreachable",
+                   "the cluster's API cannot list nodes: " + o.error, generation);
+  }
+  if (!o.nodes_listed) return unknown("NodesReady", "NodesNotListed", o.error, generation);
+  if (n.allReady()) {
+    return condition("NodesReady", true, "AllNodesReady",
+                     fmt::format("{}/{} expected nodes are Ready Nodes", n.ready, n.expected),
+                     generation);
+  }
+  const bool joined_all =
+      n.expected - n.ready == static_cast<int64_t>(std::count_if(
+                                  n.waiting.begin(), n.waiting.end(), [](const std::string& w) {
+                                    return w.find(": not joined") == std::string::npos;
+                                  }));
+  std::string reason = !n.timed_out.empty() && waitsForNodes(scope) ? "NodeStartupTimeout"
+                       : joined_all                                 ? "NodesNotReady"
+                                                                    : "NodesNotJoined";
+  return condition("NodesReady", false, reason,
+                   fmt::format("{}/{} expected nodes are Ready Nodes; {}", n.ready, n.expected,
+                               listBounded(n.waiting, 5, 768)),
+                   generation);
+}
+
+// Magnum's health from the API (k8s_monitor.py): HEALTHY when the API is ready and every node is
+// Ready; healthStatusReason {"api": "ok" | why not, "<node>.Ready": "True" | "False"}.
+constexpr size_t kMaxHealthNodes = 200;
+
+void apiHealth(const ClusterScope& scope, api::ClusterStatus& st) {
+  const auto& view = scope.control_plane;
+  if (view.mode != Mode::Tracked || !view.observed) {
+    st.health_status = std::string(api::kHealthUnknown);
+    st.health_status_reason["api"] = view.mode == Mode::Tracked ? "not probed yet" : view.detail;
+    return;
+  }
+  const auto& o = *view.observed;
+  st.health_status_reason["api"] = !o.reachable ? o.error : o.ready ? "ok" : o.readiness_error;
+  size_t listed = 0;
+  for (const auto& server :
+       scope.observed ? scope.observed->servers : std::vector<drivers::Server>{}) {
+    if (listed++ == kMaxHealthNodes) break;
+    const auto* node = o.nodes_listed ? o.node(server.name) : nullptr;
+    st.health_status_reason[server.name + ".Ready"] = node && node->isReady() ? "True" : "False";
+  }
+  const bool healthy = o.reachable && o.ready && scope.nodes.assessed && scope.nodes.allReady();
+  st.health_status = std::string(healthy ? api::kHealthHealthy : api::kHealthUnhealthy);
+}
+
+// Health from Nova's view of every node (COEs magnumd does not look into, clusters it cannot
+// reach).
+void novaHealth(const ClusterScope& scope, api::ClusterStatus& st) {
+  const auto* stack = scope.stack ? &*scope.stack : nullptr;
+  const bool any_server = scope.observed && !scope.observed->servers.empty();
+  st.health_status = std::string(any_server && stack && stack->complete() ? api::kHealthHealthy
+                                                                          : api::kHealthUnknown);
+}
+
+// A server Nova reports broken makes the cluster UNHEALTHY whatever else is known.
+void addNovaFaults(const ClusterScope& scope, api::ClusterStatus& st) {
+  bool fault = false;
+  for (const auto& s : scope.observed ? scope.observed->servers : std::vector<drivers::Server>{}) {
+    if (s.status == "ACTIVE" || s.status == "BUILD") continue;
+    st.health_status_reason[s.name + ".status"] = s.status;
+    fault = true;
+  }
+  if (fault) st.health_status = std::string(api::kHealthUnhealthy);
+}
+
+api::Condition novaNodesCondition(const ClusterScope& scope, int64_t generation) {
+  if (scope.shape.node_groups.empty()) return unknown("NodesReady", "NotObserved", "", generation);
+  std::string missing;
+  int64_t want = 0, active = 0;
+  for (const auto& g : scope.shape.node_groups) {
+    auto servers = scope.serversOf(g.name);
+    auto up = std::count_if(servers.begin(), servers.end(),
+                            [](const drivers::Server& s) { return s.status == "ACTIVE"; });
+    want += g.node_count;
+    active += std::min<int64_t>(up, g.node_count);
+    if (up != g.node_count)
+      missing +=
+          fmt::format("{}{}: {}/{} ACTIVE", missing.empty() ? "" : "; ", g.name, up, g.node_count);
+  }
+  const bool ok = missing.empty();
+  return condition("NodesReady", ok, ok ? "AllNodesActive" : "NodesNotReady",
+                   ok ? fmt::format("{}/{} nodes ACTIVE", active, want) : missing, generation);
+}
+
+api::ClusterApiStatus observedApi(const ClusterScope& scope) {
+  api::ClusterApiStatus out;
+  out.expected_nodes = scope.observed ? static_cast<int64_t>(scope.observed->servers.size()) : 0;
+  const auto& observed = scope.control_plane.observed;
+  if (scope.control_plane.mode != Mode::Tracked || !observed) return out;
+  out.reachable = observed->reachable;
+  out.nodes = static_cast<int64_t>(observed->nodes.size());
+  out.ready_nodes = std::count_if(observed->nodes.begin(), observed->nodes.end(),
+                                  [](const drivers::kube::NodeInfo& n) { return n.isReady(); });
+  return out;
 }
 
 }  // namespace
@@ -92,6 +291,10 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
     st.status_reason = scope.failure;
   } else if (!scope.progress.empty()) {
     st.status_reason = scope.progress;
+  } else if (waitsForNodes(scope) && !scope.nodes.timed_out.empty()) {
+    st.status_reason = nodeStartupFailure(scope);
+  } else if (waitsForNodes(scope) && !(scope.nodes.assessed && scope.nodes.allReady())) {
+    st.status_reason = waitingForNodes(scope);
   } else {
     st.status_reason = stack ? stack->status_reason : std::string();
   }
@@ -133,18 +336,37 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
   }
   if (!stack) st.api_address.clear();
 
-  // Health from Nova's view of every node.
-  st.health_status_reason.clear();
-  bool any_server = scope.observed && !scope.observed->servers.empty();
-  for (const auto& s : scope.observed ? scope.observed->servers : std::vector<drivers::Server>{}) {
-    if (s.status != "ACTIVE" && s.status != "BUILD") st.health_status_reason[s.name + ".status"] = s.status;
-  }
-  if (!st.health_status_reason.empty()) {
-    st.health_status = std::string(api::kHealthUnhealthy);
-  } else if (any_server && stack && stack->complete()) {
-    st.health_status = std::string(api::kHealthHealthy);
+  // What the cluster's own API showed, when magnumd looks at it; Nova's view otherwise.
+  const auto& view = scope.control_plane;
+  const bool keep_observed =
+      (view.mode == Mode::Keep || (view.mode == Mode::Tracked && !view.observed)) &&
+      scope.old_status.api.has_value();
+  const bool from_api =
+      !keep_observed && (view.mode == Mode::Tracked || view.mode == Mode::CredentialsFailed);
+  if (keep_observed) {
+    st.coe_version = scope.old_status.coe_version;
+  } else if (from_api) {
+    if (view.observed && view.observed->reachable) {
+      st.coe_version = view.observed->git_version;
+    } else if (scope.old_status.api) {
+      st.coe_version = scope.old_status.coe_version;  // the last version the API told
+    }
+    st.api = observedApi(scope);
   } else {
-    st.health_status = std::string(api::kHealthUnknown);
+    st.api.reset();
+  }
+
+  if (!keep_observed) {
+    st.health_status_reason.clear();
+    if (from_api) {
+      apiHealth(scope, st);
+    } else if (view.mode == Mode::NotAccessible) {
+      st.health_status = std::string(api::kHealthUnknown);  // Magnum's answer for a private API
+      st.health_status_reason["api"] = view.detail;
+    } else {
+      novaHealth(scope, st);
+    }
+    addNovaFaults(scope, st);
   }
 
   // Conditions.
@@ -155,32 +377,36 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
   if (!stack && scope.paused) stack_ready.status = std::string(api::kConditionUnknown);
   setCondition(st.conditions, stack_ready, now);
 
-  api::Condition nodes_ready{"NodesReady", std::string(api::kConditionUnknown), "NotObserved", "", "", generation};
-  if (!scope.shape.node_groups.empty()) {
-    std::string missing;
-    int64_t want = 0, active = 0;
-    for (const auto& g : scope.shape.node_groups) {
-      auto servers = scope.serversOf(g.name);
-      auto up = std::count_if(servers.begin(), servers.end(),
-                              [](const drivers::Server& s) { return s.status == "ACTIVE"; });
-      want += g.node_count;
-      active += std::min<int64_t>(up, g.node_count);
-      if (up != g.node_count) missing += fmt::format("{}{}: {}/{} ACTIVE", missing.empty() ? "" : "; ", g.name, up, g.node_count);
-    }
-    bool ok = missing.empty();
-    nodes_ready = {"NodesReady", std::string(ok ? api::kConditionTrue : api::kConditionFalse),
-                   ok ? "AllNodesActive" : "NodesNotReady",
-                   ok ? fmt::format("{}/{} nodes ACTIVE", active, want) : missing, "", generation};
+  if (view.mode == Mode::Off) {
+    std::erase_if(st.conditions,
+                  [](const api::Condition& c) { return c.type == "ControlPlaneReady"; });
+  } else if (!keep_observed) {
+    setCondition(st.conditions, controlPlaneCondition(scope, generation), now);
   }
-  setCondition(st.conditions, nodes_ready, now);
+  if (!keep_observed) {
+    setCondition(
+        st.conditions,
+        from_api ? apiNodesCondition(scope, generation) : novaNodesCondition(scope, generation),
+        now);
+  }
 
-  bool ready = stack_ready.status == api::kConditionTrue && nodes_ready.status == api::kConditionTrue;
-  api::Condition ready_c{"Ready", std::string(ready ? api::kConditionTrue : api::kConditionFalse),
-                         ready ? "ClusterReady" : (stack_ready.status != api::kConditionTrue ? stack_ready.reason
-                                                                                             : nodes_ready.reason),
-                         ready ? "the stack matches the spec and every node is ACTIVE"
-                               : (stack_ready.status != api::kConditionTrue ? stack_ready.message : nodes_ready.message),
-                         "", generation};
+  const auto* control_plane = api::findCondition(st.conditions, "ControlPlaneReady");
+  const auto* nodes_ready = api::findCondition(st.conditions, "NodesReady");
+  const bool api_in_play = from_api || keep_observed;
+  const api::Condition* blocking = nullptr;
+  if (stack_ready.status != api::kConditionTrue) {
+    blocking = &stack_ready;
+  } else if (api_in_play && control_plane && control_plane->status != api::kConditionTrue) {
+    blocking = control_plane;
+  } else if (nodes_ready && nodes_ready->status != api::kConditionTrue) {
+    blocking = nodes_ready;
+  }
+  api::Condition ready_c =
+      blocking ? condition("Ready", false, blocking->reason, blocking->message, generation)
+               : condition("Ready", true, "ClusterReady",
+                           api_in_play ? "the stack matches the spec and every node is a Ready Node"
+                                       : "the stack matches the spec and every node is ACTIVE",
+                           generation);
   setCondition(st.conditions, ready_c, now);
   if (scope.paused) {
     setCondition(st.conditions, {"Paused", std::string(api::kConditionTrue), "Paused",

@@ -1,0 +1,390 @@
+// The Cluster reconciler with the cluster's own API in the picture (a scripted ControlPlaneSource
+// instead of the observer): CREATE_COMPLETE and UPDATE_COMPLETE only once every server is a Ready
+// Node, nodeStartupTimeout failing the create with the node named, ControlPlaneReady and
+// NodesReady from the API, Magnum's health fields, and the COEs and clusters it leaves alone.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "tests/reconcilers/harness.h"
+
+namespace magnumd::reconcilers::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using drivers::kube::ApiFailure;
+using drivers::kube::ApiObservation;
+using drivers::kube::NodeInfo;
+
+// What the observer would have seen, set by each test.
+class ScriptedControlPlane final : public ControlPlaneSource {
+ public:
+  util::Status track(const std::string& uid, const ControlPlaneTarget& target) override {
+    std::lock_guard lock(mutex);
+    tracked[uid] = target.api_url;
+    ca_of[uid] = target.ca.cert_pem;
+    return track_error ? util::Status(*track_error) : util::Status{};
+  }
+  void untrack(const std::string& uid) override {
+    std::lock_guard lock(mutex);
+    tracked.erase(uid);
+    seen.erase(uid);
+  }
+  std::optional<ApiObservation> observation(const std::string& uid) const override {
+    std::lock_guard lock(mutex);
+    auto it = seen.find(uid);
+    if (it == seen.end() || !tracked.count(uid)) return std::nullopt;
+    return it->second;
+  }
+
+  mutable std::mutex mutex;
+  std::map<std::string, std::string> tracked;  // uid -> API URL
+  std::map<std::string, std::string> ca_of;
+  std::map<std::string, ApiObservation> seen;
+  std::optional<util::Error> track_error;
+};
+
+const api::Condition* condition(const api::ClusterStatus& st, std::string_view type) {
+  return api::findCondition(st.conditions, type);
+}
+
+class ClusterControlPlaneTest : public ReconcilerTest {
+ protected:
+  void SetUp() override {
+    ReconcilerTest::SetUp();
+    useControlPlane(secrets_.get());
+  }
+
+  // The reconciler with the scripted API; `secrets` null: magnumd keeps no cluster CAs.
+  void useControlPlane(secrets::ClusterSecretStore* secrets) {
+    ClusterDeps deps{*store_, *nodegroups_, *cloud_, *observer_, events_, clock_};
+    deps.secrets = secrets;
+    deps.control_plane = &api_;
+    cluster_reconciler_ = std::make_unique<ClusterReconciler>(deps, options_);
+  }
+
+  // A Kubernetes cluster whose stack completed with every server ACTIVE; its API not seen yet.
+  std::string createCompletedStack(const std::string& name, int64_t masters, int64_t workers,
+                                   const std::string& extra = "") {
+    createTemplate();
+    auto cluster = createCluster(name, masters, workers, extra);
+    reconcileCluster(name);
+    cloudSettles();
+    reconcileCluster(name);
+    return cluster.metadata.uid;
+  }
+
+  // The API answers, listing every live server as a Ready Node except those named.
+  void apiShows(const std::string& uid, std::set<std::string> not_ready = {},
+                std::set<std::string> missing = {}) {
+    ApiObservation o;
+    o.reachable = true;
+    o.git_version = "v1.32.6";
+    o.ready = true;
+    o.nodes_listed = true;
+    for (const auto& s : fake_->servers()) {
+      if (missing.count(s.name)) continue;
+      NodeInfo n{s.name, not_ready.count(s.name) ? "False" : "True"};
+      if (not_ready.count(s.name)) {
+        n.ready_reason = "KubeletNotReady";
+        n.ready_message = "container runtime network not ready";
+      }
+      o.nodes.push_back(n);
+    }
+    std::sort(o.nodes.begin(), o.nodes.end(),
+              [](const NodeInfo& a, const NodeInfo& b) { return a.name < b.name; });
+    std::lock_guard lock(api_.mutex);
+    api_.seen[uid] = o;
+  }
+  void apiFails(const std::string& uid, ApiFailure failure, std::string error) {
+    ApiObservation o;
+    o.failure = failure;
+    o.error = std::move(error);
+    std::lock_guard lock(api_.mutex);
+    api_.seen[uid] = o;
+  }
+
+  ScriptedControlPlane api_;
+};
+
+TEST_F(ClusterControlPlaneTest, CreateCompletesOnlyOnceEveryServerIsAReadyNode) {
+  auto uid = createCompletedStack("prod", 1, 2);
+  // The stack is complete, but nobody has looked at the cluster's API yet.
+  auto st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "CREATE_IN_PROGRESS");
+  EXPECT_NE(st.status_reason.find(
+                "waiting for magnumd's first look at the cluster's API at https://192.0.2.10:6443"),
+            std::string::npos)
+      << st.status_reason;
+  EXPECT_EQ(api_.tracked[uid], "https://192.0.2.10:6443");
+  EXPECT_EQ(api_.ca_of[uid],
+            secrets_->load(get(api::Kind::Cluster, "prod"))->pki.cluster_ca.cert_pem);
+  EXPECT_EQ(condition(st, "ControlPlaneReady")->reason, "NotProbed");
+  EXPECT_EQ(condition(st, "StackReady")->status, "True");
+  EXPECT_EQ(condition(st, "Ready")->status, "False");
+
+  // The API answers; one worker has not joined yet.
+  apiShows(uid, {}, {"c-default-worker-1"});
+  reconcileCluster("prod");
+  st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "CREATE_IN_PROGRESS");
+  EXPECT_NE(st.status_reason.find("waiting for 1 of 3 nodes to become Ready in the cluster's API: "
+                                  "c-default-worker-1: not joined"),
+            std::string::npos)
+      << st.status_reason;
+  EXPECT_EQ(condition(st, "ControlPlaneReady")->status, "True");
+  EXPECT_EQ(condition(st, "ControlPlaneReady")->reason, "APIReady");
+  EXPECT_EQ(condition(st, "NodesReady")->status, "False");
+  EXPECT_EQ(condition(st, "NodesReady")->reason, "NodesNotJoined");
+  EXPECT_EQ(condition(st, "NodesReady")->message,
+            "2/3 expected nodes are Ready Nodes; c-default-worker-1: not joined");
+  ASSERT_TRUE(st.api.has_value());
+  EXPECT_EQ(*st.api, (api::ClusterApiStatus{true, 2, 2, 3}));
+  EXPECT_EQ(st.health_status, "UNHEALTHY");
+  EXPECT_EQ(st.health_status_reason["api"], "ok");
+  EXPECT_EQ(st.health_status_reason["c-default-worker-1.Ready"], "False");
+  EXPECT_EQ(st.health_status_reason["c-default-worker-0.Ready"], "True");
+
+  // It joins NotReady (no CNI yet): still waiting, and the message says why.
+  apiShows(uid, {"c-default-worker-1"});
+  reconcileCluster("prod");
+  st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "CREATE_IN_PROGRESS");
+  EXPECT_EQ(condition(st, "NodesReady")->reason, "NodesNotReady");
+  EXPECT_NE(condition(st, "NodesReady")
+                ->message.find("c-default-worker-1: NotReady (KubeletNotReady: container runtime "
+                               "network not ready)"),
+            std::string::npos)
+      << condition(st, "NodesReady")->message;
+
+  apiShows(uid);
+  reconcileCluster("prod");
+  st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "CREATE_COMPLETE");
+  EXPECT_EQ(st.coe_version, "v1.32.6") << "from /version, not the template's kube_tag";
+  EXPECT_EQ(*st.api, (api::ClusterApiStatus{true, 3, 3, 3}));
+  EXPECT_EQ(condition(st, "NodesReady")->reason, "AllNodesReady");
+  EXPECT_EQ(condition(st, "Ready")->status, "True");
+  EXPECT_EQ(st.health_status, "HEALTHY");
+  EXPECT_EQ(st.health_status_reason.size(), 4u);  // api + 3 nodes
+
+  // Nothing changed: no write.
+  const auto revision = store_->currentRevision();
+  reconcileCluster("prod");
+  EXPECT_EQ(store_->currentRevision(), revision);
+}
+
+TEST_F(ClusterControlPlaneTest, ANodeThatNeverJoinsFailsTheCreateNamingIt) {
+  auto uid = createCompletedStack("prod", 1, 2, R"("nodeStartupTimeout":"5m")");
+  apiShows(uid, {}, {"c-default-worker-1"});
+  auto waiting = reconcileCluster("prod");
+  ASSERT_TRUE(waiting.requeue_after.has_value());
+  EXPECT_LE(*waiting.requeue_after, std::chrono::seconds(5 * 60 + 1))
+      << "back when the node's time is up";
+  EXPECT_EQ(clusterStatus("prod").phase, "CREATE_IN_PROGRESS");
+
+  clock_.advance(4min);
+  reconcileCluster("prod");
+  EXPECT_EQ(clusterStatus("prod").phase, "CREATE_IN_PROGRESS");
+
+  clock_.advance(2min);
+  reconcileCluster("prod");
+  auto st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "CREATE_FAILED");
+  EXPECT_EQ(st.status_reason,
+            "node c-default-worker-1 did not become Ready in the cluster's API within "
+            "nodeStartupTimeout (5m): "
+            "c-default-worker-1: not joined");
+  EXPECT_EQ(condition(st, "NodesReady")->reason, "NodeStartupTimeout");
+  EXPECT_EQ(condition(st, "Ready")->status, "False");
+  EXPECT_EQ(liveStacks().size(), 1u) << "the stack is fine: nothing is deleted or retried";
+
+  // A late join is still welcome: the phase follows what is observed.
+  apiShows(uid);
+  reconcileCluster("prod");
+  EXPECT_EQ(clusterStatus("prod").phase, "CREATE_COMPLETE");
+}
+
+TEST_F(ClusterControlPlaneTest, AnUnreachableApiFailsTheCreateWithTheReason) {
+  auto uid = createCompletedStack("prod", 1, 1);
+  apiFails(uid, ApiFailure::Tls,
+           "TLS handshake with https://192.0.2.10:6443: certificate verify failed (SSL routines) "
+           "(self-signed certificate)");
+  reconcileCluster("prod");
+  auto st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "CREATE_IN_PROGRESS");
+  EXPECT_EQ(condition(st, "ControlPlaneReady")->status, "False");
+  EXPECT_EQ(condition(st, "ControlPlaneReady")->reason, "APICertificateRejected");
+  EXPECT_EQ(condition(st, "NodesReady")->status, "Unknown");
+  EXPECT_EQ(condition(st, "NodesReady")->reason, "APIUnreachable");
+  EXPECT_EQ(st.coe_version, "v1.32.4") << "never observed: the template's kube_tag";
+  EXPECT_EQ(*st.api, (api::ClusterApiStatus{false, 0, 0, 2}));
+  EXPECT_NE(st.health_status_reason["api"].find("certificate verify failed"), std::string::npos);
+
+  clock_.advance(11min);  // the default nodeStartupTimeout
+  reconcileCluster("prod");
+  st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "CREATE_FAILED");
+  EXPECT_EQ(st.status_reason,
+            "nodes c-default-master-0, c-default-worker-0 did not become Ready in the cluster's "
+            "API within "
+            "nodeStartupTimeout (10m): the cluster's API at https://192.0.2.10:6443 is not "
+            "reachable: TLS handshake "
+            "with https://192.0.2.10:6443: certificate verify failed (SSL routines) (self-signed "
+            "certificate)");
+}
+
+TEST_F(ClusterControlPlaneTest, ANodeNotReadyAfterCompletionShowsInNodesReadyNotInThePhase) {
+  auto uid = createCompletedStack("prod", 1, 2);
+  apiShows(uid);
+  reconcileCluster("prod");
+  ASSERT_EQ(clusterStatus("prod").phase, "CREATE_COMPLETE");
+
+  apiShows(uid, {"c-default-worker-0"});
+  clock_.advance(1h);
+  auto result = reconcileCluster("prod");
+  auto st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "CREATE_COMPLETE");
+  EXPECT_EQ(condition(st, "NodesReady")->status, "False");
+  EXPECT_EQ(condition(st, "NodesReady")->reason, "NodesNotReady");
+  EXPECT_EQ(condition(st, "Ready")->status, "False");
+  EXPECT_EQ(st.health_status, "UNHEALTHY");
+  EXPECT_EQ(st.health_status_reason["c-default-worker-0.Ready"], "False");
+  EXPECT_FALSE(result.requeue_after.has_value()) << "no deadline to wait for";
+
+  // The API goes away: the last version it told stays.
+  apiFails(uid, ApiFailure::Connect, "connecting to https://192.0.2.10:6443: Connection refused");
+  reconcileCluster("prod");
+  st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "CREATE_COMPLETE");
+  EXPECT_EQ(st.coe_version, "v1.32.6");
+  EXPECT_EQ(condition(st, "ControlPlaneReady")->reason, "APIUnreachable");
+  EXPECT_EQ(st.health_status_reason["api"],
+            "connecting to https://192.0.2.10:6443: Connection refused");
+}
+
+TEST_F(ClusterControlPlaneTest, ScaleUpCompletesOnceTheNewNodeIsReady) {
+  auto uid = createCompletedStack("prod", 1, 1);
+  apiShows(uid);
+  reconcileCluster("prod");
+  ASSERT_EQ(clusterStatus("prod").phase, "CREATE_COMPLETE");
+
+  patchSpec(api::Kind::Cluster, "prod", R"({"nodeCount":2})");
+  reconcileCluster("prod");
+  EXPECT_EQ(clusterStatus("prod").phase, "UPDATE_IN_PROGRESS");
+  cloudSettles();
+  reconcileCluster("prod");
+  auto st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "UPDATE_IN_PROGRESS");
+  // The last observation predates the new server.
+  EXPECT_NE(st.status_reason.find("waiting for 1 of 3 nodes to become Ready in the cluster's API: "
+                                  "c-default-worker-1: not joined"),
+            std::string::npos)
+      << st.status_reason;
+
+  apiShows(uid, {}, {"c-default-worker-1"});
+  reconcileCluster("prod");
+  EXPECT_EQ(clusterStatus("prod").phase, "UPDATE_IN_PROGRESS");
+  apiShows(uid);
+  reconcileCluster("prod");
+  EXPECT_EQ(clusterStatus("prod").phase, "UPDATE_COMPLETE");
+}
+
+TEST_F(ClusterControlPlaneTest, AnUpdateGivesEveryNodeTheFullTimeoutFromWhenTheStackChanged) {
+  auto uid = createCompletedStack("prod", 1, 1, R"("nodeStartupTimeout":"5m")");
+  apiShows(uid);
+  reconcileCluster("prod");
+  ASSERT_EQ(clusterStatus("prod").phase, "CREATE_COMPLETE");
+
+  // Hours later an old worker is NotReady when a scale-up completes: it has 5 minutes from the
+  // update, not from its server's start long ago.
+  clock_.advance(3h);
+  patchSpec(api::Kind::Cluster, "prod", R"({"nodeCount":2})");
+  reconcileCluster("prod");
+  cloudSettles();
+  apiShows(uid, {"c-default-worker-0"});
+  reconcileCluster("prod");
+  EXPECT_EQ(clusterStatus("prod").phase, "UPDATE_IN_PROGRESS");
+  clock_.advance(4min);
+  reconcileCluster("prod");
+  EXPECT_EQ(clusterStatus("prod").phase, "UPDATE_IN_PROGRESS");
+  clock_.advance(2min);
+  reconcileCluster("prod");
+  auto st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "UPDATE_FAILED");
+  EXPECT_EQ(st.status_reason,
+            "node c-default-worker-0 did not become Ready in the cluster's API within "
+            "nodeStartupTimeout (5m): "
+            "c-default-worker-0: NotReady (KubeletNotReady: container runtime network not ready)");
+}
+
+TEST_F(ClusterControlPlaneTest, APrivateApiIsNotProbedAndIsUnknownAsInMagnum) {
+  auto uid = createCompletedStack("prod", 1, 1, R"("floatingIpEnabled":false)");
+  auto st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "CREATE_COMPLETE");
+  EXPECT_FALSE(api_.tracked.count(uid));
+  EXPECT_EQ(st.health_status, "UNKNOWN");
+  EXPECT_EQ(st.health_status_reason["api"], "The cluster prod is not accessible.");
+  EXPECT_EQ(condition(st, "ControlPlaneReady")->status, "Unknown");
+  EXPECT_EQ(condition(st, "ControlPlaneReady")->reason, "NotAccessible");
+  EXPECT_FALSE(st.api.has_value());
+  EXPECT_EQ(condition(st, "Ready")->status, "True");
+}
+
+TEST_F(ClusterControlPlaneTest, OtherCoesKeepNovasView) {
+  auto spec = api::admitSpec(
+      api::Kind::ClusterTemplate,
+      R"({"coe":"swarm","image":"fedora-atomic","keypair":"demo-key",)"
+      R"("externalNetwork":"public","flavor":"m1.small","masterFlavor":"m1.medium"})");
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  create(object(api::Kind::ClusterTemplate, "k8s", *spec));  // the name the harness's clusters use
+  createCluster("swarm", 1, 1);
+  reconcileCluster("swarm");
+  cloudSettles();
+  reconcileCluster("swarm");
+  auto st = clusterStatus("swarm");
+  EXPECT_EQ(st.phase, "CREATE_COMPLETE");
+  EXPECT_TRUE(api_.tracked.empty());
+  EXPECT_EQ(condition(st, "ControlPlaneReady"), nullptr);
+  EXPECT_EQ(condition(st, "NodesReady")->reason, "AllNodesActive");
+  EXPECT_EQ(st.health_status, "HEALTHY");
+  EXPECT_FALSE(st.api.has_value());
+}
+
+TEST_F(ClusterControlPlaneTest, WithoutClusterCasNovasViewIsKeptAndStatusSaysWhy) {
+  useControlPlane(nullptr);
+  createTemplate();
+  createCluster("old", 1, 1);
+  reconcileCluster("old");
+  cloudSettles();
+  reconcileCluster("old");
+  auto st = clusterStatus("old");
+  EXPECT_EQ(st.phase, "CREATE_COMPLETE");
+  EXPECT_TRUE(api_.tracked.empty());
+  EXPECT_EQ(condition(st, "ControlPlaneReady")->reason, "NoClusterCA");
+  EXPECT_EQ(condition(st, "Ready")->status, "True");
+}
+
+TEST_F(ClusterControlPlaneTest, AFailedClientCertificateIsReportedAndTheCreateWaits) {
+  api_.track_error = util::makeError(
+      util::ErrorCode::Invalid,
+      "cannot issue magnumd's client certificate from the cluster CA: the CA expired");
+  auto uid = createCompletedStack("prod", 1, 1);
+  auto st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "CREATE_IN_PROGRESS");
+  EXPECT_EQ(condition(st, "ControlPlaneReady")->reason, "ClientCertificateFailed");
+  EXPECT_NE(st.status_reason.find("the CA expired"), std::string::npos) << st.status_reason;
+  EXPECT_EQ(st.health_status, "UNKNOWN");
+}
+
+TEST_F(ClusterControlPlaneTest, DeletingAClusterStopsProbingIt) {
+  auto uid = createCompletedStack("prod", 1, 1);
+  ASSERT_TRUE(api_.tracked.count(uid));
+  deleteObject(api::Kind::Cluster, "prod");
+  reconcileCluster("prod");
+  EXPECT_FALSE(api_.tracked.count(uid));
+}
+
+}  // namespace
+}  // namespace magnumd::reconcilers::testing
