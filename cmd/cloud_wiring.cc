@@ -14,10 +14,13 @@
 #include "api/admission.h"
 #include "cloudsim/cloudsim.h"
 #include "controller/manager.h"
+#include "drivers/http/http_client.h"
+#include "drivers/kube/kube_client.h"
 #include "drivers/openstack/openstack_driver.h"
 #include "reconcilers/cloud_call.h"
 #include "reconcilers/cloud_observer.h"
 #include "reconcilers/cluster/cluster_reconciler.h"
+#include "reconcilers/control_plane_observer.h"
 #include "reconcilers/counting_cloud_driver.h"
 #include "reconcilers/garbage_collector.h"
 #include "reconcilers/names.h"
@@ -107,12 +110,15 @@ class CloudComponent final : public Component {
     observer_ = std::make_unique<reconcilers::CloudObserver>(
         *counting_, observer_options, [this](const std::string& uid) { onCloudChange(uid); });
 
+    RETURN_IF_ERROR(startControlPlaneObserver(services));
+
     controller::ManagerOptions manager_options;
     manager_ = std::make_unique<controller::Manager>(services.store, manager_options, clock_, services.metrics);
     wireControllers(services);
     RETURN_IF_ERROR(manager_->start());
     gc_->queue().add(reconcilers::garbageCollectorKey());
     boost::asio::co_spawn(services.io, observer_->run(), boost::asio::detached);
+    boost::asio::co_spawn(services.io, control_plane_->run(), boost::asio::detached);
     LOG_INFO("controllers", "reconciling with {} workers, sync every {}s, orphan grace {}s",
              options_.workers, options_.sync_interval_seconds, options_.orphan_grace_seconds);
     return {};
@@ -120,6 +126,7 @@ class CloudComponent final : public Component {
 
   void stop() override {
     if (observer_) observer_->stop();
+    if (control_plane_) control_plane_->stop();
     if (manager_) manager_->stop();
     sim_.reset();  // after the controllers: nothing calls it any more
   }
@@ -166,6 +173,44 @@ class CloudComponent final : public Component {
     return std::unique_ptr<drivers::CloudDriver>(std::move(*driver));
   }
 
+  // Each Kubernetes cluster's own API, through one outbound HTTP client with short deadlines and
+  // no retries (the next probe is the retry), as magnumd with a client certificate per cluster.
+  util::Status startControlPlaneObserver(Services& services) {
+    const auto interval = millis(options_.api_probe_interval_seconds);
+    drivers::http::HttpClientOptions http_options;
+    http_options.connect_timeout = std::chrono::milliseconds(3000);
+    http_options.request_timeout = std::chrono::milliseconds(5000);
+    http_options.retry.max_attempts = 1;
+    http_options.max_connections_per_host = 2;
+    http_options.max_idle_per_host = 1;
+    http_options.idle_keepalive = std::max(interval * 3, std::chrono::milliseconds(30s));
+    http_options.log_failures = false;  // the observer logs reachability changes, once each
+    auto http = drivers::http::HttpClient::create(services.io.get_executor(), http_options);
+    if (!http.ok()) return http.takeError();
+    kube_http_ = std::move(*http);
+    kube_ = std::make_unique<drivers::kube::KubeClient>(*kube_http_);
+
+    auto& probes = services.metrics.counter("magnumd_cluster_api_probes_total",
+                                            "Probes of cluster APIs by outcome.", {"result"});
+    auto& latency = services.metrics.histogram(
+        "magnumd_cluster_api_probe_seconds",
+        "Duration of one probe of a cluster API (version, readiness, nodes).");
+    reconcilers::ControlPlaneObserverOptions options;
+    options.interval = interval;
+    options.max_concurrent = static_cast<size_t>(options_.api_probes);
+    options.on_probe = [&probes, &latency](const drivers::kube::ApiObservation& o,
+                                           std::chrono::steady_clock::duration took) {
+      std::string result = o.reachable && o.nodes_listed
+                               ? "ok"
+                               : std::string(drivers::kube::apiFailureName(o.failure));
+      probes.with({result}).inc();
+      latency.with({}).observe(std::chrono::duration<double>(took).count());
+    };
+    control_plane_ = std::make_unique<reconcilers::ControlPlaneObserver>(
+        *kube_, clock_, options, [this](const std::string& uid) { onApiChange(uid); });
+    return {};
+  }
+
   void wireControllers(Services& services) {
     auto& clusters = manager_->informer(api::Kind::Cluster);
     auto& nodegroups = manager_->informer(api::Kind::NodeGroup);
@@ -190,7 +235,7 @@ class CloudComponent final : public Component {
         {"cluster", options_.workers, {}},
         std::make_unique<reconcilers::ClusterReconciler>(
             reconcilers::ClusterDeps{services.store, nodegroups, *call_, *observer_, events, clock_,
-                                    &services.secrets},
+                                     &services.secrets, control_plane_.get()},
             cluster_options));
     nodegroup_ = &manager_->addController(
         {"nodegroup", std::max(1, options_.workers / 2), {}},
@@ -244,6 +289,12 @@ class CloudComponent final : public Component {
     }
   }
 
+  // On a probe's coroutine: a cluster's API showed something new.
+  void onApiChange(const std::string& uid) {
+    if (clusters_ == nullptr || cluster_ == nullptr) return;
+    for (const auto& c : clusters_->byIndex(kByUid, uid)) cluster_->queue().add(api::keyOf(*c));
+  }
+
   CloudOptions options_;
   util::RealClock clock_;
   std::unique_ptr<EmbeddedCloudsim> sim_;
@@ -251,6 +302,9 @@ class CloudComponent final : public Component {
   std::unique_ptr<reconcilers::CountingCloudDriver> counting_;
   std::unique_ptr<reconcilers::CloudCall> call_;
   std::unique_ptr<reconcilers::CloudObserver> observer_;
+  std::unique_ptr<drivers::http::HttpClient> kube_http_;
+  std::unique_ptr<drivers::kube::KubeClient> kube_;
+  std::unique_ptr<reconcilers::ControlPlaneObserver> control_plane_;
   std::unique_ptr<controller::Manager> manager_;
   controller::Controller* cluster_ = nullptr;
   controller::Controller* nodegroup_ = nullptr;
@@ -276,6 +330,15 @@ void addCloudFlags(CLI::App& app, CloudOptions& o) {
   app.add_option("--failed-retry", o.failed_retry_seconds,
                  "seconds before a failed stack is tried again (doubling per attempt, up to 10 min)")
       ->capture_default_str()->check(CLI::Range(0.1, 86400.0));
+  app.add_option("--api-probe-interval", o.api_probe_interval_seconds,
+                 "seconds between two looks at each Kubernetes cluster's own API (version, "
+                 "readiness, nodes)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 3600.0));
+  app.add_option("--api-probes", o.api_probes,
+                 "looks at cluster APIs in flight at once, over all clusters")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
   app.add_option("--dev-cloud-port", o.dev_cloud_port, "--dev: port of the embedded cloudsim (0: any free port)")
       ->capture_default_str();
   app.add_option("--dev-server-build-seconds", o.dev_server_build_seconds,

@@ -26,6 +26,9 @@ struct CloudOptions {
   int workers = 4;
   double orphan_grace_seconds = 300;
   double failed_retry_seconds = 60;
+  // Each Kubernetes cluster's own API (ControlPlaneObserver).
+  double api_probe_interval_seconds = 10;
+  int api_probes = 32;  // probes in flight at once, over all clusters
   // --dev only: the embedded cloudsim.
   uint16_t dev_cloud_port = 0;
   double dev_server_build_seconds = 1;
