@@ -70,8 +70,15 @@ Row clusterRow(const Json& o, const TableOptions& opt) {
                                                             : util::intMember(spec, "nodeCount")),
       age(o, opt.now)};
   if (opt.wide) {
-    for (auto v : {text(spec, "clusterTemplate"), text(status, "apiAddress"),
-                   text(status, "stackId"), text(status, "statusReason")}) {
+    // Ready Nodes over the servers that should be Nodes, as the cluster's own API shows them.
+    const Json& api = sub(status, "api");
+    std::string ready = util::member(status, "api")
+                            ? observedOverDesired(util::intMember(api, "readyNodes"),
+                                                  util::intMember(api, "expectedNodes"))
+                            : std::string(kNone);
+    for (auto v :
+         {text(spec, "clusterTemplate"), text(status, "apiAddress"), text(status, "coeVersion"),
+          std::move(ready), text(status, "stackId"), text(status, "statusReason")}) {
       row.push_back(std::move(v));
     }
   }
@@ -197,7 +204,8 @@ Row tableHeaders(api::Kind kind, const TableOptions& opt) {
   switch (kind) {
     case api::Kind::Cluster:
       h = {"NAME", "PHASE", "HEALTH", "MASTERS", "NODES", "AGE"};
-      if (opt.wide) h.insert(h.end(), {"TEMPLATE", "API ADDRESS", "STACK", "REASON"});
+      if (opt.wide)
+        h.insert(h.end(), {"TEMPLATE", "API ADDRESS", "VERSION", "READY NODES", "STACK", "REASON"});
       break;
     case api::Kind::ClusterTemplate:
       h = {"NAME", "COE", "IMAGE", "NETWORK", "PUBLIC", "AGE"};

@@ -59,10 +59,19 @@ TEST(ClusterTable, WideAndAllNamespacesAddColumns) {
   auto opt = at("2026-11-25T12:00:00Z", true, true);
   EXPECT_EQ(tableHeaders(api::Kind::Cluster, opt),
             (Row{"NAMESPACE", "NAME", "PHASE", "HEALTH", "MASTERS", "NODES", "AGE", "TEMPLATE",
-                 "API ADDRESS", "STACK", "REASON"}));
+                 "API ADDRESS", "VERSION", "READY NODES", "STACK", "REASON"}));
   EXPECT_EQ(tableRow(api::Kind::Cluster, doc, opt),
             (Row{"demo", "prod", "CREATE_COMPLETE", "HEALTHY", "3/3", "2/5", "5m", "k8s-small",
-                 "https://10.0.0.5:6443", "abc", "<none>"}));
+                 "https://10.0.0.5:6443", "<none>", "<none>", "abc", "<none>"}));
+  // Once magnumd has looked at the cluster's own API: its version and Ready Nodes of expected.
+  auto seen = parse(
+      R"({"metadata":{"name":"prod","namespace":"demo","creationTimestamp":"2026-11-25T11:55:00Z"},
+    "spec":{"masterCount":1,"nodeCount":2},
+    "status":{"phase":"CREATE_IN_PROGRESS","coeVersion":"v1.32.4",
+              "api":{"reachable":true,"nodes":2,"readyNodes":2,"expectedNodes":3}}})");
+  auto row = tableRow(api::Kind::Cluster, seen, opt);
+  EXPECT_EQ(row[9], "v1.32.4");
+  EXPECT_EQ(row[10], "2/3");
 }
 
 TEST(ClusterTable, WithoutStatusShowsDesiredCountsAndNone) {
