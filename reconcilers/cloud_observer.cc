@@ -161,15 +161,28 @@ asio::awaitable<util::Status> CloudObserver::syncStacks(bool full, std::set<std:
           changed.insert(uid);
         }
       }
-      // Completed stacks listed in full: fetch outputs only for those that just settled.
+      // Completed stacks listed in full: fetch outputs only for those that just settled, or
+      // whose outputs this process has not read yet (it started after they completed).
       for (auto& [uid, stack] : seen) {
-        if (stack.complete() && watched_.count(uid)) settle.emplace_back(uid, stack.ref);
+        if (!stack.complete()) continue;
+        const auto& cached = clusters_[uid].stack;
+        if (watched_.count(uid) || (cached && cached->outputs.empty())) {
+          settle.emplace_back(uid, stack.ref);
+        }
       }
     } else {
       for (const auto& [uid, ref] : watched_) {
         if (!seen.count(uid)) settle.emplace_back(uid, ref);
       }
     }
+    for (const auto& uid : refresh_) {
+      auto it = clusters_.find(uid);
+      if (it != clusters_.end() && it->second.stack && it->second.stack->complete() &&
+          !watched_.count(uid)) {
+        settle.emplace_back(uid, it->second.stack->ref);
+      }
+    }
+    refresh_.clear();
   }
 
   for (const auto& [uid, ref] : settle) {
@@ -308,6 +321,18 @@ void CloudObserver::recordStack(const std::string& uid, const drivers::Stack& st
   if (sweep_.phase == Sweep::Phase::Stacks) sweep_.unseen.erase(uid);
 }
 
+void CloudObserver::refreshOutputs(const std::string& uid) {
+  // At most one reread per cluster per interval: clusters waiting for their API must not become
+  // a stream of stack GETs.
+  constexpr auto kInterval = std::chrono::seconds(15);
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  auto [it, fresh] = last_refresh_.try_emplace(uid, now);
+  if (!fresh && now - it->second < kInterval) return;
+  it->second = now;
+  refresh_.insert(uid);
+}
+
 void CloudObserver::forgetStack(const std::string& uid) {
   std::lock_guard lock(mutex_);
   auto it = clusters_.find(uid);
@@ -316,6 +341,8 @@ void CloudObserver::forgetStack(const std::string& uid) {
     it->second.version++;
   }
   watched_.erase(uid);
+  last_refresh_.erase(uid);
+  refresh_.erase(uid);
   if (sweep_.phase == Sweep::Phase::Stacks) sweep_.unseen.erase(uid);
 }
 

@@ -87,6 +87,9 @@ class CloudObserver {
   // A reconciler saw the stack (e.g. after creating it): cache it now.
   void recordStack(const std::string& uid, const drivers::Stack& stack);
   void forgetStack(const std::string& uid);
+  // Reads the complete stack's outputs again next period (a cluster waiting for its API, whose
+  // address output may have been read before the API existed). Cheap to call on every pass.
+  void refreshOutputs(const std::string& uid);
 
  private:
   boost::asio::awaitable<util::Status> syncStacks(bool full, std::set<std::string>& changed);
@@ -115,6 +118,8 @@ class CloudObserver {
   mutable std::mutex mutex_;
   std::map<std::string, ObservedCluster> clusters_;  // by cluster uid
   std::map<std::string, drivers::StackRef> watched_;  // in flight: uid -> stack
+  std::set<std::string> refresh_;                      // complete stacks whose outputs to reread
+  std::map<std::string, std::chrono::steady_clock::time_point> last_refresh_;
   std::map<std::string, std::string> server_owner_;   // server id -> cluster uid
   std::optional<util::SystemTime> servers_since_;
   std::set<std::string> lost_server_owners_;  // clusters whose known server was just deleted

@@ -63,8 +63,11 @@ bool settled(const ClusterScope& scope) {
 // Whether the phase of this pass waits on the cluster's nodes: the stack finished creating or
 // updating to what the spec wants, and that operation has not settled yet.
 bool waitsForNodes(const ClusterScope& scope) {
+  // WaitingForAddress too: a complete stack whose outputs are not read yet is not a cluster
+  // whose nodes anyone has seen.
   if (scope.control_plane.mode != Mode::Tracked &&
-      scope.control_plane.mode != Mode::CredentialsFailed)
+      scope.control_plane.mode != Mode::CredentialsFailed &&
+      scope.control_plane.mode != Mode::WaitingForAddress)
     return false;
   if (!scope.stack || !scope.stack->complete() || settled(scope)) return false;
   const auto action = scope.stack->action();
@@ -95,11 +98,20 @@ void ClusterReconciler::observeControlPlane(ClusterScope& scope) {
                     fmt::format("The cluster {} is not accessible.", scope.cluster.metadata.name));
   }
   view.api_url = apiUrlOf(scope);
+  if (view.api_url.empty() && scope.stack && scope.stack->complete() &&
+      scope.stack->action() != "DELETE") {
+    // A complete stack without outputs in the cache (read before it finished, or replaced by a
+    // listing): read them again.
+    deps_.observer.refreshOutputs(scope.uid());
+  }
   if (view.api_url.empty() || scope.stack->action() == "DELETE") {
-    return stopWith(Mode::WaitingForAddress,
-                    scope.stack ? fmt::format("the API address is known once stack {} completes",
-                                              scope.stack->ref.name)
-                                : "the API address is known once the cluster's stack completes");
+    stopWith(Mode::WaitingForAddress,
+             scope.stack ? fmt::format("the API address is known once stack {} completes",
+                                       scope.stack->ref.name)
+                         : "the API address is known once the cluster's stack completes");
+    // No Node has been seen: a complete create or update still waits for them (and times out).
+    if (scope.stack && scope.stack->action() != "DELETE") assessNodes(scope);
+    return;
   }
   if (deps_.secrets == nullptr) {
     return stopWith(Mode::NoClusterCa, "magnumd keeps no cluster CAs (no secret store)");
@@ -137,6 +149,11 @@ void ClusterReconciler::assessNodes(ClusterScope& scope) {
   if (seen) n.registered = static_cast<int64_t>(seen->nodes.size());
 
   const bool gate = waitsForNodes(scope);
+  // Waiting on an API that has no address or does not answer: its address output may have been
+  // read before it existed (a simulator binds the API late; a restart may read none at all).
+  if (gate && view.observed && !view.observed->reachable) {
+    deps_.observer.refreshOutputs(scope.uid());
+  }
   const auto timeout = api::nodeStartupTimeoutOf(scope.spec);
   const auto now = deps_.clock.now();
   for (const auto& server :

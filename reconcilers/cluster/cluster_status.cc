@@ -71,6 +71,12 @@ std::string phaseOf(const ClusterScope& scope) {
     if (!scope.nodes.timed_out.empty()) return stack->action() + "_FAILED";
     if (!scope.nodes.assessed || !scope.nodes.allReady()) return stack->action() + "_IN_PROGRESS";
   }
+  // A pass that could not look (blocked, paused) never completes an operation it did not see
+  // complete: the stack being done says nothing about the nodes.
+  if (scope.control_plane.mode == ControlPlaneView::Mode::Keep && stack->complete() &&
+      !settled(scope) && !scope.old_status.phase.empty()) {
+    return scope.old_status.phase;
+  }
   if (isPhase(stack->status) && stack->action() != "DELETE") return stack->status;
   // ROLLBACK_*, CHECK_*, SUSPEND_*, ...: report as an update in that state.
   return "UPDATE_" + stack->state();
