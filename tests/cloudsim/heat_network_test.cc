@@ -233,7 +233,8 @@ resources:
   value: {type: OS::Heat::Value, properties: {value: {get_param: secret}}}
 )";
   create("h", tmpl, "{}", R"({"secret":"ca-key","plain":"visible"})");
-  const auto& params = show().json["stack"]["parameters"];
+  const auto shown = show();
+  const auto& params = shown.json["stack"]["parameters"];
   EXPECT_EQ(str(params["secret"]), "******");
   EXPECT_EQ(str(params["plain"]), "visible");
 }
