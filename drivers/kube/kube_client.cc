@@ -46,6 +46,20 @@ std::string baseOf(std::string url) {
   return url;
 }
 
+// A policy/v1 Eviction of one pod.
+std::string evictionBody(std::string_view ns, std::string_view name) {
+  util::JsonDoc doc;
+  doc.SetObject();
+  auto& a = doc.GetAllocator();
+  util::Json meta(rapidjson::kObjectType);
+  meta.AddMember("name", util::str(name, a), a);
+  meta.AddMember("namespace", util::str(ns, a), a);
+  doc.AddMember("apiVersion", "policy/v1", a);
+  doc.AddMember("kind", "Eviction", a);
+  doc.AddMember("metadata", meta, a);
+  return util::toJson(doc);
+}
+
 NodeInfo parseNode(const util::Json& item, size_t max_message_bytes) {
   NodeInfo node;
   if (const auto* meta = util::member(item, "metadata")) {
@@ -62,6 +76,11 @@ NodeInfo parseNode(const util::Json& item, size_t max_message_bytes) {
       std::sort(node.roles.begin(), node.roles.end());
     }
   }
+  if (const auto* spec = util::member(item, "spec")) {
+    if (const auto* cordoned = util::member(*spec, "unschedulable"); cordoned && cordoned->IsBool()) {
+      node.unschedulable = cordoned->GetBool();
+    }
+  }
   if (const auto* status = util::member(item, "status")) {
     if (const auto* info = util::member(*status, "nodeInfo")) {
       node.kubelet_version = util::stringMember(*info, "kubeletVersion").value_or("");
@@ -76,6 +95,7 @@ NodeInfo parseNode(const util::Json& item, size_t max_message_bytes) {
             bounded(util::stringMember(c, "reason").value_or(""), max_message_bytes);
         node.ready_message =
             bounded(util::stringMember(c, "message").value_or(""), max_message_bytes);
+        node.ready_since = bounded(util::stringMember(c, "lastTransitionTime").value_or(""), 40);
       }
     }
   }
@@ -170,9 +190,18 @@ struct KubeClient::Answer {
 
 asio::awaitable<KubeClient::Answer> KubeClient::get(std::string url, http::TlsContextPtr tls,
                                                     uint64_t limit) {
+  co_return co_await call("GET", std::move(url), "", "", std::move(tls), limit);
+}
+
+asio::awaitable<KubeClient::Answer> KubeClient::call(std::string method, std::string url,
+                                                     std::string body, std::string content_type,
+                                                     http::TlsContextPtr tls, uint64_t limit) {
   http::HttpRequest request;
+  request.method = std::move(method);
   request.url = std::move(url);
   request.headers = {{"Accept", "application/json"}};
+  if (!content_type.empty()) request.headers.push_back({"Content-Type", std::move(content_type)});
+  request.body = std::move(body);
   request.tls = std::move(tls);
   request.max_response_bytes = limit;
   auto sent = co_await http_.send(std::move(request));
@@ -270,6 +299,113 @@ asio::awaitable<void> KubeClient::listNodes(std::string base, http::TlsContextPt
   out->failure = ApiFailure::TooLarge;
   out->error = fmt::format("GET /api/v1/nodes: more than {} pages of {} nodes",
                            options_.max_node_pages, options_.nodes_page_size);
+}
+
+util::Result<DrainablePods> parseDrainablePods(std::string_view body) {
+  auto doc = util::parseJson(body);
+  if (!doc.ok())
+    return makeError(ErrorCode::BadRequest, "the pod list is not JSON: " + doc.error().message);
+  const auto* items = doc->IsObject() ? util::member(*doc, "items") : nullptr;
+  if (items == nullptr || !(items->IsArray() || items->IsNull())) {
+    return makeError(ErrorCode::BadRequest, "the pod list has no items");
+  }
+  DrainablePods out;
+  if (!items->IsArray()) return out;
+  for (const auto& pod : items->GetArray()) {
+    const auto* meta = util::member(pod, "metadata");
+    if (meta == nullptr) continue;
+    // kubectl drain leaves DaemonSet pods (--ignore-daemonsets) and mirror (static) pods alone.
+    bool skip = false;
+    if (const auto* owners = util::member(*meta, "ownerReferences"); owners && owners->IsArray()) {
+      for (const auto& o : owners->GetArray()) {
+        if (util::stringMember(o, "kind").value_or("") == "DaemonSet") skip = true;
+      }
+    }
+    if (const auto* notes = util::member(*meta, "annotations"); notes && notes->IsObject()) {
+      if (util::member(*notes, "kubernetes.io/config.mirror") != nullptr) skip = true;
+    }
+    if (const auto* status = util::member(pod, "status")) {
+      auto phase = util::stringMember(*status, "phase").value_or("");
+      if (phase == "Succeeded" || phase == "Failed") skip = true;
+    }
+    if (skip) continue;
+    if (util::member(*meta, "deletionTimestamp") != nullptr) {
+      out.terminating++;
+      continue;
+    }
+    auto ns = util::stringMember(*meta, "namespace").value_or("");
+    auto name = util::stringMember(*meta, "name").value_or("");
+    if (!ns.empty() && !name.empty()) out.to_evict.emplace_back(std::move(ns), std::move(name));
+  }
+  return out;
+}
+
+asio::awaitable<util::Result<DrainProgress>> ApiProber::drainStep(std::string, http::TlsContextPtr,
+                                                                  std::string) {
+  co_return makeError(ErrorCode::Unavailable, "this client cannot drain nodes");
+}
+
+asio::awaitable<util::Status> ApiProber::deleteNode(std::string, http::TlsContextPtr, std::string) {
+  co_return makeError(ErrorCode::Unavailable, "this client cannot delete nodes");
+}
+
+asio::awaitable<util::Result<DrainProgress>> KubeClient::drainStep(std::string api_url,
+                                                                   http::TlsContextPtr tls,
+                                                                   std::string node) {
+  const std::string base = baseOf(std::move(api_url));
+  const std::string node_path = "/api/v1/nodes/" + util::percentEncode(node);
+  auto fail = [&](std::string_view what, const Answer& a) {
+    return makeError(a.status == 0 ? ErrorCode::Unavailable : ErrorCode::Internal,
+                     fmt::format("{} {}: {}", what, node,
+                                 a.status == 0 ? a.error
+                                               : describeHttpError(a.status, a.body,
+                                                                   options_.max_message_bytes)));
+  };
+  DrainProgress progress;
+  // kubectl cordon sends a strategic merge patch; a merge patch says the same for this field.
+  auto cordoned = co_await call("PATCH", base + node_path, R"({"spec":{"unschedulable":true}})",
+                                "application/merge-patch+json", tls,
+                                options_.max_small_response_bytes * 4);
+  if (cordoned.status == 404) {
+    progress.node_found = false;
+    co_return progress;
+  }
+  if (cordoned.status != 200) co_return fail("cordoning node", cordoned);
+
+  auto listed = co_await get(
+      fmt::format("{}/api/v1/pods?fieldSelector={}&limit={}", base,
+                  util::percentEncode("spec.nodeName=" + node), options_.max_drain_pods),
+      tls, options_.max_nodes_response_bytes);
+  if (listed.status != 200) co_return fail("listing the pods of node", listed);
+  auto pods = parseDrainablePods(listed.body);
+  if (!pods.ok()) co_return pods.takeError();
+  progress.pods_left = pods->terminating;
+  for (const auto& [ns, name] : pods->to_evict) {
+    const std::string body = evictionBody(ns, name);
+    auto evicted = co_await call(
+        "POST",
+        fmt::format("{}/api/v1/namespaces/{}/pods/{}/eviction", base, util::percentEncode(ns),
+                    util::percentEncode(name)),
+        body, "application/json", tls, options_.max_small_response_bytes);
+    if (evicted.status == 404) continue;  // already gone
+    progress.pods_left++;
+    if (evicted.status == 429) progress.evictions_refused++;
+  }
+  co_return progress;
+}
+
+asio::awaitable<util::Status> KubeClient::deleteNode(std::string api_url, http::TlsContextPtr tls,
+                                                     std::string node) {
+  auto answer = co_await call("DELETE", baseOf(std::move(api_url)) + "/api/v1/nodes/" +
+                                            util::percentEncode(node),
+                              "", "", std::move(tls), options_.max_small_response_bytes * 4);
+  if (answer.status == 200 || answer.status == 202 || answer.status == 404) co_return util::Status{};
+  co_return makeError(answer.status == 0 ? ErrorCode::Unavailable : ErrorCode::Internal,
+                      fmt::format("deleting node {}: {}", node,
+                                  answer.status == 0
+                                      ? answer.error
+                                      : describeHttpError(answer.status, answer.body,
+                                                          options_.max_message_bytes)));
 }
 
 }  // namespace magnumd::drivers::kube

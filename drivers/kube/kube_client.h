@@ -31,6 +31,8 @@ struct NodeInfo {
   std::vector<std::string> roles;  // from node-role.kubernetes.io/<role> labels, sorted
   std::string kubelet_version;     // status.nodeInfo.kubeletVersion
   std::string nodegroup;           // the magnum.openstack.org/nodegroup label
+  std::string ready_since;         // the Ready condition's lastTransitionTime (RFC 3339)
+  bool unschedulable = false;      // spec.unschedulable (cordoned)
 
   bool isReady() const { return ready == "True"; }
   bool operator==(const NodeInfo&) const = default;
@@ -69,6 +71,16 @@ struct KubeClientOptions {
   int64_t nodes_page_size = 500;                            // ?limit= (kube-apiserver pages)
   int max_node_pages = 20;                                  // 10,000 nodes at the default size
   size_t max_message_bytes = 256;  // node messages and readiness errors kept in observations
+  int64_t max_drain_pods = 500;    // pods looked at and evicted per drain step
+};
+
+// What one drain step through the cluster's API left to do (kubectl drain's rules: pods of
+// DaemonSets, mirror pods and finished pods stay; the others are evicted, PodDisruptionBudgets
+// respected).
+struct DrainProgress {
+  bool node_found = true;  // false: no such Node (nothing to drain)
+  int64_t pods_left = 0;   // pods still to leave the node (terminating ones included)
+  int64_t evictions_refused = 0;  // 429: a PodDisruptionBudget does not allow it yet
 };
 
 // Looks at one cluster's API; KubeClient is the real one, tests script their own.
@@ -79,6 +91,15 @@ class ApiProber {
   // magnumd's client certificate.
   virtual boost::asio::awaitable<ApiObservation> observe(std::string api_url,
                                                          http::TlsContextPtr tls) = 0;
+  // Cordons the node (spec.unschedulable) and evicts what kubectl drain would; call again until
+  // no pods are left or the caller's drain timeout ends. Probers that cannot drain say so.
+  virtual boost::asio::awaitable<util::Result<DrainProgress>> drainStep(std::string api_url,
+                                                                      http::TlsContextPtr tls,
+                                                                      std::string node);
+  // Deletes the Node object (NotFound counts as done).
+  virtual boost::asio::awaitable<util::Status> deleteNode(std::string api_url,
+                                                          http::TlsContextPtr tls,
+                                                          std::string node);
 };
 
 class KubeClient final : public ApiProber {
@@ -90,10 +111,20 @@ class KubeClient final : public ApiProber {
   // GET /version, then /readyz and /api/v1/nodes on the same keep-alive connection.
   boost::asio::awaitable<ApiObservation> observe(std::string api_url,
                                                  http::TlsContextPtr tls) override;
+  // PATCH the node's spec.unschedulable, list its pods (one page of `max_drain_pods`), POST an
+  // Eviction for each pod kubectl drain would evict.
+  boost::asio::awaitable<util::Result<DrainProgress>> drainStep(std::string api_url,
+                                                              http::TlsContextPtr tls,
+                                                              std::string node) override;
+  boost::asio::awaitable<util::Status> deleteNode(std::string api_url, http::TlsContextPtr tls,
+                                                  std::string node) override;
 
  private:
   struct Answer;
   boost::asio::awaitable<Answer> get(std::string url, http::TlsContextPtr tls, uint64_t limit);
+  boost::asio::awaitable<Answer> call(std::string method, std::string url, std::string body,
+                                      std::string content_type, http::TlsContextPtr tls,
+                                      uint64_t limit);
   boost::asio::awaitable<void> readiness(std::string base, http::TlsContextPtr tls,
                                          ApiObservation* out);
   boost::asio::awaitable<void> listNodes(std::string base, http::TlsContextPtr tls,
@@ -112,6 +143,13 @@ struct NodePage {
   std::string continue_token;
 };
 util::Result<NodePage> parseNodeList(std::string_view body, size_t max_message_bytes = 256);
+// The pods of a PodList a drain must evict ("namespace/name"), and how many of those are already
+// terminating (deletionTimestamp set: counted, not evicted again).
+struct DrainablePods {
+  std::vector<std::pair<std::string, std::string>> to_evict;  // namespace, name
+  int64_t terminating = 0;
+};
+util::Result<DrainablePods> parseDrainablePods(std::string_view body);
 // "nodes \"x\" is forbidden: ..." from a Status body, else the body's first bytes.
 std::string describeHttpError(int status, std::string_view body, size_t max_bytes = 256);
 

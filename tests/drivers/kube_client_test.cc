@@ -239,6 +239,64 @@ TEST_F(KubeClientTest, FollowsContinueTokensWithinABound) {
   EXPECT_EQ(endless.failure, ApiFailure::TooLarge);
 }
 
+TEST_F(KubeClientTest, ADrainStepCordonsAndEvictsWhatKubectlDrainWould) {
+  const std::string node = "prod-default-worker-1";
+  api.replies["/api/v1/nodes/" + node] = {200, nodeJson(node, "False", "", "default-worker")};
+  api.replies["/api/v1/pods"] = {
+      200,
+      R"({"kind":"PodList","metadata":{},"items":[)"
+      R"({"metadata":{"name":"web-1","namespace":"default"},"status":{"phase":"Running"}},)"
+      R"({"metadata":{"name":"db-0","namespace":"data"},"status":{"phase":"Running"}},)"
+      R"({"metadata":{"name":"gone","namespace":"default"},"status":{"phase":"Running"}},)"
+      R"({"metadata":{"name":"kube-proxy-x","namespace":"kube-system","ownerReferences":[{"kind":"DaemonSet","name":"kube-proxy"}]}},)"
+      R"({"metadata":{"name":"etcd-x","namespace":"kube-system","annotations":{"kubernetes.io/config.mirror":"abc"}}},)"
+      R"({"metadata":{"name":"job-1","namespace":"default"},"status":{"phase":"Succeeded"}},)"
+      R"({"metadata":{"name":"old","namespace":"default","deletionTimestamp":"2026-12-07T00:00:00Z"}}]})"};
+  api.replies["/api/v1/namespaces/default/pods/web-1/eviction"] = {201, R"({"kind":"Status"})"};
+  api.replies["/api/v1/namespaces/data/pods/db-0/eviction"] = {
+      429, R"({"kind":"Status","message":"Cannot evict pod as it would violate the pod's disruption budget."})"};
+  KubeClient client(*http);
+  auto step = runTask(io, client.drainStep(server->url(), identity(pki.ca.cert_pem, &me), node));
+  ASSERT_TRUE(step.ok()) << step.error().message;
+  EXPECT_TRUE(step->node_found);
+  // web-1 evicted (still leaving), db-0 refused by its budget, old terminating; gone was gone.
+  EXPECT_EQ(step->pods_left, 3);
+  EXPECT_EQ(step->evictions_refused, 1);
+  std::vector<std::string> expected = {
+      "/api/v1/nodes/" + node,
+      "/api/v1/pods?fieldSelector=spec.nodeName%3D" + node + "&limit=500",
+      "/api/v1/namespaces/default/pods/web-1/eviction",
+      "/api/v1/namespaces/data/pods/db-0/eviction",
+      "/api/v1/namespaces/default/pods/gone/eviction"};
+  EXPECT_EQ(api.seen, expected);
+
+  // No such node: nothing to drain. Deleting it is done either way.
+  KubeClient again(*http);
+  auto missing =
+      runTask(io, again.drainStep(server->url(), identity(pki.ca.cert_pem, &me), "nobody"));
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->node_found);
+  EXPECT_TRUE(
+      runTask(io, again.deleteNode(server->url(), identity(pki.ca.cert_pem, &me), node)).ok());
+  EXPECT_TRUE(
+      runTask(io, again.deleteNode(server->url(), identity(pki.ca.cert_pem, &me), "nobody")).ok());
+  api.replies["/api/v1/nodes/" + node] = {403, R"({"kind":"Status","message":"forbidden"})"};
+  auto refused =
+      runTask(io, again.deleteNode(server->url(), identity(pki.ca.cert_pem, &me), node));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message, "deleting node prod-default-worker-1: HTTP 403: forbidden");
+}
+
+TEST(KubeParsers, ReadyTransitionTimeAndCordonAreRead) {
+  auto page = parseNodeList(
+      R"({"items":[{"metadata":{"name":"a"},"spec":{"unschedulable":true},"status":{"conditions":[)"
+      R"({"type":"Ready","status":"False","lastTransitionTime":"2026-12-07T10:00:00Z"}]}}]})");
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  ASSERT_EQ(page->nodes.size(), 1u);
+  EXPECT_EQ(page->nodes[0].ready_since, "2026-12-07T10:00:00Z");
+  EXPECT_TRUE(page->nodes[0].unschedulable);
+}
+
 TEST(KubeParsers, MalformedBodiesAreErrorsAndMessagesAreBounded) {
   EXPECT_FALSE(parseVersion("not json").ok());
   EXPECT_FALSE(parseVersion(R"({"major":"1"})").ok());
