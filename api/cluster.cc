@@ -107,6 +107,7 @@ void validate(const ClusterSpec& s, const ClusterTemplateSpec* tmpl, Causes& cau
                                                  s.create_timeout, kMaxCreateTimeout));
   }
   validateNodeStartupTimeout(s.node_startup_timeout, causes);
+  if (s.health_check) validate(*s.health_check, "spec.healthCheck", causes);
   validateResourceName(s.flavor, "spec.flavor", causes);
   validateResourceName(s.master_flavor, "spec.masterFlavor", causes);
   validateResourceName(s.fixed_network, "spec.fixedNetwork", causes);

@@ -12,6 +12,7 @@
 #include "api/cluster_template.h"
 #include "api/codec.h"
 #include "api/condition.h"
+#include "api/health_check.h"
 #include "api/object.h"
 #include "api/validation.h"
 #include "util/result.h"
@@ -41,6 +42,8 @@ struct ClusterSpec {
   std::optional<std::string> fixed_network;
   std::optional<std::string> fixed_subnet;
   bool paused = false;                        // stops all cloud actions for this cluster
+  // Auto-heal (api/health_check.h); unset: the defaults, enabled by auto_healing_enabled.
+  std::optional<HealthCheckSpec> health_check;
 
   template <class S, class V>
   static void fields(S& s, V& v) {
@@ -61,6 +64,7 @@ struct ClusterSpec {
     v("fixedNetwork", s.fixed_network);
     v("fixedSubnet", s.fixed_subnet);
     v("paused", s.paused);
+    v("healthCheck", s.health_check);
   }
 };
 
@@ -133,6 +137,7 @@ struct ClusterStatus {
   int64_t observed_generation = 0;
   std::vector<Condition> conditions;
   std::vector<CertificateAuthorityStatus> certificate_authorities;
+  std::optional<HealthCheckStatus> health_check;
 
   bool operator==(const ClusterStatus&) const = default;
 
@@ -153,6 +158,7 @@ struct ClusterStatus {
     v("observedGeneration", s.observed_generation);
     v("conditions", s.conditions);
     v("certificateAuthorities", s.certificate_authorities);
+    v("healthCheck", s.health_check);
   }
 };
 

@@ -234,8 +234,13 @@ class CloudComponent final : public Component {
     cluster_ = &manager_->addController(
         {"cluster", options_.workers, {}},
         std::make_unique<reconcilers::ClusterReconciler>(
-            reconcilers::ClusterDeps{services.store, nodegroups, *call_, *observer_, events, clock_,
-                                     &services.secrets, control_plane_.get()},
+            reconcilers::ClusterDeps{
+                services.store, nodegroups, *call_, *observer_, events, clock_,
+                &services.secrets, control_plane_.get(),
+                &services.metrics.counter("magnumd_remediations_total",
+                                          "Unhealthy nodes magnumd replaced (auto-heal), by why "
+                                          "they were unhealthy",
+                                          {"reason"})},
             cluster_options));
     nodegroup_ = &manager_->addController(
         {"nodegroup", std::max(1, options_.workers / 2), {}},

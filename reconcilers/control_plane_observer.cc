@@ -118,6 +118,33 @@ std::optional<ApiObservation> ControlPlaneObserver::observation(const std::strin
   return it->second.last;
 }
 
+std::optional<ControlPlaneObserver::Due> ControlPlaneObserver::lookup(const std::string& uid) const {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(uid);
+  if (it == entries_.end() || !it->second.tls) return std::nullopt;
+  const auto& e = it->second;
+  return Due{uid, e.name.empty() ? uid : e.name, e.api_url, e.tls, e.epoch};
+}
+
+drivers::Task<drivers::kube::DrainProgress> ControlPlaneObserver::drainStep(std::string uid,
+                                                                            std::string node) {
+  auto t = lookup(uid);
+  if (!t) {
+    co_return util::makeError(util::ErrorCode::Unavailable,
+                              "magnumd does not talk to this cluster's API (not tracked)");
+  }
+  co_return co_await prober_.drainStep(t->api_url, t->tls, std::move(node));
+}
+
+drivers::StatusTask ControlPlaneObserver::deleteNode(std::string uid, std::string node) {
+  auto t = lookup(uid);
+  if (!t) {
+    co_return util::makeError(util::ErrorCode::Unavailable,
+                              "magnumd does not talk to this cluster's API (not tracked)");
+  }
+  co_return co_await prober_.deleteNode(t->api_url, t->tls, std::move(node));
+}
+
 ControlPlaneStats ControlPlaneObserver::stats() const {
   std::lock_guard lock(mutex_);
   ControlPlaneStats out = stats_;
@@ -180,6 +207,15 @@ void ControlPlaneObserver::record(const Due& due, ApiObservation observed) {
     auto& e = it->second;
     e.probing = false;
     e.next_probe = nextProbeAfter(clock_.monotonic());
+    if (observed.reachable) {
+      e.failures = 0;
+    } else if (e.last && e.last->reachable &&
+               ++e.failures < std::max(1, options_.failure_threshold)) {
+      // One lost answer from an API that answered: look again soon before saying it is down.
+      stats_.debounced++;
+      e.next_probe = clock_.monotonic() + options_.interval / 4;
+      return;
+    }
     if (!e.last || *e.last != observed) {
       if (e.last && e.last->reachable != observed.reachable) {
         if (observed.reachable) {

@@ -27,6 +27,7 @@
 #include <random>
 #include <string>
 
+#include "drivers/cloud_driver.h"
 #include "drivers/http/http_client.h"
 #include "drivers/kube/kube_client.h"
 #include "pki/ca.h"
@@ -53,6 +54,11 @@ class ControlPlaneSource {
   // The last observation of a tracked cluster; nullopt until its first probe since track().
   virtual std::optional<drivers::kube::ApiObservation> observation(
       const std::string& uid) const = 0;
+  // Through a tracked cluster's API with magnumd's identity (Unavailable when it is not tracked):
+  // one step of draining a node, and deleting its Node object.
+  virtual drivers::Task<drivers::kube::DrainProgress> drainStep(std::string uid,
+                                                                std::string node) = 0;
+  virtual drivers::StatusTask deleteNode(std::string uid, std::string node) = 0;
 };
 
 struct ControlPlaneStats {
@@ -60,6 +66,7 @@ struct ControlPlaneStats {
   uint64_t probes = 0;       // completed probes
   uint64_t changes = 0;      // probes whose observation differed from the last one
   uint64_t unreachable = 0;  // tracked clusters whose last probe found no API
+  uint64_t debounced = 0;    // failed probes not reported (below failure_threshold)
   uint64_t in_flight = 0;
   uint64_t peak_in_flight = 0;
   uint64_t identities_issued = 0;
@@ -70,6 +77,10 @@ struct ControlPlaneObserverOptions {
   double jitter = 0.1;                        // each next probe is interval × (1 ± jitter)
   size_t max_concurrent = 32;                 // probes in flight at once, over all clusters
   std::chrono::milliseconds tick{100};        // how often run() looks for due probes
+  // Consecutive failed probes before an API that answered counts as unreachable: one lost
+  // probe does not flap the cluster's health. After a failure the next probe comes sooner
+  // (interval / 4).
+  int failure_threshold = 2;
   std::chrono::seconds identity_validity{std::chrono::hours(24)};
   // Called on the probe's coroutine after each probe (metrics); may be empty.
   std::function<void(const drivers::kube::ApiObservation&,
@@ -97,6 +108,9 @@ class ControlPlaneObserver final : public ControlPlaneSource {
   util::Status track(const std::string& uid, const ControlPlaneTarget& target) override;
   void untrack(const std::string& uid) override;
   std::optional<drivers::kube::ApiObservation> observation(const std::string& uid) const override;
+  drivers::Task<drivers::kube::DrainProgress> drainStep(std::string uid,
+                                                        std::string node) override;
+  drivers::StatusTask deleteNode(std::string uid, std::string node) override;
   ControlPlaneStats stats() const;
 
  private:
@@ -110,6 +124,7 @@ class ControlPlaneObserver final : public ControlPlaneSource {
     std::optional<drivers::kube::ApiObservation> last;
     std::chrono::steady_clock::time_point next_probe{};
     bool probing = false;
+    int failures = 0;  // consecutive failed probes not yet reported
     uint64_t epoch = 0;  // bumps on every retarget, so a stale probe's answer is dropped
   };
   struct Due {
@@ -126,6 +141,7 @@ class ControlPlaneObserver final : public ControlPlaneSource {
   uint64_t inFlight() const;
   // Claims up to `limit` due entries (all tracked ones when `all`), marking them probing.
   std::vector<Due> claim(bool all, size_t limit);
+  std::optional<Due> lookup(const std::string& uid) const;
   boost::asio::awaitable<void> probe(Due due);
   void record(const Due& due, drivers::kube::ApiObservation observed);
   std::chrono::steady_clock::time_point nextProbeAfter(std::chrono::steady_clock::time_point now);

@@ -1,5 +1,7 @@
 #include "reconcilers/nodegroup_reconciler.h"
 
+#include "controller/conditions.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -41,18 +43,6 @@ api::NodeStatus nodeOf(const drivers::Server& s) {
   n.status = s.status;
   for (const auto& a : s.addresses) n.addresses.push_back(a.addr);
   return n;
-}
-
-void setCondition(std::vector<api::Condition>& conditions, api::Condition c, const std::string& now) {
-  auto it = std::find_if(conditions.begin(), conditions.end(),
-                         [&](const api::Condition& x) { return x.type == c.type; });
-  if (it == conditions.end()) {
-    c.last_transition_time = now;
-    conditions.push_back(std::move(c));
-  } else {
-    c.last_transition_time = it->status == c.status ? it->last_transition_time : now;
-    *it = std::move(c);
-  }
 }
 
 }  // namespace
@@ -137,15 +127,15 @@ Result NodeGroupReconciler::reconcile(const controller::Request& request) {
   }
   if (!bounds.violation.empty()) st.status_reason = bounds.violation + "; " + st.status_reason;
 
-  const std::string now = util::formatRfc3339(deps_.clock.now());
-  setCondition(st.conditions,
+  const auto now = deps_.clock.now();
+  controller::setCondition(st.conditions,
                {"Ready", std::string(ready ? api::kConditionTrue : api::kConditionFalse),
                 ready ? "NodesActive" : "NodesNotReady", st.status_reason, "", ng.metadata.generation},
                now);
   if (bounds.violation.empty()) {
-    std::erase_if(st.conditions, [](const api::Condition& c) { return c.type == "NodeCountInBounds"; });
+    controller::removeCondition(st.conditions, "NodeCountInBounds");
   } else {
-    setCondition(st.conditions, {"NodeCountInBounds", std::string(api::kConditionFalse), "OutOfBounds",
+    controller::setCondition(st.conditions, {"NodeCountInBounds", std::string(api::kConditionFalse), "OutOfBounds",
                                  bounds.violation, "", ng.metadata.generation}, now);
   }
   if (old.ok() && st == *old) return Result::done();

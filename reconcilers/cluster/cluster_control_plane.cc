@@ -42,14 +42,8 @@ std::string apiUrlOf(const ClusterScope& scope) {
   return scope.coe->endpoints(scope.shape, outputs).api_address;
 }
 
-std::string formatTimeout(std::chrono::milliseconds timeout) {
-  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
-  if (seconds % 3600 == 0) return fmt::format("{}h", seconds / 3600);
-  if (seconds % 60 == 0) return fmt::format("{}m", seconds / 60);
-  return fmt::format("{}s", seconds);
-}
-
 }  // namespace
+
 
 // Magnum's phases describe the last operation: once it completed (the stored phase is the
 // stack's own *_COMPLETE for this stack), a node that turns NotReady later shows in NodesReady
@@ -223,7 +217,7 @@ std::string nodeStartupFailure(const ClusterScope& scope) {
   return fmt::format(
       "{} {} did not become Ready in the cluster's API within nodeStartupTimeout ({}): {}",
       n.timed_out.size() == 1 ? "node" : "nodes", listBounded(n.timed_out, 10, 512, ", "),
-      formatTimeout(api::nodeStartupTimeoutOf(scope.spec)), why);
+      formatDuration(api::nodeStartupTimeoutOf(scope.spec)), why);
 }
 
 }  // namespace magnumd::reconcilers

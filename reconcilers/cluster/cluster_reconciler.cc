@@ -84,8 +84,10 @@ Result ClusterReconciler::reconcileNormal(ClusterScope& scope) {
     }
   }
   observeControlPlane(scope);
+  checkHealth(scope);
+  result = remediate(scope, result);
   if (auto s = writeStatus(scope); !s.ok()) return Result::fail(s.takeError());
-  return withNodeDeadline(scope, result);
+  return withHealthDeadline(scope, withNodeDeadline(scope, result));
 }
 
 // While the phase waits for nodes, come back when the first of them reaches nodeStartupTimeout,
@@ -95,6 +97,18 @@ Result ClusterReconciler::withNodeDeadline(const ClusterScope& scope, Result res
   auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*scope.nodes.next_deadline -
                                                                     deps_.clock.now()) +
               std::chrono::seconds(1);
+  if (!result.requeue_after || wait < *result.requeue_after) result.requeue_after = wait;
+  return result;
+}
+
+// A pending health check (a node NotReady but not yet for unhealthyTimeout, a limit that lifts)
+// brings the cluster back when it is due.
+Result ClusterReconciler::withHealthDeadline(const ClusterScope& scope, Result result) const {
+  const auto& next = scope.health.plan.next_check;
+  if (!result.ok() || !scope.health.judged || !next) return result;
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*next - deps_.clock.now()) +
+              std::chrono::seconds(1);
+  wait = std::max<std::chrono::milliseconds>(wait, std::chrono::seconds(1));
   if (!result.requeue_after || wait < *result.requeue_after) result.requeue_after = wait;
   return result;
 }

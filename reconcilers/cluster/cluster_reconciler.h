@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 
+#include "api/cluster.h"
 #include "controller/event_recorder.h"
 #include "controller/informer.h"
 #include "controller/types.h"
@@ -25,6 +26,7 @@
 #include "reconcilers/control_plane_observer.h"
 #include "secrets/cluster_secrets.h"
 #include "store/store.h"
+#include "util/metrics.h"
 #include "util/time.h"
 
 namespace magnumd::reconcilers {
@@ -51,6 +53,8 @@ struct ClusterDeps {
   // What each Kubernetes cluster's own API shows; null: Nova's view only (a stack that completed
   // is a cluster that completed).
   ControlPlaneSource* control_plane = nullptr;
+  // magnumd_remediations_total{reason}; may be null.
+  util::Family<util::Counter>* remediations = nullptr;
 };
 
 struct ClusterScope;
@@ -67,6 +71,7 @@ class ClusterReconciler final : public controller::Reconciler {
   controller::Result reconcileNormal(ClusterScope& scope);
   util::Status resolveTemplate(ClusterScope& scope);
   controller::Result withNodeDeadline(const ClusterScope& scope, controller::Result result) const;
+  controller::Result withHealthDeadline(const ClusterScope& scope, controller::Result result) const;
   // cluster_nodegroups.cc
   util::Status ensureDefaultNodeGroups(ClusterScope& scope);
   util::Status loadNodeGroups(ClusterScope& scope);
@@ -89,6 +94,10 @@ class ClusterReconciler final : public controller::Reconciler {
   // cluster_control_plane.cc
   void observeControlPlane(ClusterScope& scope);
   void assessNodes(ClusterScope& scope);
+  // cluster_remediation.cc
+  void checkHealth(ClusterScope& scope);
+  controller::Result remediate(ClusterScope& scope, controller::Result result);
+  void healthStatus(const ClusterScope& scope, api::ClusterStatus& st, util::SystemTime now) const;
   // cluster_status.cc
   util::Status writeStatus(ClusterScope& scope);
 

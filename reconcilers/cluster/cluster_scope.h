@@ -15,6 +15,7 @@
 #include "drivers/coe/coe_driver.h"
 #include "drivers/kube/kube_client.h"
 #include "reconcilers/cloud_observer.h"
+#include "reconcilers/health_check.h"
 #include "util/time.h"
 
 namespace magnumd::reconcilers {
@@ -48,6 +49,16 @@ struct NodeReadiness {
   bool allReady() const { return ready == expected; }
 };
 
+// Auto-heal for this pass (cluster_remediation.cc).
+struct HealthView {
+  bool enabled = false;  // spec.healthCheck.enabled, else auto_healing_enabled
+  bool judged = false;   // the plan below is this pass's
+  api::HealthCheckOptions options{};
+  HealthPlan plan;
+  std::vector<api::DrainStatus> draining;         // carried in status between passes
+  std::vector<api::RemediationRecord> history;    // recent remediations (status)
+};
+
 struct ClusterScope {
   api::Object cluster;  // the latest stored version; replaced after every metadata write
   api::ClusterSpec spec;
@@ -73,6 +84,7 @@ struct ClusterScope {
   bool paused = false;
   ControlPlaneView control_plane;
   NodeReadiness nodes;
+  HealthView health;
 
   const std::string& uid() const { return cluster.metadata.uid; }
   std::vector<drivers::Server> serversOf(const std::string& group) const;
@@ -88,5 +100,10 @@ std::string listBounded(const std::vector<std::string>& items, size_t max_items,
                         std::string_view separator = "; ");
 // Why the operation failed on nodeStartupTimeout, naming the nodes.
 std::string nodeStartupFailure(const ClusterScope& scope);
+
+// cluster_remediation.cc
+// labels auto_healing_enabled and auto_healing_controller=magnum-auto-healer: the in-cluster
+// healer owns health (Magnum's rule).
+bool externalHealer(const ClusterScope& scope);
 
 }  // namespace magnumd::reconcilers

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "controller/conditions.h"
 #include "controller/object_helpers.h"
 #include "reconcilers/cluster/cluster_reconciler.h"
 #include "reconcilers/cluster/cluster_scope.h"
@@ -12,19 +13,6 @@
 namespace magnumd::reconcilers {
 
 namespace {
-
-// Sets a condition, keeping lastTransitionTime unless the status flips.
-void setCondition(std::vector<api::Condition>& conditions, api::Condition c, const std::string& now) {
-  auto it = std::find_if(conditions.begin(), conditions.end(),
-                         [&](const api::Condition& x) { return x.type == c.type; });
-  if (it == conditions.end()) {
-    c.last_transition_time = now;
-    conditions.push_back(std::move(c));
-    return;
-  }
-  c.last_transition_time = it->status == c.status ? it->last_transition_time : now;
-  *it = std::move(c);
-}
 
 std::string firstAddress(const drivers::Server& s) {
   for (const auto& a : s.addresses) {
@@ -281,7 +269,7 @@ api::ClusterApiStatus observedApi(const ClusterScope& scope) {
 
 util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
   api::ClusterStatus st = scope.old_status;
-  const std::string now = util::formatRfc3339(deps_.clock.now());
+  const auto now = deps_.clock.now();
   const int64_t generation = scope.cluster.metadata.generation;
   const auto* stack = scope.stack ? &*scope.stack : nullptr;
 
@@ -362,7 +350,11 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
     st.api.reset();
   }
 
-  if (!keep_observed) {
+  if (externalHealer(scope)) {
+    // magnum-auto-healer writes healthStatus and healthStatusReason (as Magnum lets it).
+    st.health_status = scope.old_status.health_status;
+    st.health_status_reason = scope.old_status.health_status_reason;
+  } else if (!keep_observed) {
     st.health_status_reason.clear();
     if (from_api) {
       apiHealth(scope, st);
@@ -381,16 +373,15 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
   api::Condition stack_ready{"StackReady", std::string(applied ? api::kConditionTrue : api::kConditionFalse),
                              applied ? "StackComplete" : camel(st.phase), st.status_reason, "", generation};
   if (!stack && scope.paused) stack_ready.status = std::string(api::kConditionUnknown);
-  setCondition(st.conditions, stack_ready, now);
+  controller::setCondition(st.conditions, stack_ready, now);
 
   if (view.mode == Mode::Off) {
-    std::erase_if(st.conditions,
-                  [](const api::Condition& c) { return c.type == "ControlPlaneReady"; });
+    controller::removeCondition(st.conditions, "ControlPlaneReady");
   } else if (!keep_observed) {
-    setCondition(st.conditions, controlPlaneCondition(scope, generation), now);
+    controller::setCondition(st.conditions, controlPlaneCondition(scope, generation), now);
   }
   if (!keep_observed) {
-    setCondition(
+    controller::setCondition(
         st.conditions,
         from_api ? apiNodesCondition(scope, generation) : novaNodesCondition(scope, generation),
         now);
@@ -413,12 +404,13 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
                            api_in_play ? "the stack matches the spec and every node is a Ready Node"
                                        : "the stack matches the spec and every node is ACTIVE",
                            generation);
-  setCondition(st.conditions, ready_c, now);
+  controller::setCondition(st.conditions, ready_c, now);
+  healthStatus(scope, st, now);
   if (scope.paused) {
-    setCondition(st.conditions, {"Paused", std::string(api::kConditionTrue), "Paused",
+    controller::setCondition(st.conditions, {"Paused", std::string(api::kConditionTrue), "Paused",
                                  "spec.paused is true", "", generation}, now);
   } else {
-    std::erase_if(st.conditions, [](const api::Condition& c) { return c.type == "Paused"; });
+    controller::removeCondition(st.conditions, "Paused");
   }
 
   if (st == scope.old_status) return {};

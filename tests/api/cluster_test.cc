@@ -61,6 +61,37 @@ TEST(ClusterValidation, CreateTimeoutIsPositiveMinutes) {
   expectInvalid(admitSpec(Kind::Cluster, cluster(R"("createTimeout":0)")), "spec.createTimeout", "minutes");
 }
 
+TEST(ClusterValidation, HealthCheckFieldsNameWhatIsValid) {
+  auto admitted = admitSpec(
+      Kind::Cluster,
+      cluster(R"("healthCheck":{"enabled":true,"maxUnhealthy":"2","unhealthyTimeout":"0"})"));
+  ASSERT_TRUE(admitted.ok()) << admitted.error().message;
+  auto spec = decodeClusterSpec(*admitted);
+  ASSERT_TRUE(spec.ok());
+  ASSERT_TRUE(spec->health_check.has_value());
+  EXPECT_EQ(spec->health_check->min_healthy_period, "1h") << "unset fields take the defaults";
+  auto options = healthCheckOptionsOf(*spec->health_check);
+  EXPECT_EQ(options.unhealthy_timeout.count(), 0);
+  EXPECT_EQ(options.max_unhealthy.scaled(10), 2);
+
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("healthCheck":{"maxUnhealthy":"140%"})")),
+                "spec.healthCheck.maxUnhealthy",
+                R"("140%" is not an integer of at least 0 or a percentage from 0% to 100%, such as 2 or 40%)");
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("healthCheck":{"unhealthyTimeout":"soon"})")),
+                "spec.healthCheck.unhealthyTimeout", "is not a duration");
+  expectInvalid(admitSpec(Kind::Cluster, cluster(R"("healthCheck":{"nodeDrainTimeout":"31d"})")),
+                "spec.healthCheck.nodeDrainTimeout", "out of range");
+  expectInvalid(
+      admitSpec(Kind::Cluster, cluster(R"("healthCheck":{"maxRemediationsPerHour":-1})")),
+      "spec.healthCheck.maxRemediationsPerHour", "not between 0 and 1000");
+  auto typo = admitSpec(Kind::Cluster, cluster(R"("healthCheck":{"maxUnhealty":"1"})"));
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.error().message.find(
+                R"(spec.healthCheck: unknown field "maxUnhealty"; valid fields of spec.healthCheck: enabled, unhealthyTimeout, maxUnhealthy)"),
+            std::string::npos)
+      << typo.error().message;
+}
+
 TEST(ClusterValidation, NodeStartupTimeoutIsADurationOfAtLeast30sOrZero) {
   for (const char* ok : {"10m", "30s", "1h30m", "7d", "0", "90s"}) {
     auto admitted =

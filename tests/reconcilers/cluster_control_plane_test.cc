@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 
+#include "controller/object_helpers.h"
 #include "tests/reconcilers/harness.h"
 
 namespace magnumd::reconcilers::testing {
@@ -16,6 +17,7 @@ using namespace std::chrono_literals;
 using drivers::kube::ApiFailure;
 using drivers::kube::ApiObservation;
 using drivers::kube::NodeInfo;
+using Op = FakeCloudDriver::Op;
 
 // What the observer would have seen, set by each test.
 class ScriptedControlPlane final : public ControlPlaneSource {
@@ -38,7 +40,26 @@ class ScriptedControlPlane final : public ControlPlaneSource {
     return it->second;
   }
 
+  drivers::Task<drivers::kube::DrainProgress> drainStep(std::string uid,
+                                                        std::string node) override {
+    std::lock_guard lock(mutex);
+    drained.push_back(node);
+    if (!tracked.count(uid)) co_return util::makeError(util::ErrorCode::Unavailable, "not tracked");
+    drivers::kube::DrainProgress progress;
+    progress.pods_left = pods_left;
+    co_return progress;
+  }
+  drivers::StatusTask deleteNode(std::string uid, std::string node) override {
+    std::lock_guard lock(mutex);
+    deleted_nodes.push_back(node);
+    if (!tracked.count(uid)) co_return util::makeError(util::ErrorCode::Unavailable, "not tracked");
+    co_return util::Status{};
+  }
+
   mutable std::mutex mutex;
+  std::vector<std::string> drained;        // nodes, in call order
+  std::vector<std::string> deleted_nodes;  // Node objects deleted
+  int64_t pods_left = 0;                   // what every drain step reports
   std::map<std::string, std::string> tracked;  // uid -> API URL
   std::map<std::string, std::string> ca_of;
   std::map<std::string, ApiObservation> seen;
@@ -87,6 +108,11 @@ class ClusterControlPlaneTest : public ReconcilerTest {
       if (missing.count(s.name)) continue;
       NodeInfo n{s.name, not_ready.count(s.name) ? "False" : "True"};
       if (not_ready.count(s.name)) {
+        auto since = not_ready_since.find(s.name);
+        if (since == not_ready_since.end()) {
+          since = not_ready_since.emplace(s.name, util::formatRfc3339(clock_.now())).first;
+        }
+        n.ready_since = since->second;
         n.ready_reason = "KubeletNotReady";
         n.ready_message = "container runtime network not ready";
       }
@@ -106,6 +132,7 @@ class ClusterControlPlaneTest : public ReconcilerTest {
   }
 
   ScriptedControlPlane api_;
+  std::map<std::string, std::string> not_ready_since;  // node -> when apiShows first made it NotReady
 };
 
 TEST_F(ClusterControlPlaneTest, CreateCompletesOnlyOnceEveryServerIsAReadyNode) {
@@ -384,6 +411,152 @@ TEST_F(ClusterControlPlaneTest, DeletingAClusterStopsProbingIt) {
   deleteObject(api::Kind::Cluster, "prod");
   reconcileCluster("prod");
   EXPECT_FALSE(api_.tracked.count(uid));
+}
+
+// ---- auto-heal
+
+class ClusterAutoHealTest : public ClusterControlPlaneTest {
+ protected:
+  // A cluster of 1 master and `workers` workers, complete, every node Ready.
+  std::string readyCluster(int64_t workers, const std::string& extra = R"("healthCheck":{"enabled":true})") {
+    auto uid = createCompletedStack("prod", 1, workers, extra);
+    apiShows(uid);
+    reconcileCluster("prod");
+    EXPECT_EQ(clusterStatus("prod").phase, "CREATE_COMPLETE");
+    return uid;
+  }
+};
+
+TEST_F(ClusterAutoHealTest, ANodeNotReadyForLongerThanTheTimeoutIsDrainedAndReplaced) {
+  auto uid = readyCluster(3);
+  apiShows(uid, {"c-default-worker-1"});
+  auto result = reconcileCluster("prod");
+  auto st = clusterStatus("prod");
+  ASSERT_TRUE(st.health_check.has_value());
+  EXPECT_TRUE(st.health_check->unhealthy.empty()) << "not NotReady for 5 minutes yet";
+  EXPECT_EQ(st.health_check->healthy_nodes, 3);
+  ASSERT_TRUE(result.requeue_after.has_value());
+  EXPECT_LE(*result.requeue_after, 5min + 1s) << "back when the timeout passes";
+
+  clock_.advance(5min + 1s);
+  reconcileCluster("prod");
+  EXPECT_EQ(api_.drained, std::vector<std::string>{"c-default-worker-1"});
+  EXPECT_EQ(api_.deleted_nodes, std::vector<std::string>{"c-default-worker-1"});
+  EXPECT_EQ(fake_->calls(Op::MarkUnhealthy), 1);
+  EXPECT_EQ(fake_->calls(Op::PatchStack), 1);
+  EXPECT_TRUE(hasReason(events_, "NodeRemediating"));
+  st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "UPDATE_IN_PROGRESS");
+  EXPECT_NE(st.status_reason.find("auto-heal: replacing unhealthy nodes c-default-worker-1 "
+                                  "(NodeNotReady)"),
+            std::string::npos)
+      << st.status_reason;
+  ASSERT_EQ(st.health_check->remediations.size(), 1u);
+  EXPECT_EQ(st.health_check->remediations[0].node, "c-default-worker-1");
+  EXPECT_EQ(st.health_check->remediations[0].reason, "NodeNotReady");
+  EXPECT_EQ(condition(st, "RemediationAllowed")->status, "True");
+
+  // While the stack updates nothing more is replaced; once it is back and the node is Ready,
+  // the cluster is healthy and the remediation is remembered.
+  reconcileCluster("prod");
+  EXPECT_EQ(fake_->calls(Op::MarkUnhealthy), 1);
+  cloudSettles();
+  not_ready_since.clear();
+  apiShows(uid);
+  reconcileCluster("prod");
+  st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "UPDATE_COMPLETE");
+  EXPECT_EQ(st.health_status, "HEALTHY");
+  EXPECT_EQ(st.health_check->remediations.size(), 1u);
+
+  // Unhealthy again within minHealthyPeriod (1h): left for an operator.
+  apiShows(uid, {"c-default-worker-1"});
+  clock_.advance(6min);
+  reconcileCluster("prod");
+  EXPECT_EQ(fake_->calls(Op::MarkUnhealthy), 1);
+  st = clusterStatus("prod");
+  EXPECT_EQ(condition(st, "RemediationAllowed")->reason, "MinHealthyPeriod")
+      << condition(st, "RemediationAllowed")->message;
+}
+
+TEST_F(ClusterAutoHealTest, ADrainWaitsForPodsUntilNodeDrainTimeout) {
+  auto uid = readyCluster(3);
+  api_.pods_left = 2;
+  apiShows(uid, {"c-default-worker-0"});
+  reconcileCluster("prod");
+  clock_.advance(6min);
+  auto result = reconcileCluster("prod");
+  EXPECT_EQ(fake_->calls(Op::MarkUnhealthy), 0);
+  ASSERT_TRUE(result.requeue_after.has_value());
+  EXPECT_LE(*result.requeue_after, 5s);
+  auto st = clusterStatus("prod");
+  ASSERT_EQ(st.health_check->draining.size(), 1u);
+  EXPECT_EQ(st.health_check->draining[0].node, "c-default-worker-0");
+  EXPECT_EQ(st.health_check->draining[0].pods_left, 2);
+
+  clock_.advance(1min);
+  reconcileCluster("prod");
+  EXPECT_EQ(fake_->calls(Op::MarkUnhealthy), 0);
+  clock_.advance(1min + 1s);  // nodeDrainTimeout (2m) passed since the drain started
+  reconcileCluster("prod");
+  EXPECT_EQ(fake_->calls(Op::MarkUnhealthy), 1);
+  EXPECT_TRUE(hasReason(events_, "NodeDrainTimeout"));
+  EXPECT_TRUE(clusterStatus("prod").health_check->draining.empty());
+}
+
+TEST_F(ClusterAutoHealTest, ThreeOfFiveWorkersNotReadyTripTheShortCircuit) {
+  auto uid = readyCluster(5);
+  apiShows(uid, {"c-default-worker-0", "c-default-worker-1", "c-default-worker-2"});
+  reconcileCluster("prod");
+  clock_.advance(10min);
+  reconcileCluster("prod");
+  EXPECT_EQ(fake_->calls(Op::MarkUnhealthy), 0);
+  EXPECT_TRUE(api_.drained.empty());
+  auto st = clusterStatus("prod");
+  EXPECT_EQ(st.health_check->unhealthy.size(), 3u);
+  EXPECT_EQ(st.health_check->remediations_allowed, 0);
+  EXPECT_EQ(condition(st, "RemediationAllowed")->status, "False");
+  EXPECT_EQ(condition(st, "RemediationAllowed")->reason, "TooManyUnhealthy");
+  EXPECT_EQ(st.health_status, "UNHEALTHY");
+}
+
+TEST_F(ClusterAutoHealTest, OffUnlessEnabledByTheSpecOrTheLabel) {
+  auto uid = readyCluster(3, "");
+  apiShows(uid, {"c-default-worker-0"});
+  reconcileCluster("prod");
+  clock_.advance(10min);
+  reconcileCluster("prod");
+  EXPECT_EQ(fake_->calls(Op::MarkUnhealthy), 0);
+  auto st = clusterStatus("prod");
+  EXPECT_FALSE(st.health_check.has_value());
+  EXPECT_EQ(condition(st, "RemediationAllowed"), nullptr);
+
+  patchSpec(api::Kind::Cluster, "prod", R"({"labels":{"auto_healing_enabled":"true"}})");
+  reconcileCluster("prod");
+  st = clusterStatus("prod");
+  ASSERT_TRUE(st.health_check.has_value());
+  EXPECT_TRUE(st.health_check->enabled);
+}
+
+TEST_F(ClusterAutoHealTest, MagnumAutoHealerOwnsHealthWhenTheLabelsSaySo) {
+  auto uid = readyCluster(
+      3, R"("labels":{"auto_healing_enabled":"true","auto_healing_controller":"magnum-auto-healer"})");
+  // What the in-cluster healer wrote stays.
+  auto cluster = get(api::Kind::Cluster, "prod");
+  auto st = clusterStatus("prod");
+  st.health_status = "UNHEALTHY";
+  st.health_status_reason = {{"c-default-worker-0.NodeCondition", "error"}};
+  ASSERT_TRUE(controller::patchStatus(*store_, cluster, api::encodeClusterStatus(st)).ok());
+  apiShows(uid, {"c-default-worker-0"});
+  reconcileCluster("prod");
+  clock_.advance(10min);
+  reconcileCluster("prod");
+  EXPECT_EQ(fake_->calls(Op::MarkUnhealthy), 0);
+  st = clusterStatus("prod");
+  EXPECT_EQ(st.health_status, "UNHEALTHY");
+  EXPECT_EQ(st.health_status_reason,
+            (api::StringMap{{"c-default-worker-0.NodeCondition", "error"}}));
+  EXPECT_FALSE(st.health_check.has_value());
 }
 
 }  // namespace

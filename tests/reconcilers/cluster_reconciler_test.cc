@@ -17,13 +17,6 @@ const api::Condition* condition(const api::ClusterStatus& st, std::string_view t
   return api::findCondition(st.conditions, type);
 }
 
-bool hasReason(const controller::testing::FakeEventRecorder& events, std::string_view reason) {
-  for (const auto& r : events.reasons()) {
-    if (r == reason) return true;
-  }
-  return false;
-}
-
 class ClusterReconcilerTest : public ReconcilerTest {
  protected:
   // A cluster whose stack completed with every server ACTIVE.

@@ -115,18 +115,24 @@ TEST_F(ControlPlaneObserverTest, NamesAClusterOnlyWhenWhatItSawChanged) {
   EXPECT_EQ(o->observation("uid-a")->nodes[1].ready, "False");
 
   prober.answers.erase("https://b:6443");  // now unreachable
+  // One lost answer is not reported (failure_threshold 2): b still shows what it showed.
+  runTask(io, o->probeAll());
+  EXPECT_TRUE(takeChanged().empty());
+  EXPECT_TRUE(o->observation("uid-b")->reachable);
+  EXPECT_EQ(o->stats().debounced, 1u);
   runTask(io, o->probeAll());
   EXPECT_EQ(takeChanged(), std::vector<std::string>{"uid-b"});
+  EXPECT_FALSE(o->observation("uid-b")->reachable);
   auto stats = o->stats();
   EXPECT_EQ(stats.tracked, 2u);
   EXPECT_EQ(stats.unreachable, 1u);
-  EXPECT_EQ(stats.probes, 8u);
+  EXPECT_EQ(stats.probes, 10u);
   EXPECT_EQ(stats.changes, 4u);
 
   o->untrack("uid-b");
   EXPECT_FALSE(o->observation("uid-b").has_value());
   runTask(io, o->probeAll());
-  EXPECT_EQ(o->stats().probes, 9u);
+  EXPECT_EQ(o->stats().probes, 11u);
 }
 
 TEST_F(ControlPlaneObserverTest, NeverMoreProbesInFlightThanTheBound) {

@@ -276,8 +276,11 @@ void ReconcilerTest::simulateHeat(FakeCloudDriver& fake, const std::string& stac
       fake.putServer(s);
       return s.id;
     };
+    // Heat replaces a CHECK_FAILED server: the old one is deleted, a new one takes its place.
     for (auto& m : members) {
-      if (check_failed.count(m.server_id)) m.server_id = addServer(m.index);
+      if (!check_failed.count(m.server_id)) continue;
+      fake.removeServer(m.server_id);
+      m.server_id = addServer(m.index);
     }
     while (members.size() < count) {
       int index = next_index_[stack_id][gid]++;

@@ -32,6 +32,15 @@ namespace magnumd::reconcilers::testing {
 
 using drivers::FakeCloudDriver;
 
+// Whether an event with this reason was recorded.
+inline bool hasReason(const controller::testing::FakeEventRecorder& events,
+                      std::string_view reason) {
+  for (const auto& r : events.reasons()) {
+    if (r == reason) return true;
+  }
+  return false;
+}
+
 class ReconcilerTest : public controller::testing::StoreFixture {
  protected:
   void SetUp() override;
