@@ -46,6 +46,7 @@ std::optional<Role> parseRole(std::string_view text) {
   if (text == "admin") return Role::Admin;
   if (text == "member") return Role::Member;
   if (text == "reader") return Role::Reader;
+  if (text == "healer") return Role::Healer;
   return std::nullopt;
 }
 
@@ -61,6 +62,7 @@ const char* roleName(Role role) {
     case Role::Admin: return "admin";
     case Role::Member: return "member";
     case Role::Reader: return "reader";
+    case Role::Healer: return "healer";
   }
   return "reader";
 }
@@ -103,7 +105,7 @@ util::Result<std::unique_ptr<TokenAuthenticator>> TokenAuthenticator::parse(
     if (fields[2].empty()) return fail("namespace must be a namespace name or *");
     auto role = parseRole(fields[3]);
     if (!role) {
-      return fail(fmt::format("role \"{}\" is not one of admin, member, reader", fields[3]));
+      return fail(fmt::format("role \"{}\" is not one of admin, member, reader, healer", fields[3]));
     }
     std::string digest = sha256(fields[0]);
     if (auto it = seen.find(digest); it != seen.end()) {
@@ -158,6 +160,13 @@ util::Status authorize(const Identity& identity, Verb verb, const ResourcePath& 
   switch (identity.role) {
     case Role::Admin: return {};
     case Role::Reader: return deny(" (role reader is read-only)");
+    case Role::Healer:
+      // The field rule (health only) is checked against the stored status on write.
+      if (path.kind == api::Kind::Cluster && path.status() &&
+          (verb == Verb::Update || verb == Verb::Patch)) {
+        return {};
+      }
+      return deny(" (role healer may only update a Cluster's health in its /status)");
     case Role::Member:
       if (path.status() || path.kind == api::Kind::Event) {
         return deny(" (status and events are written by controllers; role admin is required)");

@@ -6,6 +6,8 @@
 //   member — read everything in scope; create, update, patch and delete ClusterTemplates,
 //            Clusters and NodeGroups (not /status, not Events)
 //   reader — get, list and watch only
+//   healer — a reader that may also write a Cluster's status.healthStatus and
+//            status.healthStatusReason (magnum-auto-healer's `cluster:update_health_status`)
 // A token whose namespace is not `*` sees and touches only that namespace.
 // A cluster's credentials follow the same rules: reading its CA (clusters/ca) is a get; signing a
 // CSR (clusters/certificates) and fetching a kubeconfig (clusters/kubeconfig) are creates, so
@@ -23,7 +25,7 @@
 
 namespace magnumd::server {
 
-enum class Role { Reader, Member, Admin };
+enum class Role { Reader, Member, Admin, Healer };
 const char* roleName(Role role);
 
 struct Identity {

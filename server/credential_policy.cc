@@ -17,6 +17,7 @@ std::optional<ClientIdentity> kubeconfigIdentity(const Identity& caller) {
     case Role::Member:
       return ClientIdentity{caller.user, {std::string(kMembersGroup)}};
     case Role::Reader:
+    case Role::Healer:
       return std::nullopt;
   }
   return std::nullopt;

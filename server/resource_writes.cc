@@ -7,6 +7,7 @@
 #include "server/references.h"
 #include "server/resources.h"
 #include "server/store_await.h"
+#include "util/json.h"
 #include "util/time.h"
 
 namespace magnumd::server {
@@ -19,6 +20,33 @@ using util::makeError;
 namespace {
 
 constexpr int kPatchAttempts = 5;
+
+// A healer (magnum-auto-healer) may change a Cluster's health and nothing else of its status.
+util::Status checkHealthOnly(std::string_view stored, std::string_view next) {
+  auto before = util::parseJson(stored.empty() ? "{}" : stored);
+  auto after = util::parseJson(next.empty() ? "{}" : next);
+  if (!before.ok() || !after.ok() || !before->IsObject() || !after->IsObject()) {
+    return makeError(ErrorCode::BadRequest, "status must be a JSON object");
+  }
+  auto differs = [](const util::Json& a, const util::Json& b, std::string_view key) {
+    const auto* x = util::member(a, key);
+    const auto* y = util::member(b, key);
+    return (x == nullptr) != (y == nullptr) || (x != nullptr && *x != *y);
+  };
+  for (const auto* doc : {&*before, &*after}) {
+    for (const auto& m : doc->GetObject()) {
+      std::string_view key(m.name.GetString(), m.name.GetStringLength());
+      if (key == "healthStatus" || key == "healthStatusReason") continue;
+      if (differs(*before, *after, key)) {
+        return makeError(ErrorCode::Forbidden,
+                         fmt::format("role healer may change only status.healthStatus and "
+                                     "status.healthStatusReason, not status.{}",
+                                     key));
+      }
+    }
+  }
+  return {};
+}
 
 util::Result<bool> dryRunOf(const RequestContext& ctx) {
   auto it = ctx.query.find("dryRun");
@@ -196,6 +224,11 @@ util::Result<api::Object> ResourceHandlers::admitUpdate(const RequestContext& ct
     // Everything but status in the body is ignored.
     auto status = api::admitStatus(ctx.path.kind, candidate.status);
     if (!status.ok()) return describeInvalid(status.takeError(), ctx.path.kind, current.metadata.name);
+    if (ctx.identity.role == Role::Healer) {
+      // Both sides in canonical form, so defaults the stored status lacks are no change.
+      auto stored = api::admitStatus(ctx.path.kind, current.status);
+      RETURN_IF_ERROR(checkHealthOnly(stored.ok() ? *stored : current.status, *status));
+    }
     next.status = std::move(status).value();
     return next;
   }

@@ -74,6 +74,7 @@ void ApiTest::start(WatchOptions watch_options) {
   auth->add(kAdminA, Identity{"alice-admin", "team-a", Role::Admin});
   auth->add(kMemberA, Identity{"alice", "team-a", Role::Member});
   auth->add(kReaderAll, Identity{"rita", "*", Role::Reader});
+  auth->add(kHealerA, Identity{"auto-healer", "team-a", Role::Healer});
   if (with_secrets_) {
     std::string key_file = dir_.path() + "/encryption.key";
     if (!std::filesystem::exists(key_file)) ASSERT_TRUE(pki::generateKeyFile(key_file).ok());

@@ -36,6 +36,7 @@ inline constexpr const char* kAdmin = "admin-token-0001";
 inline constexpr const char* kMemberA = "member-token-team-a";
 inline constexpr const char* kReaderAll = "reader-token-0001";
 inline constexpr const char* kAdminA = "admin-token-team-a";
+inline constexpr const char* kHealerA = "healer-token-team-a";
 inline constexpr const char* kBase = "/apis/container-infra/v1";
 
 class TempDir {

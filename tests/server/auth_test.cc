@@ -27,7 +27,7 @@ TEST(TokenFile, ParsesCommentsBlankLinesAndRoles) {
 TEST(TokenFile, ErrorsNameTheLine) {
   auto bad_role = TokenAuthenticator::parse("# c\nsecret-admin,root,*,owner\n", "t.csv");
   ASSERT_FALSE(bad_role.ok());
-  EXPECT_EQ(bad_role.error().message, R"(t.csv:2: role "owner" is not one of admin, member, reader)");
+  EXPECT_EQ(bad_role.error().message, R"(t.csv:2: role "owner" is not one of admin, member, reader, healer)");
   auto fields = TokenAuthenticator::parse("secret-admin,root,*\n", "t.csv");
   ASSERT_FALSE(fields.ok());
   EXPECT_NE(fields.error().message.find("t.csv:1: expected 4"), std::string::npos);
@@ -103,6 +103,32 @@ TEST_F(AuthTest, ReaderCannotWriteMemberCannotWriteStatus) {
                       R"({"status":{"phase":"CREATE_COMPLETE"}})", kAdminA,
                       "application/merge-patch+json");
   EXPECT_EQ(admin_a.code, 200u) << admin_a.body;
+}
+
+TEST_F(AuthTest, AHealerWritesAClustersHealthAndNothingElse) {
+  ASSERT_EQ(createTemplate("team-a", "k8s").code, 201u);
+  ASSERT_EQ(call(V::post, std::string(kBase) + "/namespaces/team-a/clusters",
+                 clusterJson("team-a", "x", "k8s"), kMemberA).code, 201u);
+  const std::string status = std::string(kBase) + "/namespaces/team-a/clusters/x/status";
+  auto health = call(V::patch, status,
+                     R"({"status":{"healthStatus":"UNHEALTHY","healthStatusReason":{"x-node-1.NodeCondition":"error"}}})",
+                     kHealerA, "application/merge-patch+json");
+  ASSERT_EQ(health.code, 200u) << health.body;
+  EXPECT_EQ(health.str("/status/healthStatus"), "UNHEALTHY");
+
+  auto phase = call(V::patch, status, R"({"status":{"phase":"CREATE_COMPLETE"}})", kHealerA,
+                    "application/merge-patch+json");
+  EXPECT_EQ(phase.code, 403u);
+  EXPECT_EQ(phase.str("/message"),
+            "role healer may change only status.healthStatus and status.healthStatusReason, not "
+            "status.phase");
+  auto spec = call(V::patch, std::string(kBase) + "/namespaces/team-a/clusters/x",
+                   R"({"spec":{"nodeCount":3}})", kHealerA, "application/merge-patch+json");
+  EXPECT_EQ(spec.code, 403u);
+  EXPECT_NE(spec.str("/message").find("role healer may only update a Cluster's health"),
+            std::string::npos);
+  EXPECT_EQ(call(V::get, std::string(kBase) + "/namespaces/team-a/clusters/x", "", kHealerA).code,
+            200u);
 }
 
 TEST_F(AuthTest, NamespaceLimitedWatchSeesNothingOfOtherNamespaces) {
