@@ -58,7 +58,7 @@ class HeatCoeDriver final : public CoeDriver {
       }
     }
     for (const auto& ng : cluster.node_groups) {
-      auto it = outputs.find(groupParameter(ng.name, "addresses"));
+      auto it = outputs.find(groupParameter(ng.key(), "addresses"));
       if (it == outputs.end()) continue;
       auto parsed = util::parseJson(it->second);
       if (!parsed.ok() || !parsed->IsArray()) continue;

@@ -26,6 +26,9 @@ namespace magnumd::coe {
 inline constexpr std::string_view kMetaClusterUid = "magnumd_cluster_uid";
 inline constexpr std::string_view kMetaNodeGroup = "magnumd_nodegroup";
 inline constexpr std::string_view kMetaRole = "magnumd_role";
+// The node group revision ("r1", "r2", ...) of a server made by a rolling replacement; absent on
+// the group's first servers.
+inline constexpr std::string_view kMetaSlot = "magnumd_slot";
 // Every magnumd stack carries this tag, plus "magnumd-cluster=<uid>".
 inline constexpr std::string_view kStackTag = "magnumd";
 // Where user_data names the control plane's stable address (load balancer VIP or API floating
@@ -45,6 +48,12 @@ struct NodeGroupShape {
   // The cloud-config every server of the group boots with; empty: none. Heat substitutes
   // "%index%" (the member's name) and kApiHostToken in it.
   std::string user_data;
+  // A rolling replacement renders a node group as one ResourceGroup per revision ("slot"): ""
+  // is the group's first, "r1", "r2", ... the later ones, each with its own image, flavor and
+  // user_data. Their names and Heat identifiers derive from key().
+  std::string slot;
+
+  std::string key() const { return slot.empty() ? name : name + "-" + slot; }
 };
 
 struct ClusterShape {
@@ -113,7 +122,7 @@ std::string clusterTag(std::string_view uid);  // "magnumd-cluster=<uid>"
 // Heat identifiers for a node group: "ng_default_worker" (resource), "ng_default_worker_count".
 std::string groupResourceName(std::string_view nodegroup);
 std::string groupParameter(std::string_view nodegroup, std::string_view what);
-// Server names are "<cluster>-<nodegroup>-<index>"; the index is the group member's name.
+// Server names are "<cluster>-<nodegroup>[-<slot>]-<index>"; the index is the group member's name.
 std::optional<std::string> memberIndexOf(std::string_view server_name);
 
 }  // namespace magnumd::coe

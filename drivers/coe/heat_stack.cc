@@ -121,9 +121,9 @@ util::Status addNodeGroup(const ClusterShape& cluster, const NodeGroupShape& ng,
                           ApiEndpoint endpoint, bool has_subnet, Values& group,
                           StackDefinition& def) {
   const bool master = ng.role == "master";
-  const std::string resource = groupResourceName(ng.name);
+  const std::string resource = groupResourceName(ng.key());
   auto param = [&](std::string_view what, std::string value) {
-    def.parameters[groupParameter(ng.name, what)] = std::move(value);
+    def.parameters[groupParameter(ng.key(), what)] = std::move(value);
   };
   std::string removal;
   for (const auto& r : ng.removal_list) removal += (removal.empty() ? "" : ",") + r;
@@ -135,8 +135,10 @@ util::Status addNodeGroup(const ClusterShape& cluster, const NodeGroupShape& ng,
   group.set("resource", resource)
       .set("name", ng.name)
       .set("role", ng.role)
-      .set("file", providerTemplateName(ng.name))
-      .set("server_name", fmt::format("{}-{}-%index%", cluster.name, ng.name))
+      .set("file", providerTemplateName(ng.key()))
+      .set("server_name", fmt::format("{}-{}-%index%", cluster.name, ng.key()))
+      .set("slot", ng.slot)
+      .setFlag("has_slot", !ng.slot.empty())
       .set("secgroup", master ? "secgroup_master" : "secgroup_worker")
       .setFlag("fixed_subnet", has_subnet)
       // Without a load balancer the API's floating IP sits on the first master's port, which
@@ -198,9 +200,12 @@ util::Result<StackDefinition> renderStack(const ClusterShape& cluster, const Sta
   def.timeout_mins = timeout_mins;
 
   ASSIGN_OR_RETURN(ApiEndpoint endpoint, apiEndpoint(cluster));
+  // The masters' API floating IP sits on the first master of the oldest revision that still has
+  // servers (during a rolling replacement it moves once the old masters are gone).
   const NodeGroupShape* masters = nullptr;
   for (const auto& ng : cluster.node_groups) {
-    if (ng.role == "master" && masters == nullptr) masters = &ng;
+    if (ng.role != "master") continue;
+    if (masters == nullptr || (masters->node_count == 0 && ng.node_count > 0)) masters = &ng;
   }
   if (masters == nullptr) {
     return util::makeError(util::ErrorCode::Invalid,
@@ -246,6 +251,7 @@ util::Result<StackDefinition> renderStack(const ClusterShape& cluster, const Sta
   shared.set("meta_cluster_uid", std::string(kMetaClusterUid))
       .set("meta_nodegroup", std::string(kMetaNodeGroup))
       .set("meta_role", std::string(kMetaRole))
+      .set("meta_slot", std::string(kMetaSlot))
       .set("stack_tag", std::string(kStackTag))
       .set("api_host_token", std::string(kApiHostToken))
       .set("api_port", std::to_string(facts.api_port))
@@ -261,7 +267,7 @@ util::Result<StackDefinition> renderStack(const ClusterShape& cluster, const Sta
            fmt::format("{}: traffic between the cluster's own nodes", cluster.name))
       .set("secgroup_master_description", fmt::format("{}: masters", cluster.name))
       .set("secgroup_worker_description", fmt::format("{}: workers", cluster.name))
-      .set("master_group", groupResourceName(masters->name))
+      .set("master_group", groupResourceName(masters->key()))
       .set("flannel_port", pods.overlay_port)
       .setFlag("kubernetes", facts.coe == "kubernetes")
       .setFlag("swarm", facts.coe == "swarm")
@@ -284,7 +290,7 @@ util::Result<StackDefinition> renderStack(const ClusterShape& cluster, const Sta
   for (const auto& ng : cluster.node_groups) {
     Values group = shared;
     RETURN_IF_ERROR(addNodeGroup(cluster, ng, endpoint, has_subnet, group, def));
-    ASSIGN_OR_RETURN(def.files[providerTemplateName(ng.name)],
+    ASSIGN_OR_RETURN(def.files[providerTemplateName(ng.key())],
                      render(ng.role == "master" ? kMasterTemplate : kWorkerTemplate, group));
     groups.push_back(std::move(group));
   }

@@ -242,6 +242,41 @@ TEST(HeatStack, WithoutLoadBalancerTheApiFloatingIpIsAssociatedWithTheFirstMaste
   EXPECT_FALSE(r.has(r.cluster, "api_lb"));
 }
 
+TEST(HeatStack, ARevisionOfANodeGroupIsItsOwnGroupAndTheApiFloatingIpFollowsTheOldMasters) {
+  auto shape = prodCluster();
+  auto next_master = shape.node_groups[0];
+  next_master.slot = "r1";
+  next_master.node_count = 1;
+  next_master.image = "ubuntu-2204-kube-v1.33.1";
+  shape.node_groups.insert(shape.node_groups.begin() + 1, next_master);
+  auto r = render(shape);
+  const util::Json* group = r.resource(r.cluster, "ng_default_master_r1");
+  ASSERT_NE(group, nullptr);
+  EXPECT_EQ(r.json(r.cluster, {"resources", "ng_default_master_r1", "properties", "resource_def",
+                               "properties", "name"}),
+            R"("prod-default-master-r1-%index%")");
+  EXPECT_EQ(r.json(r.cluster, {"resources", "ng_default_master_r1", "properties", "resource_def",
+                               "properties", "slot"}),
+            R"("r1")");
+  EXPECT_EQ(r.param("ng_default_master_r1_image"), "ubuntu-2204-kube-v1.33.1");
+  EXPECT_EQ(r.param("ng_default_master_r1_count"), "1");
+  auto member = parse(r.def.files.at("ng_default_master_r1.yaml"));
+  EXPECT_EQ(r.json(member, {"resources", "server", "properties", "metadata", "magnumd_slot"}),
+            R"({"get_param":"slot"})");
+  // The API's floating IP stays on the old masters while they have servers.
+  EXPECT_EQ(r.json(r.cluster, {"resources", "api_floating_ip_association", "properties",
+                               "port_id"}),
+            R"({"get_attr":["ng_default_master","resource.0.port"]})");
+  shape.node_groups[0].node_count = 0;
+  auto after = render(shape);
+  EXPECT_EQ(after.json(after.cluster, {"resources", "api_floating_ip_association", "properties",
+                                       "port_id"}),
+            R"({"get_attr":["ng_default_master_r1","resource.0.port"]})");
+  // The first revision's servers carry no slot.
+  EXPECT_EQ(r.json(r.master, {"parameters", "slot"}), "<missing slot>");
+  EXPECT_EQ(r.json(member, {"parameters", "slot", "type"}), R"("string")");
+}
+
 TEST(HeatStack, WithoutLoadBalancerOrFloatingIpsTheApiIsTheFirstMastersAddress) {
   auto c = prodCluster();
   c.floating_ip_enabled = false;

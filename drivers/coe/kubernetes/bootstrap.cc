@@ -1,6 +1,8 @@
 #include "drivers/coe/kubernetes/bootstrap.h"
 
 #include <fmt/format.h>
+
+#include <tuple>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -250,6 +252,18 @@ util::Result<std::string> renderUserData(const BootstrapInput& in) {
     if (!script) return internal("kubeadm-bootstrap.sh is not embedded");
     files.push_back(
         file(fmt::format("{}/kubeadm-bootstrap.sh", kScriptDir), "0750", std::string(*script)));
+    // Departed masters leave etcd (a rolling replacement, an auto-heal): etcd-member-janitor.sh.
+    for (const auto& [name, path, mode] :
+         {std::tuple{"etcd-member-janitor.sh", std::string(kScriptDir) + "/etcd-member-janitor.sh",
+                     "0750"},
+          std::tuple{"magnumd-etcd-janitor.service",
+                     std::string("/etc/systemd/system/magnumd-etcd-janitor.service"), "0644"},
+          std::tuple{"magnumd-etcd-janitor.timer",
+                     std::string("/etc/systemd/system/magnumd-etcd-janitor.timer"), "0644"}}) {
+      auto text = embeddedTemplate(name);
+      if (!text) return internal(fmt::format("{} is not embedded", name));
+      files.push_back(file(path, mode, std::string(*text)));
+    }
     doc.set("member_index", in.member_index)
         .set("control_plane_endpoint",
              fmt::format("{}:{}", in.control_plane_host, in.control_plane_port));
