@@ -108,6 +108,7 @@ void validate(const ClusterSpec& s, const ClusterTemplateSpec* tmpl, Causes& cau
   }
   validateNodeStartupTimeout(s.node_startup_timeout, causes);
   if (s.health_check) validate(*s.health_check, "spec.healthCheck", causes);
+  if (s.rollout_strategy) validate(*s.rollout_strategy, "spec.rolloutStrategy", causes);
   validateResourceName(s.flavor, "spec.flavor", causes);
   validateResourceName(s.master_flavor, "spec.masterFlavor", causes);
   validateResourceName(s.fixed_network, "spec.fixedNetwork", causes);

@@ -13,6 +13,7 @@
 #include "api/codec.h"
 #include "api/condition.h"
 #include "api/health_check.h"
+#include "api/rollout.h"
 #include "api/object.h"
 #include "api/validation.h"
 #include "util/result.h"
@@ -44,6 +45,9 @@ struct ClusterSpec {
   bool paused = false;                        // stops all cloud actions for this cluster
   // Auto-heal (api/health_check.h); unset: the defaults, enabled by auto_healing_enabled.
   std::optional<HealthCheckSpec> health_check;
+  // How a change that needs new servers rolls out (api/rollout.h); unset: surge 1, none
+  // unavailable.
+  std::optional<RolloutStrategySpec> rollout_strategy;
 
   template <class S, class V>
   static void fields(S& s, V& v) {
@@ -65,6 +69,7 @@ struct ClusterSpec {
     v("fixedSubnet", s.fixed_subnet);
     v("paused", s.paused);
     v("healthCheck", s.health_check);
+    v("rolloutStrategy", s.rollout_strategy);
   }
 };
 
@@ -138,6 +143,7 @@ struct ClusterStatus {
   std::vector<Condition> conditions;
   std::vector<CertificateAuthorityStatus> certificate_authorities;
   std::optional<HealthCheckStatus> health_check;
+  std::optional<RolloutStatus> rollout;
 
   bool operator==(const ClusterStatus&) const = default;
 
@@ -159,6 +165,7 @@ struct ClusterStatus {
     v("conditions", s.conditions);
     v("certificateAuthorities", s.certificate_authorities);
     v("healthCheck", s.health_check);
+    v("rollout", s.rollout);
   }
 };
 

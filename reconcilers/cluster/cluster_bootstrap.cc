@@ -47,7 +47,7 @@ util::Status ClusterReconciler::renderBootstrap(ClusterScope& scope) {
     const bool master = group.role == api::kRoleMaster;
     in.nodegroup = group.name;
     in.role = master ? coe::kubernetes::NodeRole::Master : coe::kubernetes::NodeRole::Worker;
-    in.node_name = fmt::format("{}-{}-%index%", scope.shape.name, group.name);
+    in.node_name = fmt::format("{}-{}-%index%", scope.shape.name, group.key());
     in.member_index = "%index%";
     in.labels = group.labels;
     auto user_data = coe::kubernetes::renderUserData(in);

@@ -171,6 +171,7 @@ util::Status ClusterReconciler::buildDefinition(ClusterScope& scope) {
                                        defaultGroupObjectName(shape.name, api::kDefaultMasterNodeGroup),
                                        shape.name));
   }
+  RETURN_IF_ERROR(planRollout(scope));
   chooseVictims(scope);
   RETURN_IF_ERROR(renderBootstrap(scope));
   auto definition = scope.coe->render(shape, scope.spec.create_timeout);
@@ -184,14 +185,18 @@ util::Status ClusterReconciler::buildDefinition(ClusterScope& scope) {
 // Scale-down victims per group, in this order: servers the NodeGroup names in nodesToRemove
 // (by name or id), then servers that are not ACTIVE, then the newest.
 void ClusterReconciler::chooseVictims(ClusterScope& scope) {
-  for (size_t i = 0; i < scope.shape.node_groups.size(); ++i) {
-    auto& group = scope.shape.node_groups[i];
-    auto servers = scope.serversOf(group.name);
-    if (static_cast<int64_t>(servers.size()) <= group.node_count) continue;
-    std::set<std::string> named;
-    if (auto spec = api::decodeNodeGroupSpec(scope.nodegroups[i].spec); spec.ok()) {
-      named.insert(spec->nodes_to_remove.begin(), spec->nodes_to_remove.end());
+  std::map<std::string, std::set<std::string>> named_by_group;
+  for (const auto& ng : scope.nodegroups) {
+    if (auto spec = api::decodeNodeGroupSpec(ng.spec); spec.ok()) {
+      named_by_group[groupNameOf(ng)].insert(spec->nodes_to_remove.begin(),
+                                             spec->nodes_to_remove.end());
     }
+  }
+  for (auto& group : scope.shape.node_groups) {
+    if (!group.removal_list.empty()) continue;  // a rolling replacement chose already
+    auto servers = scope.serversOf(group.name, group.slot);
+    if (static_cast<int64_t>(servers.size()) <= group.node_count) continue;
+    const auto& named = named_by_group[group.name];
     auto rank = [&](const drivers::Server& s) {
       if (named.count(s.name) || named.count(s.id)) return 0;
       return s.status != "ACTIVE" ? 1 : 2;

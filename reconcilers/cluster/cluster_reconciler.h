@@ -94,6 +94,13 @@ class ClusterReconciler final : public controller::Reconciler {
   // cluster_control_plane.cc
   void observeControlPlane(ClusterScope& scope);
   void assessNodes(ClusterScope& scope);
+  // cluster_rollout.cc
+  util::Status planRollout(ClusterScope& scope);
+  // One drain step of `node` (tracked in `draining`); true once it may go: drained, not a Node,
+  // no API to drain through, or `timeout` passed. Its Node is deleted then.
+  bool drainBeforeRemoval(ClusterScope& scope, const std::string& node,
+                          std::vector<api::DrainStatus>& draining,
+                          std::chrono::milliseconds timeout, std::string_view why);
   // cluster_remediation.cc
   void checkHealth(ClusterScope& scope);
   controller::Result remediate(ClusterScope& scope, controller::Result result);

@@ -85,7 +85,9 @@ void ClusterReconciler::checkHealth(ClusterScope& scope) {
 // a stack operation, or one whose stack is still working, replaces nothing.
 Result ClusterReconciler::remediate(ClusterScope& scope, Result result) {
   auto& h = scope.health;
-  if (!h.judged || scope.paused || !scope.blocked.empty() || !scope.progress.empty() ||
+  // A rolling replacement replaces nodes itself; unhealthy ones go first there.
+  if (!h.judged || scope.rolling || scope.paused || !scope.blocked.empty() ||
+      !scope.progress.empty() ||
       !result.ok() || !scope.stack || !scope.stack->complete() ||
       tagValue(scope.stack->tags, kHashTagPrefix) != scope.desired_hash) {
     return result;
@@ -98,45 +100,13 @@ Result ClusterReconciler::remediate(ClusterScope& scope, Result result) {
   if (h.plan.remediate.empty()) return result;
 
   const auto now = deps_.clock.now();
-  const auto& view = scope.control_plane;
-  const bool api_answers = view.mode == Mode::Tracked && view.observed &&
-                           view.observed->reachable && view.observed->nodes_listed;
   std::vector<const UnhealthyNode*> ready;
   bool still_draining = false;
   for (const auto& victim : h.plan.remediate) {
-    if (api_answers && view.observed->node(victim.name) != nullptr && deps_.control_plane) {
-      auto it = std::find_if(h.draining.begin(), h.draining.end(),
-                             [&](const api::DrainStatus& d) { return d.node == victim.name; });
-      if (it == h.draining.end()) {
-        h.draining.push_back({victim.name, util::formatRfc3339(now), 0});
-        it = h.draining.end() - 1;
-        deps_.events.normal(scope.cluster, "NodeDraining",
-                            "draining {} before replacing it ({}: {})", victim.name,
-                            victim.reason, victim.message);
-      }
-      const auto started = util::parseRfc3339(it->started).value_or(now);
-      auto step = deps_.cloud.run(deps_.control_plane->drainStep(scope.uid(), victim.name));
-      const bool timed_out = now >= started + h.options.node_drain_timeout;
-      if (step.ok()) it->pods_left = step->pods_left;
-      const bool drained = step.ok() && (!step->node_found || step->pods_left == 0);
-      if (!drained && !timed_out) {
-        still_draining = true;
-        continue;
-      }
-      if (!drained) {
-        deps_.events.warning(
-            scope.cluster, "NodeDrainTimeout",
-            "{} was not drained within nodeDrainTimeout ({}): {}; replacing it anyway",
-            victim.name, formatDuration(h.options.node_drain_timeout),
-            step.ok() ? fmt::format("{} pods left", step->pods_left) : step.error().message);
-      }
-      // The Node goes before its server (as Cluster API deletes it): the replacement registers
-      // under the same name.
-      auto deleted = deps_.cloud.run(deps_.control_plane->deleteNode(scope.uid(), victim.name));
-      if (!deleted.ok()) {
-        deps_.events.warning(scope.cluster, "NodeDeleteFailed", "deleting Node {}: {}",
-                             victim.name, deleted.error().message);
-      }
+    if (!drainBeforeRemoval(scope, victim.name, h.draining, h.options.node_drain_timeout,
+                            fmt::format("{}: {}", victim.reason, victim.message))) {
+      still_draining = true;
+      continue;
     }
     ready.push_back(&victim);
   }

@@ -85,9 +85,13 @@ struct ClusterScope {
   ControlPlaneView control_plane;
   NodeReadiness nodes;
   HealthView health;
+  std::optional<api::RolloutStatus> rollout;  // planned this pass (cluster_rollout.cc)
+  bool rolling = false;                       // a rolling replacement is under way
 
   const std::string& uid() const { return cluster.metadata.uid; }
   std::vector<drivers::Server> serversOf(const std::string& group) const;
+  // Those of one revision ("" the group's first) of the group.
+  std::vector<drivers::Server> serversOf(const std::string& group, const std::string& slot) const;
 };
 
 // cluster_control_plane.cc

@@ -28,11 +28,11 @@ std::vector<std::string> stackTags(const ClusterScope& scope) {
 std::string describeChange(const ClusterScope& scope) {
   std::string out;
   for (const auto& g : scope.shape.node_groups) {
-    auto live = static_cast<int64_t>(scope.serversOf(g.name).size());
+    auto live = static_cast<int64_t>(scope.serversOf(g.name, g.slot).size());
     if (live == g.node_count) continue;
-    out += fmt::format("{}{} {}→{}", out.empty() ? "" : ", ", g.name, live, g.node_count);
+    out += fmt::format("{}{} {}→{}", out.empty() ? "" : ", ", g.key(), live, g.node_count);
   }
-  if (!out.empty()) out = "scaling " + out;
+  if (!out.empty()) out = (scope.rolling ? "rolling update: " : "scaling ") + out;
   for (const auto& ng : scope.deleting_nodegroups) {
     out += fmt::format("{}removing node group {}", out.empty() ? "" : "; ", ng.metadata.name);
   }
@@ -205,8 +205,8 @@ Result ClusterReconciler::handleComplete(ClusterScope& scope) {
 Result ClusterReconciler::repairDrift(ClusterScope& scope) {
   std::set<std::string> short_groups;
   for (const auto& g : scope.shape.node_groups) {
-    if (static_cast<int64_t>(scope.serversOf(g.name).size()) < g.node_count) {
-      short_groups.insert(coe::groupResourceName(g.name));
+    if (static_cast<int64_t>(scope.serversOf(g.name, g.slot).size()) < g.node_count) {
+      short_groups.insert(coe::groupResourceName(g.key()));
     }
   }
   if (short_groups.empty()) return Result::done();

@@ -55,6 +55,11 @@ std::string phaseOf(const ClusterScope& scope) {
     return std::string(stack->failed() ? api::kPhaseCreateFailed : api::kPhaseCreateInProgress);
   }
   if (scope.timed_out) return std::string(api::kPhaseCreateFailed);
+  // A rolling replacement is one update from its first step to its last.
+  if (scope.rolling && scope.rollout) {
+    return std::string(scope.rollout->phase == "Stalled" ? api::kPhaseUpdateFailed
+                                                         : api::kPhaseUpdateInProgress);
+  }
   if (waitsForNodes(scope)) {
     if (!scope.nodes.timed_out.empty()) return stack->action() + "_FAILED";
     if (!scope.nodes.assessed || !scope.nodes.allReady()) return stack->action() + "_IN_PROGRESS";
@@ -239,7 +244,7 @@ api::Condition novaNodesCondition(const ClusterScope& scope, int64_t generation)
   std::string missing;
   int64_t want = 0, active = 0;
   for (const auto& g : scope.shape.node_groups) {
-    auto servers = scope.serversOf(g.name);
+    auto servers = scope.serversOf(g.name, g.slot);
     auto up = std::count_if(servers.begin(), servers.end(),
                             [](const drivers::Server& s) { return s.status == "ACTIVE"; });
     want += g.node_count;
@@ -283,6 +288,8 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
                                    stack->ref.name, scope.spec.create_timeout);
   } else if (!scope.failure.empty()) {
     st.status_reason = scope.failure;
+  } else if (scope.rolling && scope.rollout) {
+    st.status_reason = "rolling update: " + scope.rollout->message;
   } else if (!scope.progress.empty()) {
     st.status_reason = scope.progress;
   } else if (waitsForNodes(scope) && !scope.nodes.timed_out.empty()) {
@@ -295,6 +302,7 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
   st.stack_id = stack ? stack->ref.id : (scope.cluster.deleting() ? std::string() : st.stack_id);
   st.observed_generation = generation;
   if (!scope.certificate_authorities.empty()) st.certificate_authorities = scope.certificate_authorities;
+  if (scope.rollout) st.rollout = scope.rollout;
 
   // Addresses from the servers we observe (always fresh), the API address from the stack's
   // outputs when we have them, else the first master.

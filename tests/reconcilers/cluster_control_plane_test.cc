@@ -8,6 +8,7 @@
 #include <set>
 
 #include "controller/object_helpers.h"
+#include "drivers/coe/coe_driver.h"
 #include "tests/reconcilers/harness.h"
 
 namespace magnumd::reconcilers::testing {
@@ -557,6 +558,107 @@ TEST_F(ClusterAutoHealTest, MagnumAutoHealerOwnsHealthWhenTheLabelsSaySo) {
   EXPECT_EQ(st.health_status_reason,
             (api::StringMap{{"c-default-worker-0.NodeCondition", "error"}}));
   EXPECT_FALSE(st.health_check.has_value());
+}
+
+// ---- rolling upgrade
+
+class ClusterRolloutTest : public ClusterControlPlaneTest {
+ protected:
+  // Passes of a cloud that settles and an API that shows every server as a Ready Node (except
+  // those named), until the cluster's rollout is done or `max_steps` passes went by. Records
+  // the fewest Ready workers the API showed.
+  void rollOut(const std::string& uid, int max_steps, std::set<std::string> never_ready = {}) {
+    for (int step = 0; step < max_steps; ++step) {
+      cloudSettles();
+      std::set<std::string> not_ready;
+      int64_t ready_workers = 0;
+      for (const auto& s : fake_->servers()) {
+        bool bad = false;
+        for (const auto& prefix : never_ready) bad = bad || s.name.starts_with(prefix);
+        if (bad) not_ready.insert(s.name);
+        if (!bad && s.metadata.at(std::string(coe::kMetaRole)) == "worker") ready_workers++;
+      }
+      min_ready_workers = std::min(min_ready_workers, ready_workers);
+      apiShows(uid, not_ready);
+      reconcileCluster("prod");
+      auto st = clusterStatus("prod");
+      if (st.rollout && st.rollout->phase == "Complete" && st.phase == "UPDATE_COMPLETE") return;
+    }
+  }
+  std::vector<std::string> serverNames() {
+    std::vector<std::string> out;
+    for (const auto& s : fake_->servers()) out.push_back(s.name);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  int64_t min_ready_workers = 1 << 30;
+};
+
+TEST_F(ClusterRolloutTest, AKubeTagChangeReplacesMastersFirstThenWorkersKeepingThemReady) {
+  auto uid = createCompletedStack("prod", 1, 3);
+  apiShows(uid);
+  reconcileCluster("prod");
+  ASSERT_EQ(clusterStatus("prod").phase, "CREATE_COMPLETE");
+  ASSERT_EQ(clusterStatus("prod").rollout->phase, "Complete");
+
+  patchSpec(api::Kind::Cluster, "prod", R"({"labels":{"kube_tag":"v1.33.1"}})");
+  reconcileCluster("prod");
+  auto st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "UPDATE_IN_PROGRESS");
+  EXPECT_EQ(st.rollout->phase, "Progressing");
+  EXPECT_EQ(st.rollout->target_version, "v1.33.1");
+  EXPECT_NE(st.status_reason.find("rolling update: default-master: 0/1 Ready on r1 (v1.33.1"),
+            std::string::npos)
+      << st.status_reason;
+  ASSERT_EQ(st.rollout->node_groups.size(), 2u);
+  EXPECT_EQ(st.rollout->node_groups[0].revisions.size(), 2u) << "masters first";
+  EXPECT_EQ(st.rollout->node_groups[1].revisions.size(), 1u) << "workers wait";
+
+  rollOut(uid, 30);
+  st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "UPDATE_COMPLETE") << st.status_reason;
+  EXPECT_EQ(st.rollout->phase, "Complete");
+  EXPECT_EQ(st.rollout->updated_nodes, 4);
+  EXPECT_EQ(serverNames(), (std::vector<std::string>{"c-default-master-r1-0", "c-default-worker-r1-0",
+                                                     "c-default-worker-r1-1", "c-default-worker-r1-2"}));
+  EXPECT_GE(min_ready_workers, 3) << "maxUnavailable 0: never fewer Ready workers than the count";
+  // Every old node was drained and its Node deleted before its server went.
+  std::sort(api_.drained.begin(), api_.drained.end());
+  EXPECT_EQ(api_.drained, (std::vector<std::string>{"c-default-master-0", "c-default-worker-0",
+                                                    "c-default-worker-1", "c-default-worker-2"}));
+  // Settled: another pass changes nothing.
+  const auto revision = store_->currentRevision();
+  const auto patches = fake_->calls(Op::PatchStack);
+  reconcileCluster("prod");
+  EXPECT_EQ(store_->currentRevision(), revision);
+  EXPECT_EQ(fake_->calls(Op::PatchStack), patches);
+}
+
+TEST_F(ClusterRolloutTest, AnImageThatNeverGetsReadyStallsAfterTheFirstNodeAndRevertingRecovers) {
+  auto uid = createCompletedStack("prod", 1, 3);
+  apiShows(uid);
+  reconcileCluster("prod");
+  // Workers only (a NodeGroup-like change through the cluster's flavor would do too).
+  patchSpec(api::Kind::Cluster, "prod", R"({"flavor":"m1.broken"})");
+  rollOut(uid, 6, {"c-default-worker-r1-"});
+  clock_.advance(11min);  // past nodeStartupTimeout
+  rollOut(uid, 2, {"c-default-worker-r1-"});
+  auto st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "UPDATE_FAILED");
+  EXPECT_EQ(st.rollout->phase, "Stalled");
+  EXPECT_NE(st.status_reason.find("c-default-worker-r1-0 of r1"), std::string::npos)
+      << st.status_reason;
+  EXPECT_EQ(serverNames(), (std::vector<std::string>{"c-default-master-0", "c-default-worker-0",
+                                                     "c-default-worker-1", "c-default-worker-2",
+                                                     "c-default-worker-r1-0"}))
+      << "one new server, no old one touched";
+
+  patchSpec(api::Kind::Cluster, "prod", R"({"flavor":null})");
+  rollOut(uid, 10, {"c-default-worker-r1-"});
+  st = clusterStatus("prod");
+  EXPECT_EQ(st.phase, "UPDATE_COMPLETE") << st.status_reason;
+  EXPECT_EQ(serverNames(), (std::vector<std::string>{"c-default-master-0", "c-default-worker-0",
+                                                     "c-default-worker-1", "c-default-worker-2"}));
 }
 
 }  // namespace

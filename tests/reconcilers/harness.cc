@@ -245,7 +245,14 @@ void ReconcilerTest::simulateHeat(FakeCloudDriver& fake, const std::string& stac
     if (!std::regex_match(key, m, count_re)) continue;
     const std::string gid = m[1];
     present.insert(gid);
-    std::string group = gid;
+    // A revision of a node group ("ng_default_worker_r1_count") has its own servers.
+    static const std::regex slot_re("^(.+)_(r[0-9]+)$");
+    std::smatch sm;
+    std::string group = gid, slot;
+    if (std::regex_match(gid, sm, slot_re)) {
+      group = sm[1];
+      slot = sm[2];
+    }
     std::replace(group.begin(), group.end(), '_', '-');
     auto& members = groups[gid];
     std::set<std::string> removal;
@@ -267,7 +274,9 @@ void ReconcilerTest::simulateHeat(FakeCloudDriver& fake, const std::string& stac
     auto addServer = [&](int index) {
       drivers::Server s;
       s.id = fmt::format("srv-{}", next_server_++);
-      s.name = fmt::format("c-{}-{}", group, index);
+      s.name = slot.empty() ? fmt::format("c-{}-{}", group, index)
+                            : fmt::format("c-{}-{}-{}", group, slot, index);
+      if (!slot.empty()) s.metadata[std::string(coe::kMetaSlot)] = slot;
       s.status = "BUILD";
       s.metadata[std::string(coe::kMetaClusterUid)] = params.at("cluster_uid");
       s.metadata[std::string(coe::kMetaNodeGroup)] = group;
