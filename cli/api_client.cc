@@ -1,12 +1,16 @@
 #include "cli/api_client.h"
-#include "util/url.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/url/parse.hpp>
+#include <cctype>
+
+#include "util/url.h"
 
 namespace magnumd::cli {
 
+namespace http = drivers::http;
 using util::Json;
 using util::JsonDoc;
 
@@ -59,6 +63,50 @@ const char* reasonForStatus(int status) {
 }
 
 }  // namespace
+
+util::Result<ServerUrl> parseServerUrl(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return util::makeError(
+        util::ErrorCode::BadRequest,
+        fmt::format("server URL \"{}\": {} (expected http[s]://HOST[:PORT][/PATH])", text, why));
+  };
+  if (text.find("://") == std::string_view::npos) return bad("missing the scheme");
+  auto parsed = boost::urls::parse_absolute_uri(text);
+  if (!parsed) return bad(parsed.error().message());
+  const auto& u = *parsed;
+  ServerUrl url;
+  url.scheme = std::string(u.scheme());
+  std::transform(url.scheme.begin(), url.scheme.end(), url.scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (url.scheme != "http" && url.scheme != "https") return bad("the scheme must be http or https");
+  if (u.has_userinfo()) return bad("credentials in the URL are not supported; use --token");
+  if (u.has_query() || u.has_fragment()) return bad("a query or fragment is not allowed");
+  if (u.host_type() == boost::urls::host_type::ipv6) {
+    url.host = u.host_ipv6_address().to_string();
+  } else {
+    url.host = std::string(u.host());
+  }
+  if (url.host.empty()) return bad("missing the host");
+  url.port = url.scheme == "https" ? 443 : 80;
+  if (u.has_port()) {
+    std::string_view port = u.port();
+    unsigned value = 0;
+    bool digits =
+        !port.empty() && port.size() <= 5 &&
+        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) value = static_cast<unsigned>(std::stoul(std::string(port)));
+    if (!digits || value == 0 || value > 65535) return bad("the port must be 1-65535");
+    url.port = static_cast<uint16_t>(value);
+  }
+  url.path = std::string(u.encoded_path());
+  while (!url.path.empty() && url.path.back() == '/') url.path.pop_back();
+  return url;
+}
+
+std::string ServerUrl::text() const {
+  std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return fmt::format("{}://{}:{}{}", scheme, bracketed, port, path);
+}
 
 ApiError errorFromStatus(const Json& status) {
   ApiError e;
@@ -139,26 +187,51 @@ std::string objectPath(api::Kind kind, std::string_view ns, std::string_view nam
   return fmt::format("{}/{}", collectionPath(kind, ns), util::percentEncode(name));
 }
 
-ApiClient::ApiClient(std::unique_ptr<net::HttpClient> http, std::string token)
-    : http_(std::move(http)), token_(std::move(token)) {
-  const net::Url& u = http_->url();
-  std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
-  server_url_ = fmt::format("{}://{}:{}{}", u.scheme, host, u.port, u.path);
+util::Result<std::unique_ptr<ApiClient>> ApiClient::create(ApiClientOptions options) {
+  ASSIGN_OR_RETURN(ServerUrl url, parseServerUrl(options.server));
+  http::HttpClientOptions http_options;
+  http_options.connect_timeout =
+      std::min<std::chrono::milliseconds>(options.request_timeout, std::chrono::seconds(10));
+  http_options.request_timeout = options.request_timeout;
+  http_options.user_agent = options.user_agent;
+  http_options.tls.ca_file = options.ca_file;
+  http_options.tls.insecure = options.insecure_skip_tls_verify;
+  http_options.tls.failure_hint =
+      "give the server's CA with --ca-file, or skip verification with --insecure-skip-tls-verify";
+  // One command, one attempt: the user sees a failure at once and decides; a watch resumes on
+  // its own. magnumctl reports failures itself, so the client does not log them.
+  http_options.retry.max_attempts = 1;
+  http_options.log_failures = false;
+  http_options.max_connections_per_host = 1;
+  http_options.max_idle_per_host = 1;
+  ASSIGN_OR_RETURN(auto http, http::BlockingHttpClient::create(std::move(http_options)));
+  return std::unique_ptr<ApiClient>(
+      new ApiClient(std::move(http), url.text(), std::move(options.token)));
 }
 
-std::vector<std::pair<std::string, std::string>> ApiClient::headers(std::string content_type,
-                                                                   std::string accept) const {
-  std::vector<std::pair<std::string, std::string>> h{{"Accept", std::move(accept)}};
-  if (!token_.empty()) h.emplace_back("Authorization", "Bearer " + token_);
-  if (!content_type.empty()) h.emplace_back("Content-Type", std::move(content_type));
-  return h;
+ApiClient::ApiClient(std::unique_ptr<http::BlockingHttpClient> http, std::string server_url,
+                     std::string token)
+    : http_(std::move(http)), server_url_(std::move(server_url)), token_(std::move(token)) {}
+
+http::HttpRequest ApiClient::request(std::string method, std::string target,
+                                     std::string content_type, std::string accept) const {
+  http::HttpRequest r;
+  r.method = std::move(method);
+  r.url = server_url_ + target;
+  r.headers.push_back({"Accept", std::move(accept)});
+  if (!token_.empty()) r.headers.push_back({"Authorization", "Bearer " + token_});
+  if (!content_type.empty()) r.headers.push_back({"Content-Type", std::move(content_type)});
+  return r;
 }
 
 ApiError ApiClient::transportError(const util::Error& error) const {
   ApiError e;
   e.reason = util::reasonOf(error.code);
   e.message = error.message;
-  if (error.code == util::ErrorCode::Unavailable) {
+  if (http::failureKind(error) == http::FailureKind::Tls) {
+    e.message = fmt::format("no secure connection to the magnumd server at {}: {}", server_url_,
+                            error.message);
+  } else if (error.code == util::ErrorCode::Unavailable) {
     e.message =
         fmt::format("cannot reach the magnumd server at {}: {}", server_url_, error.message);
     e.hint =
@@ -182,9 +255,9 @@ ApiError ApiClient::withHint(ApiError error) const {
 
 ApiResult<JsonDoc> ApiClient::call(std::string method, std::string target, std::string body,
                                    std::string content_type) {
-  net::HttpRequest req{std::move(method), std::move(target), headers(std::move(content_type)),
-                       std::move(body)};
-  auto resp = http_->send(req);
+  auto req = request(std::move(method), std::move(target), std::move(content_type));
+  req.body = std::move(body);
+  auto resp = http_->send(std::move(req));
   if (!resp.ok()) return transportError(resp.error());
   if (resp->status / 100 != 2) return withHint(errorFromResponse(resp->status, resp->body));
   auto doc = util::parseJson(resp->body.empty() ? std::string_view("{}") : resp->body);
@@ -248,9 +321,10 @@ ApiResult<JsonDoc> ApiClient::getRaw(const std::string& path) { return call("GET
 ApiResult<std::string> ApiClient::callText(std::string method, std::string target,
                                            std::string accept, std::string body,
                                            std::string content_type) {
-  net::HttpRequest req{std::move(method), std::move(target),
-                       headers(std::move(content_type), std::move(accept)), std::move(body)};
-  auto resp = http_->send(req);
+  auto req =
+      request(std::move(method), std::move(target), std::move(content_type), std::move(accept));
+  req.body = std::move(body);
+  auto resp = http_->send(std::move(req));
   if (!resp.ok()) return transportError(resp.error());
   if (resp->status / 100 != 2) return withHint(errorFromResponse(resp->status, resp->body));
   return std::move(resp->body);
@@ -291,9 +365,10 @@ ApiResult<WatchEnd> ApiClient::watch(const WatchRequest& request, const WatchHan
     }
     return true;
   };
-  net::HttpRequest req{"GET", target, headers({}), {}};
-  net::StreamOptions stream_options{request.deadline, kWatchIdleTimeout};
-  auto resp = http_->stream(req, on_line, stream_options);
+  http::StreamOptions stream_options;
+  stream_options.deadline = request.deadline;
+  stream_options.idle_timeout = kWatchIdleTimeout;
+  auto resp = http_->stream(this->request("GET", target), on_line, stream_options);
   if (failure) return std::move(*failure);
   if (!resp.ok()) return transportError(resp.error());
   if (resp->status / 100 != 2) return withHint(errorFromResponse(resp->status, resp->body));

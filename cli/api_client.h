@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -13,11 +14,34 @@
 #include <vector>
 
 #include "api/object.h"
-#include "net/http_client.h"
+#include "drivers/http/blocking_client.h"
 #include "util/json.h"
 #include "util/result.h"
 
 namespace magnumd::cli {
+
+// magnumd's address as given to --server / MAGNUMD_URL.
+struct ServerUrl {
+  std::string scheme;  // "http" or "https"
+  std::string host;    // without brackets for IPv6 literals
+  uint16_t port = 0;   // explicit or the scheme's default
+  std::string path;    // base path without a trailing slash ("" for the root)
+
+  std::string text() const;  // scheme://host:port/path, IPv6 literals in brackets
+};
+
+// Parses "http[s]://host[:port][/base/path]". Errors are BadRequest naming the URL and what is
+// wrong with it (missing scheme, unsupported scheme, bad port, user info, query or fragment).
+util::Result<ServerUrl> parseServerUrl(std::string_view text);
+
+struct ApiClientOptions {
+  std::string server = "http://127.0.0.1:9511";
+  std::string token;
+  std::string ca_file;  // PEM bundle; empty: the system's trusted CAs
+  bool insecure_skip_tls_verify = false;
+  std::chrono::milliseconds request_timeout{30000};  // one request; for watches, idle time
+  std::string user_agent = "magnumctl";
+};
 
 struct ApiError {
   int http_status = 0;  // 0: no response from the server (transport failure)
@@ -87,7 +111,9 @@ struct ListOptions {
 
 class ApiClient {
  public:
-  ApiClient(std::unique_ptr<net::HttpClient> http, std::string token);
+  // Checks the server URL and loads the CA file up front, so that configuration mistakes surface
+  // before the first request.
+  static util::Result<std::unique_ptr<ApiClient>> create(ApiClientOptions options);
 
   ApiResult<util::JsonDoc> get(api::Kind kind, std::string_view ns, std::string_view name);
   // Follows `continue` until the last page; returns {"metadata":{"resourceVersion"},"items":[...]}
@@ -109,16 +135,20 @@ class ApiClient {
   const std::string& serverUrl() const { return server_url_; }
 
  private:
+  ApiClient(std::unique_ptr<drivers::http::BlockingHttpClient> http, std::string server_url,
+            std::string token);
+
   ApiResult<util::JsonDoc> call(std::string method, std::string target, std::string body = {},
                                 std::string content_type = {});
   ApiError transportError(const util::Error& error) const;
   ApiError withHint(ApiError error) const;
-  std::vector<std::pair<std::string, std::string>> headers(
-      std::string content_type, std::string accept = "application/json") const;
+  drivers::http::HttpRequest request(std::string method, std::string target,
+                                     std::string content_type = {},
+                                     std::string accept = "application/json") const;
 
-  std::unique_ptr<net::HttpClient> http_;
+  std::unique_ptr<drivers::http::BlockingHttpClient> http_;
+  std::string server_url_;  // requests go to server_url_ + path
   std::string token_;
-  std::string server_url_;
 };
 
 }  // namespace magnumd::cli

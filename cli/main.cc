@@ -42,15 +42,14 @@ CLI::Option* addGlobals(CLI::App& app, Globals& g) {
 util::Result<std::unique_ptr<cli::ApiClient>> makeClient(const Globals& g) {
   ASSIGN_OR_RETURN(auto timeout, cli::parseDuration(g.request_timeout));
   if (timeout.count() == 0) timeout = std::chrono::hours(24 * 365);
-  net::HttpClientOptions options;
-  options.base_url = g.server;
-  options.read_timeout = timeout;
-  options.connect_timeout = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(10));
+  cli::ApiClientOptions options;
+  options.server = g.server;
+  options.token = g.token;
+  options.request_timeout = timeout;
   options.insecure_skip_tls_verify = g.insecure;
   options.ca_file = g.ca_file;
   options.user_agent = "magnumctl/" MAGNUMD_VERSION;
-  ASSIGN_OR_RETURN(auto http, net::HttpClient::create(options));
-  return std::make_unique<cli::ApiClient>(std::move(http), g.token);
+  return cli::ApiClient::create(std::move(options));
 }
 
 }  // namespace

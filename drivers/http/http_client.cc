@@ -183,13 +183,84 @@ util::Error transportError(const boost::system::error_code& ec, const Target& t,
                   kind);
 }
 
-// The server's certificate, as OpenSSL judged it: "certificate verify failed: IP address
-// mismatch" says more than "certificate verify failed".
-std::string verifyFailure(SSL* ssl) {
+// The one place that decides which name the server's certificate must carry: the IP address for
+// an IP literal (a cluster's API is often https://192.0.2.7:6443), else the DNS name, with a
+// wildcard only as the whole leftmost label. OpenSSL checks it during the handshake, which then
+// fails with X509_V_ERR_HOSTNAME_MISMATCH or X509_V_ERR_IP_ADDRESS_MISMATCH. SNI carries DNS
+// names only, verified or not.
+util::Status requirePeerName(SSL* ssl, const std::string& host, bool verify) {
+  const bool ip = isIpLiteral(host);
+  if (!ip && SSL_set_tlsext_host_name(ssl, host.c_str()) != 1) {
+    return makeError(ErrorCode::Unavailable, fmt::format("TLS: cannot send the name \"{}\"", host));
+  }
+  if (!verify) return {};
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  const int named = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str())
+                       : X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+  if (named != 1) {
+    return makeError(ErrorCode::Unavailable, fmt::format("TLS: cannot verify host \"{}\"", host));
+  }
+  return {};
+}
+
+bool isNameMismatch(long verify_result) {
+  return verify_result == X509_V_ERR_HOSTNAME_MISMATCH ||
+         verify_result == X509_V_ERR_IP_ADDRESS_MISMATCH;
+}
+
+// The server's certificate, as OpenSSL judged it: "IP address mismatch" says more than
+// "certificate verify failed".
+std::string verifyFailure(SSL* ssl, const std::string& host) {
   const long result = SSL_get_verify_result(ssl);
   if (result == X509_V_OK) return "";
+  if (isNameMismatch(result)) {
+    return fmt::format("{}: the server's certificate is not valid for {}",
+                       X509_verify_cert_error_string(result), host);
+  }
   return X509_verify_cert_error_string(result);
 }
+
+// The deadline of a stream's next write or read: `limit` from now, or the stream's overall
+// deadline if sooner.
+SteadyClock::time_point nextStepDeadline(const StreamOptions& so, Millis limit) {
+  const auto step = SteadyClock::now() + limit;
+  return so.deadline ? std::min(step, *so.deadline) : step;
+}
+
+// Splits a streamed body into lines for the handler, bounding a line's length.
+class LineSplitter {
+ public:
+  LineSplitter(const LineHandler& on_line, uint64_t max_line) : on_line_(on_line), max_(max_line) {}
+
+  // Returns false when the handler asked to stop; sets `too_long` when a line exceeds the limit.
+  bool feed(std::string_view data, bool& too_long) {
+    pending_.append(data);
+    size_t start = 0;
+    for (size_t nl; (nl = pending_.find('\n', start)) != std::string::npos; start = nl + 1) {
+      if (!deliver(std::string_view(pending_).substr(start, nl - start))) {
+        pending_.clear();
+        return false;
+      }
+    }
+    pending_.erase(0, start);
+    too_long = pending_.size() > max_;
+    return true;
+  }
+  void finish() {
+    if (!pending_.empty()) deliver(pending_);
+    pending_.clear();
+  }
+
+ private:
+  bool deliver(std::string_view line) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return line.empty() || on_line_(line);
+  }
+  const LineHandler& on_line_;
+  uint64_t max_;
+  std::string pending_;
+};
 
 // Kept out of the coroutines: GCC 12 mishandles class temporaries in conditional expressions
 // inside coroutine bodies.
@@ -299,41 +370,118 @@ struct HttpClient::Impl {
     conn->lowest().socket().set_option(tcp::no_delay(true), ignored);
     if (t.tls) {
       SSL* ssl = conn->tls->native_handle();
-      const bool ip = isIpLiteral(t.host);
-      if (!ip && !SSL_set_tlsext_host_name(ssl, t.host.c_str())) {
-        co_return Connected{withKind(makeError(ErrorCode::Unavailable, fmt::format("TLS SNI for {} failed", t.origin)),
-                                     FailureKind::Tls),
-                            false};
-      }
-      // OpenSSL checks the name during verification: the IP address for an IP literal (a
-      // cluster's API is often https://192.0.2.7:6443), else the DNS name; wildcards only in the
-      // leftmost label.
-      if (!t.context->insecure) {
-        X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-        const int named = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, t.host.c_str())
-                             : X509_VERIFY_PARAM_set1_host(param, t.host.c_str(), t.host.size());
-        if (named != 1) {
-          co_return Connected{withKind(makeError(ErrorCode::Unavailable,
-                                                 fmt::format("TLS: cannot verify host \"{}\"", t.host)),
-                                       FailureKind::Tls),
-                              false};
-        }
-        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      if (auto named = requirePeerName(ssl, t.host, !t.context->insecure); !named.ok()) {
+        co_return Connected{withKind(named.takeError(), FailureKind::Tls), false};
       }
       auto [hec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::client, kTuple);
       if (hec) {
         // A certificate problem will not fix itself: fail at once, saying what OpenSSL found.
-        auto err = transportError(hec, t, "TLS handshake with", options.connect_timeout, FailureKind::Tls);
-        const bool tls_failure = isTlsError(hec);
-        if (auto why = verifyFailure(ssl); tls_failure && !why.empty()) {
-          err.message += fmt::format(" ({})", why);
-        }
-        if (tls_failure && !t.context->failure_hint.empty()) err.message += " (" + t.context->failure_hint + ")";
-        co_return Connected{std::move(err), !tls_failure};
+        co_return Connected{handshakeError(hec, ssl, t), !isTlsError(hec)};
       }
     }
     opened++;
     co_return Connected{std::move(conn), false};
+  }
+
+  // Kept out of the coroutine (GCC 12 and class temporaries in coroutine bodies).
+  util::Error handshakeError(const boost::system::error_code& ec, SSL* ssl, const Target& t) {
+    auto err =
+        transportError(ec, t, "TLS handshake with", options.connect_timeout, FailureKind::Tls);
+    if (!isTlsError(ec)) return err;
+    if (auto why = verifyFailure(ssl, t.host); !why.empty())
+      err.message += fmt::format(" ({})", why);
+    // The hint says where the trusted CAs come from: no help when the name is what is wrong.
+    if (!isNameMismatch(SSL_get_verify_result(ssl)) && !t.context->failure_hint.empty()) {
+      err.message += " (" + t.context->failure_hint + ")";
+    }
+    return err;
+  }
+
+  // What a streamed request adds to an attempt.
+  struct Streaming {
+    const LineHandler& on_line;
+    const StreamOptions& options;
+  };
+
+  util::Error streamError(const boost::system::error_code& ec, const Target& t,
+                          std::string_view phase, const StreamOptions& so, Millis idle) const {
+    if ((ec == beast::error::timeout || ec == asio::error::timed_out) && so.deadline &&
+        SteadyClock::now() >= *so.deadline) {
+      return withKind(makeError(ErrorCode::Timeout,
+                                fmt::format("deadline reached while streaming from {}", t.origin)),
+                      FailureKind::Timeout);
+    }
+    if (ec == bhttp::error::header_limit) {
+      return withKind(makeError(ErrorCode::TooLarge,
+                                fmt::format("response headers from {} too large", t.origin)),
+                      FailureKind::TooLarge);
+    }
+    return transportError(ec, t, phase, idle, FailureKind::Transport);
+  }
+
+  // Like exchange(), but a 2xx body goes to the line handler as it arrives, each read bounded by
+  // the idle limit and the stream's deadline; any other body is collected, up to `limit`.
+  template <typename Stream>
+  asio::awaitable<Attempt> exchangeStreaming(Stream& stream, Connection& c, const Target& t,
+                                             bhttp::request<bhttp::string_body>& req,
+                                             uint64_t limit, const Streaming& s, bool& keep_alive) {
+    const StreamOptions& so = s.options;
+    const Millis idle = so.idle_timeout.count() > 0 ? so.idle_timeout : options.request_timeout;
+    c.lowest().expires_at(nextStepDeadline(so, options.request_timeout));
+    auto [wec, wn] = co_await bhttp::async_write(stream, req, kTuple);
+    if (wec)
+      co_return Attempt{streamError(wec, t, "sending to", so, options.request_timeout), false};
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    parser.header_limit(64 * 1024);
+    parser.body_limit(boost::none);
+    c.lowest().expires_at(nextStepDeadline(so, idle));
+    auto [hec, hn] = co_await bhttp::async_read_header(stream, c.buffer, parser, kTuple);
+    if (hec) co_return Attempt{streamError(hec, t, "reading from", so, idle), false};
+    HttpResponse out;
+    out.status = static_cast<int>(parser.get().result_int());
+    for (const auto& field : parser.get()) {
+      out.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+    }
+    std::optional<LineSplitter> lines;
+    if (out.status / 100 == 2) lines.emplace(s.on_line, so.max_line_bytes);
+    std::vector<char> chunk(64 * 1024);
+    std::optional<util::Error> failure;
+    bool stopped = false;
+    while (!parser.is_done() && !stopped && !failure) {
+      parser.get().body().data = chunk.data();
+      parser.get().body().size = chunk.size();
+      c.lowest().expires_at(nextStepDeadline(so, idle));
+      auto [ec, n] = co_await bhttp::async_read_some(stream, c.buffer, parser, kTuple);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) {
+        failure = streamError(ec, t, "reading from", so, idle);
+        break;
+      }
+      const std::string_view got(chunk.data(), chunk.size() - parser.get().body().size);
+      if (!lines) {
+        if (out.body.size() + got.size() > limit) {
+          failure =
+              withKind(makeError(ErrorCode::TooLarge,
+                                 fmt::format("response from {} exceeds {} bytes", t.origin, limit)),
+                       FailureKind::TooLarge);
+          break;
+        }
+        out.body.append(got);
+        continue;
+      }
+      bool too_long = false;
+      stopped = !lines->feed(got, too_long);
+      if (too_long) {
+        failure = withKind(
+            makeError(ErrorCode::TooLarge, fmt::format("a line streamed from {} exceeds {} bytes",
+                                                       t.origin, so.max_line_bytes)),
+            FailureKind::TooLarge);
+      }
+    }
+    if (failure) co_return Attempt{std::move(*failure), false};
+    if (lines && parser.is_done()) lines->finish();
+    keep_alive = parser.is_done() && parser.keep_alive();
+    co_return Attempt{std::move(out), false};
   }
 
   template <typename Stream>
@@ -383,7 +531,9 @@ struct HttpClient::Impl {
     ~Lease() { impl.release(target, std::move(conn), reusable); }
   };
 
-  asio::awaitable<Attempt> attemptOnce(const HttpRequest& request, const Target& t) {
+  // One request on one connection; `streaming` null: the body is collected.
+  asio::awaitable<Attempt> attemptOnce(const HttpRequest& request, const Target& t,
+                                       const Streaming* streaming) {
     const auto deadline = SteadyClock::now() + options.request_timeout;
     auto acquired = co_await acquire(t, deadline);
     if (!acquired.ok()) co_return Attempt{acquired.takeError(), true};
@@ -411,7 +561,13 @@ struct HttpClient::Impl {
     Connection& conn = *lease.conn;
     uint64_t limit = options.max_response_bytes;
     if (request.max_response_bytes > 0) limit = std::min(limit, request.max_response_bytes);
-    if (conn.tls) {
+    if (streaming && conn.tls) {
+      result.emplace(
+          co_await exchangeStreaming(*conn.tls, conn, t, req, limit, *streaming, keep_alive));
+    } else if (streaming) {
+      result.emplace(
+          co_await exchangeStreaming(*conn.plain, conn, t, req, limit, *streaming, keep_alive));
+    } else if (conn.tls) {
       result.emplace(co_await exchange(*conn.tls, conn, t, req, limit, keep_alive));
     } else {
       result.emplace(co_await exchange(*conn.plain, conn, t, req, limit, keep_alive));
@@ -419,19 +575,42 @@ struct HttpClient::Impl {
     lease.reusable = result->result.ok() && keep_alive;
     co_return std::move(*result);
   }
-  asio::awaitable<util::Result<HttpResponse>> send(HttpRequest request) {
-    auto target = parseTarget(request.url);
-    if (!target.ok()) co_return target.takeError();
-    if (target->tls) {
-      target->context = request.tls ? request.tls : tls;
-      if (request.tls) target->key += fmt::format("#tls{}", request.tls->id);
+  // The request's URL, with the TLS context it uses (and the pool that context selects).
+  util::Result<Target> targetOf(const HttpRequest& request) const {
+    ASSIGN_OR_RETURN(Target t, parseTarget(request.url));
+    if (t.tls) {
+      t.context = request.tls ? request.tls : tls;
+      if (request.tls) t.key += fmt::format("#tls{}", request.tls->id);
     }
-    const Target& t = target.value();
+    return t;
+  }
+
+  void logFailure(const HttpRequest& request, int attempts_made,
+                  const util::Result<HttpResponse>& result) const {
+    const bool failed =
+        !result.ok() || (result.value().status >= 400 && result.value().status != 404);
+    if (!failed || !options.log_failures) return;
+    LOG_WARN(kLog, "{} {} failed after {} attempt(s): {}", request.method, request.url,
+             attempts_made, result.ok() ? describeOutcome(result.value()) : result.error().message);
+  }
+
+  asio::awaitable<util::Result<HttpResponse>> stream(HttpRequest request, LineHandler on_line,
+                                                     StreamOptions so) {
+    CO_ASSIGN_OR_RETURN(const Target t, targetOf(request));
+    const Streaming streaming{on_line, so};
+    Attempt result = co_await attemptOnce(request, t, &streaming);
+    attempts++;
+    logFailure(request, 1, result.result);
+    co_return std::move(result.result);
+  }
+
+  asio::awaitable<util::Result<HttpResponse>> send(HttpRequest request) {
+    CO_ASSIGN_OR_RETURN(const Target t, targetOf(request));
     const bool idempotent = request.idempotent.value_or(isIdempotent(request.method));
     const int max_attempts = std::max(1, options.retry.max_attempts);
     for (int attempt = 1;; ++attempt) {
       const auto start = SteadyClock::now();
-      Attempt result = co_await attemptOnce(request, t);
+      Attempt result = co_await attemptOnce(request, t, nullptr);
       attempts++;
       const auto took = std::chrono::duration_cast<Millis>(SteadyClock::now() - start).count();
       bool retry = result.retryable;
@@ -449,12 +628,7 @@ struct HttpClient::Impl {
       }
       LOG_DEBUG(kLog, "{} {} -> {} in {}ms", request.method, request.url, outcome, took);
       if (!retry || !idempotent || attempt >= max_attempts) {
-        const bool failed = !result.result.ok() ||
-                            (result.result.value().status >= 400 && result.result.value().status != 404);
-        if (failed && options.log_failures) {
-          LOG_WARN(kLog, "{} {} failed after {} attempt(s): {}", request.method, request.url, attempt,
-                   outcome);
-        }
+        logFailure(request, attempt, result.result);
         co_return std::move(result.result);
       }
       retries++;
@@ -475,9 +649,11 @@ util::Result<std::unique_ptr<HttpClient>> HttpClient::create(asio::any_io_execut
     if (!options.tls.ca_file.empty()) {
       ctx->ctx.load_verify_file(options.tls.ca_file, ec);
       if (ec) {
+        std::string hint =
+            options.tls.failure_hint.empty() ? "" : " (" + options.tls.failure_hint + ")";
         return makeError(ErrorCode::BadRequest,
-                         fmt::format("cacert \"{}\": cannot load CA bundle: {}",
-                                     options.tls.ca_file, ec.message()));
+                         fmt::format("CA bundle \"{}\" cannot be loaded: {}{}", options.tls.ca_file,
+                                     ec.message(), hint));
       }
     }
     if (!options.tls.ca_pem.empty()) {
@@ -558,6 +734,12 @@ HttpClient::~HttpClient() = default;
 
 asio::awaitable<util::Result<HttpResponse>> HttpClient::send(HttpRequest request) {
   return impl_->send(std::move(request));
+}
+
+asio::awaitable<util::Result<HttpResponse>> HttpClient::stream(HttpRequest request,
+                                                               LineHandler on_line,
+                                                               StreamOptions options) {
+  return impl_->stream(std::move(request), std::move(on_line), std::move(options));
 }
 
 HttpClientStats HttpClient::stats() const {

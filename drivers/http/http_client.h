@@ -1,7 +1,8 @@
-// The daemon's one outbound HTTP/1.1 client, for the OpenStack APIs and each cluster's Kubernetes
-// API: async on the caller's executor (Beast underneath, kept out of this header), TLS with
-// verification on by default, a bounded keep-alive pool per host, connect and per-attempt
-// deadlines, a response size limit, and retries with backoff for idempotent requests only.
+// The project's one outbound HTTP/1.1 client, for the OpenStack APIs, each cluster's Kubernetes
+// API and magnumctl (through BlockingHttpClient): async on the caller's executor (Beast
+// underneath, kept out of this header), TLS with verification on by default, a bounded keep-alive
+// pool per host, connect and per-attempt deadlines, a response size limit, retries with backoff
+// for idempotent requests only, and streamed responses read line by line (watches).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -119,6 +120,18 @@ enum class FailureKind {
 FailureKind failureKind(const util::Error& error);
 std::string_view failureKindName(FailureKind kind);  // "connect", "tls", ...
 
+// Receives a streamed body one line at a time; returns false to stop reading.
+using LineHandler = std::function<bool(std::string_view line)>;
+
+struct StreamOptions {
+  // The stream ends with a Timeout error when this passes; nullopt: no overall deadline.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  // Longest silence tolerated between two reads (then a Timeout error); zero: request_timeout.
+  // Watch streams carry periodic bookmarks, so this can be short enough to notice a dead server.
+  std::chrono::milliseconds idle_timeout{0};
+  uint64_t max_line_bytes = 16ull * 1024 * 1024;  // a longer line ends the stream (TooLarge)
+};
+
 class HttpClient {
  public:
   // Fails when the TLS configuration is unusable (unreadable CA file, no certificate in ca_pem).
@@ -133,6 +146,17 @@ class HttpClient {
   // tells which). Idempotent requests are retried on transport failures (never on a TLS
   // verification failure), 429 and retryable 5xx, honouring Retry-After.
   boost::asio::awaitable<util::Result<HttpResponse>> send(HttpRequest request);
+
+  // Sends `request` once (never retried: a watch resumes from its last revision instead) and
+  // hands a 2xx body to `on_line` as it arrives, split on '\n' (a trailing '\r' and empty lines
+  // dropped), instead of collecting it; a last line without '\n' is delivered when the body
+  // ends. A non-2xx response comes back whole, as from send(). Returns the status and headers
+  // (with an empty body) when the server ends the body or on_line returns false; a Timeout error
+  // when the deadline passes or the server stays silent for idle_timeout; transport errors as
+  // send() does.
+  boost::asio::awaitable<util::Result<HttpResponse>> stream(HttpRequest request,
+                                                            LineHandler on_line,
+                                                            StreamOptions options = {});
 
   HttpClientStats stats() const;
 

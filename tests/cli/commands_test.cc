@@ -102,9 +102,10 @@ class Commands : public ::testing::Test {
         [this](Request r, net::PeerInfo) { return handle(std::move(r), &script_); });
     ASSERT_TRUE(server_->start().ok());
     thread_ = std::thread([this] { io_.run(); });
-    net::HttpClientOptions options;
-    options.base_url = "http://127.0.0.1:" + std::to_string(server_->port());
-    api_ = std::make_unique<ApiClient>(std::move(net::HttpClient::create(options).value()), "tok");
+    ApiClientOptions options;
+    options.server = "http://127.0.0.1:" + std::to_string(server_->port());
+    options.token = "tok";
+    api_ = std::move(ApiClient::create(options).value());
   }
   void TearDown() override {
     server_->stop();
