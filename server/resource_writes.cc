@@ -254,12 +254,11 @@ asio::awaitable<util::Result<api::Object>> ResourceHandlers::writeUpdate(const R
                                                                          int64_t expected_rv,
                                                                          bool dry_run) {
   if (dry_run) {
-    auto current = store_.get(api::keyOf(object));
-    if (!current.ok()) co_return current.takeError();
-    if (expected_rv != 0 && expected_rv != current->metadata.resource_version) {
+    CO_ASSIGN_OR_RETURN(auto current, store_.get(api::keyOf(object)));
+    if (expected_rv != 0 && expected_rv != current.metadata.resource_version) {
       co_return makeError(ErrorCode::Conflict, "stale resourceVersion");
     }
-    if (current->spec != object.spec) object.metadata.generation = current->metadata.generation + 1;
+    if (current.spec != object.spec) object.metadata.generation = current.metadata.generation + 1;
     co_return object;
   }
   co_return co_await storeWrite(ctx.path.status() ? "update_status" : "update", std::move(object),

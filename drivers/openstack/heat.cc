@@ -58,35 +58,34 @@ HeatClient::HeatClient(Session& session, HeatOptions options) : session_(session
 
 Task<StackRef> HeatClient::create(StackCreate request) {
   const std::string what = fmt::format("creating stack \"{}\"", request.name);
-  auto res = co_await session_.request(kService, "POST", "/stacks", stackCreateBody(request));
-  if (!res.ok()) co_return res.takeError();
-  if (res->status != 201 && res->status != 200 && res->status != 202) co_return errorFromResponse(*res, what);
-  auto ref = parseStackCreateResponse(res->body);
+  CO_ASSIGN_OR_RETURN(
+      auto res, co_await session_.request(kService, "POST", "/stacks", stackCreateBody(request)));
+  if (res.status != 201 && res.status != 200 && res.status != 202)
+    co_return errorFromResponse(res, what);
+  auto ref = parseStackCreateResponse(res.body);
   if (ref.ok() && ref->name.empty()) ref->name = request.name;
   co_return ref;
 }
 
 StatusTask HeatClient::patch(StackRef stack, StackPatch patch) {
-  auto res = co_await session_.request(kService, "PATCH", stackPath(stack), stackPatchBody(patch));
-  if (!res.ok()) co_return res.takeError();
-  if (res->status / 100 != 2) co_return errorFromResponse(*res, "updating " + describe(stack));
+  CO_ASSIGN_OR_RETURN(auto res, co_await session_.request(kService, "PATCH", stackPath(stack),
+                                                          stackPatchBody(patch)));
+  if (res.status / 100 != 2) co_return errorFromResponse(res, "updating " + describe(stack));
   co_return util::Status();
 }
 
 StatusTask HeatClient::remove(StackRef stack) {
-  auto res = co_await session_.request(kService, "DELETE", stackPath(stack));
-  if (!res.ok()) co_return res.takeError();
-  if (res->status / 100 != 2) co_return errorFromResponse(*res, "deleting " + describe(stack));
+  CO_ASSIGN_OR_RETURN(auto res, co_await session_.request(kService, "DELETE", stackPath(stack)));
+  if (res.status / 100 != 2) co_return errorFromResponse(res, "deleting " + describe(stack));
   co_return util::Status();
 }
 
 Task<Stack> HeatClient::get(StackRef stack, bool resolve_outputs) {
   std::string path = stackPath(stack);
   if (!resolve_outputs) path += "?resolve_outputs=false";
-  auto res = co_await session_.request(kService, "GET", path);
-  if (!res.ok()) co_return res.takeError();
-  if (res->status != 200) co_return errorFromResponse(*res, "reading " + describe(stack));
-  co_return parseStackShowResponse(res->body);
+  CO_ASSIGN_OR_RETURN(auto res, co_await session_.request(kService, "GET", path));
+  if (res.status != 200) co_return errorFromResponse(res, "reading " + describe(stack));
+  co_return parseStackShowResponse(res.body);
 }
 
 Task<std::vector<Stack>> HeatClient::list(StackFilter filter) {
@@ -95,14 +94,12 @@ Task<std::vector<Stack>> HeatClient::list(StackFilter filter) {
   std::string marker;
   for (int page = 0; page < options_.max_pages; ++page) {
     const std::string path = "/stacks" + stacksQuery(filter, options_.page_size, marker);
-    auto res = co_await session_.request(kService, "GET", path);
-    if (!res.ok()) co_return res.takeError();
-    if (res->status != 200) co_return errorFromResponse(*res, "listing stacks");
-    auto parsed = parseStackListResponse(res->body);
-    if (!parsed.ok()) co_return parsed.takeError();
-    for (auto& s : parsed->items) out.push_back(std::move(s));
-    marker = parsed->next_marker;
-    if (marker.empty() || parsed->items.empty()) co_return out;
+    CO_ASSIGN_OR_RETURN(auto res, co_await session_.request(kService, "GET", path));
+    if (res.status != 200) co_return errorFromResponse(res, "listing stacks");
+    CO_ASSIGN_OR_RETURN(auto parsed, parseStackListResponse(res.body));
+    for (auto& s : parsed.items) out.push_back(std::move(s));
+    marker = parsed.next_marker;
+    if (marker.empty() || parsed.items.empty()) co_return out;
     if (!seen_markers.insert(marker).second) {
       co_return malformedResponse("heat stack list", fmt::format("pagination repeats marker {}", marker));
     }
@@ -113,30 +110,27 @@ Task<std::vector<Stack>> HeatClient::list(StackFilter filter) {
 Task<Page<Stack>> HeatClient::listPage(StackFilter filter, PageRequest page) {
   const int limit = page.limit > 0 ? page.limit : options_.page_size;
   const std::string path = "/stacks" + stacksQuery(filter, limit, page.marker);
-  auto res = co_await session_.request(kService, "GET", path);
-  if (!res.ok()) co_return res.takeError();
-  if (res->status != 200) co_return errorFromResponse(*res, "listing stacks");
-  auto parsed = parseStackListResponse(res->body);
-  if (!parsed.ok()) co_return parsed.takeError();
-  if (parsed->items.empty()) parsed->next_marker.clear();
-  if (!page.marker.empty() && parsed->next_marker == page.marker) {
+  CO_ASSIGN_OR_RETURN(auto res, co_await session_.request(kService, "GET", path));
+  if (res.status != 200) co_return errorFromResponse(res, "listing stacks");
+  CO_ASSIGN_OR_RETURN(auto parsed, parseStackListResponse(res.body));
+  if (parsed.items.empty()) parsed.next_marker.clear();
+  if (!page.marker.empty() && parsed.next_marker == page.marker) {
     co_return malformedResponse("heat stack list", fmt::format("pagination repeats marker {}", page.marker));
   }
-  co_return parsed;
+  co_return std::move(parsed);
 }
 
 Task<std::vector<StackResource>> HeatClient::resources(StackRef stack, int nested_depth) {
   const std::string path = stackPath(stack) + "/resources" + resourcesQuery(nested_depth);
-  auto res = co_await session_.request(kService, "GET", path);
-  if (!res.ok()) co_return res.takeError();
-  if (res->status != 200) co_return errorFromResponse(*res, "listing resources of " + describe(stack));
-  auto parsed = parseResourceListResponse(res->body);
-  if (!parsed.ok()) co_return parsed.takeError();
+  CO_ASSIGN_OR_RETURN(auto res, co_await session_.request(kService, "GET", path));
+  if (res.status != 200)
+    co_return errorFromResponse(res, "listing resources of " + describe(stack));
+  CO_ASSIGN_OR_RETURN(auto parsed, parseResourceListResponse(res.body));
   // Top-level resources carry no parent; their stack is the one we asked about.
-  for (auto& r : *parsed) {
+  for (auto& r : parsed) {
     if (r.stack.id.empty()) r.stack = stack;
   }
-  co_return parsed;
+  co_return std::move(parsed);
 }
 
 Task<std::vector<StackEvent>> HeatClient::events(StackRef stack, EventQuery query) {
@@ -145,16 +139,14 @@ Task<std::vector<StackEvent>> HeatClient::events(StackRef stack, EventQuery quer
   std::set<std::string> seen_markers;
   for (int page = 0; page < options_.max_pages; ++page) {
     const std::string path = stackPath(stack) + "/events" + eventsQuery(query, options_.page_size, marker);
-    auto res = co_await session_.request(kService, "GET", path);
-    if (!res.ok()) co_return res.takeError();
-    if (res->status != 200) co_return errorFromResponse(*res, "listing events of " + describe(stack));
-    auto parsed = parseEventListResponse(res->body);
-    if (!parsed.ok()) co_return parsed.takeError();
-    for (auto& e : parsed->items) {
+    CO_ASSIGN_OR_RETURN(auto res, co_await session_.request(kService, "GET", path));
+    if (res.status != 200) co_return errorFromResponse(res, "listing events of " + describe(stack));
+    CO_ASSIGN_OR_RETURN(auto parsed, parseEventListResponse(res.body));
+    for (auto& e : parsed.items) {
       if (out.size() < query.max_events) out.push_back(std::move(e));
     }
-    marker = parsed->next_marker;
-    if (marker.empty() || parsed->items.empty() || out.size() >= query.max_events ||
+    marker = parsed.next_marker;
+    if (marker.empty() || parsed.items.empty() || out.size() >= query.max_events ||
         !seen_markers.insert(marker).second) {
       co_return out;
     }
@@ -163,24 +155,25 @@ Task<std::vector<StackEvent>> HeatClient::events(StackRef stack, EventQuery quer
 }
 
 Task<StackOutput> HeatClient::output(StackRef stack, std::string key) {
-  auto res = co_await session_.request(kService, "GET",
-                                       stackPath(stack) + "/outputs/" + encodeSegment(key));
-  if (!res.ok()) co_return res.takeError();
-  if (res->status != 200) {
-    co_return errorFromResponse(*res, fmt::format("reading output \"{}\" of {}", key, describe(stack)));
+  CO_ASSIGN_OR_RETURN(
+      auto res, co_await session_.request(kService, "GET",
+                                          stackPath(stack) + "/outputs/" + encodeSegment(key)));
+  if (res.status != 200) {
+    co_return errorFromResponse(res,
+                                fmt::format("reading output \"{}\" of {}", key, describe(stack)));
   }
-  co_return parseOutputShowResponse(res->body);
+  co_return parseOutputShowResponse(res.body);
 }
 
 StatusTask HeatClient::markUnhealthy(StackRef owner, std::string resource_name, bool unhealthy,
                                      std::string reason) {
-  auto res = co_await session_.request(kService, "PATCH",
-                                       stackPath(owner) + "/resources/" + encodeSegment(resource_name),
-                                       markUnhealthyBody(unhealthy, reason));
-  if (!res.ok()) co_return res.takeError();
-  if (res->status / 100 != 2) {
-    co_return errorFromResponse(*res, fmt::format("marking resource \"{}\" of {} unhealthy",
-                                                  resource_name, describe(owner)));
+  CO_ASSIGN_OR_RETURN(auto res, co_await session_.request(
+                                    kService, "PATCH",
+                                    stackPath(owner) + "/resources/" + encodeSegment(resource_name),
+                                    markUnhealthyBody(unhealthy, reason)));
+  if (res.status / 100 != 2) {
+    co_return errorFromResponse(res, fmt::format("marking resource \"{}\" of {} unhealthy",
+                                                 resource_name, describe(owner)));
   }
   co_return util::Status();
 }

@@ -131,14 +131,13 @@ Task<std::vector<Server>> NovaClient::list(ServerQuery query) {
     // The next link is not followed verbatim: behind proxies its host is often wrong, and the
     // marker is all it carries that we need.
     const std::string path = "/servers/detail" + serversQuery(query, options_.page_size, marker);
-    auto res = co_await session_.request(kService, "GET", path, std::string(), versionHeaders());
-    if (!res.ok()) co_return res.takeError();
-    if (res->status != 200) co_return errorFromResponse(*res, "listing servers");
-    auto parsed = parseServerListResponse(res->body);
-    if (!parsed.ok()) co_return parsed.takeError();
-    for (auto& s : parsed->items) out.push_back(std::move(s));
-    marker = parsed->next_marker;
-    if (marker.empty() || parsed->items.empty()) co_return out;
+    CO_ASSIGN_OR_RETURN(auto res, co_await session_.request(kService, "GET", path, std::string(),
+                                                            versionHeaders()));
+    if (res.status != 200) co_return errorFromResponse(res, "listing servers");
+    CO_ASSIGN_OR_RETURN(auto parsed, parseServerListResponse(res.body));
+    for (auto& s : parsed.items) out.push_back(std::move(s));
+    marker = parsed.next_marker;
+    if (marker.empty() || parsed.items.empty()) co_return out;
     if (!seen_markers.insert(marker).second) {
       co_return malformedResponse("nova server list", fmt::format("pagination repeats marker {}", marker));
     }
@@ -149,29 +148,31 @@ Task<std::vector<Server>> NovaClient::list(ServerQuery query) {
 Task<Page<Server>> NovaClient::listPage(ServerQuery query, PageRequest page) {
   const int limit = page.limit > 0 ? page.limit : options_.page_size;
   const std::string path = "/servers/detail" + serversQuery(query, limit, page.marker);
-  auto res = co_await session_.request(kService, "GET", path, std::string(), versionHeaders());
-  if (!res.ok()) co_return res.takeError();
-  if (res->status != 200) co_return errorFromResponse(*res, "listing servers");
-  auto parsed = parseServerListResponse(res->body);
-  if (!parsed.ok()) co_return parsed.takeError();
-  if (parsed->items.empty()) parsed->next_marker.clear();
-  if (!page.marker.empty() && parsed->next_marker == page.marker) {
+  CO_ASSIGN_OR_RETURN(
+      auto res, co_await session_.request(kService, "GET", path, std::string(), versionHeaders()));
+  if (res.status != 200) co_return errorFromResponse(res, "listing servers");
+  CO_ASSIGN_OR_RETURN(auto parsed, parseServerListResponse(res.body));
+  if (parsed.items.empty()) parsed.next_marker.clear();
+  if (!page.marker.empty() && parsed.next_marker == page.marker) {
     co_return malformedResponse("nova server list", fmt::format("pagination repeats marker {}", page.marker));
   }
-  co_return parsed;
+  co_return std::move(parsed);
 }
 
 Task<Server> NovaClient::get(std::string id) {
-  auto res = co_await session_.request(kService, "GET", "/servers/" + encodeSegment(id), std::string(), versionHeaders());
-  if (!res.ok()) co_return res.takeError();
-  if (res->status != 200) co_return errorFromResponse(*res, fmt::format("reading server {}", id));
-  co_return parseServerShowResponse(res->body);
+  CO_ASSIGN_OR_RETURN(auto res,
+                      co_await session_.request(kService, "GET", "/servers/" + encodeSegment(id),
+                                                std::string(), versionHeaders()));
+  if (res.status != 200) co_return errorFromResponse(res, fmt::format("reading server {}", id));
+  co_return parseServerShowResponse(res.body);
 }
 
 StatusTask NovaClient::remove(std::string id) {
-  auto res = co_await session_.request(kService, "DELETE", "/servers/" + encodeSegment(id), std::string(), versionHeaders());
-  if (!res.ok()) co_return res.takeError();
-  if (res->status / 100 != 2) co_return errorFromResponse(*res, fmt::format("deleting server {}", id));
+  CO_ASSIGN_OR_RETURN(auto res,
+                      co_await session_.request(kService, "DELETE", "/servers/" + encodeSegment(id),
+                                                std::string(), versionHeaders()));
+  if (res.status / 100 != 2)
+    co_return errorFromResponse(res, fmt::format("deleting server {}", id));
   co_return util::Status();
 }
 

@@ -187,16 +187,14 @@ asio::awaitable<util::Result<http::HttpResponse>> Session::request(
     std::string service_type, std::string method, std::string path, std::string body,
     std::vector<http::Header> headers) {
   for (int auth_try = 0;; ++auth_try) {
-    auto token = co_await this->token();
-    if (!token.ok()) co_return token.takeError();
+    CO_ASSIGN_OR_RETURN(auto token, co_await this->token());
     std::string url = path;
     if (path.find("://") == std::string::npos) {
-      auto base = selectEndpoint(token->catalog, service_type, config_.interface,
-                                 config_.region_name, token->project_id);
-      if (!base.ok()) co_return base.takeError();
-      url = base.value() + path;
+      CO_ASSIGN_OR_RETURN(url, selectEndpoint(token.catalog, service_type, config_.interface,
+                                              config_.region_name, token.project_id));
+      url += path;
     }
-    http::HttpRequest req = serviceRequest(method, url, headers, body, token->id);
+    http::HttpRequest req = serviceRequest(method, url, headers, body, token.id);
     util::Result<http::HttpResponse> res = co_await http_.send(req);
     for (int hop = 0; res.ok() && hop < options_.max_redirects; ++hop) {
       const int s = res->status;
@@ -211,7 +209,7 @@ asio::awaitable<util::Result<http::HttpResponse>> Session::request(
     if (res.ok() && res->status == 401 && auth_try == 0) {
       LOG_INFO(kLog, "{} {} answered 401 (request id {}); authenticating again", method, url,
                res->requestId());
-      invalidate(token->id);
+      invalidate(token.id);
       continue;
     }
     co_return res;
