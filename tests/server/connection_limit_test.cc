@@ -1,17 +1,22 @@
 // The listener's connection cap: at max_connections the server stops accepting, so the next
-// client waits (in the listen backlog) and is served as soon as an open connection closes.
+// client waits (in the listen backlog) and is served as soon as an open connection closes. And the
+// deadlines docs/api.md promises: a request within read_timeout of its first byte, a TLS
+// handshake within read_timeout of connecting.
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <filesystem>
 #include <optional>
 #include <thread>
 
 #include "net/http_server.h"
+#include "tests/support/tls_cert.h"
 
 namespace magnumd::net {
 namespace {
@@ -126,6 +131,42 @@ TEST(RequestDeadline, HeadersTrickledByteByByteAreCutOffReadTimeoutAfterTheFirst
   work.reset();
   io.stop();
   thread.join();
+}
+
+// A TLS client must finish its handshake within read_timeout of connecting: one that connects and
+// never starts it is cut off then, not after idle_timeout.
+TEST(RequestDeadline, ATlsHandshakeNeverStartedIsCutOffAfterReadTimeout) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("magnumd-handshake-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto cert = magnumd::testing::makeSelfSignedCert(dir.string());
+  auto tls = makeServerTlsContext(cert.cert_file, cert.key_file);
+  ASSERT_TRUE(tls.ok()) << tls.error().message;
+  asio::io_context io;
+  auto work = asio::make_work_guard(io);
+  ServerOptions options;
+  options.tls = *tls;
+  options.read_timeout = std::chrono::milliseconds(400);
+  options.idle_timeout = std::chrono::seconds(20);
+  HttpServer server(io, options, [](Request request, PeerInfo) -> asio::awaitable<Reply> {
+    co_return Response{http::status::ok, request.version()};
+  });
+  ASSERT_TRUE(server.start().ok());
+  std::thread thread([&] { io.run(); });
+
+  asio::io_context client_io;
+  tcp::socket socket(client_io);
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+  const auto connected = std::chrono::steady_clock::now();
+  pollfd fd{socket.native_handle(), POLLIN, 0};
+  const bool closed = ::poll(&fd, 1, 4000) == 1;  // readable: EOF, the server never writes first
+  EXPECT_TRUE(closed) << "the connection was still open after 4 s";
+  EXPECT_LT(std::chrono::steady_clock::now() - connected, std::chrono::seconds(2));
+  server.stop();
+  work.reset();
+  io.stop();
+  thread.join();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // The REST verbs end to end through ApiServer::handle with a real SqliteStore.
 #include <fmt/format.h>
 
+#include <map>
+#include <vector>
+
 #include "tests/server/api_fixture.h"
 
 namespace magnumd::server::testing {
@@ -408,11 +411,30 @@ TEST_F(CrudTest, MethodsAndPathsThatDoNotExist) {
   // docs/api.md: any other method on a path answers 405, on every path.
   for (const std::string& path : {std::string(kBase), std::string("/apis"), std::string("/metrics"),
                                  std::string("/healthz"), std::string("/version")}) {
-    for (auto method : {V::post, V::put, V::delete_, V::patch}) {
+    for (auto method : {V::post, V::put, V::delete_, V::patch, V::head, V::options}) {
       auto r = call(method, path, "{}");
       EXPECT_EQ(r.code, 405u) << http::to_string(method) << " " << path << ": " << r.body;
     }
   }
+  const std::map<std::string, std::vector<V>> refused{
+      {clusters("demo"), {V::put, V::patch, V::delete_, V::head, V::options}},
+      {cluster("demo", "x"), {V::post, V::head, V::options}},
+      {cluster("demo", "x") + "/status", {V::post, V::delete_, V::head}},
+      {std::string(kBase) + "/clusters", {V::post, V::put, V::delete_, V::head}},
+      {cluster("demo", "x") + "/ca", {V::put, V::delete_, V::head}},
+      {cluster("demo", "x") + "/kubeconfig", {V::post, V::head}},
+  };
+  for (const auto& [path, methods] : refused) {
+    for (auto method : methods) {
+      auto r = call(method, path, "{}");
+      EXPECT_EQ(r.code, 405u) << http::to_string(method) << " " << path << ": " << r.body;
+      EXPECT_EQ(r.str("/reason"), "MethodNotAllowed") << http::to_string(method) << " " << path;
+    }
+  }
+  // A valid token comes first where one is needed; the health endpoints need none.
+  EXPECT_EQ(call(V::post, "/metrics", "{}", "").code, 401u);
+  EXPECT_EQ(call(V::post, cluster("demo", "x"), "{}", "").code, 401u);
+  EXPECT_EQ(call(V::post, "/healthz", "{}", "").code, 405u);
 }
 
 }  // namespace
