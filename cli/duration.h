@@ -14,10 +14,8 @@ namespace magnumd::cli {
 // "30s", "5m", "1h30m": util::parseDuration, shared with the API's duration fields.
 using util::parseDuration;
 
-// kubectl's HumanDuration: "45s", "3m20s", "15m", "2h5m", "10h", "4d3h", "40d", "2y10d".
-std::string formatAge(std::chrono::seconds age);
-
-// Age of an RFC 3339 timestamp at `now`; "<unknown>" when absent or unparsable.
-std::string ageOf(const std::optional<std::string>& timestamp, util::SystemTime now);
+// Ages as kubectl prints them ("5m", "2d3h"): util's, shared with the API's Table responses.
+using util::ageOf;
+using util::formatAge;
 
 }  // namespace magnumd::cli

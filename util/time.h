@@ -33,6 +33,12 @@ std::string formatRfc3339(SystemTime t);
 // Accepts "Z" or "+hh:mm" offsets and optional fractional seconds; also Heat's "2026-11-25T11:57:21".
 std::optional<SystemTime> parseRfc3339(std::string_view text);
 
+// kubectl's HumanDuration: "45s", "3m20s", "15m", "2h5m", "10h", "4d3h", "40d", "2y10d".
+std::string formatAge(std::chrono::seconds age);
+
+// Age of an RFC 3339 timestamp at `now`; "<unknown>" when absent or unparsable.
+std::string ageOf(const std::optional<std::string>& timestamp, SystemTime now);
+
 // Go's time.ParseDuration subset, as operators type durations ("30s", "5m", "1h30m", "500ms",
 // "2d"): a sequence of <integer><unit> with units ms, s, m, h, d; "0" alone is zero. Errors are
 // BadRequest quoting the text and showing the accepted form.
