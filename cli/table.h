@@ -1,11 +1,13 @@
 // Tables as kubectl prints them: upper-case headers, left-aligned columns separated by three
-// spaces, one row per object. Row builders are pure functions of the object and the clock.
+// spaces, one row per object. Columns and cells come from api/printer_columns.h, which the API's
+// Table responses use too, so `magnumctl get` and `kubectl get` show the same columns.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "api/object.h"
+#include "api/printer_columns.h"
 #include "util/json.h"
 #include "util/time.h"
 
@@ -36,7 +38,6 @@ Row tableRow(api::Kind kind, const util::Json& object, const TableOptions& optio
 // Rows for every item of a list, events ordered by their last occurrence.
 Table buildTable(api::Kind kind, const util::Json& items, const TableOptions& options);
 
-// "3/5" when the observed count is known, else "5"; "<none>" when neither is.
-std::string observedOverDesired(std::optional<int64_t> observed, std::optional<int64_t> desired);
+using api::observedOverDesired;
 
 }  // namespace magnumd::cli
