@@ -212,8 +212,8 @@ asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, std
     co_return systemEndpoint(request, path);
   }
 
-  auto format = negotiateOutput(request[http::field::accept]);
-  Format error_format = format.ok() ? *format : Format::Json;
+  auto format = negotiateOutputFormat(request[http::field::accept]);
+  Format error_format = format.ok() ? format->format : Format::Json;
   auto identity = authenticator_ ? authenticator_->authenticate(
                                        bearerToken(request[http::field::authorization]))
                                  : std::nullopt;
@@ -253,6 +253,7 @@ asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, std
   if (!format.ok() && !parsed->value().credentials()) co_return statusResponse(format.error());
   RequestContext ctx{request, std::move(*parsed).value(), std::move(target->query), *identity};
   ctx.format = error_format;
+  if (format.ok()) ctx.conversion = format->conversion;
   resource_label = ctx.path.resource();
   auto pretty = boolParam(ctx.query, "pretty");
   auto watch = boolParam(ctx.query, "watch");
@@ -291,6 +292,14 @@ net::Reply ApiServer::openWatch(const RequestContext& ctx) {
   request.filter = std::move(filter).value();
   request.timeout = std::chrono::seconds(*timeout);
   request.user = ctx.identity.user;
+  if (ctx.conversion != Conversion::None) {
+    auto table = tableOptions(ctx);
+    if (!table.ok()) return errorResponse(ctx, table.error());
+    auto bookmarks = boolParam(ctx.query, "allowWatchBookmarks");
+    if (!bookmarks.ok()) return errorResponse(ctx, bookmarks.error());
+    request.table = *table;
+    request.bookmarks = *bookmarks;
+  }
   auto rv_text = stringParam(ctx.query, "resourceVersion");
   if (!rv_text.empty()) {
     auto rv = intParam(ctx.query, "resourceVersion");

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <cctype>
 #include <string>
 #include <unordered_set>
@@ -142,20 +143,65 @@ std::string mediaType(std::string_view content_type) {
   return out;
 }
 
-util::Result<Format> negotiateOutput(std::string_view accept) {
-  if (trim(accept).empty()) return Format::Json;
+namespace {
+
+// The parameters of one Accept alternative: `as`, `g` and `v` name a conversion.
+struct MediaParams {
+  std::string as, group, version;
+};
+
+MediaParams mediaParams(std::string_view type) {
+  MediaParams out;
+  auto semi = type.find(';');
+  while (semi != std::string_view::npos) {
+    type.remove_prefix(semi + 1);
+    semi = type.find(';');
+    std::string_view param = trim(type.substr(0, semi));
+    auto eq = param.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view name = trim(param.substr(0, eq));
+    std::string value(trim(param.substr(eq + 1)));
+    if (name == "as") out.as = std::move(value);
+    if (name == "g") out.group = std::move(value);
+    if (name == "v") out.version = std::move(value);
+  }
+  return out;
+}
+
+std::optional<Conversion> conversionOf(const MediaParams& params) {
+  if (params.as.empty()) return Conversion::None;
+  if (params.as != "Table" || params.group != "meta.k8s.io") return std::nullopt;
+  if (params.version == "v1") return Conversion::TableV1;
+  if (params.version == "v1beta1") return Conversion::TableV1beta1;
+  return std::nullopt;
+}
+
+}  // namespace
+
+util::Result<OutputFormat> negotiateOutputFormat(std::string_view accept) {
+  if (trim(accept).empty()) return OutputFormat{};
   std::string_view rest = accept;
   while (!rest.empty()) {
     auto comma = rest.find(',');
-    std::string type = mediaType(rest.substr(0, comma));
+    std::string_view alternative = rest.substr(0, comma);
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-    if (type == "application/json" || type == "*/*" || type == "application/*") return Format::Json;
-    if (isYamlType(type)) return Format::Yaml;
+    std::string type = mediaType(alternative);
+    auto conversion = conversionOf(mediaParams(alternative));
+    if (!conversion) continue;
+    if (type == "application/json" || type == "*/*" || type == "application/*") {
+      return OutputFormat{Format::Json, *conversion};
+    }
+    if (isYamlType(type)) return OutputFormat{Format::Yaml, *conversion};
   }
   return makeError(ErrorCode::NotAcceptable,
                    fmt::format("Accept \"{}\": this server produces application/json or "
-                               "application/yaml",
+                               "application/yaml, optionally as=Table;v=v1;g=meta.k8s.io",
                                accept));
+}
+
+util::Result<Format> negotiateOutput(std::string_view accept) {
+  ASSIGN_OR_RETURN(OutputFormat output, negotiateOutputFormat(accept));
+  return output.format;
 }
 
 util::Result<util::JsonDoc> decodeBody(std::string_view content_type, std::string_view body) {

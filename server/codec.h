@@ -21,8 +21,22 @@ inline constexpr std::string_view kWatchType = "application/json;stream=watch";
 // The media type without parameters, lower-cased: "application/json; charset=utf-8" -> "application/json".
 std::string mediaType(std::string_view content_type);
 
-// Picks the response format from an Accept header: JSON for empty, */*, application/*,
-// application/json; YAML for application/yaml (also x-yaml, text/yaml). NotAcceptable otherwise.
+// What a response holds: the objects themselves, or a meta.k8s.io Table of them (kubectl's
+// `Accept: application/json;as=Table;v=v1;g=meta.k8s.io`) in the Table version asked for.
+enum class Conversion { None, TableV1, TableV1beta1 };
+
+struct OutputFormat {
+  Format format = Format::Json;
+  Conversion conversion = Conversion::None;
+};
+
+// Picks the response from an Accept header, the first listed alternative this server produces
+// winning: JSON for empty, */*, application/*, application/json; YAML for application/yaml
+// (also x-yaml, text/yaml); a Table in either when the type has as=Table;g=meta.k8s.io and v=v1
+// or v1beta1. Other conversions (as=PartialObjectMetadata, ...) are skipped like unknown types.
+// NotAcceptable when nothing is left.
+util::Result<OutputFormat> negotiateOutputFormat(std::string_view accept);
+// The format alone, for responses that are never converted.
 util::Result<Format> negotiateOutput(std::string_view accept);
 
 // Parses a request body given as JSON or YAML (one document). An empty Content-Type is

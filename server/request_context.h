@@ -20,6 +20,8 @@ struct RequestContext {
   Verb verb = Verb::Get;
   Format format = Format::Json;
   bool pretty = false;
+  // GET, LIST and WATCH answer with a meta.k8s.io Table when the client asked for one.
+  Conversion conversion = Conversion::None;
 
   StatusDetails details() const {
     return StatusDetails{path.name, std::string(api::kindInfo(path.kind).plural), {}};

@@ -1,5 +1,8 @@
 #include <fmt/format.h>
 
+#include <chrono>
+#include <optional>
+
 #include "server/object_json.h"
 #include "server/resources.h"
 #include "server/selectors.h"
@@ -15,6 +18,14 @@ std::string effectiveNamespace(const RequestContext& ctx) {
   return ctx.path.namespace_;
 }
 
+util::Result<TableOptions> tableOptions(const RequestContext& ctx) {
+  TableOptions options;
+  options.version = ctx.conversion;
+  ASSIGN_OR_RETURN(options.include, parseIncludeObject(stringParam(ctx.query, "includeObject")));
+  options.now = std::chrono::system_clock::now();
+  return options;
+}
+
 net::Response ResourceHandlers::get(const RequestContext& ctx) const {
   auto object = store_.get({ctx.path.kind, ctx.path.namespace_, ctx.path.name});
   if (!object.ok()) {
@@ -22,6 +33,13 @@ net::Response ResourceHandlers::get(const RequestContext& ctx) const {
       return errorResponse(ctx, makeError(ErrorCode::NotFound, objectRef(ctx.path) + " not found"));
     }
     return errorResponse(ctx, object.error());
+  }
+  if (ctx.conversion != Conversion::None) {
+    auto options = tableOptions(ctx);
+    if (!options.ok()) return errorResponse(ctx, options.error());
+    util::JsonDoc table;
+    buildObjectTable(*object, *options, table);
+    return jsonResponse(ctx, http::status::ok, table);
   }
   return objectResponse(ctx, http::status::ok, *object);
 }
@@ -46,6 +64,12 @@ net::Response ResourceHandlers::list(const RequestContext& ctx) const {
   if (!filter.ok()) return errorResponse(ctx, filter.error());
   auto limit = intParam(ctx.query, "limit");
   if (!limit.ok()) return errorResponse(ctx, limit.error());
+  std::optional<TableOptions> table;
+  if (ctx.conversion != Conversion::None) {
+    auto options = tableOptions(ctx);
+    if (!options.ok()) return errorResponse(ctx, options.error());
+    table = *options;
+  }
 
   store::ListOptions options;
   options.kind = ctx.path.kind;
@@ -57,6 +81,14 @@ net::Response ResourceHandlers::list(const RequestContext& ctx) const {
   options.continue_token = std::string(stringParam(ctx.query, "continue"));
   auto result = store_.list(options);
   if (!result.ok()) return errorResponse(ctx, result.error());
+
+  if (table) {
+    TableMeta meta{std::to_string(result->revision), result->continue_token, std::nullopt};
+    if (!result->continue_token.empty()) meta.remaining_items = result->remaining;
+    util::JsonDoc doc;
+    buildTable(ctx.path.kind, result->items, *table, meta, doc);
+    return jsonResponse(ctx, http::status::ok, doc);
+  }
 
   util::JsonDoc doc;
   auto& a = doc.GetAllocator();

@@ -8,6 +8,7 @@
 
 #include "server/request_context.h"
 #include "server/server_metrics.h"
+#include "server/table.h"
 #include "store/store.h"
 
 namespace magnumd::server {
@@ -43,5 +44,9 @@ class ResourceHandlers {
 // The namespace a request reads: the path's, or the token's own for a namespace-limited token
 // on a cluster-wide path.
 std::string effectiveNamespace(const RequestContext& ctx);
+
+// How a request that asked for a Table wants it (its includeObject parameter), with ages as of
+// now. BadRequest for an includeObject that does not exist.
+util::Result<TableOptions> tableOptions(const RequestContext& ctx);
 
 }  // namespace magnumd::server

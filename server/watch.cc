@@ -55,6 +55,20 @@ std::string bookmarkLine(api::Kind kind, int64_t revision, bool initial_events_e
       api::kindInfo(kind).name, api::kApiVersion, revision, annotations);
 }
 
+// A Table watch's bookmark: a Table without rows carrying the revision (a Table has no
+// annotations, so the initial-events-end marker has no place in it).
+std::string tableBookmarkLine(Conversion version, int64_t revision) {
+  return fmt::format(
+      R"({{"type":"BOOKMARK","object":{{"kind":"Table","apiVersion":"{}","metadata":{{"resourceVersion":"{}"}},"columnDefinitions":[],"rows":[]}}}})"
+      "\n",
+      tableApiVersion(version), revision);
+}
+
+// Bytes a queued object stands for until it is encoded (Table streams queue objects).
+size_t approximateBytes(const api::Object& object) {
+  return object.spec.size() + object.status.size() + object.metadata.name.size() + 512;
+}
+
 std::string errorLine(const util::Error& error) {
   return R"({"type":"ERROR","object":)" + failureStatusJson(error) + "}\n";
 }
@@ -112,6 +126,7 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
     int64_t revision = 0;
     store::EventType type = store::EventType::Modified;
     std::shared_ptr<const std::string> line;  // the NDJSON line, shared with other streams
+    std::shared_ptr<const api::Object> object;  // instead of `line` on Table streams
   };
   struct Drained {
     std::deque<Queued> events;
@@ -129,6 +144,9 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
   asio::awaitable<bool> sendInitialState(net::ChunkWriter& writer, int64_t& revision);
   asio::awaitable<bool> write(net::ChunkWriter& writer, std::string data);
   void countEvents(const std::array<size_t, 3>& by_type);
+  // One event line: the shared encoding of the object, or on a Table stream a one-row Table.
+  void appendLine(std::string& out, const char* type, const api::Object& object);
+  std::string bookmark(int64_t revision, bool initial_events_end) const;
 
   WatchHub& hub_;
   WatchRequest request_;
@@ -146,6 +164,7 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
   bool track_matches_ = false;
   bool matches_exact_ = false;
   std::unordered_set<std::string> matched_;
+  bool table_headers_sent_ = false;  // Table streams: only the first event has the columns
 
   std::mutex mutex_;  // guards the fields below
   std::deque<Queued> queue_;
@@ -163,9 +182,17 @@ void WatchStream::onEvents(std::span<const store::WatchEvent> events) {
     for (const auto& event : events) {
       auto type = typeFor(event);
       if (!type) continue;
-      auto line = hub_.encoded_->line(event, *type);
-      queued_bytes_ += line->size();
-      queue_.push_back({event.object.metadata.resource_version, *type, std::move(line)});
+      const int64_t revision = event.object.metadata.resource_version;
+      if (request_.table) {
+        // Encoded on the stream's own strand, not on the store's dispatcher thread.
+        auto object = std::make_shared<const api::Object>(event.object);
+        queued_bytes_ += approximateBytes(*object);
+        queue_.push_back({revision, *type, nullptr, std::move(object)});
+      } else {
+        auto line = hub_.encoded_->line(event, *type);
+        queued_bytes_ += line->size();
+        queue_.push_back({revision, *type, std::move(line), nullptr});
+      }
       if (queue_.size() > hub_.options_.buffer_events || queued_bytes_ > hub_.options_.buffer_bytes) {
         overflowed_ = true;
         queue_.clear();
@@ -234,6 +261,30 @@ void WatchStream::countEvents(const std::array<size_t, 3>& by_type) {
   if (by_type[2] > 0) m.watch_deleted.inc(static_cast<double>(by_type[2]));
 }
 
+void WatchStream::appendLine(std::string& out, const char* type, const api::Object& object) {
+  if (!request_.table) {
+    appendEvent(out, type, object);
+    return;
+  }
+  TableOptions options = *request_.table;
+  options.now = std::chrono::system_clock::now();
+  options.no_headers = table_headers_sent_;
+  table_headers_sent_ = true;
+  util::JsonDoc table;
+  buildObjectTable(object, options, table);
+  out += R"({"type":")";
+  out += type;
+  out += R"(","object":)";
+  out += util::toJson(table);
+  out += "}\n";
+}
+
+std::string WatchStream::bookmark(int64_t revision, bool initial_events_end) const {
+  if (!request_.bookmarks) return {};
+  if (request_.table) return tableBookmarkLine(request_.table->version, revision);
+  return bookmarkLine(request_.kind, revision, initial_events_end);
+}
+
 asio::awaitable<bool> WatchStream::write(net::ChunkWriter& writer, std::string data) {
   if (data.empty()) co_return true;
   co_return co_await writer.write(std::move(data));
@@ -252,7 +303,7 @@ asio::awaitable<bool> WatchStream::sendInitialState(net::ChunkWriter& writer, in
   std::string chunk;
   for (const auto& object : list->items) {
     if (track_matches_) matched_.insert(object.metadata.namespace_ + "/" + object.metadata.name);
-    appendEvent(chunk, "ADDED", object);
+    appendLine(chunk, "ADDED", object);
     if (chunk.size() >= kChunkBytes && !co_await write(writer, std::exchange(chunk, {}))) {
       co_return false;
     }
@@ -260,7 +311,7 @@ asio::awaitable<bool> WatchStream::sendInitialState(net::ChunkWriter& writer, in
   hub_.metrics_.watch_added.inc(static_cast<double>(list->items.size()));
   matches_exact_ = true;
   revision = list->revision;
-  chunk += bookmarkLine(request_.kind, revision, true);
+  chunk += bookmark(revision, true);
   co_return co_await write(writer, std::move(chunk));
 }
 
@@ -318,11 +369,17 @@ asio::awaitable<void> WatchStream::run(net::ChunkWriter& writer) {
     Drained drained = drain();
     std::string chunk;
     size_t bytes = 0;
-    for (const auto& event : drained.events) bytes += event.line->size();
+    for (const auto& event : drained.events) {
+      bytes += event.line ? event.line->size() : approximateBytes(*event.object);
+    }
     chunk.reserve(bytes);
     std::array<size_t, 3> counts{};
     for (const auto& event : drained.events) {
-      chunk += *event.line;
+      if (event.line) {
+        chunk += *event.line;
+      } else {
+        appendLine(chunk, typeName(event.type), *event.object);
+      }
       revision = std::max(revision, event.revision);
       counts.at(static_cast<size_t>(event.type))++;
     }
@@ -348,8 +405,10 @@ asio::awaitable<void> WatchStream::run(net::ChunkWriter& writer) {
     }
     auto now = std::chrono::steady_clock::now();
     if (now >= next_bookmark) {
-      chunk += bookmarkLine(request_.kind, revision, false);
-      hub_.metrics_.watch_bookmarks.inc();
+      if (request_.bookmarks) {
+        chunk += bookmark(revision, false);
+        hub_.metrics_.watch_bookmarks.inc();
+      }
       next_bookmark = now + options.bookmark_interval;
     }
     if (!co_await write(writer, std::move(chunk))) co_return;

@@ -1,4 +1,6 @@
-// Watch streams: NDJSON {"type","object"} events after a revision, in revision order.
+// Watch streams: NDJSON {"type","object"} events after a revision, in revision order. A watch
+// that asked for a Table (kubectl get -w) gets each object as a one-row meta.k8s.io Table, the
+// first with the column definitions and the rest without, as kube-apiserver sends them.
 //
 // Each stream owns a store watch whose callback (on a store thread) filters events into a
 // bounded, mutex-protected queue and wakes the stream's coroutine on the connection's strand
@@ -18,6 +20,7 @@
 #include "net/http_server.h"
 #include "server/selectors.h"
 #include "server/server_metrics.h"
+#include "server/table.h"
 #include "store/store.h"
 
 namespace magnumd::server {
@@ -38,6 +41,12 @@ struct WatchRequest {
   std::optional<int64_t> resource_version; // nullopt/0: synthetic ADDED for existing objects first
   std::chrono::seconds timeout{0};         // 0: options.max_timeout
   std::string user;                        // who opens it, for max_streams_per_user
+  // Set: objects as one-row Tables (options.now is ignored: each event's ages are as of its
+  // sending). Unset: the objects themselves.
+  std::optional<TableOptions> table;
+  // BOOKMARK events (periodic, and after the initial state). A Table watch gets them only when
+  // it asks (allowWatchBookmarks=true): kubectl prints every event it receives.
+  bool bookmarks = true;
 };
 
 class WatchStream;

@@ -119,9 +119,11 @@ void ApiTest::stop() {
   store_.reset();
 }
 
-net::Reply ApiTest::rawCall(http::verb method, const std::string& target, const std::string& token) {
+net::Reply ApiTest::rawCall(http::verb method, const std::string& target, const std::string& token,
+                            const std::string& accept) {
   net::Request request{method, target, 11};
   if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
+  if (!accept.empty()) request.set(http::field::accept, accept);
   auto future = asio::co_spawn(*io_, api_->handle(std::move(request), net::PeerInfo{"127.0.0.1", false}),
                                asio::use_future);
   return future.get();
@@ -159,8 +161,8 @@ Reply ApiTest::call(http::verb method, const std::string& target, const std::str
 }
 
 std::shared_ptr<RecordingWriter> ApiTest::watch(const std::string& target, const std::string& token,
-                                                Reply* error) {
-  net::Reply reply = rawCall(http::verb::get, target, token);
+                                                Reply* error, const std::string& accept) {
+  net::Reply reply = rawCall(http::verb::get, target, token, accept);
   auto* stream = std::get_if<net::StreamingResponse>(&reply);
   if (stream == nullptr) {
     auto& response = std::get<net::Response>(reply);

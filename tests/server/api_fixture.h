@@ -99,10 +99,11 @@ class ApiTest : public ::testing::Test {
   Reply call(http::verb method, const std::string& target, const std::string& body = {},
              const std::string& token = kAdmin, const std::string& content_type = "application/json",
              const std::string& accept = {});
-  net::Reply rawCall(http::verb method, const std::string& target, const std::string& token = kAdmin);
+  net::Reply rawCall(http::verb method, const std::string& target,
+                     const std::string& token = kAdmin, const std::string& accept = {});
   // Starts a watch; the returned writer records its events. Ends when the test stops.
   std::shared_ptr<RecordingWriter> watch(const std::string& target, const std::string& token = kAdmin,
-                                         Reply* error = nullptr);
+                                         Reply* error = nullptr, const std::string& accept = {});
 
   // Fixtures with valid specs.
   Reply createTemplate(const std::string& ns, const std::string& name, bool is_public = false);
