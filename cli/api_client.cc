@@ -195,6 +195,7 @@ util::Result<std::unique_ptr<ApiClient>> ApiClient::create(ApiClientOptions opti
   http_options.request_timeout = options.request_timeout;
   http_options.user_agent = options.user_agent;
   http_options.tls.ca_file = options.ca_file;
+  http_options.tls.ca_pem = options.ca_pem;
   http_options.tls.insecure = options.insecure_skip_tls_verify;
   http_options.tls.failure_hint =
       "give the server's CA with --ca-file, or skip verification with --insecure-skip-tls-verify";
@@ -235,8 +236,8 @@ ApiError ApiClient::transportError(const util::Error& error) const {
     e.message =
         fmt::format("cannot reach the magnumd server at {}: {}", server_url_, error.message);
     e.hint =
-        "Is magnumd running there? Point magnumctl at it with --server or the MAGNUMD_URL "
-        "environment variable.";
+        "Is magnumd running there? Point magnumctl at it with --server, the MAGNUMD_URL "
+        "environment variable or a kubeconfig (KUBECONFIG=DATA_DIR/kubeconfig from magnumd --dev).";
   } else if (error.code == util::ErrorCode::Timeout) {
     e.hint = "Raise --request-timeout if the server is just slow.";
   }
@@ -246,9 +247,11 @@ ApiError ApiClient::transportError(const util::Error& error) const {
 ApiError ApiClient::withHint(ApiError error) const {
   if (error.http_status == 401) {
     error.hint = token_.empty()
-                     ? "No token given: pass --token or set MAGNUMD_TOKEN (magnumd --dev writes "
-                       "one to DATA_DIR/admin.token)."
-                     : "The token was refused: check --token / MAGNUMD_TOKEN.";
+                     ? "No token given: pass --token, set MAGNUMD_TOKEN or use a kubeconfig whose "
+                       "user has a token (magnumd --dev writes DATA_DIR/admin.token and "
+                       "DATA_DIR/kubeconfig)."
+                     : "The token was refused: check --token, MAGNUMD_TOKEN or the kubeconfig's "
+                       "user.";
   }
   return error;
 }

@@ -38,6 +38,7 @@ struct ApiClientOptions {
   std::string server = "http://127.0.0.1:9511";
   std::string token;
   std::string ca_file;  // PEM bundle; empty: the system's trusted CAs
+  std::string ca_pem;   // PEM bundle in memory (a kubeconfig's certificate-authority-data)
   bool insecure_skip_tls_verify = false;
   std::chrono::milliseconds request_timeout{30000};  // one request; for watches, idle time
   std::string user_agent = "magnumctl";

@@ -3,51 +3,91 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/duration.h"
+#include "cli/kubeconfig.h"
 
 namespace {
 
 using namespace magnumd;  // NOLINT(google-build-using-namespace)
 
-std::string envOr(const char* name, std::string fallback) {
+std::optional<std::string> env(const char* name) {
   const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? std::string(value) : std::move(fallback);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
 }
 
 struct Globals {
-  std::string server = envOr("MAGNUMD_URL", "http://127.0.0.1:9511");
-  std::string token = envOr("MAGNUMD_TOKEN", "");
-  std::string ns = envOr("MAGNUMD_NAMESPACE", "default");
+  std::string server;
+  std::string token;
+  std::string ns;
   bool insecure = false;
   std::string ca_file;
+  std::string kubeconfig;
+  std::string context;
   std::string request_timeout = "30s";
 };
 
-CLI::Option* addGlobals(CLI::App& app, Globals& g) {
-  app.add_option("-s,--server", g.server, "magnumd's URL (env MAGNUMD_URL)")->capture_default_str();
-  app.add_option("--token", g.token, "bearer token (env MAGNUMD_TOKEN)");
-  auto* ns = app.add_option("-n,--namespace", g.ns, "namespace (env MAGNUMD_NAMESPACE)");
-  ns->capture_default_str();
+struct GlobalOptions {
+  CLI::Option* server;
+  CLI::Option* token;
+  CLI::Option* ns;
+};
+
+GlobalOptions addGlobals(CLI::App& app, Globals& g) {
+  GlobalOptions o{};
+  o.server = app.add_option("-s,--server", g.server,
+                            "magnumd's URL (env MAGNUMD_URL; else the kubeconfig's; else "
+                            "http://127.0.0.1:9511)");
+  o.token = app.add_option("--token", g.token,
+                           "bearer token (env MAGNUMD_TOKEN; else the kubeconfig's)");
+  o.ns = app.add_option("-n,--namespace", g.ns,
+                        "namespace (env MAGNUMD_NAMESPACE; else the kubeconfig context's; else "
+                        "default)");
+  app.add_option("--kubeconfig", g.kubeconfig,
+                 "kubeconfig to read the server, CA, token and namespace from (default: "
+                 "$KUBECONFIG)");
+  app.add_option("--context", g.context,
+                 "the kubeconfig context to use (default: current-context)");
   app.add_flag("--insecure-skip-tls-verify", g.insecure,
                "do not verify the server's certificate (HTTPS only; insecure)");
   app.add_option("--ca-file", g.ca_file, "PEM file of CAs to trust instead of the system's");
   app.add_option("--request-timeout", g.request_timeout,
                  "time limit for one request, e.g. 30s, 2m (0: none)")
       ->capture_default_str();
-  return ns;
+  return o;
 }
 
-util::Result<std::unique_ptr<cli::ApiClient>> makeClient(const Globals& g) {
-  ASSIGN_OR_RETURN(auto timeout, cli::parseDuration(g.request_timeout));
+// Flags, then environment variables, then the kubeconfig (cli/kubeconfig.h has the order).
+util::Result<cli::Connection> connection(const Globals& g, const GlobalOptions& o) {
+  cli::ConnectionInputs in;
+  if (o.server->count() > 0) in.server_flag = g.server;
+  if (o.token->count() > 0) in.token_flag = g.token;
+  if (o.ns->count() > 0) in.namespace_flag = g.ns;
+  in.ca_file_flag = g.ca_file;
+  in.insecure_flag = g.insecure;
+  in.kubeconfig_flag = g.kubeconfig;
+  in.context_flag = g.context;
+  in.url_env = env("MAGNUMD_URL");
+  in.token_env = env("MAGNUMD_TOKEN");
+  in.namespace_env = env("MAGNUMD_NAMESPACE");
+  in.kubeconfig_env = env("KUBECONFIG");
+  return cli::resolveConnection(in);
+}
+
+util::Result<std::unique_ptr<cli::ApiClient>> makeClient(const cli::Connection& c,
+                                                         const std::string& request_timeout) {
+  ASSIGN_OR_RETURN(auto timeout, cli::parseDuration(request_timeout));
   if (timeout.count() == 0) timeout = std::chrono::hours(24 * 365);
   cli::ApiClientOptions options;
-  options.server = g.server;
-  options.token = g.token;
+  options.server = c.server;
+  options.token = c.token;
   options.request_timeout = timeout;
-  options.insecure_skip_tls_verify = g.insecure;
-  options.ca_file = g.ca_file;
+  options.insecure_skip_tls_verify = c.insecure;
+  options.ca_file = c.ca_file;
+  options.ca_pem = c.ca_pem;
   options.user_agent = "magnumctl/" MAGNUMD_VERSION;
   return cli::ApiClient::create(std::move(options));
 }
@@ -63,7 +103,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.require_subcommand(1);
   Globals g;
-  CLI::Option* namespace_flag = addGlobals(app, g);
+  GlobalOptions globals = addGlobals(app, g);
 
   cli::ApplyOptions apply;
   auto* apply_cmd =
@@ -153,14 +193,21 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  auto client = makeClient(g);
+  auto conn = connection(g, globals);
+  if (!conn.ok()) {
+    std::cerr << "error: " << conn.error().message << "\n";
+    return 1;
+  }
+  auto client = makeClient(*conn, g.request_timeout);
   if (!client.ok()) {
-    std::cerr << "error: " << client.error().message << "\n";
+    std::cerr << "error: " << client.error().message
+              << (conn->kubeconfig.empty() ? "" : "\n  (from kubeconfig " + conn->kubeconfig + ")")
+              << "\n";
     return 1;
   }
   util::RealClock clock;
-  cli::Context ctx{**client, std::cout, std::cerr, std::cin, g.ns, namespace_flag->count() > 0,
-                   clock};
+  cli::Context ctx{**client, std::cout, std::cerr, std::cin, conn->namespace_,
+                   globals.ns->count() > 0, clock};
   if (apply_cmd->parsed()) return cli::runApply(ctx, apply);
   if (get_cmd->parsed()) return cli::runGet(ctx, get);
   if (describe_cmd->parsed()) return cli::runDescribe(ctx, describe);
