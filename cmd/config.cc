@@ -114,6 +114,13 @@ util::Status validateConfig(const DaemonConfig& config) {
   if (config.tls_cert.empty() != config.tls_key.empty()) {
     return makeError(ErrorCode::BadRequest, "--tls-cert and --tls-key must be given together");
   }
+  if (config.dev_plain_http && (!config.dev || !config.tls_cert.empty())) {
+    return makeError(ErrorCode::BadRequest,
+                     config.dev ? "--dev-plain-http and --tls-cert contradict each other: serve "
+                                  "plain HTTP or HTTPS with that certificate"
+                                : "--dev-plain-http only applies with --dev (which otherwise "
+                                  "serves HTTPS with a certificate it makes)");
+  }
   if (!config.dev && config.token_file.empty()) {
     return makeError(ErrorCode::BadRequest,
                      "refusing to start without authentication: pass --token-file FILE (CSV lines "

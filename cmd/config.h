@@ -18,6 +18,9 @@ struct DaemonConfig {
   std::string listen = "127.0.0.1:9511";
   std::string data_dir = "./magnumd-data";
   bool dev = false;
+  // --dev serves HTTPS with a CA and certificate it makes in the data dir, unless this is set
+  // (or --tls-cert names the operator's own).
+  bool dev_plain_http = false;
   std::string token_file;
   // Key-encryption key for the cluster secrets (pki/kek.h); --dev creates DATA_DIR/encryption.key.
   std::string encryption_key_file;
@@ -59,7 +62,8 @@ struct ConnectionCap {
 ConnectionCap connectionCap(size_t requested, uint64_t descriptors);
 
 // Consistency checks that do not touch the filesystem: TLS needs both files, production needs
-// a token file, the log level exists, the listen address parses.
+// a token file, --dev-plain-http needs --dev and no --tls-cert, the log level exists, the listen
+// address parses.
 util::Status validateConfig(const DaemonConfig& config);
 
 }  // namespace magnumd::cmd

@@ -2,10 +2,12 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <system_error>
@@ -63,6 +65,48 @@ util::Status Daemon::prepareDataDir() {
                      fmt::format("--data-dir {}: not readable and writable by this user: {}",
                                  config_.data_dir, std::strerror(errno)));
   }
+  return {};
+}
+
+util::Status Daemon::prepareDevTls() {
+  if (!config_.dev || config_.dev_plain_http || !config_.tls_cert.empty()) return {};
+  ASSIGN_OR_RETURN(auto listen, parseListen(config_.listen));
+  // Loopback by every name a local client uses, and the address it listens on when specific.
+  std::vector<std::string> hosts{"127.0.0.1", "::1", "localhost"};
+  if (listen.host != "0.0.0.0" && listen.host != "::" &&
+      std::find(hosts.begin(), hosts.end(), listen.host) == hosts.end()) {
+    hosts.push_back(listen.host);
+  }
+  ASSIGN_OR_RETURN(DevTls tls, ensureDevTls(config_.data_dir, hosts, clock_.now()));
+  if (tls.ca_created) LOG_INFO("magnumd", "development mode: created the CA {}", tls.ca_path);
+  if (tls.cert_issued) {
+    LOG_INFO("magnumd", "development mode: issued the serving certificate {} for {}", tls.cert_path,
+             fmt::join(hosts, ", "));
+  }
+  config_.tls_cert = tls.cert_path;
+  config_.tls_key = tls.key_path;
+  std::error_code ec;
+  auto absolute = fs::absolute(tls.ca_path, ec);
+  dev_ca_path_ = ec ? tls.ca_path : absolute.string();
+  dev_ca_pem_ = tls.ca_pem;
+  return {};
+}
+
+util::Status Daemon::writeDevClientConfig(uint16_t port) {
+  if (!config_.dev || !dev_token_) return {};
+  ASSIGN_OR_RETURN(auto listen, parseListen(config_.listen));
+  std::string host = listen.host;
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  std::string url =
+      fmt::format("{}://{}:{}", config_.tls_cert.empty() ? "http" : "https", host, port);
+  ASSIGN_OR_RETURN(std::string path,
+                   writeDevKubeconfig(config_.data_dir, url, dev_ca_pem_, dev_token_->token));
+  std::error_code ec;
+  auto absolute = fs::absolute(path, ec);
+  DevEndpoint endpoint{url, ec ? path : absolute.string(), dev_ca_path_};
+  fmt::print(stderr, "{}", devInstructions(*dev_token_, endpoint));
   return {};
 }
 
@@ -130,12 +174,7 @@ util::Result<std::shared_ptr<server::TokenAuthenticator>> Daemon::loadAuthentica
   if (config_.dev) {
     ASSIGN_OR_RETURN(auto dev, ensureAdminToken(config_.data_dir));
     auth->add(dev.token, server::Identity{"admin", "*", server::Role::Admin});
-    ASSIGN_OR_RETURN(auto listen, parseListen(config_.listen));
-    std::string host = listen.host == "0.0.0.0" ? "127.0.0.1" : listen.host;
-    if (host.find(':') != std::string::npos) host = "[" + host + "]";
-    std::string url = fmt::format("{}://{}:{}", config_.tls_cert.empty() ? "http" : "https", host,
-                                  listen.port);
-    fmt::print(stderr, "{}", devInstructions(dev, url));
+    dev_token_ = std::move(dev);  // the hints are printed once the listener has its port
   }
   return auth;
 }
@@ -167,6 +206,7 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   http_ = std::make_unique<net::HttpServer>(*io_, options, api_->handler(),
                                             &server::ApiServer::transportError);
   RETURN_IF_ERROR(http_->start());
+  RETURN_IF_ERROR(writeDevClientConfig(http_->port()));
   unsigned threads = config_.io_threads > 0 ? config_.io_threads
                                             : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { io_->run(); });
@@ -200,6 +240,7 @@ util::Status Daemon::start() {
   util::parseLogLevel(config_.log_level, level);
   util::setLogLevel(level);
   RETURN_IF_ERROR(prepareDataDir());
+  RETURN_IF_ERROR(prepareDevTls());
   ASSIGN_OR_RETURN(auto authenticator, loadAuthenticator());
   RETURN_IF_ERROR(openStore());
   RETURN_IF_ERROR(openSecrets());

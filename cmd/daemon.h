@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cmd/config.h"
+#include "cmd/dev_mode.h"
 #include "net/http_server.h"
 #include "server/api_server.h"
 #include "pki/kek.h"
@@ -72,6 +73,10 @@ class Daemon {
 
  private:
   util::Status prepareDataDir();
+  // --dev: the CA and serving certificate in the data dir become --tls-cert/--tls-key.
+  util::Status prepareDevTls();
+  // --dev, once the listener has its port: DATA_DIR/kubeconfig and the start-up hints.
+  util::Status writeDevClientConfig(uint16_t port);
   util::Status openStore();
   util::Status openSecrets();
   util::Result<std::shared_ptr<server::TokenAuthenticator>> loadAuthenticator();
@@ -85,6 +90,9 @@ class Daemon {
   store::StorePtr store_;  // declared first: closed last
   util::RealClock clock_;
   std::optional<pki::KeyEncryptionKey> kek_;
+  std::optional<DevToken> dev_token_;
+  std::string dev_ca_path_;  // --dev with its own CA; empty otherwise
+  std::string dev_ca_pem_;
   std::unique_ptr<secrets::ClusterSecretStore> secrets_;
   std::vector<std::unique_ptr<Component>> components_;
   size_t started_components_ = 0;

@@ -25,7 +25,13 @@ void addFlags(CLI::App& app, DaemonConfig& c, Flags& f) {
                  "YAML file of settings named like the flags, without dashes (flags win)");
   app.add_option("--listen", c.listen, "ADDRESS:PORT to serve the API on")->capture_default_str();
   app.add_option("--data-dir", c.data_dir, "directory for the database and dev files")->capture_default_str();
-  app.add_flag("--dev", c.dev, "development mode: generate DATA_DIR/admin.token (admin) and print how to use it");
+  app.add_flag("--dev", c.dev,
+               "development mode: generate DATA_DIR/admin.token (admin), serve HTTPS with a CA "
+               "and certificate made in DATA_DIR, write DATA_DIR/kubeconfig, and print how to "
+               "use them");
+  app.add_flag("--dev-plain-http", c.dev_plain_http,
+               "with --dev: serve plain HTTP instead of HTTPS (for scripts; kubectl sends no "
+               "token over it)");
   app.add_option("--token-file", c.token_file, "CSV of bearer tokens: token,user,namespace-or-*,role");
   app.add_option("--encryption-key-file", c.encryption_key_file,
                  "base64 file of 32 random bytes (mode 0600) that encrypts cluster CA keys and "

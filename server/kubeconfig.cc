@@ -25,7 +25,7 @@ std::string renderKubeconfig(const KubeconfigParams& p) {
   auto str = [&a](std::string_view s) { return util::str(s, a); };
 
   util::Json cluster(rapidjson::kObjectType);
-  cluster.AddMember("certificate-authority-data", str(base64(p.ca_pem)), a);
+  if (!p.ca_pem.empty()) cluster.AddMember("certificate-authority-data", str(base64(p.ca_pem)), a);
   cluster.AddMember("server", str(p.server), a);
   util::Json named_cluster(rapidjson::kObjectType);
   named_cluster.AddMember("cluster", cluster, a);
@@ -35,16 +35,21 @@ std::string renderKubeconfig(const KubeconfigParams& p) {
 
   util::Json context(rapidjson::kObjectType);
   context.AddMember("cluster", str(p.cluster_name), a);
+  if (!p.namespace_.empty()) context.AddMember("namespace", str(p.namespace_), a);
   context.AddMember("user", str(p.user), a);
   util::Json named_context(rapidjson::kObjectType);
   named_context.AddMember("context", context, a);
-  named_context.AddMember("name", str(kKubeconfigContext), a);
+  named_context.AddMember("name", str(p.context), a);
   util::Json contexts(rapidjson::kArrayType);
   contexts.PushBack(named_context, a);
 
   util::Json user(rapidjson::kObjectType);
-  user.AddMember("client-certificate-data", str(base64(p.client_certificate_pem)), a);
-  user.AddMember("client-key-data", str(base64(p.client_key_pem)), a);
+  if (!p.token.empty()) {
+    user.AddMember("token", str(p.token), a);
+  } else {
+    user.AddMember("client-certificate-data", str(base64(p.client_certificate_pem)), a);
+    user.AddMember("client-key-data", str(base64(p.client_key_pem)), a);
+  }
   util::Json named_user(rapidjson::kObjectType);
   named_user.AddMember("name", str(p.user), a);
   named_user.AddMember("user", user, a);
@@ -54,7 +59,7 @@ std::string renderKubeconfig(const KubeconfigParams& p) {
   doc.AddMember("apiVersion", "v1", a);
   doc.AddMember("clusters", clusters, a);
   doc.AddMember("contexts", contexts, a);
-  doc.AddMember("current-context", str(kKubeconfigContext), a);
+  doc.AddMember("current-context", str(p.context), a);
   doc.AddMember("kind", "Config", a);
   doc.AddMember("preferences", util::Json(rapidjson::kObjectType), a);
   doc.AddMember("users", users, a);

@@ -91,7 +91,8 @@ class Bench:
 """)
         env = dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds)
         self.magnumd = subprocess.Popen(
-            wrap.split() + [os.path.join(build_dir, "cmd", "magnumd"), "--dev", "--os-cloud", "bench",
+            wrap.split() + [os.path.join(build_dir, "cmd", "magnumd"), "--dev", "--dev-plain-http",
+             "--os-cloud", "bench",
              "--listen", f"127.0.0.1:{self.port}", "--data-dir", os.path.join(self.dir, "data"),
              "--sync-interval", str(sync_interval), "--workers", str(workers), "--log-level", "warn"],
             env=env, stdout=open(os.path.join(self.dir, "magnumd.log"), "wb"), stderr=subprocess.STDOUT)

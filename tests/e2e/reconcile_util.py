@@ -32,7 +32,9 @@ class Magnumd:
         self.port = free_port()
         self.data_dir = data_dir or str(tmp_path / "data")
         os.makedirs(self.data_dir, exist_ok=True)
-        args = [binary("magnumd"), "--dev", "--listen", f"127.0.0.1:{self.port}",
+        # Plain HTTP: these suites speak to the API with urllib and MAGNUMD_URL; HTTPS with the
+        # dev CA and the kubeconfig is test_kubectl_magnumd's.
+        args = [binary("magnumd"), "--dev", "--dev-plain-http", "--listen", f"127.0.0.1:{self.port}",
                 "--data-dir", self.data_dir, "--sync-interval", "0.3", "--sweep-pages", "1",
                 "--dev-server-build-seconds", "0.3", *extra]
         if "--workers" not in extra:

@@ -331,8 +331,9 @@ def test_startup_refusals_are_clear(tmp_path, procs):
 def test_dev_mode_generates_a_private_admin_token(tmp_path, procs):
     port = free_port()
     data = tmp_path / "dev"
-    proc = Process([binary("magnumd"), "--dev", "--listen", f"127.0.0.1:{port}", "--data-dir",
-                    str(data), *api_only_flags()], port, str(tmp_path / "dev.log"))
+    proc = Process([binary("magnumd"), "--dev", "--dev-plain-http", "--listen",
+                    f"127.0.0.1:{port}", "--data-dir", str(data), *api_only_flags()], port,
+                   str(tmp_path / "dev.log"))
     procs.append(proc)
     wait_ready(proc.url, "/readyz", proc=proc)
     token_file = data / "admin.token"

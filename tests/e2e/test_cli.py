@@ -27,7 +27,7 @@ def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("magnumd-cli")
     port = free_port()
     proc = Process([binary("magnumd"), "--listen", f"127.0.0.1:{port}", "--data-dir", str(data),
-                    "--dev"], port, str(data / "magnumd.log"))
+                    "--dev", "--dev-plain-http"], port, str(data / "magnumd.log"))
     try:
         wait_ready(proc.url, proc=proc)
         token_file = data / "admin.token"
