@@ -1,0 +1,183 @@
+"""kubectl and magnumctl against `magnumd --dev` with nothing but the kubeconfig it writes: HTTPS
+with the CA magnumd made in its data directory, the admin token, namespace demo. The real kubectl
+(v1.32 on PATH) shows the columns `magnumctl get` shows, because magnumd answers its
+`as=Table` requests (meta.k8s.io/v1 Tables); `-o wide` adds the priority-1 columns; and
+`kubectl get -w` prints a row for each change of a cluster.
+"""
+import os
+import queue
+import re
+import shutil
+import ssl
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from conftest import Process, binary, free_port, SOURCE_DIR
+
+pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
+
+CLUSTER_COLUMNS = ["NAME", "PHASE", "HEALTH", "MASTERS", "NODES", "AGE"]
+CLUSTER_WIDE = ["TEMPLATE", "API ADDRESS", "VERSION", "READY NODES", "STACK", "REASON"]
+
+
+class Dev:
+    """magnumd --dev serving HTTPS (no --dev-plain-http), with fast reconcile settings."""
+
+    def __init__(self, tmp_path, procs):
+        self.port = free_port()
+        self.data = tmp_path / "data"
+        self.home = tmp_path / "home"  # kubectl's discovery cache, away from the real HOME
+        self.home.mkdir()
+        args = [binary("magnumd"), "--dev", "--listen", f"127.0.0.1:{self.port}",
+                "--data-dir", str(self.data), "--sync-interval", "0.3", "--sweep-pages", "1",
+                "--dev-server-build-seconds", "0.3", "--workers", "4"]
+        self.proc = Process(args, self.port, str(tmp_path / "magnumd.log"), scheme="https")
+        procs.append(self.proc)
+        self.kubeconfig = str(self.data / "kubeconfig")
+        self.wait_ready()
+
+    def wait_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.proc.poll() is not None:
+                raise RuntimeError(f"magnumd exited:\n{self.proc.output()}")
+            try:
+                context = ssl.create_default_context(cafile=str(self.data / "ca.crt"))
+                with urllib.request.urlopen(self.proc.url + "/readyz", timeout=2,
+                                            context=context) as r:
+                    if r.status == 200 and os.path.exists(self.kubeconfig):
+                        return
+            except (OSError, ssl.SSLError) as e:
+                last = e
+            time.sleep(0.1)
+        raise TimeoutError(f"magnumd not ready over HTTPS: {last}\n{self.proc.output()}")
+
+    def env(self):
+        """Only the kubeconfig: no MAGNUMD_* variable reaches either tool."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MAGNUMD_")}
+        env.update(KUBECONFIG=self.kubeconfig, HOME=str(self.home),
+                   KUBECACHEDIR=str(self.home / "cache"))
+        return env
+
+    def kubectl(self, *args, check=True, timeout=60):
+        out = subprocess.run(["kubectl", *args], capture_output=True, text=True, env=self.env(),
+                             timeout=timeout)
+        if check:
+            assert out.returncode == 0, f"kubectl {' '.join(args)}: {out.stdout}{out.stderr}"
+        return out
+
+    def magnumctl(self, *args):
+        out = subprocess.run([binary("magnumctl"), *args], capture_output=True, text=True,
+                             env=self.env(), timeout=60)
+        assert out.returncode == 0, f"magnumctl {' '.join(args)}: {out.stdout}{out.stderr}"
+        return out
+
+    def wait_phase(self, name, phase, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = self.kubectl("get", "cluster", name, "-o", "jsonpath={.status.phase}", check=False)
+            if out.stdout.strip() == phase:
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"cluster {name} not {phase}; magnumd log:\n{self.proc.output()[-3000:]}")
+
+
+def columns(line):
+    """A table line's cells: kubectl and magnumctl both separate columns by 3+ spaces."""
+    return re.split(r"\s{2,}", line.strip())
+
+
+@pytest.fixture
+def dev(tmp_path, procs):
+    m = Dev(tmp_path, procs)
+    m.kubectl("apply", "--validate=false", "-f", os.path.join(SOURCE_DIR, "examples"))
+    m.wait_phase("prod", "CREATE_COMPLETE")
+    return m
+
+
+def test_dev_writes_its_tls_files_and_kubeconfig_privately(dev):
+    for name in ("kubeconfig", "ca.key", "tls.key", "admin.token"):
+        assert oct(os.stat(dev.data / name).st_mode & 0o777) == "0o600", name
+    log = dev.proc.output()
+    assert f"export KUBECONFIG={dev.kubeconfig}" in log, log
+    assert "kubectl get clusters -A" in log
+    config = dev.kubectl("config", "view", "--minify", "-o",
+                         "jsonpath={.clusters[0].cluster.server} {.contexts[0].context.namespace}")
+    assert config.stdout == f"https://127.0.0.1:{dev.port} demo"
+
+
+def test_kubectl_gets_the_same_columns_as_magnumctl(dev):
+    out = dev.kubectl("get", "clusters", "-A").stdout.splitlines()
+    assert columns(out[0]) == ["NAMESPACE"] + CLUSTER_COLUMNS, out
+    prod = [columns(line) for line in out[1:] if columns(line)[1] == "prod"]
+    assert prod and prod[0][0] == "demo" and prod[0][2] == "CREATE_COMPLETE", out
+    assert prod[0][4] == "1/1", out  # MASTERS: seen over spec.masterCount
+
+    wide = dev.kubectl("get", "clusters", "-o", "wide").stdout.splitlines()
+    assert columns(wide[0]) == CLUSTER_COLUMNS + CLUSTER_WIDE, wide
+    row = columns(wide[1])
+    assert row[0] == "prod" and row[6] == "k8s-small" and row[7].startswith("https://"), wide
+
+    templates = dev.kubectl("get", "clustertemplates").stdout.splitlines()
+    assert columns(templates[0]) == ["NAME", "COE", "IMAGE", "NETWORK", "PUBLIC", "AGE"], templates
+    assert columns(templates[1])[:3] == ["k8s-small", "kubernetes", "ubuntu-2204-kube-v1.32.4"]
+
+    groups = dev.kubectl("get", "nodegroups").stdout.splitlines()
+    assert columns(groups[0]) == ["NAME", "CLUSTER", "ROLE", "NODES", "MIN", "MAX", "PHASE", "AGE"]
+    assert "big-workers" in "\n".join(groups)
+
+    one = dev.kubectl("get", "cluster", "prod").stdout.splitlines()
+    assert columns(one[0]) == CLUSTER_COLUMNS and columns(one[1])[0] == "prod", one
+
+    # magnumctl with only KUBECONFIG set: the same headers, the same cluster.
+    mine = dev.magnumctl("get", "clusters", "-A").stdout.splitlines()
+    assert columns(mine[0]) == columns(out[0]), (mine, out)
+    assert any(columns(line)[:3] == ["demo", "prod", "CREATE_COMPLETE"] for line in mine[1:]), mine
+    mine_wide = dev.magnumctl("get", "clusters", "-o", "wide").stdout.splitlines()
+    assert columns(mine_wide[0]) == columns(wide[0]), (mine_wide, wide)
+
+
+def test_kubectl_get_watch_prints_each_change_as_a_row(dev):
+    watch = subprocess.Popen(["kubectl", "get", "clusters", "-w"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, env=dev.env())
+    lines = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in watch.stdout],
+                              daemon=True)
+    reader.start()
+    seen = []
+
+    def wait_line(predicate, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                assert watch.poll() is None, f"kubectl get -w ended: {seen}"
+                continue
+            seen.append(line.rstrip("\n"))
+            if predicate(columns(line)):
+                return columns(line)
+        raise AssertionError(f"no such row within {timeout}s; kubectl printed: {seen}")
+
+    try:
+        header = wait_line(lambda c: c[0] == "NAME")
+        assert header == CLUSTER_COLUMNS
+        wait_line(lambda c: c[0] == "prod")
+        manifest = ("apiVersion: container-infra/v1\nkind: Cluster\nmetadata: {name: watched}\n"
+                    "spec: {clusterTemplate: k8s-small, masterCount: 1, nodeCount: 1}\n")
+        out = subprocess.run(["kubectl", "apply", "--validate=false", "-f", "-"], input=manifest,
+                             capture_output=True, text=True, env=dev.env(), timeout=60)
+        assert out.returncode == 0, out.stdout + out.stderr
+        first = wait_line(lambda c: c[0] == "watched")
+        assert len(first) >= 5, first
+        # The phase moves on without the header being printed again.
+        wait_line(lambda c: c[0] == "watched" and c[1] == "CREATE_COMPLETE")
+        assert sum(1 for line in seen if columns(line)[0] == "NAME") == 1, seen
+    finally:
+        watch.kill()
+        watch.wait()
