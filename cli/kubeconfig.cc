@@ -5,7 +5,6 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
-#include <span>
 #include <sstream>
 
 #include "pki/encoding.h"

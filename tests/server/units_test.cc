@@ -228,6 +228,19 @@ TEST(Config, FileSetsWhatTheCommandLineDidNotAndNothingElse) {
   EXPECT_NE(no_watches.error().message.find("--max-watches-per-user"), std::string::npos);
   production.max_watches_per_user = 1;
   EXPECT_TRUE(cmd::validateConfig(production).ok());
+  // --dev-plain-http: only with --dev, and not with the operator's own certificate.
+  production.dev_plain_http = true;
+  EXPECT_TRUE(cmd::validateConfig(production).ok());
+  production.tls_cert = "c.pem";
+  production.tls_key = "k.pem";
+  EXPECT_NE(cmd::validateConfig(production).error().message.find("contradict"), std::string::npos);
+  production.tls_cert.clear();
+  production.tls_key.clear();
+  production.dev = false;
+  production.token_file = "tokens.csv";
+  production.encryption_key_file = "kek";
+  EXPECT_NE(cmd::validateConfig(production).error().message.find("only applies with --dev"),
+            std::string::npos);
 
   // --max-connections keeps 256 descriptors free of connections.
   EXPECT_EQ(cmd::connectionCap(0, 20000).connections, 19744u);
