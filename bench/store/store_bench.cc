@@ -208,7 +208,6 @@ Row watchFanOut(const std::string& dir, int watchers, double seconds) {
   std::vector<std::atomic<int64_t>> submitted(kMaxEvents + 1);
   std::vector<double> latencies;  // appended only by the store's dispatcher thread
   latencies.reserve(static_cast<size_t>(watchers) * 2000);
-  std::mutex done_mu;
   std::vector<store::WatchHandlePtr> handles;
   for (int w = 0; w < watchers; ++w) {
     auto handle = store->watch(
