@@ -36,6 +36,15 @@ struct Faults {
   uint32_t latency_jitter_ms = 0;     // + uniform [0, jitter)
   util::SystemTime unavailable_until{};  // every OpenStack API request answers 503 until then
   LoseAnswers lose_answers;
+  // Simulated Kubernetes nodes. A server whose name matches one of these globs (`*`, `?`) when it
+  // turns ACTIVE never runs kubeadm init/join to the end: no Node appears for it.
+  std::vector<std::string> never_join;
+  // Servers booted from one of these images (by name or id) register their Node, which stays
+  // NotReady (the CNI never comes up) until set Ready through /sim/v1 or replaced.
+  std::vector<std::string> never_ready_images;
+  // A deleted server's Node stays (Ready=Unknown) until it is deleted through the cluster's API, as
+  // in a cluster without a cloud controller manager. Off: it leaves with its server.
+  bool nodes_outlive_servers = false;
 
   bool appliesTo(std::string_view service) const {
     if (error_services.empty()) return true;

@@ -7,8 +7,9 @@
 namespace magnumd::cloudsim {
 namespace {
 
+using util::ErrorCode;
 using util::Json;
-using util::JsonAlloc;
+using util::makeError;
 
 constexpr std::string_view kAggregated =
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -40,174 +41,33 @@ bool wantsAggregated(const Request& req) {
 
 bool wantsTable(const Request& req) { return accept(req).find("as=Table") != std::string::npos; }
 
-std::string roles(const KubeNode& node) {
-  std::vector<std::string> out;
-  for (const auto& [k, v] : node.labels) {
-    constexpr std::string_view kPrefix = "node-role.kubernetes.io/";
-    if (k.rfind(kPrefix, 0) == 0 && k.size() > kPrefix.size())
-      out.push_back(k.substr(kPrefix.size()));
-    if (k == "kubernetes.io/role" && !v.empty()) out.push_back(v);
+Response kubeError(const util::Error& e) {
+  const char* reason = "BadRequest";
+  switch (e.code) {
+    case ErrorCode::NotFound:
+      reason = "NotFound";
+      break;
+    case ErrorCode::Conflict:
+      reason = "Conflict";
+      break;
+    case ErrorCode::Invalid:
+      reason = "Invalid";
+      break;
+    case ErrorCode::UnsupportedMediaType:
+      reason = "UnsupportedMediaType";
+      break;
+    case ErrorCode::MethodNotAllowed:
+      reason = "MethodNotAllowed";
+      break;
+    default:
+      break;
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out.empty() ? "<none>" : fmt::format("{}", fmt::join(out, ","));
-}
-
-std::string uidOf(const KubeCluster& cluster, const KubeNode& node) {
-  std::string h = stableHexId("node", cluster.stack_id + "/" + node.name + "/" + node.server_id);
-  return fmt::format("{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4),
-                     h.substr(16, 4), h.substr(20, 12));
-}
-
-Json metadata(const KubeCluster& cluster, const KubeNode& node, JsonAlloc& a) {
-  Json m(rapidjson::kObjectType);
-  m.AddMember("name", util::str(node.name, a), a);
-  m.AddMember("uid", util::str(uidOf(cluster, node), a), a);
-  m.AddMember("resourceVersion", util::str(std::to_string(node.resource_version), a), a);
-  m.AddMember("creationTimestamp", util::str(formatSeconds(node.created), a), a);
-  Json labels(rapidjson::kObjectType);
-  for (const auto& [k, v] : node.labels) labels.AddMember(util::str(k, a), util::str(v, a), a);
-  m.AddMember("labels", labels, a);
-  Json annotations(rapidjson::kObjectType);
-  annotations.AddMember("kubeadm.alpha.kubernetes.io/cri-socket",
-                        "unix:///var/run/containerd/containerd.sock", a);
-  annotations.AddMember("node.alpha.kubernetes.io/ttl", "0", a);
-  m.AddMember("annotations", annotations, a);
-  return m;
-}
-
-constexpr const char* kOsImage = "Ubuntu 22.04.4 LTS";
-constexpr const char* kKernel = "5.15.0-105-generic";
-constexpr const char* kRuntime = "containerd://1.7.13";
-
-Json nodeValue(const KubeCluster& cluster, const KubeNode& node, JsonAlloc& a) {
-  Json n(rapidjson::kObjectType);
-  n.AddMember("kind", "Node", a);
-  n.AddMember("apiVersion", "v1", a);
-  n.AddMember("metadata", metadata(cluster, node, a), a);
-  Json spec(rapidjson::kObjectType);
-  spec.AddMember("providerID", util::str("openstack:///" + node.server_id, a), a);
-  if (node.labels.count("node-role.kubernetes.io/control-plane") > 0) {
-    Json taints(rapidjson::kArrayType), t(rapidjson::kObjectType);
-    t.AddMember("key", "node-role.kubernetes.io/control-plane", a);
-    t.AddMember("effect", "NoSchedule", a);
-    taints.PushBack(t, a);
-    spec.AddMember("taints", taints, a);
-  }
-  n.AddMember("spec", spec, a);
-  Json status(rapidjson::kObjectType);
-  Json conditions(rapidjson::kArrayType), ready(rapidjson::kObjectType);
-  ready.AddMember("type", "Ready", a);
-  ready.AddMember("status", util::str(node.ready ? "True" : "False", a), a);
-  ready.AddMember("lastHeartbeatTime", util::str(formatSeconds(node.transition), a), a);
-  ready.AddMember("lastTransitionTime", util::str(formatSeconds(node.transition), a), a);
-  ready.AddMember("reason", util::str(node.ready ? "KubeletReady" : "KubeletNotReady", a), a);
-  ready.AddMember(
-      "message",
-      util::str(node.ready ? "kubelet is posting ready status" : "container runtime is down", a),
-      a);
-  conditions.PushBack(ready, a);
-  status.AddMember("conditions", conditions, a);
-  Json addresses(rapidjson::kArrayType);
-  for (auto [type, value] :
-       {std::pair{"InternalIP", &node.internal_ip}, std::pair{"Hostname", &node.name}}) {
-    Json addr(rapidjson::kObjectType);
-    addr.AddMember("type", util::str(type, a), a);
-    addr.AddMember("address", util::str(*value, a), a);
-    addresses.PushBack(addr, a);
-  }
-  status.AddMember("addresses", addresses, a);
-  Json info(rapidjson::kObjectType);
-  info.AddMember("machineID", util::str(stableHexId("machine", node.server_id), a), a);
-  info.AddMember("systemUUID", util::str(node.server_id, a), a);
-  info.AddMember("kernelVersion", util::str(kKernel, a), a);
-  info.AddMember("osImage", util::str(kOsImage, a), a);
-  info.AddMember("containerRuntimeVersion", util::str(kRuntime, a), a);
-  info.AddMember("kubeletVersion", util::str(cluster.version, a), a);
-  info.AddMember("kubeProxyVersion", util::str(cluster.version, a), a);
-  info.AddMember("operatingSystem", "linux", a);
-  info.AddMember("architecture", "amd64", a);
-  status.AddMember("nodeInfo", info, a);
-  n.AddMember("status", status, a);
-  return n;
-}
-
-Json column(const char* name, const char* format, const char* description, int priority,
-            JsonAlloc& a) {
-  Json c(rapidjson::kObjectType);
-  c.AddMember("name", util::str(name, a), a);
-  c.AddMember("type", "string", a);
-  c.AddMember("format", util::str(format, a), a);
-  c.AddMember("description", util::str(description, a), a);
-  c.AddMember("priority", priority, a);
-  return c;
-}
-
-// The node printer's columns (pkg/printers/internalversion/printers.go).
-std::string nodeTable(const KubeCluster& cluster, const std::vector<const KubeNode*>& nodes,
-                      SystemTime now, bool with_columns = true) {
-  util::JsonDoc doc;
-  doc.SetObject();
-  auto& a = doc.GetAllocator();
-  doc.AddMember("kind", "Table", a);
-  doc.AddMember("apiVersion", "meta.k8s.io/v1", a);
-  Json meta(rapidjson::kObjectType);
-  meta.AddMember("resourceVersion", util::str(std::to_string(cluster.resource_version), a), a);
-  doc.AddMember("metadata", meta, a);
-  Json columns(rapidjson::kArrayType);
-  columns.PushBack(column("Name", "name", "Name must be unique within a namespace.", 0, a), a);
-  columns.PushBack(column("Status", "", "The status of the node", 0, a), a);
-  columns.PushBack(column("Roles", "", "The roles of the node", 0, a), a);
-  columns.PushBack(column("Age", "",
-                          "CreationTimestamp is a timestamp representing the server time when this "
-                          "object was created.",
-                          0, a),
-                   a);
-  columns.PushBack(column("Version", "", "Kubelet Version reported by the node.", 0, a), a);
-  columns.PushBack(column("Internal-IP", "", "List of internal IPs in the node.", 1, a), a);
-  columns.PushBack(column("External-IP", "", "List of external IPs in the node.", 1, a), a);
-  columns.PushBack(
-      column(
-          "OS-Image", "",
-          "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).",
-          1, a),
-      a);
-  columns.PushBack(
-      column("Kernel-Version", "",
-             "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1,
-             a),
-      a);
-  columns.PushBack(column("Container-Runtime", "",
-                          "Container Runtime Version reported by the node through runtime remote "
-                          "API (e.g. containerd://1.4.2).",
-                          1, a),
-                   a);
-  if (with_columns) doc.AddMember("columnDefinitions", columns, a);
-  Json rows(rapidjson::kArrayType);
-  for (const KubeNode* node : nodes) {
-    Json cells(rapidjson::kArrayType);
-    auto age = std::chrono::duration_cast<std::chrono::seconds>(now - node->created);
-    for (const std::string& cell :
-         {node->name, std::string(node->ready ? "Ready" : "NotReady"), roles(*node),
-          humanDuration(age), cluster.version, node->internal_ip, std::string("<none>"),
-          std::string(kOsImage), std::string(kKernel), std::string(kRuntime)}) {
-      cells.PushBack(util::str(cell, a), a);
-    }
-    Json row(rapidjson::kObjectType);
-    row.AddMember("cells", cells, a);
-    Json object(rapidjson::kObjectType);
-    object.AddMember("kind", "PartialObjectMetadata", a);
-    object.AddMember("apiVersion", "meta.k8s.io/v1", a);
-    object.AddMember("metadata", metadata(cluster, *node, a), a);
-    row.AddMember("object", object, a);
-    rows.PushBack(row, a);
-  }
-  doc.AddMember("rows", rows, a);
-  return util::toJson(doc);
+  return kubeStatus(statusOf(e.code), reason, e.message);
 }
 
 Response version(const KubeCluster& cluster) {
-  std::string v = cluster.version.substr(1);
+  std::string git = apiServerVersion(cluster);
+  std::string v = git.substr(1);
   std::string major = v.substr(0, v.find('.'));
   std::string rest = v.substr(std::min(v.size(), major.size() + 1));
   std::string minor = rest.substr(0, rest.find_first_not_of("0123456789"));
@@ -215,7 +75,7 @@ Response version(const KubeCluster& cluster) {
       http::status::ok,
       fmt::format(
           R"({{"major":"{}","minor":"{}","gitVersion":"{}","gitCommit":"0000000000000000000000000000000000000000","gitTreeState":"clean","buildDate":"2024-08-14T19:29:04Z","goVersion":"go1.22.5","compiler":"gc","platform":"linux/amd64"}})",
-          major, minor, cluster.version));
+          major, minor, git));
 }
 
 Response health(const KubeCluster& cluster, std::string_view check) {
@@ -224,8 +84,20 @@ Response health(const KubeCluster& cluster, std::string_view check) {
                fmt::format("[-]etcd failed: reason withheld\n{} check failed\n", check.substr(1)));
 }
 
-constexpr std::string_view kNodeResource =
-    R"({"resource":"nodes","responseKind":{"group":"","version":"v1","kind":"Node"},"scope":"Cluster","singularResource":"node","verbs":["get","list","watch"],"shortNames":["no"]})";
+// Aggregated discovery (v2) resources, then the legacy APIResourceList entries.
+constexpr std::string_view kCoreResources =
+    R"({"resource":"nodes","responseKind":{"group":"","version":"v1","kind":"Node"},"scope":"Cluster","singularResource":"node","verbs":["delete","get","list","patch","watch"],"shortNames":["no"]},)"
+    R"({"resource":"pods","responseKind":{"group":"","version":"v1","kind":"Pod"},"scope":"Namespaced","singularResource":"pod","verbs":["delete","get","list"],"shortNames":["po"],"categories":["all"],"subresources":[{"subresource":"eviction","responseKind":{"group":"policy","version":"v1","kind":"Eviction"},"verbs":["create"]}]})";
+constexpr std::string_view kAppsResources =
+    R"({"resource":"daemonsets","responseKind":{"group":"apps","version":"v1","kind":"DaemonSet"},"scope":"Namespaced","singularResource":"daemonset","verbs":["get"],"shortNames":["ds"],"categories":["all"]})";
+constexpr std::string_view kCoreResourceList =
+    R"({"kind":"APIResourceList","groupVersion":"v1","resources":[)"
+    R"({"name":"nodes","singularName":"node","namespaced":false,"kind":"Node","verbs":["delete","get","list","patch","watch"],"shortNames":["no"]},)"
+    R"({"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["delete","get","list"],"shortNames":["po"],"categories":["all"]},)"
+    R"({"name":"pods/eviction","singularName":"","namespaced":true,"group":"policy","version":"v1","kind":"Eviction","verbs":["create"]}]})";
+constexpr std::string_view kAppsResourceList =
+    R"({"kind":"APIResourceList","apiVersion":"v1","groupVersion":"apps/v1","resources":[)"
+    R"({"name":"daemonsets","singularName":"daemonset","namespaced":true,"kind":"DaemonSet","verbs":["get"],"shortNames":["ds"],"categories":["all"]}]})";
 
 Response discovery(const Request& req, std::string_view path) {
   bool core = path == "/api";
@@ -234,8 +106,10 @@ Response discovery(const Request& req, std::string_view path) {
         core
             ? fmt::format(
                   R"([{{"metadata":{{"creationTimestamp":null}},"versions":[{{"version":"v1","resources":[{}],"freshness":"Current"}}]}}])",
-                  kNodeResource)
-            : "[]";
+                  kCoreResources)
+            : fmt::format(
+                  R"([{{"metadata":{{"name":"apps","creationTimestamp":null}},"versions":[{{"version":"v1","resources":[{}],"freshness":"Current"}}]}}])",
+                  kAppsResources);
     return kubeJson(
         http::status::ok,
         fmt::format(
@@ -247,42 +121,212 @@ Response discovery(const Request& req, std::string_view path) {
     return kubeJson(
         http::status::ok,
         R"({"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1:6443"}]})");
-  return kubeJson(http::status::ok, R"({"kind":"APIGroupList","apiVersion":"v1","groups":[]})");
+  return kubeJson(
+      http::status::ok,
+      R"({"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}}]})");
 }
 
-Response nodes(const KubeCluster& cluster, const Request& req, std::string_view name,
-               SystemTime now) {
+bool dryRun(const Query& query) { return query.get("dryRun").value_or("") == "All"; }
+
+Response nodes(const KubeCluster& cluster, const Request& req, const Query& query,
+               std::string_view name, SystemTime now) {
   std::vector<const KubeNode*> selected;
   if (!name.empty()) {
     auto it = cluster.nodes.find(std::string(name));
     if (it == cluster.nodes.end()) {
-      Response res = kubeStatus(http::status::not_found, "NotFound",
-                                fmt::format(R"(nodes "{}" not found)", name));
-      return res;
+      return kubeStatus(http::status::not_found, "NotFound",
+                        fmt::format(R"(nodes "{}" not found)", name));
     }
     selected.push_back(&it->second);
   } else {
-    for (const auto& [n, node] : cluster.nodes) selected.push_back(&node);
+    // kubectl delete and get NAME -w select one node by name.
+    std::string field = query.get("fieldSelector").value_or("");
+    std::string only;
+    if (!field.empty()) {
+      constexpr std::string_view kByName = "metadata.name=";
+      if (field.rfind(kByName, 0) != 0) {
+        return kubeStatus(http::status::bad_request, "BadRequest",
+                          fmt::format("cloudsim: fieldSelector \"{}\" is not supported on nodes "
+                                      "(metadata.name=NAME is)",
+                                      field));
+      }
+      only = field.substr(kByName.size());
+    }
+    for (const auto& [n, node] : cluster.nodes) {
+      if (field.empty() || n == only) selected.push_back(&node);
+    }
   }
-  if (wantsTable(req)) return kubeJson(http::status::ok, nodeTable(cluster, selected, now));
+  if (wantsTable(req)) return kubeJson(http::status::ok, nodeTableJson(cluster, selected, now));
   if (!name.empty()) return kubeJson(http::status::ok, nodeJson(cluster, *selected.front()));
-  std::string items;
-  for (const KubeNode* node : selected)
-    items += (items.empty() ? "" : ",") + nodeJson(cluster, *node);
+  return kubeJson(http::status::ok, nodeListJson(cluster, selected));
+}
+
+Response patchNode(KubeClusters& clusters, KubeCluster& cluster, const Request& req,
+                   const Query& query, std::string_view name) {
+  auto it = cluster.nodes.find(std::string(name));
+  if (it == cluster.nodes.end()) {
+    return kubeStatus(http::status::not_found, "NotFound",
+                      fmt::format(R"(nodes "{}" not found)", name));
+  }
+  std::string type(req[http::field::content_type]);
+  type = type.substr(0, type.find(';'));
+  if (type != "application/strategic-merge-patch+json" && type != "application/merge-patch+json") {
+    return kubeStatus(http::status::unsupported_media_type, "UnsupportedMediaType",
+                      fmt::format("the body of the request was in an unknown format - accepted "
+                                  "media types include: application/strategic-merge-patch+json, "
+                                  "application/merge-patch+json (cloudsim), not \"{}\"",
+                                  type));
+  }
+  auto patch = util::parseJson(req.body());
+  if (!patch.ok()) {
+    return kubeStatus(http::status::bad_request, "BadRequest",
+                      fmt::format("error decoding patch: {}", patch.error().message));
+  }
+  KubeNode updated = it->second;
+  if (auto applied = applyNodePatch(updated, *patch); !applied.ok()) {
+    return kubeError(applied.error());
+  }
+  if (!dryRun(query)) {
+    clusters.updateNode(cluster, updated);
+    return kubeJson(http::status::ok, nodeJson(cluster, cluster.nodes.at(updated.name)));
+  }
+  return kubeJson(http::status::ok, nodeJson(cluster, updated));
+}
+
+Response deleteNode(KubeClusters& clusters, KubeCluster& cluster, const Query& query,
+                    std::string_view name) {
+  auto it = cluster.nodes.find(std::string(name));
+  if (it == cluster.nodes.end()) {
+    return kubeStatus(http::status::not_found, "NotFound",
+                      fmt::format(R"(nodes "{}" not found)", name));
+  }
+  std::string body = nodeJson(cluster, it->second);
+  if (!dryRun(query)) {
+    if (auto deleted = clusters.deleteNode(cluster, name); !deleted.ok())
+      return kubeError(deleted.error());
+  }
+  return kubeJson(http::status::ok, std::move(body));
+}
+
+Response listPods(const KubeCluster& cluster, const Request& req, const Query& query,
+                  std::string_view ns, SystemTime now) {
+  auto selected = selectPods(cluster, ns, query.get("fieldSelector").value_or(""),
+                             query.get("labelSelector").value_or(""));
+  if (!selected.ok()) return kubeError(selected.error());
+  if (wantsTable(req)) return kubeJson(http::status::ok, podTableJson(cluster, *selected, now));
+  return kubeJson(http::status::ok, podListJson(cluster, *selected));
+}
+
+const KubePod* findPod(const KubeCluster& cluster, std::string_view ns, std::string_view name) {
+  auto it = cluster.pods.find(fmt::format("{}/{}", ns, name));
+  return it == cluster.pods.end() ? nullptr : &it->second;
+}
+
+Response podNotFound(std::string_view name) {
+  return kubeStatus(http::status::not_found, "NotFound",
+                    fmt::format(R"(pods "{}" not found)", name));
+}
+
+// POST .../pods/{name}/eviction with a policy/v1 (or v1beta1) Eviction. There are no
+// PodDisruptionBudgets, so an eviction of an existing pod is always allowed.
+Response evict(KubeClusters& clusters, KubeCluster& cluster, const Request& req, const Query& query,
+               std::string_view ns, std::string_view name) {
+  auto body = util::parseJson(req.body());
+  if (!body.ok() || !body->IsObject()) {
+    return kubeStatus(http::status::bad_request, "BadRequest",
+                      "the body must be a policy/v1 Eviction object");
+  }
+  std::string kind = util::stringMember(*body, "kind").value_or("Eviction");
+  std::string api = util::stringMember(*body, "apiVersion").value_or("policy/v1");
+  if (kind != "Eviction" || (api != "policy/v1" && api != "policy/v1beta1")) {
+    return kubeStatus(http::status::bad_request, "BadRequest",
+                      fmt::format("the body is a {} {}, not a policy/v1 Eviction", api, kind));
+  }
+  const Json* meta = util::member(*body, "metadata");
+  if (meta != nullptr && meta->IsObject()) {
+    auto named = util::stringMember(*meta, "name");
+    if (named && *named != name) {
+      return kubeStatus(http::status::bad_request, "BadRequest",
+                        "name in URL does not match name in Eviction object");
+    }
+  }
+  if (findPod(cluster, ns, name) == nullptr) return podNotFound(name);
+  if (!dryRun(query)) {
+    if (auto removed = clusters.deletePod(cluster, ns, name); !removed.ok())
+      return kubeError(removed.error());
+  }
   return kubeJson(
-      http::status::ok,
-      fmt::format(
-          R"({{"kind":"NodeList","apiVersion":"v1","metadata":{{"resourceVersion":"{}"}},"items":[{}]}})",
-          cluster.resource_version, items));
+      http::status::created,
+      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","code":201})");
+}
+
+Response pods(KubeClusters& clusters, KubeCluster& cluster, const Request& req, const Query& query,
+              const std::vector<std::string_view>& seg, SystemTime now) {
+  // seg: namespaces/{ns}/pods[/{name}[/eviction]]
+  std::string_view ns = seg[1];
+  http::verb method = req.method();
+  if (seg.size() == 3 && method == http::verb::get) return listPods(cluster, req, query, ns, now);
+  if (seg.size() == 5 && seg[4] == "eviction" && method == http::verb::post)
+    return evict(clusters, cluster, req, query, ns, seg[3]);
+  if (seg.size() != 4) {
+    return kubeStatus(http::status::not_found, "NotFound",
+                      "the server could not find the requested resource");
+  }
+  const KubePod* pod = findPod(cluster, ns, seg[3]);
+  if (pod == nullptr) return podNotFound(seg[3]);
+  if (method == http::verb::get || method == http::verb::head) {
+    return kubeJson(http::status::ok,
+                    wantsTable(req) ? podTableJson(cluster, {pod}, now) : podJson(cluster, *pod));
+  }
+  if (method == http::verb::delete_) {
+    std::string body = podJson(cluster, *pod);
+    if (!dryRun(query)) {
+      if (auto removed = clusters.deletePod(cluster, ns, seg[3]); !removed.ok())
+        return kubeError(removed.error());
+    }
+    return kubeJson(http::status::ok, std::move(body));
+  }
+  return kubeStatus(http::status::method_not_allowed, "MethodNotAllowed",
+                    "the server does not allow this method on the requested resource");
+}
+
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t start = 1;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    out.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+util::Status stringMapPatch(std::map<std::string, std::string>& target, const Json& patch,
+                            std::string_view field) {
+  if (patch.IsNull()) {
+    target.clear();
+    return {};
+  }
+  if (!patch.IsObject()) {
+    return makeError(ErrorCode::Invalid, fmt::format("{}: expected a map of strings", field));
+  }
+  for (const auto& m : patch.GetObject()) {
+    std::string key(m.name.GetString(), m.name.GetStringLength());
+    if (key.starts_with("$")) continue;
+    if (m.value.IsNull()) {
+      target.erase(key);
+    } else if (m.value.IsString()) {
+      target[key] = std::string(m.value.GetString(), m.value.GetStringLength());
+    } else {
+      return makeError(ErrorCode::Invalid,
+                       fmt::format("{}.{}: expected a string or null", field, key));
+    }
+  }
+  return {};
 }
 
 }  // namespace
-
-std::string nodeJson(const KubeCluster& cluster, const KubeNode& node) {
-  util::JsonDoc doc;
-  Json v = nodeValue(cluster, node, doc.GetAllocator());
-  return util::toJson(v);
-}
 
 Response kubeStatus(http::status status, std::string_view reason, std::string_view message) {
   util::JsonDoc doc;
@@ -298,29 +342,51 @@ Response kubeStatus(http::status status, std::string_view reason, std::string_vi
   return kubeJson(status, util::toJson(doc));
 }
 
-std::string humanDuration(std::chrono::seconds d) {
-  int64_t s = d.count();
-  if (s < -1) return "<invalid>";
-  if (s < 0) return "0s";
-  if (s < 120) return fmt::format("{}s", s);
-  int64_t m = s / 60, h = s / 3600;
-  if (m < 10) return s % 60 == 0 ? fmt::format("{}m", m) : fmt::format("{}m{}s", m, s % 60);
-  if (m < 180) return fmt::format("{}m", m);
-  if (h < 8) return m % 60 == 0 ? fmt::format("{}h", h) : fmt::format("{}h{}m", h, m % 60);
-  if (h < 48) return fmt::format("{}h", h);
-  if (h < 24 * 8)
-    return h % 24 == 0 ? fmt::format("{}d", h / 24) : fmt::format("{}d{}h", h / 24, h % 24);
-  if (h < 24 * 365 * 2) return fmt::format("{}d", h / 24);
-  int64_t y = h / 24 / 365, dy = (h / 24) % 365;
-  if (h < 24 * 365 * 8) return dy == 0 ? fmt::format("{}y", y) : fmt::format("{}y{}d", y, dy);
-  return fmt::format("{}y", y);
-}
-
-std::string watchEventLine(const KubeCluster& cluster, std::string_view type, const KubeNode& node,
-                           bool table, bool with_columns, SystemTime now) {
-  std::string object =
-      table ? nodeTable(cluster, {&node}, now, with_columns) : nodeJson(cluster, node);
-  return fmt::format(R"({{"type":"{}","object":{}}})", type, object) + "\n";
+util::Status applyNodePatch(KubeNode& node, const util::Json& patch) {
+  auto invalid = [&](std::string_view field, std::string_view why) {
+    return makeError(ErrorCode::Invalid,
+                     fmt::format(R"(Node "{}" is invalid: {}: {})", node.name, field, why));
+  };
+  if (!patch.IsObject()) return invalid("<patch>", "a node patch is a JSON object");
+  for (const auto& m : patch.GetObject()) {
+    std::string_view key(m.name.GetString(), m.name.GetStringLength());
+    if (key == "apiVersion" || key == "kind" || key == "status" || key.starts_with("$")) continue;
+    if ((key != "metadata" && key != "spec") || !m.value.IsObject()) {
+      return invalid(key,
+                     "cloudsim patches metadata.labels, metadata.annotations and "
+                     "spec.unschedulable only");
+    }
+    for (const auto& f : m.value.GetObject()) {
+      std::string_view name(f.name.GetString(), f.name.GetStringLength());
+      std::string field = fmt::format("{}.{}", key, name);
+      if (name.starts_with("$")) continue;
+      if (field == "metadata.labels" || field == "metadata.annotations") {
+        auto& target = name == "labels" ? node.labels : node.annotations;
+        if (auto s = stringMapPatch(target, f.value, field); !s.ok())
+          return invalid(field, s.error().message);
+      } else if (field == "metadata.resourceVersion") {
+        std::string want = f.value.IsString() ? f.value.GetString() : "";
+        if (want != std::to_string(node.resource_version)) {
+          return makeError(ErrorCode::Conflict,
+                           fmt::format(R"(Operation cannot be fulfilled on nodes "{}": the object )"
+                                       "has been modified; please apply your changes to the "
+                                       "latest version and try again",
+                                       node.name));
+        }
+      } else if (field == "metadata.name") {
+        if (!f.value.IsString() || f.value.GetString() != node.name)
+          return invalid(field, "the name cannot be changed");
+      } else if (field == "spec.unschedulable") {
+        if (!f.value.IsBool() && !f.value.IsNull()) return invalid(field, "expected true or false");
+        node.unschedulable = f.value.IsBool() && f.value.GetBool();
+      } else {
+        return invalid(field,
+                       "cloudsim patches metadata.labels, metadata.annotations and "
+                       "spec.unschedulable only");
+      }
+    }
+  }
+  return {};
 }
 
 std::optional<NodeWatch> nodeWatchOf(const Request& req) {
@@ -347,32 +413,53 @@ std::optional<NodeWatch> nodeWatchOf(const Request& req) {
   return w;
 }
 
-Response handleKubeApi(const KubeCluster& cluster, const Request& req, bool authenticated,
-                       SystemTime now) {
+Response handleKubeApi(KubeClusters& clusters, KubeCluster& cluster, const Request& req,
+                       bool authenticated, SystemTime now) {
   std::string_view target(req.target().data(), req.target().size());
-  std::string path(target.substr(0, target.find('?')));
+  size_t q = target.find('?');
+  std::string path(target.substr(0, q));
+  Query query(q == std::string_view::npos ? "" : target.substr(q + 1));
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   bool anonymous_ok =
       path == "/healthz" || path == "/readyz" || path == "/livez" || path == "/version";
   if (!authenticated && !anonymous_ok)
     return kubeStatus(http::status::unauthorized, "Unauthorized", "Unauthorized");
-  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+  http::verb method = req.method();
+  bool read = method == http::verb::get || method == http::verb::head;
+  auto not_allowed = [] {
     return kubeStatus(http::status::method_not_allowed, "MethodNotAllowed",
                       "the server does not allow this method on the requested resource");
+  };
+  std::vector<std::string_view> seg = segments(path);
+  // /api/v1/nodes/{name}: GET, PATCH (cordon), DELETE.
+  if (seg.size() == 4 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "nodes") {
+    if (read) return nodes(cluster, req, query, seg[3], now);
+    if (method == http::verb::patch) return patchNode(clusters, cluster, req, query, seg[3]);
+    if (method == http::verb::delete_) return deleteNode(clusters, cluster, query, seg[3]);
+    return not_allowed();
   }
+  // /api/v1/namespaces/{ns}/pods[/{name}[/eviction]]
+  if (seg.size() >= 5 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "namespaces" &&
+      seg[4] == "pods") {
+    return pods(clusters, cluster, req, query, {seg.begin() + 2, seg.end()}, now);
+  }
+  if (!read) return not_allowed();
   if (path == "/healthz" || path == "/readyz" || path == "/livez") return health(cluster, path);
   if (path == "/version") return version(cluster);
   if (path == "/api" || path == "/apis") return discovery(req, path);
-  if (path == "/api/v1") {
-    return kubeJson(
-        http::status::ok,
-        fmt::format(
-            R"({{"kind":"APIResourceList","groupVersion":"v1","resources":[{{"name":"nodes","singularName":"node","namespaced":false,"kind":"Node","verbs":["get","list","watch"],"shortNames":["no"]}}]}})"));
-  }
-  if (path == "/api/v1/nodes") return nodes(cluster, req, "", now);
-  constexpr std::string_view kNodePrefix = "/api/v1/nodes/";
-  if (path.rfind(kNodePrefix, 0) == 0 && path.find('/', kNodePrefix.size()) == std::string::npos) {
-    return nodes(cluster, req, std::string_view(path).substr(kNodePrefix.size()), now);
+  if (path == "/api/v1") return kubeJson(http::status::ok, std::string(kCoreResourceList));
+  if (path == "/apis/apps/v1") return kubeJson(http::status::ok, std::string(kAppsResourceList));
+  if (path == "/api/v1/nodes") return nodes(cluster, req, query, "", now);
+  if (path == "/api/v1/pods") return listPods(cluster, req, query, "", now);
+  // /apis/apps/v1/namespaces/{ns}/daemonsets/{name}
+  if (seg.size() == 7 && seg[0] == "apis" && seg[1] == "apps" && seg[2] == "v1" &&
+      seg[3] == "namespaces" && seg[5] == "daemonsets") {
+    std::string ds = daemonSetJson(cluster, seg[4], seg[6]);
+    if (ds.empty()) {
+      return kubeStatus(http::status::not_found, "NotFound",
+                        fmt::format(R"(daemonsets.apps "{}" not found)", seg[6]));
+    }
+    return kubeJson(http::status::ok, std::move(ds));
   }
   return kubeStatus(http::status::not_found, "NotFound",
                     "the server could not find the requested resource");

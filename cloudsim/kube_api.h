@@ -1,7 +1,8 @@
-// The part of kube-apiserver that kubectl 1.32 uses for `version`, `get nodes [-o wide|yaml]` and
-// `get --raw /healthz` (shared/reference/kubeadm-bootstrap.md §5), answered from one simulated
-// cluster: a function from request to response, so tests need no sockets. Watches are streamed by
-// the embedding (cloudsim.cc) from the cluster's event backlog.
+// The part of kube-apiserver that kubectl 1.32 uses for `version`, `get nodes [-o wide|yaml]`,
+// `get --raw /healthz` (shared/reference/kubeadm-bootstrap.md §5), `cordon`, `uncordon`, `drain`,
+// `delete node` and `get pods`, answered from one simulated cluster: a function from request to
+// response, so tests need no sockets. Watches are streamed by the embedding (kube_listeners.cc)
+// from the cluster's event backlog.
 #pragma once
 
 #include <optional>
@@ -9,13 +10,22 @@
 
 #include "cloudsim/api_util.h"
 #include "cloudsim/kube_cluster.h"
+#include "cloudsim/kube_render.h"
 
 namespace magnumd::cloudsim {
 
 // `authenticated`: the client presented a certificate that the cluster CA signed. Like
-// kube-apiserver, /healthz, /readyz, /livez and /version answer anonymous clients.
-Response handleKubeApi(const KubeCluster& cluster, const Request& req, bool authenticated,
-                       SystemTime now);
+// kube-apiserver, /healthz, /readyz, /livez and /version answer anonymous clients. Writes (node
+// PATCH and DELETE, pod DELETE and eviction) go through `clusters`.
+Response handleKubeApi(KubeClusters& clusters, KubeCluster& cluster, const Request& req,
+                       bool authenticated, SystemTime now);
+
+// Applies a merge patch or strategic merge patch (as `kubectl cordon` sends) to a copy of a node:
+// metadata.labels, metadata.annotations (null deletes a key), spec.unschedulable (null is false);
+// metadata.resourceVersion, when given, must be the node's. Directives ($patch, $retainKeys,
+// $setElementOrder) are ignored, status is ignored as kube-apiserver ignores it on the main
+// resource; any other field is Invalid (cloudsim does not model it), naming the field.
+util::Status applyNodePatch(KubeNode& node, const util::Json& patch);
 
 struct NodeWatch {
   uint64_t after = 0;        // send events newer than this resourceVersion
@@ -26,15 +36,7 @@ struct NodeWatch {
 // A GET /api/v1/nodes?watch=1 (or true): what to stream. nullopt for any other request.
 std::optional<NodeWatch> nodeWatchOf(const Request& req);
 
-// One watch event line: {"type":..., "object": Node or one-row Table}\n. Like kube-apiserver, a
-// Table stream carries the column definitions in its first event only.
-std::string watchEventLine(const KubeCluster& cluster, std::string_view type, const KubeNode& node,
-                           bool table, bool with_columns, SystemTime now);
-
 // Status bodies as kube-apiserver writes them.
 Response kubeStatus(http::status status, std::string_view reason, std::string_view message);
-
-// kube's duration.HumanDuration: "45s", "5m3s", "3h10m", "12d".
-std::string humanDuration(std::chrono::seconds d);
 
 }  // namespace magnumd::cloudsim

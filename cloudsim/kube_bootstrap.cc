@@ -173,7 +173,8 @@ util::Status readKubeadmConfig(std::string_view file, const std::string& content
   return {};
 }
 
-// KEY=VALUE lines, as the node's script sources them; only MEMBER_INDEX matters here.
+// KEY=VALUE lines, as the node's script sources them; MEMBER_INDEX and KUBERNETES_VERSION matter
+// here.
 util::Status readBootstrapEnv(const std::string& content, NodeBootstrap& out) {
   size_t start = 0;
   while (start < content.size()) {
@@ -181,6 +182,10 @@ util::Status readBootstrapEnv(const std::string& content, NodeBootstrap& out) {
     if (end == std::string::npos) end = content.size();
     std::string_view line(content.data() + start, end - start);
     start = end + 1;
+    if (line.starts_with("KUBERNETES_VERSION=")) {
+      out.kubernetes_version = std::string(line.substr(19));
+      continue;
+    }
     if (!line.starts_with("MEMBER_INDEX=")) continue;
     std::string_view value = line.substr(13);
     int64_t index = -1;

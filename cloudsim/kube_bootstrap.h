@@ -45,6 +45,9 @@ struct NodeBootstrap {
   std::string ca_key_pem;                     // /etc/kubernetes/pki/ca.key (control plane only)
   // MEMBER_INDEX in /etc/magnumd/bootstrap.env (Heat's %index%); required with init and join.
   std::optional<int64_t> member_index;
+  // KUBERNETES_VERSION in /etc/magnumd/bootstrap.env, if any: the kubelet version of a node whose
+  // user_data has no ClusterConfiguration (a worker), as its image would provide it.
+  std::string kubernetes_version;
 };
 
 // What cloud-init's jinja would substitute ({{ local_hostname }}, {{ instance_id }}, also under

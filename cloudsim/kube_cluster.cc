@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "pki/ca.h"
 #include "pki/certificate.h"
@@ -65,10 +66,62 @@ pki::LeafSpec servingSpec(const NodeBootstrap& boot) {
   return spec;
 }
 
+std::string withV(std::string_view version) {
+  return version.empty() || version.front() == 'v' ? std::string(version)
+                                                   : fmt::format("v{}", version);
+}
+
+constexpr std::string_view kCniNotReady =
+    "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
+    "message:Network plugin returns error: cni plugin not initialized";
+
+TimelineCounts countNodes(const KubeCluster& cluster) {
+  TimelineCounts out;
+  for (const auto& [name, node] : cluster.nodes) {
+    RoleCounts& c = node.control_plane ? out.masters : out.workers;
+    ++c.nodes;
+    if (node.ready) ++c.ready;
+    if (node.ready && !node.unschedulable) ++c.schedulable;
+  }
+  return out;
+}
+
 }  // namespace
 
-KubeClusters::KubeClusters(const util::Clock& clock, NovaStore& nova, HeatEngine& heat)
-    : clock_(clock), nova_(nova), heat_(heat) {}
+bool versionLess(std::string_view a, std::string_view b) {
+  auto parse = [](std::string_view v) -> std::optional<std::array<int, 3>> {
+    if (!v.empty() && v.front() == 'v') v.remove_prefix(1);
+    std::array<int, 3> out{};
+    for (int i = 0; i < 3; ++i) {
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out[i]);
+      if (ec != std::errc()) return std::nullopt;
+      v.remove_prefix(static_cast<size_t>(p - v.data()));
+      if (i < 2) {
+        if (v.empty() || v.front() != '.') return std::nullopt;
+        v.remove_prefix(1);
+      }
+    }
+    return out;
+  };
+  auto pa = parse(a), pb = parse(b);
+  if (pa && pb && *pa != *pb) return *pa < *pb;
+  return a < b;
+}
+
+std::string apiServerVersion(const KubeCluster& cluster) {
+  const std::string* oldest = nullptr;
+  for (const auto& [name, node] : cluster.nodes) {
+    // A master whose server is not running serves nothing.
+    if (node.control_plane && node.server_active &&
+        (oldest == nullptr || versionLess(node.version, *oldest)))
+      oldest = &node.version;
+  }
+  return oldest != nullptr ? *oldest : cluster.version;
+}
+
+KubeClusters::KubeClusters(const util::Clock& clock, NovaStore& nova, HeatEngine& heat,
+                           const Faults& faults)
+    : clock_(clock), nova_(nova), heat_(heat), faults_(faults) {}
 
 void KubeClusters::flush() {
   while (!dirty_.empty()) {
@@ -86,6 +139,29 @@ KubeCluster* KubeClusters::byStack(uint32_t stack_slot) {
 KubeCluster* KubeClusters::byStackId(std::string_view stack_id) {
   auto slot = heat_.findById(stack_id);
   return slot ? byStack(*slot) : nullptr;
+}
+
+const NodeTimeline* KubeClusters::timeline(std::string_view stack_id) const {
+  for (const auto& [slot, cluster] : clusters_) {
+    if (cluster->stack_id == stack_id) return &cluster->timeline;
+  }
+  for (const auto& [id, timeline] : retired_) {
+    if (id == stack_id) return &timeline;
+  }
+  return nullptr;
+}
+
+bool KubeClusters::neverJoins(const Server& s) const {
+  return std::any_of(faults_.never_join.begin(), faults_.never_join.end(),
+                     [&](const std::string& glob) { return globMatch(glob, s.name); });
+}
+
+bool KubeClusters::imageNeverReady(const Server& s) const {
+  const std::string& image = nova_.imageOf(s);
+  return std::any_of(faults_.never_ready_images.begin(), faults_.never_ready_images.end(),
+                     [&](const std::string& bad) {
+                       return !image.empty() && (bad == image || bad == imageId(image));
+                     });
 }
 
 std::optional<std::string> KubeClusters::apiAddress(uint32_t stack_slot) const {
@@ -113,6 +189,15 @@ void KubeClusters::handle(uint32_t slot) {
       refreshReady(*cluster, cluster->nodes.at(n->second));
       return;
     }
+    if (auto d = cluster->deregistered.find(slot); d != cluster->deregistered.end()) {
+      // A kubelet whose Node was deleted registers again when it restarts.
+      if (s.vm != VmState::Active) {
+        d->second.restarted = true;
+      } else if (d->second.restarted) {
+        reregister(*cluster, slot);
+      }
+      return;
+    }
   }
   // Servers without user_data (most of a benchmark's) cost nothing here.
   if (s.vm != VmState::Active || s.user_data.empty() || !seen_.insert(slot).second) return;
@@ -120,6 +205,11 @@ void KubeClusters::handle(uint32_t slot) {
   if (!boot.ok()) {
     LOG_INFO("cloudsim", "server {} ({}) runs no Kubernetes node: {}", s.name, s.id,
              boot.error().message);
+    return;
+  }
+  if (neverJoins(s)) {
+    LOG_INFO("cloudsim", "server {} ({}) matches the never_join fault: it never becomes a node",
+             s.name, s.id);
     return;
   }
   if (boot->init && boot->join) {
@@ -165,19 +255,27 @@ void KubeClusters::startCluster(uint32_t stack, uint32_t slot, const NodeBootstr
   auto cluster = std::make_unique<KubeCluster>();
   cluster->stack = stack;
   cluster->stack_id = heat_.at(stack).id;
-  const std::string& v = boot.init->kubernetes_version;
-  cluster->version = v.front() == 'v' ? v : "v" + v;
+  cluster->version = withV(boot.init->kubernetes_version);
   cluster->ca_cert_pem = boot.ca_cert_pem;
   cluster->ca_hash = pki::caCertHash(*ca->cert);
   cluster->tokens = boot.init->bootstrap_tokens;
   cluster->serving_cert_pem = std::move(serving->cert_pem);
   cluster->serving_key_pem = std::move(serving->key_pem);
   cluster->created = clock_.now();
+  // A cluster started again on its stack continues its timeline.
+  for (auto it = retired_.begin(); it != retired_.end(); ++it) {
+    if (it->first == cluster->stack_id) {
+      cluster->timeline = std::move(it->second);
+      retired_.erase(it);
+      break;
+    }
+  }
   KubeCluster& c = *cluster;
   clusters_[stack] = std::move(cluster);
   bind(c);
   LOG_INFO("cloudsim", "stack {}: Kubernetes {} API on port {} (CA {})", c.stack_id, c.version,
            c.port, c.ca_hash);
+  addClusterPods(c, clock_.now());
   addNode(c, slot, boot, true);
   auto w = waiting_.find(stack);
   if (w == waiting_.end()) return;
@@ -216,12 +314,31 @@ void KubeClusters::join(KubeCluster& cluster, uint32_t slot, const NodeBootstrap
 }
 
 void KubeClusters::addNode(KubeCluster& cluster, uint32_t slot, const NodeBootstrap& boot,
-                           bool control_plane) {
+                           bool control_plane, std::string_view version) {
   const Server& s = nova_.at(slot);
   std::string name = boot.node_name.empty() ? s.name : boot.node_name;
   auto [it, fresh] = cluster.nodes.try_emplace(name);
   KubeNode& node = it->second;
-  if (!fresh) cluster.node_of_server.erase(node.server);  // a replacement registers the same name
+  if (!fresh && node.server != slot) {
+    // A replacement registers the same name: the old kubelet's state and pods are gone.
+    cluster.node_of_server.erase(node.server);
+    removeNodePods(cluster, name, clock_.now());
+    node.forced_not_ready = false;
+    node.unschedulable = false;
+    node.orphaned = false;
+  }
+  // The kubelet runs what this server was bootstrapped with; kubeadm-config follows the control
+  // plane's ClusterConfiguration.
+  if (!version.empty()) {
+    node.version = version;
+  } else if (boot.init) {
+    node.version = withV(boot.init->kubernetes_version);
+    if (control_plane) cluster.version = node.version;
+  } else if (!boot.kubernetes_version.empty()) {
+    node.version = withV(boot.kubernetes_version);
+  } else {
+    node.version = cluster.version;
+  }
   node.name = name;
   node.server = slot;
   node.server_id = s.id;
@@ -233,30 +350,132 @@ void KubeClusters::addNode(KubeCluster& cluster, uint32_t slot, const NodeBootst
   node.labels["beta.kubernetes.io/os"] = "linux";
   node.labels["beta.kubernetes.io/arch"] = "amd64";
   if (control_plane) node.labels["node-role.kubernetes.io/control-plane"] = "";
+  node.control_plane = control_plane;
+  node.annotations = {
+      {"kubeadm.alpha.kubernetes.io/cri-socket", "unix:///var/run/containerd/containerd.sock"},
+      {"node.alpha.kubernetes.io/ttl", "0"},
+      {"volumes.kubernetes.io/controller-managed-attach-detach", "true"}};
   if (fresh) node.created = clock_.now();
   node.transition = clock_.now();
-  node.ready = !node.forced_not_ready;
+  if (imageNeverReady(s)) {
+    node.forced_not_ready = true;
+    node.not_ready_message = kCniNotReady;
+  }
+  node.server_active = s.vm == VmState::Active;
+  node.ready = node.server_active && !node.forced_not_ready;
   cluster.node_of_server[slot] = name;
+  cluster.deregistered.erase(slot);
   record(cluster, fresh ? "ADDED" : "MODIFIED", node);
+  chronicle(cluster, node, TimelineEventType::Joined);
+  addNodePods(cluster, node, clock_.now());
+}
+
+void KubeClusters::reregister(KubeCluster& cluster, uint32_t slot) {
+  const Server& s = nova_.at(slot);
+  auto boot = parseNodeBootstrap(s.user_data, {s.name, s.id});
+  if (!boot.ok()) return;  // it joined with this user_data before
+  bool control_plane = boot->init.has_value() || (boot->join && boot->join->control_plane);
+  // The version the kubelet already runs, not what kubeadm-config says now.
+  std::string version = cluster.deregistered.at(slot).version;
+  LOG_INFO("cloudsim", "server {} ({}) restarted: its kubelet registers its Node again", s.name,
+           s.id);
+  addNode(cluster, slot, *boot, control_plane, version);
 }
 
 void KubeClusters::refreshReady(KubeCluster& cluster, KubeNode& node) {
-  bool ready = nova_.at(node.server).vm == VmState::Active && !node.forced_not_ready;
-  if (ready == node.ready) return;
+  bool active = nova_.at(node.server).vm == VmState::Active;
+  bool ready = active && !node.forced_not_ready;
+  if (ready == node.ready && active == node.server_active) return;
+  bool ready_changed = ready != node.ready;
   node.ready = ready;
+  node.server_active = active;
   node.transition = clock_.now();
   record(cluster, "MODIFIED", node);
+  if (ready_changed) {
+    chronicle(cluster, node, ready ? TimelineEventType::Ready : TimelineEventType::NotReady);
+  }
+  if (ready) schedulePendingPods(cluster);
 }
 
 void KubeClusters::removeNode(KubeCluster& cluster, uint32_t slot) {
+  if (cluster.deregistered.erase(slot) > 0) {
+    stopIfNoKubelet(cluster);
+    return;
+  }
   auto it = cluster.node_of_server.find(slot);
   if (it == cluster.node_of_server.end()) return;
   auto node = cluster.nodes.find(it->second);
+  if (node != cluster.nodes.end() && node->second.orphaned) return;  // deleted before
+  if (node != cluster.nodes.end() && node->second.server == slot && faults_.nodes_outlive_servers) {
+    // Nothing deletes the Node: it turns Unknown and stays until deleted through the API.
+    KubeNode& orphan = node->second;
+    orphan.orphaned = true;
+    bool was_ready = orphan.ready;
+    orphan.ready = orphan.server_active = false;
+    orphan.transition = clock_.now();
+    record(cluster, "MODIFIED", orphan);
+    if (was_ready) chronicle(cluster, orphan, TimelineEventType::NotReady);
+    stopIfNoKubelet(cluster);
+    return;
+  }
   cluster.node_of_server.erase(it);
   if (node == cluster.nodes.end() || node->second.server != slot) return;
-  record(cluster, "DELETED", node->second);
+  KubeNode gone = std::move(node->second);
   cluster.nodes.erase(node);
-  if (cluster.nodes.empty()) stopCluster(cluster.stack);
+  record(cluster, "DELETED", gone);
+  chronicle(cluster, gone, TimelineEventType::Deleted);
+  removeNodePods(cluster, gone.name, clock_.now());
+  stopIfNoKubelet(cluster);
+}
+
+void KubeClusters::stopIfNoKubelet(KubeCluster& cluster) {
+  if (!cluster.deregistered.empty()) return;
+  for (const auto& [name, node] : cluster.nodes) {
+    if (!node.orphaned) return;
+  }
+  stopCluster(cluster.stack);  // every server is gone, the API server's with them
+}
+
+void KubeClusters::updateNode(KubeCluster& cluster, const KubeNode& updated) {
+  KubeNode& node = cluster.nodes.at(updated.name);
+  bool cordon_changed = node.unschedulable != updated.unschedulable;
+  node.labels = updated.labels;
+  node.annotations = updated.annotations;
+  node.unschedulable = updated.unschedulable;
+  record(cluster, "MODIFIED", node);
+  if (!cordon_changed) return;
+  chronicle(cluster, node,
+            node.unschedulable ? TimelineEventType::Cordoned : TimelineEventType::Uncordoned);
+  if (!node.unschedulable) schedulePendingPods(cluster);
+}
+
+util::Status KubeClusters::deleteNode(KubeCluster& cluster, std::string_view name) {
+  auto it = cluster.nodes.find(std::string(name));
+  if (it == cluster.nodes.end()) {
+    return makeError(ErrorCode::NotFound, fmt::format(R"(nodes "{}" not found)", name));
+  }
+  KubeNode gone = std::move(it->second);
+  cluster.nodes.erase(it);
+  cluster.node_of_server.erase(gone.server);
+  // Its kubelet keeps running and registers again after a restart (a server not ACTIVE now
+  // restarts when it comes back).
+  if (!gone.orphaned) {
+    cluster.deregistered[gone.server] = {nova_.at(gone.server).vm != VmState::Active, gone.version};
+  }
+  record(cluster, "DELETED", gone);
+  chronicle(cluster, gone, TimelineEventType::Deleted);
+  removeNodePods(cluster, gone.name, clock_.now());
+  return {};
+}
+
+util::Status KubeClusters::deletePod(KubeCluster& cluster, std::string_view ns,
+                                     std::string_view name) {
+  return removePod(cluster, ns, name, clock_.now());
+}
+
+void KubeClusters::chronicle(KubeCluster& cluster, const KubeNode& node, TimelineEventType type) {
+  cluster.timeline.record(clock_.now(), node.name, type, node.control_plane, node.ready,
+                          node.version, countNodes(cluster));
 }
 
 void KubeClusters::stopCluster(uint32_t stack) {
@@ -265,6 +484,8 @@ void KubeClusters::stopCluster(uint32_t stack) {
   LOG_INFO("cloudsim", "stack {}: last node gone, Kubernetes API stopped", it->second->stack_id);
   if (host_ != nullptr && it->second->port != 0 && !it->second->api_stopped)
     host_->stopListener(*it->second);
+  retired_.emplace_back(it->second->stack_id, std::move(it->second->timeline));
+  while (retired_.size() > kMaxRetiredTimelines) retired_.pop_front();
   clusters_.erase(it);
 }
 
@@ -282,7 +503,10 @@ void KubeClusters::bind(KubeCluster& cluster) {
 void KubeClusters::record(KubeCluster& cluster, std::string_view type, KubeNode& node) {
   node.resource_version = ++cluster.resource_version;
   cluster.events.push_back({node.resource_version, std::string(type), node});
-  while (cluster.events.size() > kMaxEvents) cluster.events.pop_front();
+  while (cluster.events.size() > kMaxEvents) {
+    cluster.dropped_through = cluster.events.front().resource_version;
+    cluster.events.pop_front();
+  }
   cluster.watch_epoch++;
   if (host_ != nullptr) host_->nodesChanged(cluster);
 }
@@ -294,6 +518,7 @@ util::Status KubeClusters::setNodeReady(KubeCluster& cluster, std::string_view n
                      fmt::format("node {} is not in stack {}'s cluster", name, cluster.stack_id));
   }
   it->second.forced_not_ready = !ready;
+  it->second.not_ready_message = "container runtime is down";
   refreshReady(cluster, it->second);
   return {};
 }

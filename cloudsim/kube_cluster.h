@@ -5,6 +5,8 @@
 // JoinConfiguration's token is one of the cluster's bootstrap tokens and one of its caCertHashes
 // pins the cluster CA (a control-plane joiner must also carry that CA); anything else never
 // appears, which is how a broken bootstrap shows. Work is O(1) per server event; nothing polls.
+// Each cluster also keeps its Node timeline (kube_timeline.h) and the few pods a kubeadm cluster
+// runs (kube_pods.h), so cordon, drain and node deletion behave as kubectl expects.
 #pragma once
 
 #include <cstdint>
@@ -17,8 +19,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cloudsim/faults.h"
 #include "cloudsim/heat_engine.h"
 #include "cloudsim/kube_bootstrap.h"
+#include "cloudsim/kube_pods.h"
+#include "cloudsim/kube_timeline.h"
 #include "cloudsim/nova_store.h"
 #include "util/result.h"
 
@@ -30,8 +35,15 @@ struct KubeNode {
   std::string server_id;
   std::string internal_ip;
   std::map<std::string, std::string> labels;
-  bool ready = true;  // the server is ACTIVE and no fault says otherwise
+  std::map<std::string, std::string> annotations;
+  std::string version;  // kubeletVersion: what this server was bootstrapped with
+  bool control_plane = false;
+  bool unschedulable = false;  // spec.unschedulable (kubectl cordon)
+  bool server_active = true;   // false: the kubelet cannot post status (Ready=Unknown)
+  bool orphaned = false;       // its server was deleted; the Node stays until deleted by the API
+  bool ready = true;           // the server is ACTIVE and no fault says otherwise
   bool forced_not_ready = false;
+  std::string not_ready_message;  // the kubelet's words while forced NotReady
   SystemTime created;
   SystemTime transition;  // of the Ready condition
   uint64_t resource_version = 0;
@@ -48,7 +60,10 @@ struct NodeEvent {
 struct KubeCluster {
   uint32_t stack = kNone;
   std::string stack_id;
-  std::string version;  // kubernetesVersion, "v1.30.4"
+  // The kubeadm-config ConfigMap's kubernetesVersion ("v1.30.4"): the ClusterConfiguration of the
+  // control-plane node that last initialised or joined with one. A node whose user_data names no
+  // version of its own runs this one when it joins.
+  std::string version;
   std::string ca_cert_pem;
   std::string ca_hash;  // sha256:...
   std::vector<std::string> tokens;
@@ -60,10 +75,29 @@ struct KubeCluster {
   SystemTime created;
   std::map<std::string, KubeNode> nodes;
   std::unordered_map<uint32_t, std::string> node_of_server;
-  uint64_t resource_version = 1;
-  std::deque<NodeEvent> events;  // the last few hundred, for watches
-  uint64_t watch_epoch = 0;      // bumps on every node change; watchers wake on it
+  // Servers whose Node was deleted through the API: their kubelet registers again once the server
+  // restarted (seen not ACTIVE, then ACTIVE), with the version it runs.
+  struct Deregistered {
+    bool restarted = false;
+    std::string version;
+  };
+  std::unordered_map<uint32_t, Deregistered> deregistered;
+  std::map<std::string, KubePod> pods;  // by "namespace/name"
+  uint64_t pod_seq = 0;                 // names, uids and addresses of new pods
+  uint64_t resource_version = 1;        // one counter for nodes and pods, as etcd's revision
+  std::deque<NodeEvent> events;         // the last few hundred, for watches
+  uint64_t dropped_through = 0;         // resourceVersion of the newest event no longer kept
+  uint64_t watch_epoch = 0;             // bumps on every node change; watchers wake on it
+  NodeTimeline timeline;
 };
+
+// The version kube-apiserver's /version reports: the oldest among the control-plane nodes whose
+// server runs (kubeadm-config's version when there is none). Behind a load balancer any master
+// answers; the oldest says what every request can rely on, and turns new only once every master
+// is.
+std::string apiServerVersion(const KubeCluster& cluster);
+// Orders "v1.30.4" < "v1.30.10" < "v1.31.0"; text that is not a version sorts by its characters.
+bool versionLess(std::string_view a, std::string_view b);
 
 // Where listeners come from: the embedding binds a TLS port for each running cluster (tests may
 // leave it unset: clusters then have port 0).
@@ -80,7 +114,7 @@ class KubeListenerHost {
 
 class KubeClusters {
  public:
-  KubeClusters(const util::Clock& clock, NovaStore& nova, HeatEngine& heat);
+  KubeClusters(const util::Clock& clock, NovaStore& nova, HeatEngine& heat, const Faults& faults);
 
   void setListenerHost(KubeListenerHost* host) { host_ = host; }
   // Queued by NovaStore's change hook; flush() handles them (after Nova and Heat settled).
@@ -92,33 +126,57 @@ class KubeClusters {
   // https://127.0.0.1:PORT, or nullopt when the stack has no running cluster API.
   std::optional<std::string> apiAddress(uint32_t stack_slot) const;
   const std::map<uint32_t, std::unique_ptr<KubeCluster>>& all() const { return clusters_; }
+  // The timeline of the stack's cluster, also after its last node left and its API stopped.
+  const NodeTimeline* timeline(std::string_view stack_id) const;
 
   // Faults (/sim/v1/clusters/...).
   util::Status setNodeReady(KubeCluster& cluster, std::string_view node, bool ready);
   util::Status setApiRunning(KubeCluster& cluster, bool running);
 
+  // Writes through the cluster's API (kube_api.cc validated them).
+  // Stores `updated` (a patched copy of the node called `updated.name`): labels, annotations and
+  // spec.unschedulable.
+  void updateNode(KubeCluster& cluster, const KubeNode& updated);
+  // The Node object goes; its pods with it. The server's kubelet registers again when it restarts.
+  util::Status deleteNode(KubeCluster& cluster, std::string_view name);
+  // Evicts or deletes a pod; its controller (DaemonSet, ReplicaSet, the kubelet for a static pod)
+  // makes a new one.
+  util::Status deletePod(KubeCluster& cluster, std::string_view ns, std::string_view name);
+
   static constexpr size_t kMaxEvents = 512;
+  static constexpr size_t kMaxRetiredTimelines = 1024;
 
  private:
   void handle(uint32_t slot);
   void startCluster(uint32_t stack, uint32_t slot, const NodeBootstrap& boot);
   void join(KubeCluster& cluster, uint32_t slot, const NodeBootstrap& boot);
-  void addNode(KubeCluster& cluster, uint32_t slot, const NodeBootstrap& boot, bool control_plane);
+  // `version`: what the kubelet runs when it is known already (a restarted kubelet).
+  void addNode(KubeCluster& cluster, uint32_t slot, const NodeBootstrap& boot, bool control_plane,
+               std::string_view version = {});
   void removeNode(KubeCluster& cluster, uint32_t slot);
+  void stopIfNoKubelet(KubeCluster& cluster);
+  void reregister(KubeCluster& cluster, uint32_t slot);
   void stopCluster(uint32_t stack);
   void record(KubeCluster& cluster, std::string_view type, KubeNode& node);
+  void chronicle(KubeCluster& cluster, const KubeNode& node, TimelineEventType type);
   void bind(KubeCluster& cluster);
   void refreshReady(KubeCluster& cluster, KubeNode& node);
+  bool neverJoins(const Server& s) const;
+  bool imageNeverReady(const Server& s) const;
 
   const util::Clock& clock_;
   NovaStore& nova_;
   HeatEngine& heat_;
+  const Faults& faults_;
   KubeListenerHost* host_ = nullptr;
   std::set<uint32_t> dirty_;
   std::map<uint32_t, std::unique_ptr<KubeCluster>> clusters_;  // by stack slot
   // Servers that came up ACTIVE with a join configuration before their cluster existed.
   std::unordered_map<uint32_t, std::vector<uint32_t>> waiting_;
   std::set<uint32_t> seen_;  // servers whose user_data was read (each is read once)
+  // Timelines of stopped clusters by stack id, oldest first, so a test can still read them (and
+  // a cluster started again on the stack continues its own).
+  std::deque<std::pair<std::string, NodeTimeline>> retired_;
 };
 
 // Renders one Node as the kube-apiserver does (kubelet's usual status fields).

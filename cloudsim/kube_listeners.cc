@@ -83,8 +83,7 @@ asio::awaitable<void> streamNodes(WatchState state, std::shared_ptr<KubeListener
           lines.push_back(line(*cluster, "ADDED", node));
         after = cluster->resource_version;
         initial = false;
-      } else if (!cluster->events.empty() && cluster->events.front().resource_version > after + 1 &&
-                 after < cluster->resource_version) {
+      } else if (after < cluster->dropped_through) {
         lines.push_back(
             R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version","reason":"Expired","code":410}})"
             "\n");
@@ -125,7 +124,8 @@ asio::awaitable<net::Reply> serveKube(std::weak_ptr<void> owner, std::mutex* mut
   }
   auto watch = nodeWatchOf(req);
   if (!watch || !peer.client_certificate) {
-    co_return handleKubeApi(*cluster, req, peer.client_certificate, sim->clock().now());
+    co_return handleKubeApi(sim->kube(), *cluster, req, peer.client_certificate,
+                            sim->clock().now());
   }
   net::StreamingResponse stream;
   stream.head = net::Response{http::status::ok, 11};

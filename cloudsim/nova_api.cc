@@ -28,12 +28,6 @@ struct NovaCall {
   const Interner& s() const { return sim.strings(); }
 };
 
-std::string imageId(const std::string& image) {
-  if (image.empty() || isUuidLike(image)) return image;
-  std::string h = stableHexId("image", image);
-  return fmt::format("{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4), h.substr(16, 4), h.substr(20, 12));
-}
-
 Json links(JsonAlloc& a, const std::string& self, const std::string& bookmark) {
   Json list(rapidjson::kArrayType);
   for (auto [href, rel] : {std::pair{self, "self"}, std::pair{bookmark, "bookmark"}}) {

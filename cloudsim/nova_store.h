@@ -117,6 +117,7 @@ class NovaStore {
   size_t liveCount() const { return live_; }
   const std::vector<Flavor>& flavors() const { return flavors_; }
   const Flavor& flavor(uint32_t i) const { return flavors_[i]; }
+  const std::string& imageOf(const Server& s) const { return strings_.get(s.image); }  // as booted
   std::string address(const Server& s, size_t network_index) const;
   std::string macAddress(const Server& s, size_t network_index) const;
   // The floating IP of the server's port on that network; "" when none.

@@ -82,7 +82,7 @@ Sim::Sim(SimConfig config, const util::Clock& clock)
       identity_(clock, ids_, config.token_ttl, config.max_tokens),
       nova_(config_, clock, ids_, strings_, scheduler_),
       heat_(config_, clock, ids_, strings_, scheduler_, nova_, faults_),
-      kube_(clock, nova_, heat_) {
+      kube_(clock, nova_, heat_, faults_) {
   nova_.onServerChange([this](uint32_t slot) { kube_.serverChanged(slot); });
   heat_.overrideOutput("api_address", [this](uint32_t stack) { return kube_.apiAddress(stack); });
 }

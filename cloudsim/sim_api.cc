@@ -43,7 +43,31 @@ Response faultsJson(Sim& sim) {
   lose.AddMember("method", util::str(f.lose_answers.method, a), a);
   lose.AddMember("status", f.lose_answers.status, a);
   doc.AddMember("lose_answers", lose, a);
+  doc.AddMember("nodes_outlive_servers", f.nodes_outlive_servers, a);
+  for (auto [key, list] : {std::pair{"never_join", &f.never_join}, std::pair{"never_ready_images", &f.never_ready_images}}) {
+    Json items(rapidjson::kArrayType);
+    for (const auto& item : *list) items.PushBack(util::str(item, a), a);
+    doc.AddMember(util::str(key, a), items, a);
+  }
   return jsonReply(http::status::ok, doc);
+}
+
+// A list of 0 to 1,000 non-empty strings of at most 255 characters.
+util::Status readNames(const Json& body, const char* key, const char* what, std::vector<std::string>& out) {
+  const Json* v = util::member(body, key);
+  if (v == nullptr) return {};
+  auto bad = [&] {
+    return util::makeError(util::ErrorCode::BadRequest,
+                           fmt::format("{}: expected a list of up to 1000 {} (non-empty, at most 255 characters each)", key, what));
+  };
+  if (!v->IsArray() || v->Size() > 1000) return bad();
+  std::vector<std::string> names;
+  for (const auto& item : v->GetArray()) {
+    if (!item.IsString() || item.GetStringLength() == 0 || item.GetStringLength() > 255) return bad();
+    names.emplace_back(item.GetString(), item.GetStringLength());
+  }
+  out = std::move(names);
+  return {};
 }
 
 util::Status readFailNext(const Json& body, const char* key, FailNext& out) {
@@ -65,10 +89,10 @@ Response setFaults(Sim& sim, const Call& call) {
   static const std::set<std::string, std::less<>> kKeys = {
       "error_rate", "error_status", "error_services", "latency_ms", "latency_jitter_ms",
       "unavailable_seconds", "fail_stack_create", "fail_stack_update", "fail_stack_delete",
-      "lose_answers"};
+      "lose_answers", "never_join", "never_ready_images", "nodes_outlive_servers"};
   for (const auto& m : body->GetObject()) {
     if (kKeys.count(std::string_view(m.name.GetString(), m.name.GetStringLength())) == 0) {
-      return simError(http::status::bad_request, fmt::format("unknown fault \"{}\"; known: error_rate, error_status, error_services, latency_ms, latency_jitter_ms, unavailable_seconds, fail_stack_create, fail_stack_update, fail_stack_delete, lose_answers", m.name.GetString()));
+      return simError(http::status::bad_request, fmt::format("unknown fault \"{}\"; known: error_rate, error_status, error_services, latency_ms, latency_jitter_ms, unavailable_seconds, fail_stack_create, fail_stack_update, fail_stack_delete, lose_answers, never_join, never_ready_images, nodes_outlive_servers", m.name.GetString()));
     }
   }
   Faults next = sim.faults();
@@ -115,6 +139,16 @@ Response setFaults(Sim& sim, const Call& call) {
                       "(optional), \"method\": \"POST\" (optional), \"status\": 400..599 (default 504)}");
     }
     next.lose_answers = {static_cast<uint32_t>(*count), service, method, static_cast<int>(status)};
+  }
+  if (const Json* v = util::member(*body, "nodes_outlive_servers")) {
+    if (!v->IsBool()) return simError(http::status::bad_request, "nodes_outlive_servers must be true or false");
+    next.nodes_outlive_servers = v->GetBool();
+  }
+  if (auto status = readNames(*body, "never_join", "server name globs", next.never_join); !status.ok()) {
+    return simError(http::status::bad_request, status.error().message);
+  }
+  if (auto status = readNames(*body, "never_ready_images", "image names or ids", next.never_ready_images); !status.ok()) {
+    return simError(http::status::bad_request, status.error().message);
   }
   sim.faults() = next;
   return faultsJson(sim);
@@ -174,7 +208,8 @@ Json clusterJson(const KubeCluster& c, util::JsonAlloc& a) {
   Json j(rapidjson::kObjectType);
   j.AddMember("stack_id", util::str(c.stack_id, a), a);
   j.AddMember("api_address", c.port == 0 ? Json() : util::str(fmt::format("https://127.0.0.1:{}", c.port), a), a);
-  j.AddMember("version", util::str(c.version, a), a);
+  j.AddMember("version", util::str(apiServerVersion(c), a), a);
+  j.AddMember("kubeadm_config_version", util::str(c.version, a), a);
   j.AddMember("ca_cert_hash", util::str(c.ca_hash, a), a);
   j.AddMember("api_running", !c.api_stopped, a);
   j.AddMember("healthz_failing", c.healthz_failing, a);
@@ -183,14 +218,77 @@ Json clusterJson(const KubeCluster& c, util::JsonAlloc& a) {
     Json node(rapidjson::kObjectType);
     node.AddMember("name", util::str(name, a), a);
     node.AddMember("server_id", util::str(n.server_id, a), a);
+    node.AddMember("role", n.control_plane ? "master" : "worker", a);
     node.AddMember("ready", n.ready, a);
+    node.AddMember("unschedulable", n.unschedulable, a);
+    node.AddMember("version", util::str(n.version, a), a);
     nodes.PushBack(node, a);
   }
   j.AddMember("nodes", nodes, a);
   return j;
 }
 
-// /sim/v1/clusters[/{stack_id}[/nodes/{name}]]: the simulated kube-apiservers and their faults.
+Json roleSummary(const RoleSummary& r, util::JsonAlloc& a) {
+  Json j(rapidjson::kObjectType);
+  j.AddMember("nodes", r.now.nodes, a);
+  j.AddMember("ready", r.now.ready, a);
+  j.AddMember("schedulable", r.now.schedulable, a);
+  j.AddMember("min_ready", r.min_ready, a);
+  j.AddMember("min_schedulable", r.min_schedulable, a);
+  return j;
+}
+
+// GET /sim/v1/clusters/{stack_id}/timeline[?since=RFC3339 | ?after=SEQ]
+Response timeline(Sim& sim, Call& call, const std::string& stack_id) {
+  const NodeTimeline* t = sim.kube().timeline(stack_id);
+  if (t == nullptr) return simError(http::status::not_found, fmt::format("no simulated Kubernetes cluster ever ran for stack {}", stack_id));
+  std::optional<SystemTime> since;
+  std::optional<uint64_t> after;
+  if (auto v = call.query.get("since")) {
+    since = util::parseRfc3339(*v);
+    if (!since) return simError(http::status::bad_request, fmt::format("since: \"{}\" is not an RFC 3339 time (2026-01-02T03:04:05.5Z)", *v));
+  }
+  if (auto v = call.query.get("after")) {
+    char* end = nullptr;
+    unsigned long long n = std::strtoull(v->c_str(), &end, 10);
+    if (v->empty() || *end != '\0' || v->front() == '-') return simError(http::status::bad_request, fmt::format("after: \"{}\" is not an event number", *v));
+    after = n;
+  }
+  if (since && after) return simError(http::status::bad_request, "give since or after, not both");
+  util::JsonDoc doc;
+  doc.SetObject();
+  auto& a = doc.GetAllocator();
+  doc.AddMember("stack_id", util::str(stack_id, a), a);
+  doc.AddMember("running", sim.kube().byStackId(stack_id) != nullptr, a);
+  Json summary(rapidjson::kObjectType);
+  summary.AddMember("since", since ? util::str(formatMicros(*since, true), a) : Json(), a);
+  summary.AddMember("after", after ? Json(static_cast<uint64_t>(*after)) : Json(), a);
+  summary.AddMember("masters", roleSummary(t->summary(true, since, after), a), a);
+  summary.AddMember("workers", roleSummary(t->summary(false, since, after), a), a);
+  doc.AddMember("summary", summary, a);
+  doc.AddMember("last_seq", t->lastSeq(), a);
+  doc.AddMember("dropped", t->dropped(), a);
+  Json events(rapidjson::kArrayType);
+  for (const TimelineEvent& e : t->events()) {
+    if ((after && e.seq <= *after) || (since && e.time < *since)) continue;
+    Json j(rapidjson::kObjectType);
+    j.AddMember("seq", e.seq, a);
+    j.AddMember("time", util::str(formatMicros(e.time, true), a), a);
+    j.AddMember("node", util::str(e.node, a), a);
+    j.AddMember("role", e.master ? "master" : "worker", a);
+    j.AddMember("event", util::str(timelineEventName(e.type), a), a);
+    j.AddMember("ready", e.ready, a);
+    j.AddMember("version", util::str(e.version, a), a);
+    j.AddMember("ready_masters", e.after.masters.ready, a);
+    j.AddMember("ready_workers", e.after.workers.ready, a);
+    events.PushBack(j, a);
+  }
+  doc.AddMember("events", events, a);
+  return jsonReply(http::status::ok, doc);
+}
+
+// /sim/v1/clusters[/{stack_id}[/nodes/{name} | /timeline]]: the simulated kube-apiservers, their
+// faults and their node timelines.
 Response clusters(Sim& sim, Call& call) {
   const auto& seg = call.seg;
   util::JsonDoc doc;
@@ -201,6 +299,10 @@ Response clusters(Sim& sim, Call& call) {
     for (const auto& [slot, c] : sim.kube().all()) list.PushBack(clusterJson(*c, a), a);
     doc.AddMember("clusters", list, a);
     return jsonReply(http::status::ok, doc);
+  }
+  if (seg.size() == 3 && seg[2] == "timeline") {
+    if (call.method != "GET") return simError(http::status::method_not_allowed, "the timeline is read with GET");
+    return timeline(sim, call, seg[1]);
   }
   KubeCluster* c = seg.size() >= 2 ? sim.kube().byStackId(seg[1]) : nullptr;
   if (c == nullptr) return simError(http::status::not_found, fmt::format("no simulated Kubernetes cluster for stack {}", seg.size() >= 2 ? seg[1] : ""));

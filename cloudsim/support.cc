@@ -89,4 +89,32 @@ bool isUuidLike(std::string_view s) {
   return true;
 }
 
+bool globMatch(std::string_view pattern, std::string_view text) {
+  // Iterative, with backtracking to the last star only: linear in practice, no recursion.
+  size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+std::string imageId(std::string_view image) {
+  if (image.empty() || isUuidLike(image)) return std::string(image);
+  std::string h = stableHexId("image", image);
+  return fmt::format("{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4),
+                     h.substr(16, 4), h.substr(20, 12));
+}
+
 }  // namespace magnumd::cloudsim

@@ -57,5 +57,9 @@ inline std::string formatSeconds(SystemTime t) { return util::formatRfc3339(t); 
 std::vector<std::string> splitComma(std::string_view s);  // trims spaces, drops empties
 std::string joinComma(const std::vector<std::string>& items);
 bool isUuidLike(std::string_view s);
+// Shell-style match: `*` any run of characters, `?` one character, everything else itself.
+bool globMatch(std::string_view pattern, std::string_view text);
+// The id Glance shows for an image given by name (a stable UUID), or the id itself.
+std::string imageId(std::string_view image);
 
 }  // namespace magnumd::cloudsim

@@ -41,21 +41,6 @@ outputs:
     value: {list_join: ['', ['https://', {get_attr: [master0, first_address]}, ':6443']]}
 )";
 
-// Listeners as the embedding would give them, without sockets.
-class FakeListeners final : public KubeListenerHost {
- public:
-  util::Result<uint16_t> startListener(const KubeCluster&) override {
-    running = true;
-    return uint16_t{16443};
-  }
-  void stopListener(const KubeCluster&) override { running = false; }
-  void nodesChanged(const KubeCluster&) override { changes++; }
-  bool running = false;
-  int changes = 0;
-};
-
-constexpr const char* kToken = "abcdef.0123456789abcdef";
-
 class KubeClusterTest : public SimTest {
  protected:
   static void SetUpTestSuite() {
@@ -88,11 +73,20 @@ class KubeClusterTest : public SimTest {
 
   net::Response kube(const std::string& target, bool authenticated = true,
                      const std::string& accept = "") {
-    net::Request req{net::http::verb::get, target, 11};
+    return kubeCall("GET", target, "", "", accept, authenticated);
+  }
+  net::Response kubeCall(const std::string& method, const std::string& target,
+                         const std::string& body = "", const std::string& content_type = "",
+                         const std::string& accept = "", bool authenticated = true) {
+    net::Request req{net::http::string_to_verb(method), target, 11};
     if (!accept.empty()) req.set(net::http::field::accept, accept);
-    const KubeCluster* c = sim.kube().byStackId(stack_id);
+    if (!content_type.empty()) req.set(net::http::field::content_type, content_type);
+    req.body() = body;
+    req.prepare_payload();
+    KubeCluster* c = sim.kube().byStackId(stack_id);
     EXPECT_NE(c, nullptr);
-    return handleKubeApi(*c, req, authenticated, clock.now());
+    if (c == nullptr) return net::Response{net::http::status::service_unavailable, 11};
+    return handleKubeApi(sim.kube(), *c, req, authenticated, clock.now());
   }
 
   static pki::CertificateAuthority* ca_;
@@ -103,9 +97,6 @@ class KubeClusterTest : public SimTest {
 pki::CertificateAuthority* KubeClusterTest::ca_ = nullptr;
 pki::CertificateAuthority* KubeClusterTest::other_ = nullptr;
 
-constexpr const char* kTable =
-    "application/json;as=Table;v=v1;g=meta.k8s.io,application/"
-    "json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
 constexpr const char* kAggregatedAccept =
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/"
     "json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
@@ -146,7 +137,9 @@ TEST_F(KubeClusterTest, AnswersKubectlDiscoveryVersionAndNodeTable) {
   EXPECT_EQ(str(discovery["items"][0]["versions"][0]["resources"][0]["resource"]), "nodes");
   net::Response apis = kube("/apis?timeout=32s", true, kAggregatedAccept);
   EXPECT_EQ(apis.result_int(), 200);
-  EXPECT_EQ(util::parseJson(apis.body()).value()["items"].Size(), 0u);
+  auto groups = util::parseJson(apis.body()).value();
+  ASSERT_EQ(groups["items"].Size(), 1u);  // apps/v1, for kubectl drain's DaemonSet lookups
+  EXPECT_EQ(str(groups["items"][0]["metadata"]["name"]), "apps");
   EXPECT_EQ(str(util::parseJson(kube("/api", true, "application/json").body()).value()["kind"]),
             "APIVersions");
 

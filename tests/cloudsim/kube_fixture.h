@@ -1,15 +1,36 @@
 // Hand-written user_data in Cluster API's kubeadm bootstrap layout (the contract with
-// drivers/coe/kubernetes/), for the parser and the simulated kube-apiserver tests.
+// drivers/coe/kubernetes/), for the parser and the simulated kube-apiserver tests, and the
+// listeners those tests give the simulated clusters.
 #pragma once
 
 #include <fmt/format.h>
 
 #include <string>
 
+#include "cloudsim/kube_cluster.h"
 #include "pki/ca.h"
 #include "pki/encoding.h"
 
 namespace magnumd::cloudsim::testing {
+
+inline constexpr const char* kToken = "abcdef.0123456789abcdef";
+// What kubectl 1.32 sends as Accept for `get` (a Table, else JSON).
+inline constexpr const char* kTable =
+    "application/json;as=Table;v=v1;g=meta.k8s.io,application/"
+    "json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+
+// Listeners as the embedding would give them, without sockets.
+class FakeListeners final : public KubeListenerHost {
+ public:
+  util::Result<uint16_t> startListener(const KubeCluster&) override {
+    running = true;
+    return uint16_t{16443};
+  }
+  void stopListener(const KubeCluster&) override { running = false; }
+  void nodesChanged(const KubeCluster&) override { changes++; }
+  bool running = false;
+  int changes = 0;
+};
 
 inline std::string indent(const std::string& text, int spaces) {
   std::string pad(static_cast<size_t>(spaces), ' '), out;
@@ -63,14 +84,20 @@ inline std::string initUserData(const pki::CertificateAuthority& ca, const std::
 }
 
 // A worker (no CA files) or a control-plane joiner (`ca` given: carries the CA files).
+// `kubernetes_version`: written as KUBERNETES_VERSION in /etc/magnumd/bootstrap.env.
 inline std::string joinUserData(const std::string& token, const std::string& ca_hash,
                                 const std::string& role = "worker",
-                                const pki::CertificateAuthority* ca = nullptr) {
+                                const pki::CertificateAuthority* ca = nullptr,
+                                const std::string& kubernetes_version = "") {
   std::string files;
   if (ca != nullptr) {
     files = "- path: /etc/kubernetes/pki/ca.crt\n  content: |\n" + indent(ca->cert_pem, 4) +
             "- path: /etc/kubernetes/pki/ca.key\n  encoding: base64\n  content: " +
             base64(ca->key_pem) + "\n";
+  }
+  if (!kubernetes_version.empty()) {
+    files += "- path: /etc/magnumd/bootstrap.env\n  content: |\n    KUBERNETES_VERSION=" +
+             kubernetes_version + "\n";
   }
   std::string join = fmt::format(
       "apiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\ndiscovery:\n"
@@ -90,8 +117,9 @@ inline std::string joinUserData(const std::string& token, const std::string& ca_
 // control-plane join) and /etc/magnumd/bootstrap.env naming its member index, as Heat renders it
 // from the group's user_data ("%index%" substituted).
 inline std::string masterUserData(const pki::CertificateAuthority& ca, const std::string& token,
-                                  const std::string& ca_hash, const std::string& member_index) {
-  std::string init = initUserData(ca, token);
+                                  const std::string& ca_hash, const std::string& member_index,
+                                  const std::string& version = "v1.30.4") {
+  std::string init = initUserData(ca, token, version);
   std::string join = joinUserData(token, ca_hash, "master", &ca);
   // The join configuration's file and the bootstrap environment, after the init user_data's.
   size_t join_file = join.find("- path: /run/kubeadm/kubeadm-join-config.yaml");
