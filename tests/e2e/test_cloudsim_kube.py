@@ -1,6 +1,8 @@
 """cloudsim's simulated kube-apiserver end to end: a CA made with the openssl CLI, a stack whose
 servers carry hand-made kubeadm user_data (first master, a worker, a worker with a wrong token),
-then the real kubectl (the v1.32 dispatcher on PATH) against the cluster's api_address output."""
+then the real kubectl (the v1.32 dispatcher on PATH) against the cluster's api_address output:
+get, watch, cordon, drain, uncordon, delete node; the node timeline and the node faults under
+/sim/v1."""
 import base64
 import json
 import os
@@ -100,10 +102,50 @@ nodeRegistration:
             + "runcmd:\n- kubeadm join --config /run/kubeadm/kubeadm-join-config.yaml\n")
 
 
-def server(name, user_data):
+def server(name, user_data, image="ubuntu-2204-kube"):
     return {"type": "OS::Nova::Server", "properties": {
-        "name": name, "flavor": "m1.small", "image": "ubuntu-2204-kube", "user_data_format": "RAW",
+        "name": name, "flavor": "m1.small", "image": image, "user_data_format": "RAW",
         "user_data": user_data, "networks": [{"network": "private"}]}}
+
+
+def create_cluster(cloud, d, resources):
+    """Creates stack "e2e" with `resources` (a "master" among them) and waits for its API.
+    Returns (stack_id, api_address)."""
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "demo", "domain": {"name": "Default"}, "password": "password"}}},
+        "scope": {"project": {"name": "demo", "domain": {"id": "default"}}}}}
+    status, headers, data = request("POST", f"{cloud.url}/identity/v3/auth/tokens", body)
+    assert status == 201, data
+    token, project = headers["X-Subject-Token"], data["token"]["project"]["id"]
+    template = {"heat_template_version": "2018-08-31", "resources": resources,
+                "outputs": {"api_address": {"value": {"list_join": ["", [
+                    "https://", {"get_attr": ["master", "first_address"]}, ":6443"]]}}}}
+    heat = f"{cloud.url}/heat-api/v1/{project}"
+    status, data = os_request("POST", f"{heat}/stacks", {"stack_name": "e2e", "template": template}, token)
+    assert status == 201, data
+    stack_id = data["stack"]["id"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        status, data = os_request("GET", f"{heat}/stacks/e2e/{stack_id}", None, token)
+        outputs = {o["output_key"]: o["output_value"] for o in data["stack"].get("outputs", [])}
+        if data["stack"]["stack_status"] == "CREATE_COMPLETE" and str(outputs.get("api_address")).startswith("https://127.0.0.1:"):
+            return stack_id, outputs["api_address"]
+        time.sleep(0.2)
+    raise AssertionError(f"api_address never pointed at the simulated API: {data}\n{cloud.output()[-2000:]}")
+
+
+def write_kubeconfig(d, address):
+    def b64(name):
+        return base64.b64encode(open(f"{d}/{name}", "rb").read()).decode()
+    path = f"{d}/config"
+    with open(path, "w") as f:
+        f.write(json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": "e2e",
+            "clusters": [{"name": "e2e", "cluster": {"server": address, "certificate-authority-data": b64("ca.crt")}}],
+            "users": [{"name": "admin", "user": {"client-certificate-data": b64("admin.crt"),
+                                                 "client-key-data": b64("admin.key")}}],
+            "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "admin"}}]}))
+    return path
 
 
 @pytest.fixture
@@ -127,43 +169,11 @@ def kubectl(kubeconfig, cache, *args, check=True):
 def test_kubectl_against_the_simulated_cluster(cloud, tmp_path):
     d = str(tmp_path)
     ca_hash = make_pki(d)
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": "demo", "domain": {"name": "Default"}, "password": "password"}}},
-        "scope": {"project": {"name": "demo", "domain": {"id": "default"}}}}}
-    status, headers, data = request("POST", f"{cloud.url}/identity/v3/auth/tokens", body)
-    assert status == 201, data
-    token, project = headers["X-Subject-Token"], data["token"]["project"]["id"]
-    template = {"heat_template_version": "2018-08-31", "resources": {
+    stack_id, address = create_cluster(cloud, d, {
         "master": server("e2e-master-0", init_user_data(d)),
         "worker": server("e2e-node-0", join_user_data(TOKEN, ca_hash)),
-        "intruder": server("e2e-node-1", join_user_data("zzzzzz.0123456789abcdef", ca_hash))},
-        "outputs": {"api_address": {"value": {"list_join": ["", [
-            "https://", {"get_attr": ["master", "first_address"]}, ":6443"]]}}}}
-    heat = f"{cloud.url}/heat-api/v1/{project}"
-    status, data = os_request("POST", f"{heat}/stacks", {"stack_name": "e2e", "template": template}, token)
-    assert status == 201, data
-    stack_id = data["stack"]["id"]
-
-    address = None
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        status, data = os_request("GET", f"{heat}/stacks/e2e/{stack_id}", None, token)
-        outputs = {o["output_key"]: o["output_value"] for o in data["stack"].get("outputs", [])}
-        if data["stack"]["stack_status"] == "CREATE_COMPLETE" and str(outputs.get("api_address")).startswith("https://127.0.0.1:"):
-            address = outputs["api_address"]
-            break
-        time.sleep(0.2)
-    assert address, f"api_address never pointed at the simulated API: {data}\n{cloud.output()[-2000:]}"
-
-    def b64(name):
-        return base64.b64encode(open(f"{d}/{name}", "rb").read()).decode()
-    kubeconfig = tmp_path / "config"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "e2e",
-        "clusters": [{"name": "e2e", "cluster": {"server": address, "certificate-authority-data": b64("ca.crt")}}],
-        "users": [{"name": "admin", "user": {"client-certificate-data": b64("admin.crt"),
-                                             "client-key-data": b64("admin.key")}}],
-        "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "admin"}}]}))
+        "intruder": server("e2e-node-1", join_user_data("zzzzzz.0123456789abcdef", ca_hash))})
+    kubeconfig = write_kubeconfig(d, address)
     cache = str(tmp_path / "kube-cache")
 
     version = json.loads(kubectl(str(kubeconfig), cache, "version", "-o", "json").stdout)
@@ -206,3 +216,96 @@ def test_kubectl_against_the_simulated_cluster(cloud, tmp_path):
     assert status == 200, data
     failed = kubectl(str(kubeconfig), cache, "get", "--raw", "/healthz", check=False)
     assert failed.returncode != 0
+
+
+def sim_get(cloud, path):
+    status, _, data = request("GET", f"{cloud.url}/sim/v1/{path}")
+    assert status == 200, data
+    return data
+
+
+def sim_post(cloud, path, body):
+    status, _, data = request("POST", f"{cloud.url}/sim/v1/{path}", body)
+    assert status == 200, data
+    return data
+
+
+def node_status(kubeconfig, cache):
+    lines = kubectl(kubeconfig, cache, "get", "nodes").stdout.splitlines()
+    return {line.split()[0]: line.split()[1] for line in lines[1:]}
+
+
+def test_kubectl_cordon_drain_delete_and_the_timeline(cloud, tmp_path):
+    d = str(tmp_path)
+    ca_hash = make_pki(d)
+    # e2e-node-2 never joins; e2e-node-3's image never becomes Ready.
+    sim_post(cloud, "faults", {"never_join": ["e2e-node-2"], "never_ready_images": ["ubuntu-2204-kube-broken"]})
+    stack_id, address = create_cluster(cloud, d, {
+        "master": server("e2e-master-0", init_user_data(d)),
+        "w0": server("e2e-node-0", join_user_data(TOKEN, ca_hash)),
+        "w1": server("e2e-node-1", join_user_data(TOKEN, ca_hash)),
+        "w2": server("e2e-node-2", join_user_data(TOKEN, ca_hash)),
+        "w3": server("e2e-node-3", join_user_data(TOKEN, ca_hash), image="ubuntu-2204-kube-broken")})
+    kubeconfig = write_kubeconfig(d, address)
+    cache = str(tmp_path / "kube-cache")
+
+    deadline = time.monotonic() + 10
+    while node_status(kubeconfig, cache).keys() != {"e2e-master-0", "e2e-node-0", "e2e-node-1", "e2e-node-3"}:
+        assert time.monotonic() < deadline, node_status(kubeconfig, cache)
+        time.sleep(0.2)
+    assert node_status(kubeconfig, cache) == {"e2e-master-0": "Ready", "e2e-node-0": "Ready",
+                                              "e2e-node-1": "Ready", "e2e-node-3": "NotReady"}
+    start = sim_get(cloud, f"clusters/{stack_id}/timeline")
+    assert start["summary"]["workers"]["ready"] == 2 and start["summary"]["workers"]["nodes"] == 3, start
+    mark = start["last_seq"]
+
+    out = kubectl(kubeconfig, cache, "cordon", "e2e-node-0").stdout
+    assert "node/e2e-node-0 cordoned" in out, out
+    assert node_status(kubeconfig, cache)["e2e-node-0"] == "Ready,SchedulingDisabled"
+
+    # CoreDNS starts on the first master; a drain evicts it (to e2e-node-1, the only schedulable
+    # Ready worker) and leaves kube-proxy and the static pods.
+    drained = kubectl(kubeconfig, cache, "drain", "e2e-master-0", "--ignore-daemonsets", "--timeout=20s")
+    print(drained.stdout, drained.stderr)
+    assert "node/e2e-master-0 drained" in drained.stdout, drained
+    assert "evicting pod kube-system/coredns-" in drained.stdout + drained.stderr, drained
+    pods = kubectl(kubeconfig, cache, "get", "pods", "-A", "-o", "wide").stdout.splitlines()
+    print("\n".join(pods))
+    assert pods[0].split()[:3] == ["NAMESPACE", "NAME", "READY"], pods
+    coredns = [line.split() for line in pods if line.split()[1].startswith("coredns-")]
+    assert [p[7] for p in coredns] == ["e2e-node-1", "e2e-node-1"], pods
+    on_node0 = json.loads(kubectl(kubeconfig, cache, "get", "pods", "-A", "-o", "json",
+                                  "--field-selector", "spec.nodeName=e2e-node-0").stdout)["items"]
+    assert [p["metadata"]["ownerReferences"][0]["kind"] for p in on_node0] == ["DaemonSet"]
+
+    drained = kubectl(kubeconfig, cache, "drain", "e2e-node-0", "--ignore-daemonsets", "--timeout=20s")
+    assert "node/e2e-node-0 drained" in drained.stdout, drained
+    out = kubectl(kubeconfig, cache, "uncordon", "e2e-node-0").stdout
+    assert "node/e2e-node-0 uncordoned" in out, out
+    assert node_status(kubeconfig, cache)["e2e-node-0"] == "Ready"
+    kubectl(kubeconfig, cache, "uncordon", "e2e-master-0")
+
+    out = kubectl(kubeconfig, cache, "delete", "node", "e2e-node-0", "--timeout=20s").stdout
+    assert 'node "e2e-node-0" deleted' in out, out
+    assert "e2e-node-0" not in node_status(kubeconfig, cache)
+
+    timeline = sim_get(cloud, f"clusters/{stack_id}/timeline?after={mark}")
+    print(json.dumps(timeline, indent=1))
+    events = [(e["node"], e["event"]) for e in timeline["events"]]
+    assert events == [("e2e-node-0", "cordoned"), ("e2e-master-0", "cordoned"), ("e2e-node-0", "uncordoned"),
+                      ("e2e-master-0", "uncordoned"), ("e2e-node-0", "deleted")], events
+    workers = timeline["summary"]["workers"]
+    assert (workers["min_ready"], workers["min_schedulable"], workers["ready"]) == (1, 1, 1), workers
+    assert timeline["summary"]["masters"]["min_schedulable"] == 0, timeline["summary"]
+    since = sim_get(cloud, f"clusters/{stack_id}/timeline?since={timeline['events'][-1]['time']}")
+    assert since["summary"]["workers"]["min_ready"] == 1
+
+    # The node faults: NotReady, and the API server down and back on its port.
+    sim_post(cloud, f"clusters/{stack_id}/nodes/e2e-node-1", {"ready": False})
+    assert node_status(kubeconfig, cache)["e2e-node-1"] == "NotReady"
+    sim_post(cloud, f"clusters/{stack_id}", {"api_running": False})
+    assert kubectl(kubeconfig, cache, "get", "nodes", "--request-timeout=5s", check=False).returncode != 0
+    sim_post(cloud, f"clusters/{stack_id}", {"api_running": True})
+    assert node_status(kubeconfig, cache)["e2e-node-1"] == "NotReady"
+    assert sim_get(cloud, f"clusters/{stack_id}/timeline")["summary"]["workers"]["ready"] == 0
+    assert sim_get(cloud, "faults")["never_join"] == ["e2e-node-2"]
