@@ -233,6 +233,18 @@ util::Result<std::string> renderUserData(const BootstrapInput& in) {
   ValueList files;
   if (in.role != NodeRole::Worker) addCaFiles(in.pki, files);
   if (auto s = addRuntimeFiles(p, files); !s) return s.takeError();
+  // The Kubernetes version the node must run (ensure-kubernetes.sh); masters' bootstrap.env
+  // carries it beside their member index.
+  if (auto script = embeddedTemplate("ensure-kubernetes.sh")) {
+    files.push_back(file(fmt::format("{}/ensure-kubernetes.sh", kScriptDir), "0750",
+                         std::string(*script)));
+  } else {
+    return internal("ensure-kubernetes.sh is not embedded");
+  }
+  if (in.role != NodeRole::Master) {
+    files.push_back(file("/etc/magnumd/bootstrap.env", "0640",
+                         fmt::format("KUBERNETES_VERSION={}\n", p.kubernetes_version)));
+  }
   if (init) {
     if (auto s = addCniFiles(in, p, files); !s) return s.takeError();
   }
@@ -265,6 +277,7 @@ util::Result<std::string> renderUserData(const BootstrapInput& in) {
       files.push_back(file(path, mode, std::string(*text)));
     }
     doc.set("member_index", in.member_index)
+        .set("kubernetes_version", p.kubernetes_version)
         .set("control_plane_endpoint",
              fmt::format("{}:{}", in.control_plane_host, in.control_plane_port));
   }
