@@ -143,11 +143,28 @@ util::Status ClusterReconciler::planRollout(ClusterScope& scope) {
     in.may_start = !masters_rolling;
     in.max_surge = surge;
     in.max_unavailable = unavailable;
+    // A step is planned only from a stack at rest whose servers are the recorded ones: a server
+    // already counted out, but not yet gone, must not be counted out again.
+    bool at_rest = !scope.stack || !scope.stack->inProgress();
+    if (at_rest && scope.stack && scope.stack->complete()) {
+      for (const auto& r : in.revisions) {
+        const auto live = std::count_if(in.servers.begin(), in.servers.end(),
+                                        [&](const RolloutServer& s) { return s.slot == r.slot; });
+        if (live != r.replicas) at_rest = false;
+      }
+    }
     GroupRolloutPlan plan;
-    if (!can_judge && !in.revisions.empty()) {
+    if ((!can_judge || !at_rest) && !in.revisions.empty()) {
       plan.revisions = in.revisions;  // hold still until the nodes can be seen
       plan.rolling = in.revisions.size() > 1;
-      plan.message = fmt::format("{}: waiting to see the cluster's nodes", group.name);
+      plan.message = fmt::format("{}: {}", group.name,
+                                 can_judge ? "waiting for the stack to apply the last step"
+                                           : "waiting to see the cluster's nodes");
+      const auto& wanted = plan.revisions.back();
+      for (const auto& s : in.servers) {
+        if (s.slot == wanted.slot && s.ready) plan.updated++;
+      }
+      plan.updated = std::min(plan.updated, in.count);
     } else {
       plan = planGroupRollout(in);
     }
