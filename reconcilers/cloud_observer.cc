@@ -201,6 +201,11 @@ asio::awaitable<util::Status> CloudObserver::syncStacks(bool full, std::set<std:
     }
     if (!got->inProgress()) watched_.erase(uid);
     if (got->tags.empty() && cluster.stack) got->tags = cluster.stack->tags;
+    // A read that brought no outputs (the cloud could not resolve them this time) does not
+    // erase the ones this stack already gave.
+    if (got->outputs.empty() && cluster.stack && cluster.stack->ref == got->ref) {
+      got->outputs = cluster.stack->outputs;
+    }
     cluster.stack = std::move(*got);
     sweep_.unseen.erase(uid);
     changed.insert(uid);

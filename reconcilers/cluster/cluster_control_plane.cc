@@ -38,7 +38,10 @@ std::string apiUrlOf(const ClusterScope& scope) {
   if (!scope.stack || !scope.coe || scope.shape.node_groups.empty()) return "";
   std::map<std::string, std::string> outputs;
   for (const auto& o : scope.stack->outputs) outputs[o.key] = o.value_json;
-  if (!outputs.count("api_address")) return "";
+  if (!outputs.count("api_address")) {
+    // Outputs not read yet (a restart, a listing): the address this stack gave before stands.
+    return scope.old_status.stack_id == scope.stack->ref.id ? scope.old_status.api_address : "";
+  }
   return scope.coe->endpoints(scope.shape, outputs).api_address;
 }
 

@@ -89,7 +89,8 @@ Result ClusterReconciler::createOrAdopt(ClusterScope& scope) {
   const auto& def = *scope.definition;
   // A crash between create and the next observation must not make a second stack: the name
   // derives from the uid, so look it up first.
-  auto found = deps_.cloud.run(deps_.cloud.driver().getStack({def.name, ""}, false));
+  // With outputs: an adopted complete stack is a cluster whose API address is needed now.
+  auto found = deps_.cloud.run(deps_.cloud.driver().getStack({def.name, ""}, true));
   if (found.ok() && found->status != "DELETE_COMPLETE") {
     deps_.observer.recordStack(scope.uid(), *found);
     scope.stack = *found;

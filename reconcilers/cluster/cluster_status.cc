@@ -329,7 +329,11 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
     if (stack) {
       for (const auto& o : stack->outputs) outputs[o.key] = o.value_json;
     }
-    if (!outputs.count("api_address") && !st.master_addresses.empty()) {
+    // Without the stack's api_address output: the address this stack gave before, else the
+    // first master's.
+    const bool known = stack && scope.old_status.stack_id == stack->ref.id &&
+                       !scope.old_status.api_address.empty();
+    if (!outputs.count("api_address") && !known && !st.master_addresses.empty()) {
       outputs["api_address"] = fmt::format("\"{}\"", st.master_addresses.front());
     }
     auto endpoints = scope.coe->endpoints(scope.shape, outputs);
