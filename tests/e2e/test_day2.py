@@ -7,7 +7,7 @@ import time
 import pytest
 
 from conftest import request
-from reconcile_util import Magnumd, cluster, template, wait_for
+from reconcile_util import Cloud, Magnumd, cluster, start_cloudsim, template, wait_for
 from test_cluster_api import conditions, sim_cluster, sim_post, status_where
 
 
@@ -127,3 +127,74 @@ def test_a_kube_tag_change_rolls_every_node_masters_first(dev):
     assert summary["workers"]["min_ready"] >= 2, summary
     reasons = [e["spec"]["reason"] for e in m.events("prod")]
     assert "NodeDraining" in reasons
+
+
+def test_a_rollout_to_an_image_that_never_gets_ready_stalls_and_reverting_recovers(dev):
+    m = dev
+    m.apply(template())
+    newer = template("k8s-next")
+    newer["spec"]["image"] = "ubuntu-2204-kube-v1.33.1"
+    newer["spec"]["labels"]["kube_tag"] = "v1.33.1"
+    m.apply(newer)
+    c = cluster("prod", masters=1, workers=2)
+    c["spec"]["nodeStartupTimeout"] = "30s"
+    m.apply(c)
+    m.wait_phase("prod", "CREATE_COMPLETE", timeout=90)
+    before, _ = servers(m, "prod")
+    status, _, body = request("POST", m.sim_url() + "/sim/v1/faults",
+                              {"never_ready_images": ["ubuntu-2204-kube-v1.33.1"]})
+    assert status == 200, body
+
+    m.patch("Cluster", "prod", {"spec": {"clusterTemplate": "k8s-next"}})
+    st = m.wait_phase("prod", "UPDATE_FAILED", timeout=90)
+    assert st["rollout"]["phase"] == "Stalled", st["rollout"]
+    assert "prod-default-master-r1-0" in st["statusReason"], st["statusReason"]
+    names, sim = servers(m, "prod")
+    assert names == sorted(before + ["prod-default-master-r1-0"]), "one new node, no old one touched"
+
+    # Back to the template it started from: the stuck node goes, the old ones stay.
+    m.patch("Cluster", "prod", {"spec": {"clusterTemplate": "k8s-small"}})
+    def back():
+        s = m.get("Cluster", "prod")["status"]
+        return s if s.get("phase") == "UPDATE_COMPLETE" and s["rollout"]["phase"] == "Complete" else None
+    wait_for(back, 90, "the reverted rollout to complete")
+    names, sim = servers(m, "prod")
+    assert names == before
+    assert {n["version"] for n in sim["nodes"]} == {"v1.32.4"}
+
+
+def test_sigkills_during_the_upgrade_of_ten_clusters_leave_each_upgraded_without_leaks(
+        tmp_path, procs):
+    sim, clouds = start_cloudsim(tmp_path, procs)
+    m = Magnumd(tmp_path, procs, clouds_yaml=clouds, extra=["--api-probe-interval", "0.3"])
+    cloud = Cloud(sim.url)
+    m.apply(template())
+    names = [f"c{i}" for i in range(10)]
+    for name in names:
+        m.apply(cluster(name, masters=1, workers=1))
+    for name in names:
+        m.wait_phase(name, "CREATE_COMPLETE", timeout=120)
+    for name in names:
+        m.patch("Cluster", name, {"spec": {"labels": {"kube_tag": "v1.33.1"}}})
+    for delay in (0.2, 0.5, 0.3, 0.8, 0.4, 1.0, 0.6, 1.2, 0.7, 1.5):
+        time.sleep(delay)
+        m.proc.kill()
+        m.restart()
+
+    def upgraded():
+        for name in names:
+            s = (m.get("Cluster", name) or {}).get("status", {})
+            if s.get("phase") != "UPDATE_COMPLETE" or (s.get("rollout") or {}).get("phase") != "Complete":
+                return None
+        return True
+    try:
+        wait_for(upgraded, 240, "every cluster upgraded")
+    except AssertionError:
+        raise AssertionError({n: (m.get("Cluster", n) or {}).get("status", {}).get("statusReason")
+                              for n in names})
+    servers_now = cloud.servers()
+    for name in names:
+        mine = sorted(s["name"] for s in servers_now if s["name"].startswith(name + "-"))
+        assert mine == [f"{name}-default-master-r1-0", f"{name}-default-worker-r1-0"], mine
+    assert len(servers_now) == 20, [s["name"] for s in servers_now]
+    assert len(cloud.stacks()) == 10
