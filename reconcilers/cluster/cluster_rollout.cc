@@ -153,8 +153,11 @@ util::Status ClusterReconciler::planRollout(ClusterScope& scope) {
         if (live != r.replicas) at_rest = false;
       }
     }
+    // A group that is not rolling (one revision, the wanted one) just follows its count: scaling
+    // never waits for the cluster's API.
+    const bool steady = in.revisions.size() == 1 && in.revisions.front().sameConfig(in.wanted);
     GroupRolloutPlan plan;
-    if ((!can_judge || !at_rest) && !in.revisions.empty()) {
+    if ((!can_judge || !at_rest) && !in.revisions.empty() && !steady) {
       plan.revisions = in.revisions;  // hold still until the nodes can be seen
       plan.rolling = in.revisions.size() > 1;
       plan.message = fmt::format("{}: {}", group.name,

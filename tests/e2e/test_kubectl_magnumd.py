@@ -84,7 +84,9 @@ class Dev:
             if out.stdout.strip() == phase:
                 return
             time.sleep(0.3)
-        raise AssertionError(f"cluster {name} not {phase}; magnumd log:\n{self.proc.output()[-3000:]}")
+        status = self.kubectl("get", "cluster", name, "-o", "jsonpath={.status}", check=False)
+        raise AssertionError(f"cluster {name} not {phase}; status: {status.stdout}\n"
+                             f"magnumd log:\n{self.proc.output()[-3000:]}")
 
 
 def columns(line):
