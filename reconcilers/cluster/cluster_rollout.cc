@@ -156,8 +156,21 @@ util::Status ClusterReconciler::planRollout(ClusterScope& scope) {
     // A group that is not rolling (one revision, the wanted one) just follows its count: scaling
     // never waits for the cluster's API.
     const bool steady = in.revisions.size() == 1 && in.revisions.front().sameConfig(in.wanted);
+    // Without a load balancer or a floating IP the API is the first master's own address: a new
+    // master would be a second cluster, and the old one's address goes with it.
+    const bool fixed_api = in.master && !scope.shape.master_lb_enabled &&
+                           !scope.shape.floating_ip_enabled;
     GroupRolloutPlan plan;
-    if ((!can_judge || !at_rest) && !in.revisions.empty() && !steady) {
+    if (fixed_api && !steady && !in.revisions.empty()) {
+      plan.revisions = in.revisions;
+      plan.rolling = true;
+      plan.stalled = true;
+      plan.message = fmt::format(
+          "{}: cannot be replaced: without masterLbEnabled or floatingIpEnabled the cluster's API "
+          "is its master's own address, which a new master cannot take over; create a new "
+          "cluster, or set the spec back",
+          group.name);
+    } else if ((!can_judge || !at_rest) && !in.revisions.empty() && !steady) {
       plan.revisions = in.revisions;  // hold still until the nodes can be seen
       plan.rolling = in.revisions.size() > 1;
       plan.message = fmt::format("{}: {}", group.name,

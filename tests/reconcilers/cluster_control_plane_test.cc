@@ -665,5 +665,22 @@ TEST_F(ClusterRolloutTest, AnImageThatNeverGetsReadyStallsAfterTheFirstNodeAndRe
                                                      "c-default-worker-1", "c-default-worker-2"}));
 }
 
+TEST_F(ClusterRolloutTest, AMasterWhoseAddressIsTheApiIsNeverReplacedByARollout) {
+  auto uid = createCompletedStack("prod", 1, 1, R"("floatingIpEnabled":false,"masterLbEnabled":false)");
+  patchSpec(api::Kind::Cluster, "prod", R"({"labels":{"kube_tag":"v1.33.1"}})");
+  reconcileCluster("prod");
+  auto st = clusterStatus("prod");
+  ASSERT_TRUE(st.rollout.has_value());
+  EXPECT_EQ(st.rollout->phase, "Stalled");
+  EXPECT_NE(st.status_reason.find("default-master: cannot be replaced: without masterLbEnabled or "
+                                  "floatingIpEnabled"),
+            std::string::npos)
+      << st.status_reason;
+  EXPECT_EQ(st.phase, "UPDATE_FAILED");
+  for (const auto& s : fake_->servers()) {
+    EXPECT_EQ(s.name.find("-r1-"), std::string::npos) << s.name << ": nothing new, workers wait too";
+  }
+}
+
 }  // namespace
 }  // namespace magnumd::reconcilers::testing
