@@ -34,6 +34,10 @@ const std::vector<PrinterColumn> kClusterColumns = {
      "spec.clusterTemplate: the ClusterTemplate the cluster is built from.", 1},
     {"API Address", "string", "", "status.apiAddress: the cluster's Kubernetes API.", 1},
     {"Version", "string", "", "status.coeVersion: the version the cluster's API reports.", 1},
+    {"Rollout", "string", "",
+     "status.rollout: Complete, or the phase of a rolling replacement (Progressing, Stalled, "
+     "Paused) with nodes updated over nodes wanted and the target version.",
+     1},
     {"Ready Nodes", "string", "",
      "Nodes Ready in the cluster's own API over the servers that should be Nodes "
      "(status.api.readyNodes / expectedNodes).",
@@ -136,6 +140,7 @@ std::vector<std::string> clusterCells(const Json& o, util::SystemTime now) {
       text(spec, "clusterTemplate"),
       text(status, "apiAddress"),
       text(status, "coeVersion"),
+      rolloutSummary(status),
       std::move(ready),
       text(status, "stackId"),
       text(status, "statusReason"),
@@ -241,6 +246,20 @@ std::string eventLastSeen(const Json& event) {
   if (!when || when->empty())
     when = util::stringMember(sub(event, "metadata"), "creationTimestamp");
   return when.value_or("");
+}
+
+std::string rolloutSummary(const Json& status) {
+  const Json* rollout = util::member(status, "rollout");
+  if (rollout == nullptr || !rollout->IsObject()) return std::string(kNone);
+  std::string phase = util::stringMember(*rollout, "phase").value_or("");
+  if (phase.empty()) return std::string(kNone);
+  if (phase == "Complete") return phase;
+  std::string out =
+      fmt::format("{} {}/{}", phase, util::intMember(*rollout, "updatedNodes").value_or(0),
+                  util::intMember(*rollout, "totalNodes").value_or(0));
+  std::string target = util::stringMember(*rollout, "targetVersion").value_or("");
+  if (!target.empty()) out += " " + target;
+  return out;
 }
 
 std::string observedOverDesired(std::optional<int64_t> observed, std::optional<int64_t> desired) {

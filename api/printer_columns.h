@@ -35,6 +35,11 @@ std::vector<std::string> printerCells(Kind kind, const util::Json& object, util:
 // When an Event was last seen (RFC 3339): what its Last Seen cell shows and magnumctl orders by.
 std::string eventLastSeen(const util::Json& event);
 
+// A Cluster's status.rollout in a cell: "Complete", "Progressing 2/4 v1.33.1" (nodes of the wanted
+// revision Ready over nodes wanted, then the target version), "Stalled 1/4 v1.33.1"; "<none>"
+// before the first rollout record.
+std::string rolloutSummary(const util::Json& cluster_status);
+
 // "3/5" when the observed count is known, else "5"; "<none>" when neither is.
 std::string observedOverDesired(std::optional<int64_t> observed, std::optional<int64_t> desired);
 

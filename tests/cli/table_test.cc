@@ -59,10 +59,10 @@ TEST(ClusterTable, WideAndAllNamespacesAddColumns) {
   auto opt = at("2026-11-25T12:00:00Z", true, true);
   EXPECT_EQ(tableHeaders(api::Kind::Cluster, opt),
             (Row{"NAMESPACE", "NAME", "PHASE", "HEALTH", "MASTERS", "NODES", "AGE", "TEMPLATE",
-                 "API ADDRESS", "VERSION", "READY NODES", "STACK", "REASON"}));
+                 "API ADDRESS", "VERSION", "ROLLOUT", "READY NODES", "STACK", "REASON"}));
   EXPECT_EQ(tableRow(api::Kind::Cluster, doc, opt),
             (Row{"demo", "prod", "CREATE_COMPLETE", "HEALTHY", "3/3", "2/5", "5m", "k8s-small",
-                 "https://10.0.0.5:6443", "<none>", "<none>", "abc", "<none>"}));
+                 "https://10.0.0.5:6443", "<none>", "<none>", "<none>", "abc", "<none>"}));
   // Once magnumd has looked at the cluster's own API: its version and Ready Nodes of expected.
   auto seen = parse(
       R"({"metadata":{"name":"prod","namespace":"demo","creationTimestamp":"2026-11-25T11:55:00Z"},
@@ -71,7 +71,26 @@ TEST(ClusterTable, WideAndAllNamespacesAddColumns) {
               "api":{"reachable":true,"nodes":2,"readyNodes":2,"expectedNodes":3}}})");
   auto row = tableRow(api::Kind::Cluster, seen, opt);
   EXPECT_EQ(row[9], "v1.32.4");
-  EXPECT_EQ(row[10], "2/3");
+  EXPECT_EQ(row[11], "2/3");
+}
+
+TEST(ClusterTable, WideShowsTheRolloutPhaseProgressAndTarget) {
+  auto opt = at("2026-11-25T12:00:00Z", true);
+  auto rolling = parse(R"({"metadata":{"name":"prod","creationTimestamp":"2026-11-25T11:55:00Z"},
+    "spec":{"masterCount":1,"nodeCount":3},
+    "status":{"phase":"UPDATE_IN_PROGRESS","coeVersion":"v1.32.4",
+              "rollout":{"phase":"Progressing","targetVersion":"v1.33.1","updatedNodes":2,
+                         "totalNodes":4}}})");
+  EXPECT_EQ(tableHeaders(api::Kind::Cluster, opt)[9], "ROLLOUT");
+  EXPECT_EQ(tableRow(api::Kind::Cluster, rolling, opt)[9], "Progressing 2/4 v1.33.1");
+  auto stalled = parse(R"({"metadata":{"name":"prod"},"spec":{},
+    "status":{"rollout":{"phase":"Stalled","targetVersion":"v1.33.1","updatedNodes":1,
+                         "totalNodes":4}}})");
+  EXPECT_EQ(tableRow(api::Kind::Cluster, stalled, opt)[9], "Stalled 1/4 v1.33.1");
+  auto done = parse(R"({"metadata":{"name":"prod"},"spec":{},
+    "status":{"rollout":{"phase":"Complete","targetVersion":"v1.33.1","updatedNodes":4,
+                         "totalNodes":4}}})");
+  EXPECT_EQ(tableRow(api::Kind::Cluster, done, opt)[9], "Complete");
 }
 
 TEST(ClusterTable, WithoutStatusShowsDesiredCountsAndNone) {

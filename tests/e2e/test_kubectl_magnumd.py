@@ -21,7 +21,7 @@ from conftest import Process, binary, free_port, SOURCE_DIR
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
 
 CLUSTER_COLUMNS = ["NAME", "PHASE", "HEALTH", "MASTERS", "NODES", "AGE"]
-CLUSTER_WIDE = ["TEMPLATE", "API ADDRESS", "VERSION", "READY NODES", "STACK", "REASON"]
+CLUSTER_WIDE = ["TEMPLATE", "API ADDRESS", "VERSION", "ROLLOUT", "READY NODES", "STACK", "REASON"]
 
 
 class Dev:

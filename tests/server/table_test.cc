@@ -37,7 +37,9 @@ api::Object cluster(const std::string& name, int64_t rv = 7) {
              R"("apiAddress":"https://10.0.0.5:6443","coeVersion":"v1.32.4",)"
              R"("masterAddresses":["10.0.0.5","10.0.0.6","10.0.0.7"],)"
              R"("nodeAddresses":["10.0.0.8","10.0.0.9"],"stackId":"abc",)"
-             R"("api":{"readyNodes":4,"expectedNodes":5}})";
+             R"("api":{"readyNodes":4,"expectedNodes":5},)"
+             R"("rollout":{"phase":"Progressing","targetVersion":"v1.33.1","updatedNodes":2,)"
+             R"("totalNodes":8}})";
   return o;
 }
 
@@ -64,10 +66,10 @@ TEST(TableBuilder, ColumnsAreThePrinterColumnsWithWideOnesAtPriorityOne) {
   EXPECT_STREQ(table["kind"].GetString(), "Table");
   EXPECT_STREQ(table["apiVersion"].GetString(), "meta.k8s.io/v1");
   const auto& columns = table["columnDefinitions"];
-  EXPECT_EQ(
-      strings(columns, "name"),
-      (std::vector<std::string>{"Name", "Phase", "Health", "Masters", "Nodes", "Age", "Template",
-                                "API Address", "Version", "Ready Nodes", "Stack", "Reason"}));
+  EXPECT_EQ(strings(columns, "name"),
+            (std::vector<std::string>{"Name", "Phase", "Health", "Masters", "Nodes", "Age",
+                                      "Template", "API Address", "Version", "Rollout",
+                                      "Ready Nodes", "Stack", "Reason"}));
   for (rapidjson::SizeType i = 0; i < columns.Size(); ++i) {
     EXPECT_EQ(columns[i]["priority"].GetInt(), i < 6 ? 0 : 1) << columns[i]["name"].GetString();
     // kube-apiserver always sends all five fields.
@@ -79,8 +81,8 @@ TEST(TableBuilder, ColumnsAreThePrinterColumnsWithWideOnesAtPriorityOne) {
   ASSERT_EQ(table["rows"].Size(), 1u);
   EXPECT_EQ(strings(table["rows"][0]["cells"]),
             (std::vector<std::string>{"prod", "CREATE_COMPLETE", "HEALTHY", "3/3", "2/5", "5m",
-                                      "k8s-small", "https://10.0.0.5:6443", "v1.32.4", "4/5", "abc",
-                                      "<none>"}));
+                                      "k8s-small", "https://10.0.0.5:6443", "v1.32.4",
+                                      "Progressing 2/8 v1.33.1", "4/5", "abc", "<none>"}));
   EXPECT_STREQ(table["metadata"]["resourceVersion"].GetString(), "12");
 }
 
@@ -123,7 +125,7 @@ TEST(TableBuilder, IncludeObjectObjectIsTheWholeObjectAndNoneLeavesItOut) {
   util::JsonDoc bare;
   buildObjectTable(cluster("prod"), options(IncludeObject::None), bare);
   EXPECT_FALSE(bare["rows"][0].HasMember("object"));
-  EXPECT_EQ(bare["rows"][0]["cells"].Size(), 12u);
+  EXPECT_EQ(bare["rows"][0]["cells"].Size(), 13u);
 }
 
 TEST(TableBuilder, ASingleObjectCarriesItsResourceVersionAndAListItsPaging) {
@@ -152,7 +154,7 @@ TEST(TableBuilder, NoHeadersLeavesTheColumnsOutAndV1beta1IsNamed) {
   util::JsonDoc table;
   buildObjectTable(cluster("prod"), o, table);
   EXPECT_TRUE(table["columnDefinitions"].IsArray() && table["columnDefinitions"].Empty());
-  EXPECT_EQ(table["rows"][0]["cells"].Size(), 12u);
+  EXPECT_EQ(table["rows"][0]["cells"].Size(), 13u);
   EXPECT_STREQ(table["apiVersion"].GetString(), "meta.k8s.io/v1beta1");
   EXPECT_STREQ(table["rows"][0]["object"]["apiVersion"].GetString(), "meta.k8s.io/v1beta1");
 }
