@@ -356,4 +356,50 @@ std::optional<std::string_view> versionLabelDefault(std::string_view key) {
   return std::nullopt;
 }
 
+std::string kubernetesVersionOf(const StringMap& labels) {
+  auto it = labels.find("kube_tag");
+  if (it == labels.end() || it->second.empty()) return std::string(kDefaultKubernetesVersion);
+  return it->second;
+}
+
+namespace {
+
+std::optional<std::vector<int64_t>> versionParts(std::string_view text) {
+  if (!text.empty() && text.front() == 'v') text.remove_prefix(1);
+  std::vector<int64_t> parts;
+  while (!text.empty()) {
+    auto dot = text.find('.');
+    std::string_view part = text.substr(0, dot);
+    if (part.empty() || part.size() > 9 ||
+        part.find_first_not_of("0123456789") != std::string_view::npos) {
+      return std::nullopt;
+    }
+    parts.push_back(std::stoll(std::string(part)));
+    if (dot == std::string_view::npos) break;
+    text.remove_prefix(dot + 1);
+    if (text.empty()) return std::nullopt;  // "1.2."
+  }
+  if (parts.empty()) return std::nullopt;
+  return parts;
+}
+
+}  // namespace
+
+std::optional<std::strong_ordering> compareKubernetesVersions(std::string_view a,
+                                                              std::string_view b) {
+  auto x = versionParts(a);
+  auto y = versionParts(b);
+  if (!x || !y) return std::nullopt;
+  for (size_t i = 0; i < std::max(x->size(), y->size()); ++i) {
+    int64_t p = i < x->size() ? (*x)[i] : 0;
+    int64_t q = i < y->size() ? (*y)[i] : 0;
+    if (p != q) return p <=> q;
+  }
+  return std::strong_ordering::equal;
+}
+
+bool ownLabelsDecide(const StringMap& labels, bool merge_labels, std::string_view key) {
+  return labels.count(std::string(key)) > 0 || (!labels.empty() && !merge_labels);
+}
+
 }  // namespace magnumd::api

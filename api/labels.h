@@ -3,6 +3,7 @@
 // extra parameters to drivers), known keys are validated.
 #pragma once
 
+#include <compare>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,5 +72,18 @@ std::optional<bool> boolLabel(const StringMap& labels, std::string_view key);
 // The seed's "see below" version defaults (Ussuri/Victoria column), which are not written into
 // specs but which a COE driver falls back to: kube_tag, etcd_tag, coredns_tag, flannel_tag, ...
 std::optional<std::string_view> versionLabelDefault(std::string_view key);
+
+// The Kubernetes version servers with these labels install: kube_tag, else the default.
+std::string kubernetesVersionOf(const StringMap& labels);
+
+// Orders Kubernetes versions by their numeric components, so v1.9.2 < v1.10.0 and v1.33 ==
+// v1.33.0; the leading "v" is optional. nullopt when either is not such a version.
+std::optional<std::strong_ordering> compareKubernetesVersions(std::string_view a,
+                                                              std::string_view b);
+
+// Whether an object's own labels decide `key` rather than the labels it inherits (a Cluster's from
+// its template, a NodeGroup's from its cluster): they set it, or they replace the inherited labels
+// wholesale (mergeLabels false).
+bool ownLabelsDecide(const StringMap& labels, bool merge_labels, std::string_view key);
 
 }  // namespace magnumd::api

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "api/health_check.h"
+#include "api/labels.h"
 
 namespace magnumd::api {
 
@@ -26,6 +27,36 @@ void validate(const RolloutStrategySpec& spec, const std::string& path, Causes& 
       !spec.max_batch_size) {
     causes.add(path, "maxSurge and maxUnavailable cannot both be 0: nothing could be replaced");
   }
+}
+
+namespace {
+
+std::string effectiveVersion(std::string_view kube_tag) {
+  return kubernetesVersionOf({{"kube_tag", std::string(kube_tag)}});
+}
+
+}  // namespace
+
+std::optional<std::string> completedKubernetesVersion(const RolloutStatus& rollout,
+                                                      std::string_view node_group) {
+  for (const auto& group : rollout.node_groups) {
+    if (group.node_group != node_group || group.revisions.empty()) continue;
+    // The oldest revision, except that a revert moves the revision it returns to last: the lowest
+    // version recorded is the one the group started from either way.
+    std::string lowest = effectiveVersion(group.revisions.front().kube_tag);
+    for (const auto& r : group.revisions) {
+      std::string version = effectiveVersion(r.kube_tag);
+      auto order = compareKubernetesVersions(version, lowest);
+      if (order && *order < 0) lowest = std::move(version);
+    }
+    return lowest;
+  }
+  return std::nullopt;
+}
+
+bool isKubernetesDowngrade(std::string_view wanted, std::string_view completed) {
+  auto order = compareKubernetesVersions(effectiveVersion(wanted), effectiveVersion(completed));
+  return order && *order < 0;
 }
 
 }  // namespace magnumd::api

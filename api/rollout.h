@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/codec.h"
@@ -91,5 +92,16 @@ struct RolloutStatus {
     v("draining", s.draining);
   }
 };
+
+// The Kubernetes version a node group last completed: the kube_tag of its oldest recorded revision
+// (while a rollout runs, the one it started from; once complete, the only one), or of the lowest
+// recorded one when a revert has moved the started-from revision last; the default version for a
+// revision without kube_tag. nullopt when status has no record of the group.
+std::optional<std::string> completedKubernetesVersion(const RolloutStatus& rollout,
+                                                      std::string_view node_group);
+
+// Magnum's no-downgrade rule: `wanted` (a kube_tag, "" for the default) is older than `completed`.
+// Versions that do not parse are not judged.
+bool isKubernetesDowngrade(std::string_view wanted, std::string_view completed);
 
 }  // namespace magnumd::api

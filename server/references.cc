@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include "api/admission.h"
+#include "api/cluster.h"
+#include "api/labels.h"
+#include "api/nodegroup.h"
 
 namespace magnumd::server {
 
@@ -70,6 +73,99 @@ Resolved resolveFor(const store::Store& store, const api::Object& object) {
   return {};
 }
 
+constexpr std::string_view kKubeTag = "kube_tag";
+constexpr std::string_view kNoDowngrade = "Kubernetes clusters cannot be downgraded";
+
+// What a Cluster spec resolves to against the template it names, when both can be read.
+std::optional<api::ClusterConfig> clusterConfigOf(const store::Store& store,
+                                                  std::string_view cluster_spec,
+                                                  const std::string& ns) {
+  auto spec = api::decodeClusterSpec(cluster_spec);
+  auto ref = api::templateRefOf(cluster_spec, ns);
+  if (!spec.ok() || ref.name.empty()) return std::nullopt;
+  auto tmpl = store.get({api::Kind::ClusterTemplate, ref.namespace_, ref.name});
+  if (!tmpl.ok()) return std::nullopt;
+  auto tmpl_spec = api::decodeClusterTemplateSpec(tmpl->spec);
+  if (!tmpl_spec.ok()) return std::nullopt;
+  return api::resolveCluster(*tmpl_spec, *spec);
+}
+
+std::optional<std::string> completedVersionOf(std::string_view cluster_status,
+                                              std::string_view node_group) {
+  if (cluster_status.empty()) return std::nullopt;
+  auto status = api::decodeClusterStatus(cluster_status);
+  if (!status.ok() || !status->rollout) return std::nullopt;
+  return api::completedKubernetesVersion(*status->rollout, node_group);
+}
+
+util::Status downgrade(std::string field, std::string message) {
+  return makeError(ErrorCode::Invalid, "", {{std::move(field), std::move(message)}});
+}
+
+util::Status clusterNoDowngrade(const store::Store& store, const api::Object& current,
+                                std::string_view next_spec) {
+  auto completed = completedVersionOf(current.status, api::kDefaultMasterNodeGroup);
+  if (!completed) return {};
+  const std::string& ns = current.metadata.namespace_;
+  auto next = clusterConfigOf(store, next_spec, ns);
+  auto spec = api::decodeClusterSpec(next_spec);
+  if (!next || !spec.ok()) return {};
+  const std::string wanted = api::kubernetesVersionOf(next->labels);
+  auto before = clusterConfigOf(store, current.spec, ns);
+  if (before && api::kubernetesVersionOf(before->labels) == wanted) return {};
+  if (!api::isKubernetesDowngrade(wanted, *completed)) return {};
+  if (spec->labels.count(std::string(kKubeTag)) > 0) {
+    return downgrade("spec.labels.kube_tag",
+                     fmt::format("{} is older than {}, which the cluster runs; {}", wanted,
+                                 *completed, kNoDowngrade));
+  }
+  if (api::ownLabelsDecide(spec->labels, spec->merge_labels, kKubeTag)) {
+    return downgrade("spec.labels",
+                     fmt::format("without kube_tag (and with mergeLabels false, so the template's "
+                                 "labels do not apply) the cluster would run {}, older than {}, "
+                                 "which it runs; {}",
+                                 wanted, *completed, kNoDowngrade));
+  }
+  const bool tagged = next->labels.count(std::string(kKubeTag)) > 0;
+  return downgrade(
+      "spec.clusterTemplate",
+      fmt::format("\"{}\" {} {}, older than {}, which the cluster runs; {}", spec->cluster_template,
+                  tagged ? "gives kube_tag" : "sets no kube_tag, so the default is", wanted,
+                  *completed, kNoDowngrade));
+}
+
+util::Status nodeGroupNoDowngrade(const store::Store& store, const api::Object& current,
+                                  std::string_view next_spec) {
+  const std::string& ns = current.metadata.namespace_;
+  const std::string cluster_name = api::clusterOfNodeGroup(next_spec);
+  auto cluster = store.get({api::Kind::Cluster, ns, cluster_name});
+  if (!cluster.ok()) return {};
+  // The default groups' objects are "<cluster>-default-worker"; status names the group.
+  std::string group = current.metadata.name;
+  if (api::isDefaultNodeGroupName(group, cluster_name)) group.erase(0, cluster_name.size() + 1);
+  auto completed = completedVersionOf(cluster->status, group);
+  if (!completed) return {};
+  auto config = clusterConfigOf(store, cluster->spec, ns);
+  auto next = api::decodeNodeGroupSpec(next_spec);
+  if (!config || !next.ok()) return {};
+  const std::string wanted = api::kubernetesVersionOf(api::resolveNodeGroup(*config, *next).labels);
+  auto before = api::decodeNodeGroupSpec(current.spec);
+  if (before.ok() &&
+      api::kubernetesVersionOf(api::resolveNodeGroup(*config, *before).labels) == wanted) {
+    return {};
+  }
+  if (!api::isKubernetesDowngrade(wanted, *completed)) return {};
+  if (next->labels.count(std::string(kKubeTag)) > 0) {
+    return downgrade("spec.labels.kube_tag",
+                     fmt::format("{} is older than {}, which node group {} runs; {}", wanted,
+                                 *completed, group, kNoDowngrade));
+  }
+  return downgrade("spec.labels",
+                   fmt::format("without kube_tag node group {} would run {}, older than {}, which "
+                               "it runs; {}",
+                               group, wanted, *completed, kNoDowngrade));
+}
+
 }  // namespace
 
 util::Error describeInvalid(util::Error error, api::Kind kind, const std::string& name) {
@@ -110,6 +206,18 @@ util::Result<std::vector<std::string>> clustersUsingTemplate(const store::Store&
     }
   }
   return users;
+}
+
+util::Status checkNoDowngrade(const store::Store& store, const api::Object& current,
+                              std::string_view next_spec) {
+  switch (current.kind) {
+    case api::Kind::Cluster:
+      return clusterNoDowngrade(store, current, next_spec);
+    case api::Kind::NodeGroup:
+      return nodeGroupNoDowngrade(store, current, next_spec);
+    default:
+      return {};
+  }
 }
 
 }  // namespace magnumd::server

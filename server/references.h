@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/store.h"
@@ -18,6 +19,14 @@ util::Result<std::string> admitWithReferences(const store::Store& store, const a
 // "namespace/name" of every Cluster whose spec.clusterTemplate resolves to this template.
 util::Result<std::vector<std::string>> clustersUsingTemplate(const store::Store& store, const std::string& ns,
                                                const std::string& name);
+
+// Magnum's no-downgrade rule on an update of a Cluster or NodeGroup (`next_spec`, admitted):
+// the Kubernetes version its nodes would get may not be older than the one they last completed,
+// as the cluster's status.rollout records it (api::completedKubernetesVersion; a Cluster is judged
+// by its masters). Invalid at spec.labels.kube_tag, spec.labels or spec.clusterTemplate, whichever
+// gives the version. Only a change of the version is judged, and nothing without a record.
+util::Status checkNoDowngrade(const store::Store& store, const api::Object& current,
+                              std::string_view next_spec);
 
 // Rewrites an Invalid error's message to name the object and list every cause.
 util::Error describeInvalid(util::Error error, api::Kind kind, const std::string& name);

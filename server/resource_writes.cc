@@ -242,6 +242,10 @@ util::Result<api::Object> ResourceHandlers::admitUpdate(const RequestContext& ct
   }
   auto rules = api::validateSpecUpdate(ctx.path.kind, current.spec, spec, users);
   if (!rules.ok()) return describeInvalid(rules.takeError(), ctx.path.kind, current.metadata.name);
+  auto downgrade = checkNoDowngrade(store_, current, spec);
+  if (!downgrade.ok()) {
+    return describeInvalid(downgrade.takeError(), ctx.path.kind, current.metadata.name);
+  }
   next.metadata.labels = candidate.metadata.labels;
   next.metadata.annotations = candidate.metadata.annotations;
   next.metadata.finalizers = candidate.metadata.finalizers;

@@ -152,5 +152,27 @@ TEST(Labels, VersionDefaultsForDrivers) {
   EXPECT_EQ(versionLabelDefault("no_such_label"), std::nullopt);
 }
 
+TEST(Labels, KubernetesVersionsCompareByNumberNotText) {
+  auto order = [](std::string_view a, std::string_view b) {
+    return compareKubernetesVersions(a, b);
+  };
+  EXPECT_EQ(order("v1.9.0", "v1.10.0"), std::strong_ordering::less);
+  EXPECT_EQ(order("v1.33.1", "v1.33.0"), std::strong_ordering::greater);
+  EXPECT_EQ(order("1.33", "v1.33.0"), std::strong_ordering::equal);
+  EXPECT_EQ(order("v1.32.10", "v1.32.9"), std::strong_ordering::greater);
+  EXPECT_EQ(order("v1.32.4", "latest"), std::nullopt);
+  EXPECT_EQ(order("v1.32.", "v1.32.4"), std::nullopt);
+  EXPECT_EQ(order("", "v1.32.4"), std::nullopt);
+  EXPECT_EQ(kubernetesVersionOf({}), "v1.32.4");
+  EXPECT_EQ(kubernetesVersionOf({{"kube_tag", "v1.33.1"}}), "v1.33.1");
+}
+
+TEST(Labels, OwnLabelsDecideWhenTheySetTheKeyOrReplaceTheInherited) {
+  EXPECT_FALSE(ownLabelsDecide({}, false, "kube_tag"));
+  EXPECT_TRUE(ownLabelsDecide({{"kube_tag", "v1.33.1"}}, true, "kube_tag"));
+  EXPECT_TRUE(ownLabelsDecide({{"other", "x"}}, false, "kube_tag"));
+  EXPECT_FALSE(ownLabelsDecide({{"other", "x"}}, true, "kube_tag"));
+}
+
 }  // namespace
 }  // namespace magnumd::api
