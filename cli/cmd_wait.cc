@@ -180,7 +180,14 @@ util::Result<WaitTarget> parseWaitFor(std::string_view text) {
 
 bool conditionMet(const Json& object, const WaitTarget& target) {
   const Json* c = findCondition(object, target.condition);
-  return c != nullptr && iequals(util::stringMember(*c, "status").value_or(""), target.status);
+  if (c == nullptr) return false;
+  // As kubectl wait: a condition written for an older generation says nothing about the spec
+  // just changed (Ready from before an upgrade). 0 is unset, as Kubernetes omits it.
+  const Json* meta = util::member(object, "metadata");
+  auto generation = meta ? util::intMember(*meta, "generation") : std::nullopt;
+  auto observed = util::intMember(*c, "observedGeneration").value_or(0);
+  if (generation && observed > 0 && observed < *generation) return false;
+  return iequals(util::stringMember(*c, "status").value_or(""), target.status);
 }
 
 int runWait(Context& ctx, const WaitOptions& o) {

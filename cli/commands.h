@@ -99,7 +99,8 @@ struct WaitTarget {
   std::string status = "True";
 };
 util::Result<WaitTarget> parseWaitFor(std::string_view text);
-// True when the object satisfies a condition target.
+// True when the object satisfies a condition target; a condition whose observedGeneration is
+// below the object's generation does not (kubectl wait's rule).
 bool conditionMet(const util::Json& object, const WaitTarget& target);
 
 }  // namespace magnumd::cli

@@ -35,5 +35,21 @@ TEST(ConditionMet, ComparesTypeAndStatusCaseInsensitively) {
   EXPECT_FALSE(conditionMet(*no_status, *parseWaitFor("condition=Ready")));
 }
 
+TEST(ConditionMet, AConditionObservedForAnOlderGenerationIsNotMet) {
+  // Ready from before the spec changed (an upgrade just asked for) is not the answer.
+  auto stale = util::parseJson(R"({"metadata":{"generation":3},"status":{"conditions":[
+    {"type":"Ready","status":"True","observedGeneration":2}]}})");
+  ASSERT_TRUE(stale.ok());
+  EXPECT_FALSE(conditionMet(*stale, *parseWaitFor("condition=Ready")));
+  auto current = util::parseJson(R"({"metadata":{"generation":3},"status":{"conditions":[
+    {"type":"Ready","status":"True","observedGeneration":3}]}})");
+  EXPECT_TRUE(conditionMet(*current, *parseWaitFor("condition=Ready")));
+  // Conditions that do not say which generation they saw (0 is unset) are taken as they are.
+  auto unsaid = util::parseJson(R"({"metadata":{"generation":3},"status":{"conditions":[
+    {"type":"Ready","status":"True"},{"type":"E2e","status":"True","observedGeneration":0}]}})");
+  EXPECT_TRUE(conditionMet(*unsaid, *parseWaitFor("condition=Ready")));
+  EXPECT_TRUE(conditionMet(*unsaid, *parseWaitFor("condition=E2e")));
+}
+
 }  // namespace
 }  // namespace magnumd::cli
