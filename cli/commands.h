@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <istream>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -91,6 +93,19 @@ struct ConfigOptions {
   std::string shell;     // $SHELL: a csh prints setenv lines instead of export
 };
 int runConfig(Context& ctx, const ConfigOptions& options);
+
+// `upgrade cluster NAME --template T [--max-batch-size N] [--nodegroup NG]` (openstack coe
+// cluster upgrade): merge-patches the cluster's spec.clusterTemplate (and
+// spec.rolloutStrategy.maxBatchSize), or brings node group NG to its cluster's template; prints
+// what it changed and how to follow the rollout.
+struct UpgradeOptions {
+  std::string kind;  // "cluster"
+  std::string cluster;
+  std::string cluster_template;
+  std::optional<int64_t> max_batch_size;
+  std::string nodegroup;  // "": the whole cluster
+};
+int runUpgrade(Context& ctx, const UpgradeOptions& options);
 
 // What `wait --for` asks for, parsed.
 struct WaitTarget {

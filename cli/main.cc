@@ -172,6 +172,24 @@ int main(int argc, char** argv) {
                          "how long the client certificate is valid, 10m to 8760h (default: a "
                          "year)");
 
+  cli::UpgradeOptions upgrade;
+  auto* upgrade_cmd = app.add_subcommand(
+      "upgrade", "roll a cluster (or one node group) onto another ClusterTemplate, node by node");
+  upgrade_cmd->add_option("kind", upgrade.kind, "cluster")->required();
+  upgrade_cmd->add_option("name", upgrade.cluster, "the cluster's name")->required();
+  upgrade_cmd
+      ->add_option("--template", upgrade.cluster_template,
+                   "the ClusterTemplate to move to (name, or namespace/name)")
+      ->required();
+  int64_t max_batch_size = 0;
+  auto* max_batch_size_opt =
+      upgrade_cmd->add_option("--max-batch-size", max_batch_size,
+                              "new worker nodes at a time (spec.rolloutStrategy.maxBatchSize; "
+                              "default: maxSurge 1)");
+  max_batch_size_opt->check(CLI::Range(1, 100));
+  upgrade_cmd->add_option("--nodegroup", upgrade.nodegroup,
+                          "upgrade only this node group (to its cluster's template)");
+
   bool client_only = false;
   auto* version_cmd = app.add_subcommand("version", "print the client's and the server's version");
   version_cmd->add_flag("--client", client_only, "only the client's");
@@ -217,5 +235,9 @@ int main(int argc, char** argv) {
   if (ca_show_cmd->parsed()) return cli::runCaShow(ctx, ca_show);
   if (ca_sign_cmd->parsed()) return cli::runCaSign(ctx, ca_sign);
   if (config_cmd->parsed()) return cli::runConfig(ctx, config);
+  if (upgrade_cmd->parsed()) {
+    if (max_batch_size_opt->count() > 0) upgrade.max_batch_size = max_batch_size;
+    return cli::runUpgrade(ctx, upgrade);
+  }
   return 1;
 }
