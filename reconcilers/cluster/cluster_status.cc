@@ -410,8 +410,17 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
   } else if (nodes_ready && nodes_ready->status != api::kConditionTrue) {
     blocking = nodes_ready;
   }
+  // A rolling replacement is not Ready until its last old node is gone, even when every node of
+  // the moment is Ready (kubectl wait --for condition=Ready waits for the whole upgrade).
+  std::optional<api::Condition> rolling;
+  if (!blocking && scope.rolling && scope.rollout) {
+    rolling = condition("Ready", false,
+                        scope.rollout->phase == "Stalled" ? "RolloutStalled" : "RollingUpdate",
+                        "rolling update: " + scope.rollout->message, generation);
+  }
   api::Condition ready_c =
-      blocking ? condition("Ready", false, blocking->reason, blocking->message, generation)
+      rolling  ? *rolling
+      : blocking ? condition("Ready", false, blocking->reason, blocking->message, generation)
                : condition("Ready", true, "ClusterReady",
                            api_in_play ? "the stack matches the spec and every node is a Ready Node"
                                        : "the stack matches the spec and every node is ACTIVE",

@@ -617,6 +617,8 @@ TEST_F(ClusterRolloutTest, AKubeTagChangeReplacesMastersFirstThenWorkersKeepingT
   ASSERT_EQ(st.rollout->node_groups.size(), 2u);
   EXPECT_EQ(st.rollout->node_groups[0].revisions.size(), 2u) << "masters first";
   EXPECT_EQ(st.rollout->node_groups[1].revisions.size(), 1u) << "workers wait";
+  EXPECT_EQ(condition(st, "Ready")->status, "False");
+  EXPECT_EQ(condition(st, "Ready")->reason, "RollingUpdate") << "not Ready until the last old node is gone";
 
   rollOut(uid, 30);
   st = clusterStatus("prod");
