@@ -61,8 +61,10 @@ void validateConditions(const std::vector<Condition>& conditions, Causes& causes
     std::string field = fmt::format("status.conditions[{}]", i);
     if (c.type.empty()) causes.add(field + ".type", "required");
     if (!types.insert(c.type).second) causes.add(field + ".type", fmt::format("{} appears twice", quoted(c.type)));
-    if (c.status != kConditionTrue && c.status != kConditionFalse && c.status != kConditionUnknown) {
-      causes.add(field + ".status", fmt::format("{} is not one of True, False, Unknown", quoted(c.status)));
+    const auto& statuses = conditionStatuses();
+    if (std::find(statuses.begin(), statuses.end(), c.status) == statuses.end()) {
+      causes.add(field + ".status",
+                 fmt::format("{} is not one of {}", quoted(c.status), joinValues(statuses)));
     }
     if (c.observed_generation < 0) causes.add(field + ".observedGeneration", "must not be negative");
   }
@@ -94,6 +96,16 @@ void requireUnchanged(const util::Json& old_spec, const util::Json& new_spec, st
   causes.add(fmt::format("spec.{}", name),
              fmt::format("field is immutable (was {}, now {}); {}", describeMember(old_spec, name),
                          describeMember(new_spec, name), why));
+}
+
+// The fields whose FieldDoc says they are immutable, with the reason it gives.
+template <class Spec>
+void immutableFieldRules(const util::Json& old_spec, const util::Json& new_spec, Causes& causes) {
+  Spec probe;
+  auto visit = [&](std::string_view name, const auto&, const FieldDoc& doc = {}) {
+    if (!doc.immutable.empty()) requireUnchanged(old_spec, new_spec, name, doc.immutable, causes);
+  };
+  Spec::fields(probe, visit);
 }
 
 std::string listClusters(const std::vector<std::string>& clusters) {
@@ -162,10 +174,12 @@ util::Result<std::string> admitStatus(Kind kind, std::string_view status_json) {
     case Kind::Cluster: {
       ASSIGN_OR_RETURN(auto status, decodeClusterStatus(status_json));
       validatePhase(status.phase, causes);
-      if (!status.health_status.empty() && status.health_status != kHealthHealthy &&
-          status.health_status != kHealthUnhealthy && status.health_status != kHealthUnknown) {
-        causes.add("status.healthStatus",
-                   fmt::format("{} is not one of HEALTHY, UNHEALTHY, UNKNOWN", quoted(status.health_status)));
+      const auto& health = healthStatuses();
+      if (!status.health_status.empty() &&
+          std::find(health.begin(), health.end(), status.health_status) == health.end()) {
+        causes.add("status.healthStatus", fmt::format("{} is not one of {}",
+                                                      quoted(status.health_status),
+                                                      joinValues(health)));
       }
       validateConditions(status.conditions, causes);
       return finish(status, causes);
@@ -243,16 +257,13 @@ util::Status validateSpecUpdate(Kind kind, std::string_view old_spec, std::strin
   Causes causes;
   switch (kind) {
     case Kind::Cluster:
-      requireUnchanged(old_doc, new_doc, "masterCount", "create a new cluster to change the number of masters",
-                       causes);
-      requireUnchanged(old_doc, new_doc, "discoveryUrl", "the cluster's etcd was bootstrapped with it", causes);
+      immutableFieldRules<ClusterSpec>(old_doc, new_doc, causes);
       break;
     case Kind::ClusterTemplate:
       templateUpdateRules(old_doc, new_doc, referencing_clusters, causes);
       break;
     case Kind::NodeGroup:
-      requireUnchanged(old_doc, new_doc, "cluster", "a node group belongs to one cluster", causes);
-      requireUnchanged(old_doc, new_doc, "role", "create another node group with the new role", causes);
+      immutableFieldRules<NodeGroupSpec>(old_doc, new_doc, causes);
       break;
     case Kind::Event:
     case Kind::ClusterSecret:

@@ -40,7 +40,8 @@ util::Status validateCreate(Kind kind, const ObjectMeta& meta, std::string_view 
 util::Result<std::string> admitStatus(Kind kind, std::string_view status_json);
 
 // Rules for changing an existing object's spec (old and new specs are canonical JSON):
-// Cluster: masterCount, discoveryUrl immutable. ClusterTemplate: spec immutable while
+// the fields whose FieldDoc is `immutable` (Cluster: masterCount, discoveryUrl; NodeGroup:
+// cluster, role) may not change. ClusterTemplate: spec immutable while
 // `referencing_clusters` is non-empty (Invalid naming them; metadata and public/hidden may change).
 util::Status validateSpecUpdate(Kind kind, std::string_view old_spec, std::string_view new_spec,
                                 const std::vector<std::string>& referencing_clusters = {});

@@ -9,24 +9,20 @@ namespace magnumd::api {
 
 namespace {
 
-constexpr int64_t kMaxNodeCount = 10000;
-constexpr int64_t kMaxMasterCount = 99;
-constexpr int64_t kMaxCreateTimeout = 7 * 24 * 60;  // a week, in minutes
-constexpr size_t kMaxUrl = 2048;
 // As Cluster API's MachineHealthCheck webhook: 0 disables, else at least 30 s.
 constexpr std::chrono::seconds kMinNodeStartupTimeout{30};
 constexpr std::chrono::hours kMaxNodeStartupTimeout{24 * 7};
 
 void validateNodeStartupTimeout(const std::string& value, Causes& causes) {
   const std::string field = "spec.nodeStartupTimeout";
-  constexpr char kForm[] =
-      "a duration such as 10m, 90s or 1h30m, at least 30s and at most 7d; 0 waits without a limit";
   auto parsed = util::parseDuration(value);
   if (!parsed.ok()) {
-    causes.add(field, fmt::format("{} is not a duration: use {}", quoted(value), kForm));
+    causes.add(field, fmt::format("{} is not a duration: use {}", quoted(value),
+                                  kNodeStartupTimeoutForm));
   } else if (parsed->count() != 0 &&
              (*parsed < kMinNodeStartupTimeout || *parsed > kMaxNodeStartupTimeout)) {
-    causes.add(field, fmt::format("{} is out of range: use {}", quoted(value), kForm));
+    causes.add(field,
+               fmt::format("{} is out of range: use {}", quoted(value), kNodeStartupTimeoutForm));
   }
 }
 
@@ -58,6 +54,12 @@ const Condition* findCondition(const std::vector<Condition>& conditions, std::st
     if (c.type == type) return &c;
   }
   return nullptr;
+}
+
+const std::vector<std::string_view>& healthStatuses() {
+  static const std::vector<std::string_view> kStatuses = {kHealthHealthy, kHealthUnhealthy,
+                                                          kHealthUnknown};
+  return kStatuses;
 }
 
 const std::vector<std::string_view>& phases() {
@@ -96,8 +98,8 @@ void validate(const ClusterSpec& s, const ClusterTemplateSpec* tmpl, Causes& cau
                                                "majority when a master fails", s.master_count));
   }
   if (s.discovery_url) {
-    if (s.discovery_url->size() > kMaxUrl) {
-      causes.add("spec.discoveryUrl", fmt::format("must be at most {} characters", kMaxUrl));
+    if (s.discovery_url->size() > kMaxUrlLength) {
+      causes.add("spec.discoveryUrl", fmt::format("must be at most {} characters", kMaxUrlLength));
     } else if (auto p = urlProblem(*s.discovery_url, false)) {
       causes.add("spec.discoveryUrl", fmt::format("{} {}", quoted(*s.discovery_url), *p));
     }

@@ -21,6 +21,12 @@
 namespace magnumd::api {
 
 inline constexpr std::string_view kDefaultNodeStartupTimeout = "10m";
+inline constexpr int64_t kMaxNodeCount = 10000;  // servers of one node group
+inline constexpr int64_t kMaxMasterCount = 99;
+inline constexpr int64_t kMaxCreateTimeout = 7 * 24 * 60;  // a week, in minutes
+// What spec.nodeStartupTimeout accepts, as its errors and its description say it.
+inline constexpr std::string_view kNodeStartupTimeoutForm =
+    "a duration such as 10m, 90s or 1h30m, at least 30s and at most 7d; 0 waits without a limit";
 
 struct ClusterSpec {
   std::string cluster_template;  // "name" (same namespace) or "namespace/name" (required)
@@ -51,25 +57,80 @@ struct ClusterSpec {
 
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("clusterTemplate", s.cluster_template);
-    v("keypair", s.keypair);
-    v("nodeCount", s.node_count);
-    v("masterCount", s.master_count);
-    v("discoveryUrl", s.discovery_url);
-    v("createTimeout", s.create_timeout);
-    v("nodeStartupTimeout", s.node_startup_timeout);
-    v("masterLbEnabled", s.master_lb_enabled);
-    v("floatingIpEnabled", s.floating_ip_enabled);
-    v("flavor", s.flavor);
-    v("masterFlavor", s.master_flavor);
-    v("dockerVolumeSize", s.docker_volume_size);
-    v("labels", s.labels);
-    v("mergeLabels", s.merge_labels);
-    v("fixedNetwork", s.fixed_network);
-    v("fixedSubnet", s.fixed_subnet);
-    v("paused", s.paused);
-    v("healthCheck", s.health_check);
-    v("rolloutStrategy", s.rollout_strategy);
+    v("clusterTemplate", s.cluster_template,
+      {.description = "The ClusterTemplate the cluster is made from: a name in the cluster's "
+                      "namespace, or namespace/name of a public template. Pointing the cluster "
+                      "at another template upgrades it, replacing its servers in a rolling way.",
+       .required = true});
+    v("keypair", s.keypair,
+      {.description = "Nova keypair for SSH access to the servers; unset: the template's. "
+                      "Required when the template has none.",
+       .max_size = kMaxResourceName});
+    v("nodeCount", s.node_count,
+      {.description = "Servers in the default-worker node group.",
+       .minimum = 0,
+       .maximum = kMaxNodeCount});
+    v("masterCount", s.master_count,
+      {.description = "Master servers. Odd (1, 3, 5, ...), so that etcd keeps a majority when a "
+                      "master fails.",
+       .minimum = 1,
+       .maximum = kMaxMasterCount,
+       .immutable = "create a new cluster to change the number of masters"});
+    v("discoveryUrl", s.discovery_url,
+      {.description = "An etcd discovery URL the masters bootstrap with (Magnum's discovery_url).",
+       .max_size = kMaxUrlLength,
+       .immutable = "the cluster's etcd was bootstrapped with it"});
+    v("createTimeout", s.create_timeout,
+      {.description = "Minutes the creation may take before it fails (Magnum's create_timeout).",
+       .minimum = 1,
+       .maximum = kMaxCreateTimeout});
+    v("nodeStartupTimeout", s.node_startup_timeout,
+      {.description = "How long a node may take to become a Ready Node in the cluster's API once "
+                      "its server is ACTIVE, before the create or scale fails naming it (Cluster "
+                      "API's nodeStartupTimeout).",
+       .accepts = kNodeStartupTimeoutForm});
+    v("masterLbEnabled", s.master_lb_enabled,
+      {.description = "Put a load balancer in front of the masters; unset: the template's."});
+    v("floatingIpEnabled", s.floating_ip_enabled,
+      {.description = "Give the servers floating IPs; unset: the template's."});
+    v("flavor", s.flavor,
+      {.description = "Nova flavor of the worker servers; unset: the template's.",
+       .max_size = kMaxResourceName});
+    v("masterFlavor", s.master_flavor,
+      {.description = "Nova flavor of the master servers; unset: the template's.",
+       .max_size = kMaxResourceName});
+    v("dockerVolumeSize", s.docker_volume_size,
+      {.description = "Size in GB of each server's Cinder volume for container images; unset: the "
+                      "template's. At least 3 when the template's dockerStorageDriver is "
+                      "devicemapper.",
+       .minimum = 1,
+       .maximum = kMaxVolumeGb});
+    v("labels", s.labels,
+      {.description = "Driver parameters, as a ClusterTemplate's labels. They replace the "
+                      "template's labels unless mergeLabels is true; label defaults for the "
+                      "template's COE and drivers are added either way.",
+       .max_size = kMaxLabels,
+       .labels = true});
+    v("mergeLabels", s.merge_labels,
+      {.description = "Merge labels into the template's instead of replacing them; the cluster's "
+                      "values win."});
+    v("fixedNetwork", s.fixed_network,
+      {.description = "Name or ID of an existing Neutron network for the servers; unset: the "
+                      "template's.",
+       .max_size = kMaxResourceName});
+    v("fixedSubnet", s.fixed_subnet,
+      {.description = "Name or ID of a subnet of fixedNetwork; unset: the template's.",
+       .max_size = kMaxResourceName});
+    v("paused", s.paused,
+      {.description = "While true, magnumd takes no cloud action for the cluster (Cluster API's "
+                      "paused); its status still shows what is observed."});
+    v("healthCheck", s.health_check,
+      {.description = "Auto-heal: when a node is unhealthy and how many may be replaced, as "
+                      "Cluster API's MachineHealthCheck. Unset: the defaults, enabled by the "
+                      "label auto_healing_enabled."});
+    v("rolloutStrategy", s.rollout_strategy,
+      {.description = "How a change that needs new servers rolls out. Unset: one server above "
+                      "the count at a time and none unavailable."});
   }
 };
 
@@ -88,6 +149,7 @@ const std::vector<std::string_view>& phases();
 inline constexpr std::string_view kHealthHealthy = "HEALTHY";
 inline constexpr std::string_view kHealthUnhealthy = "UNHEALTHY";
 inline constexpr std::string_view kHealthUnknown = "UNKNOWN";
+const std::vector<std::string_view>& healthStatuses();
 
 // One of the cluster's certificate authorities, as operators check it: never key material.
 struct CertificateAuthorityStatus {
@@ -99,9 +161,12 @@ struct CertificateAuthorityStatus {
 
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("name", s.name);
-    v("fingerprint", s.fingerprint);
-    v("notAfter", s.not_after);
+    v("name", s.name, {.description = "cluster, etcd or front-proxy.", .required = true});
+    v("fingerprint", s.fingerprint,
+      {.description = "SHA-256 fingerprint of the certificate, AB:CD:... as `openssl x509 "
+                      "-fingerprint -sha256` prints it."});
+    v("notAfter", s.not_after,
+      {.description = "When the certificate expires.", .format = "date-time"});
   }
 };
 
@@ -117,10 +182,12 @@ struct ClusterApiStatus {
 
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("reachable", s.reachable);
-    v("nodes", s.nodes);
-    v("readyNodes", s.ready_nodes);
-    v("expectedNodes", s.expected_nodes);
+    v("reachable", s.reachable,
+      {.description = "Whether the API answered /version over mutual TLS."});
+    v("nodes", s.nodes, {.description = "Node objects registered."});
+    v("readyNodes", s.ready_nodes, {.description = "Nodes whose Ready condition is True."});
+    v("expectedNodes", s.expected_nodes,
+      {.description = "Servers of the cluster's stack, each of which should be a Node."});
   }
 };
 
@@ -149,23 +216,48 @@ struct ClusterStatus {
 
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("phase", s.phase);
-    v("statusReason", s.status_reason);
-    v("healthStatus", s.health_status);
-    v("healthStatusReason", s.health_status_reason);
-    v("apiAddress", s.api_address);
-    v("masterAddresses", s.master_addresses);
-    v("nodeAddresses", s.node_addresses);
-    v("nodeCount", s.node_count);
-    v("coeVersion", s.coe_version);
-    v("api", s.api);
-    v("stackId", s.stack_id);
-    v("faults", s.faults);
-    v("observedGeneration", s.observed_generation);
-    v("conditions", s.conditions);
-    v("certificateAuthorities", s.certificate_authorities);
-    v("healthCheck", s.health_check);
-    v("rollout", s.rollout);
+    v("phase", s.phase,
+      {.description = "Magnum's cluster status. It summarises the conditions; magnumd's decisions "
+                      "never branch on it.",
+       .values = phases});
+    v("statusReason", s.status_reason,
+      {.description = "Why the phase is what it is; on failure, in the cloud's own words."});
+    v("healthStatus", s.health_status,
+      {.description = "What the last health check of the cluster's API and nodes found.",
+       .values = healthStatuses});
+    v("healthStatusReason", s.health_status_reason,
+      {.description = "Per check, what it found, as Magnum reports it: {\"api\": \"ok\", "
+                      "\"<node>.Ready\": \"True\"}."});
+    v("apiAddress", s.api_address, {.description = "URL of the cluster's API."});
+    v("masterAddresses", s.master_addresses, {.description = "Addresses of the master servers."});
+    v("nodeAddresses", s.node_addresses, {.description = "Addresses of the worker servers."});
+    v("nodeCount", s.node_count,
+      {.description = "Worker servers wanted across every non-master node group (Magnum's "
+                      "node_count); spec.nodeCount is only the default-worker group's."});
+    v("coeVersion", s.coe_version,
+      {.description = "The COE's version: what the cluster's API reports once observed, else the "
+                      "template's kube_tag."});
+    v("api", s.api,
+      {.description = "What the cluster's own API showed at magnumd's last look; absent when "
+                      "magnumd cannot reach it."});
+    v("stackId", s.stack_id, {.description = "ID of the cluster's Heat stack."});
+    v("faults", s.faults, {.description = "Node group name to why it failed."});
+    v("observedGeneration", s.observed_generation,
+      {.description = "The metadata.generation this status describes."});
+    v("conditions", s.conditions,
+      {.description = "Kubernetes conditions, one per type: Ready, StackReady, NodesReady, ...",
+       .list_type = ListType::Map,
+       .list_key = "type"});
+    v("certificateAuthorities", s.certificate_authorities,
+      {.description = "The cluster's certificate authorities as operators check them; never key "
+                      "material.",
+       .list_type = ListType::Map,
+       .list_key = "name"});
+    v("healthCheck", s.health_check,
+      {.description = "What the last auto-heal pass judged, and the recent replacements that "
+                      "count against its limits."});
+    v("rollout", s.rollout,
+      {.description = "Progress of the rolling replacement of the cluster's servers."});
   }
 };
 

@@ -10,11 +10,6 @@ namespace magnumd::api {
 
 namespace {
 
-constexpr size_t kMaxName = 255;
-constexpr size_t kMaxUrl = 2048;
-constexpr size_t kMaxNoProxy = 4096;
-constexpr int64_t kMaxVolumeGb = 1 << 20;
-
 bool contains(const std::vector<std::string_view>& values, std::string_view v) {
   return std::find(values.begin(), values.end(), v) != values.end();
 }
@@ -41,8 +36,8 @@ const std::vector<std::string_view>& distrosFor(std::string_view coe) {
 void validateProxies(const ClusterTemplateSpec& s, Causes& causes) {
   for (auto [field, value] : {std::pair{"spec.httpProxy", &s.http_proxy}, {"spec.httpsProxy", &s.https_proxy}}) {
     if (!*value) continue;
-    if ((*value)->size() > kMaxUrl) {
-      causes.add(field, fmt::format("must be at most {} characters", kMaxUrl));
+    if ((*value)->size() > kMaxUrlLength) {
+      causes.add(field, fmt::format("must be at most {} characters", kMaxUrlLength));
     } else if (auto p = urlProblem(**value, true)) {
       causes.add(field, fmt::format("{} {}", quoted(**value), *p));
     }
@@ -66,6 +61,27 @@ void validateProxies(const ClusterTemplateSpec& s, Causes& causes) {
 const std::vector<std::string_view>& coes() {
   static const std::vector<std::string_view> kCoes = {kCoeKubernetes, kCoeSwarm, kCoeMesos};
   return kCoes;
+}
+
+const std::vector<std::string_view>& serverTypes() {
+  static const std::vector<std::string_view> kTypes = {"vm", "bm"};
+  return kTypes;
+}
+
+const std::vector<std::string_view>& networkDrivers() {
+  static const std::vector<std::string_view> kDrivers = {"flannel", "calico", "docker"};
+  return kDrivers;
+}
+
+const std::vector<std::string_view>& volumeDrivers() {
+  static const std::vector<std::string_view> kDrivers = {"cinder", "rexray"};
+  return kDrivers;
+}
+
+const std::vector<std::string_view>& clusterDistros() {
+  static const std::vector<std::string_view> kDistros = {"fedora-atomic", "coreos", "fedora-coreos",
+                                                         "ubuntu"};
+  return kDistros;
 }
 
 const std::vector<std::string_view>& networkDriversFor(std::string_view coe) {
@@ -107,11 +123,11 @@ util::Result<ClusterTemplateSpec> decodeClusterTemplateSpec(std::string_view jso
 std::string encodeClusterTemplateSpec(const ClusterTemplateSpec& spec) { return encodeRecord(spec); }
 
 void applyDefaults(ClusterTemplateSpec& s) {
-  if (s.server_type.empty()) s.server_type = "vm";
+  if (s.server_type.empty()) s.server_type = std::string(kDefaultServerType);
   if (s.network_driver.empty()) s.network_driver = std::string(defaultNetworkDriver(s.coe));
-  if (s.dns_nameserver.empty()) s.dns_nameserver = "8.8.8.8";
-  if (s.flavor.empty()) s.flavor = "m1.small";
-  if (s.master_flavor.empty()) s.master_flavor = "m1.small";
+  if (s.dns_nameserver.empty()) s.dns_nameserver = std::string(kDefaultDnsNameserver);
+  if (s.flavor.empty()) s.flavor = std::string(kDefaultFlavor);
+  if (s.master_flavor.empty()) s.master_flavor = std::string(kDefaultFlavor);
   if (s.docker_storage_driver.empty()) {
     // The seed: "For Fedora CoreOS driver, devicemapper is not supported."
     s.docker_storage_driver = s.cluster_distro == "fedora-coreos" ? "overlay2" : "devicemapper";
@@ -138,8 +154,9 @@ void validateDockerVolumeSize(int64_t size, std::string_view storage_driver, con
 void validateResourceName(const std::string& value, const std::string& field, Causes& causes) {
   if (value.empty()) {
     causes.add(field, "must not be empty");
-  } else if (value.size() > kMaxName) {
-    causes.add(field, fmt::format("must be at most {} characters (has {})", kMaxName, value.size()));
+  } else if (value.size() > kMaxResourceName) {
+    causes.add(field, fmt::format("must be at most {} characters (has {})", kMaxResourceName,
+                                  value.size()));
   } else if (std::any_of(value.begin(), value.end(), [](char c) {
                return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
              })) {
@@ -173,7 +190,7 @@ void validate(const ClusterTemplateSpec& s, Causes& causes) {
   validateResourceName(s.fixed_subnet, "spec.fixedSubnet", causes);
   validateResourceName(s.flavor, "spec.flavor", causes);
   validateResourceName(s.master_flavor, "spec.masterFlavor", causes);
-  validateEnum(s.server_type, {"vm", "bm"}, "spec.serverType", causes);
+  validateEnum(s.server_type, serverTypes(), "spec.serverType", causes);
   if (coe_ok) {
     const auto& drivers = networkDriversFor(s.coe);
     if (!contains(drivers, s.network_driver)) {
@@ -213,8 +230,10 @@ void validate(const ClusterTemplateSpec& s, Causes& causes) {
                  fmt::format("{} must be host[:port], like registry.example.com:5000", quoted(*s.insecure_registry)));
     }
   }
-  if (s.apiserver_port && (*s.apiserver_port < 1024 || *s.apiserver_port > 65535)) {
-    causes.add("spec.apiserverPort", fmt::format("{} is not between 1024 and 65535", *s.apiserver_port));
+  if (s.apiserver_port &&
+      (*s.apiserver_port < kMinApiserverPort || *s.apiserver_port > kMaxApiserverPort)) {
+    causes.add("spec.apiserverPort", fmt::format("{} is not between {} and {}", *s.apiserver_port,
+                                                 kMinApiserverPort, kMaxApiserverPort));
   }
   LabelContext ctx{s.coe, s.network_driver, s.volume_driver.value_or("")};
   validateLabels(s.labels, coe_ok ? &ctx : nullptr, "spec.labels", causes);

@@ -3,13 +3,14 @@
 // A record type lists its fields once, in wire order, with a static visitor:
 //
 //   template <class S, class V> static void fields(S& s, V& v) {
-//     v("coe", s.coe);
-//     v("nodeCount", s.node_count);
+//     v("coe", s.coe, {.description = "...", .values = coes, .required = true});
+//     v("nodeCount", s.node_count, {.description = "...", .minimum = 0});
 //   }
 //
 // and gets strict decoding (unknown fields and wrong JSON types are reported with their field path,
 // all of them, not just the first) and canonical encoding (fields in declaration order; absent
-// optionals, empty strings and empty containers omitted) from the same list.
+// optionals, empty strings and empty containers omitted) from the same list. The optional third
+// argument (api/field_doc.h) documents the field for the schema; the codec ignores it.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "api/field_doc.h"
 #include "api/object.h"
 #include "util/json.h"
 #include "util/result.h"
@@ -42,7 +44,7 @@ using Problems = std::vector<util::Cause>;
 // Satisfied by any type with a static `fields(self, visitor)`.
 struct FieldProbe {
   template <class F>
-  void operator()(std::string_view, F&) {}
+  void operator()(std::string_view, F&, const FieldDoc& = {}) {}
 };
 template <class T>
 concept Record = requires(T& t, FieldProbe& p) { T::fields(t, p); };
@@ -78,7 +80,7 @@ template <Record T>
 void readRecord(const util::Json& v, const std::string& path, T& out, Problems& problems) {
   if (!expectObject(v, path, problems)) return;
   std::vector<std::string_view> known;
-  auto visit = [&](std::string_view name, auto& field) {
+  auto visit = [&](std::string_view name, auto& field, const FieldDoc& = {}) {
     known.push_back(name);
     const util::Json* member = util::member(v, name);
     if (member == nullptr || member->IsNull()) return;  // null means "unset", as in merge patch
@@ -134,7 +136,7 @@ void encodeValue(const T& value, util::Json& out, util::JsonAlloc& a);
 template <Record T>
 void writeRecord(const T& record, util::Json& out, util::JsonAlloc& a) {
   out.SetObject();
-  auto visit = [&](std::string_view name, const auto& field) {
+  auto visit = [&](std::string_view name, const auto& field, const FieldDoc& = {}) {
     if (isEmptyValue(field)) return;
     util::Json v;
     encodeValue(field, v, a);

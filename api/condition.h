@@ -6,11 +6,19 @@
 #include <string_view>
 #include <vector>
 
+#include "api/field_doc.h"
+
 namespace magnumd::api {
 
 inline constexpr std::string_view kConditionTrue = "True";
 inline constexpr std::string_view kConditionFalse = "False";
 inline constexpr std::string_view kConditionUnknown = "Unknown";
+
+inline const std::vector<std::string_view>& conditionStatuses() {
+  static const std::vector<std::string_view> kStatuses = {kConditionTrue, kConditionFalse,
+                                                          kConditionUnknown};
+  return kStatuses;
+}
 
 struct Condition {
   std::string type;                  // Ready, StackReady, NodesReady, ...
@@ -24,12 +32,17 @@ struct Condition {
 
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("type", s.type);
-    v("status", s.status);
-    v("reason", s.reason);
-    v("message", s.message);
-    v("lastTransitionTime", s.last_transition_time);
-    v("observedGeneration", s.observed_generation);
+    v("type", s.type,
+      {.description = "What the condition is about: Ready, StackReady, NodesReady, ...",
+       .required = true});
+    v("status", s.status, {.values = conditionStatuses, .required = true});
+    v("reason", s.reason, {.description = "Why, in one CamelCase word, for programs."});
+    v("message", s.message,
+      {.description = "Why, for people; carries the cloud's own words when it failed."});
+    v("lastTransitionTime", s.last_transition_time,
+      {.description = "When status last changed.", .format = "date-time"});
+    v("observedGeneration", s.observed_generation,
+      {.description = "The metadata.generation the condition was computed from."});
   }
 };
 

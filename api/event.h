@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/codec.h"
 #include "api/validation.h"
@@ -14,6 +15,10 @@ namespace magnumd::api {
 
 inline constexpr std::string_view kEventNormal = "Normal";
 inline constexpr std::string_view kEventWarning = "Warning";
+inline constexpr size_t kMaxEventReason = 128;
+inline constexpr size_t kMaxEventMessage = 4096;
+const std::vector<std::string_view>& eventTypes();
+const std::vector<std::string_view>& eventObjectKinds();
 
 struct ObjectReference {
   std::string kind;  // ClusterTemplate | Cluster | NodeGroup
@@ -23,9 +28,9 @@ struct ObjectReference {
 
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("kind", s.kind);
+    v("kind", s.kind, {.values = eventObjectKinds, .required = true});
     v("namespace", s.namespace_);
-    v("name", s.name);
+    v("name", s.name, {.required = true});
     v("uid", s.uid);
   }
 };
@@ -42,14 +47,19 @@ struct EventSpec {
 
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("involvedObject", s.involved_object);
-    v("type", s.type);
-    v("reason", s.reason);
-    v("message", s.message);
-    v("count", s.count);
-    v("firstTimestamp", s.first_timestamp);
-    v("lastTimestamp", s.last_timestamp);
-    v("source", s.source);
+    v("involvedObject", s.involved_object,
+      {.description = "The object the event is about.", .required = true});
+    v("type", s.type, {.values = eventTypes});
+    v("reason", s.reason,
+      {.description = "Why, in one CamelCase word: StackCreateFailed, ScaledUp, ...",
+       .max_size = kMaxEventReason,
+       .required = true});
+    v("message", s.message,
+      {.description = "What happened, for people.", .max_size = kMaxEventMessage});
+    v("count", s.count, {.description = "How many times it happened.", .minimum = 1});
+    v("firstTimestamp", s.first_timestamp, {.format = "date-time"});
+    v("lastTimestamp", s.last_timestamp, {.format = "date-time"});
+    v("source", s.source, {.description = "The controller that recorded it."});
   }
 };
 

@@ -10,7 +10,6 @@ namespace magnumd::api {
 
 namespace {
 
-constexpr int64_t kMaxRemediationsPerHour = 1000;
 constexpr std::chrono::hours kMaxDuration{24 * 30};
 
 std::chrono::milliseconds durationOr(const std::string& text, std::string_view fallback) {
@@ -20,8 +19,8 @@ std::chrono::milliseconds durationOr(const std::string& text, std::string_view f
 
 void validateDuration(const std::string& value, const std::string& field, bool zero_disables,
                       Causes& causes) {
-  const std::string form = fmt::format("a duration such as 5m, 90s or 1h30m, at most 30d{}",
-                                       zero_disables ? "; 0 disables the check" : "");
+  const std::string form =
+      fmt::format("{}{}", kHealthCheckDurationForm, zero_disables ? "; 0 disables the check" : "");
   auto parsed = util::parseDuration(value);
   if (!parsed.ok()) {
     causes.add(field, fmt::format("{} is not a duration: use {}", quoted(value), form));
@@ -48,8 +47,7 @@ util::Result<IntOrPercent> parseIntOrPercent(std::string_view text) {
   auto [ptr, ec] = std::from_chars(text.data(), end, out.value);
   if (text.empty() || ec != std::errc() || ptr != end || out.value < 0 ||
       (out.percent && out.value > 100)) {
-    return util::makeError(util::ErrorCode::Invalid,
-                           "not an integer of at least 0 or a percentage from 0% to 100%");
+    return util::makeError(util::ErrorCode::Invalid, fmt::format("not {}", kIntOrPercentForm));
   }
   return out;
 }

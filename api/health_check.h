@@ -21,6 +21,12 @@ inline constexpr std::string_view kDefaultMaxUnhealthy = "40%";
 inline constexpr std::string_view kDefaultMinHealthyPeriod = "1h";
 inline constexpr std::string_view kDefaultNodeDrainTimeout = "2m";
 inline constexpr int64_t kDefaultMaxRemediationsPerHour = 6;
+inline constexpr int64_t kMaxRemediationsPerHour = 1000;
+// What the health check's durations accept, as their errors and descriptions say it.
+inline constexpr std::string_view kHealthCheckDurationForm =
+    "a duration such as 5m, 90s or 1h30m, at most 30d";
+inline constexpr std::string_view kIntOrPercentForm =
+    "an integer of at least 0 or a percentage from 0% to 100%";
 
 // spec.healthCheck. Unset fields take the defaults above; the checks run only when enabled
 // (spec.healthCheck.enabled, else the label auto_healing_enabled).
@@ -43,12 +49,30 @@ struct HealthCheckSpec {
 
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("enabled", s.enabled);
-    v("unhealthyTimeout", s.unhealthy_timeout);
-    v("maxUnhealthy", s.max_unhealthy);
-    v("minHealthyPeriod", s.min_healthy_period);
-    v("nodeDrainTimeout", s.node_drain_timeout);
-    v("maxRemediationsPerHour", s.max_remediations_per_hour);
+    v("enabled", s.enabled,
+      {.description = "Check the nodes and replace unhealthy ones. Unset: the label "
+                      "auto_healing_enabled decides."});
+    v("unhealthyTimeout", s.unhealthy_timeout,
+      {.description = "A node whose Ready condition is False or Unknown for longer than this is "
+                      "unhealthy; 0 disables the check. (A node that never joins is judged by "
+                      "spec.nodeStartupTimeout.)",
+       .accepts = kHealthCheckDurationForm});
+    v("maxUnhealthy", s.max_unhealthy,
+      {.description = "More unhealthy nodes than this in a node group stops remediation in that "
+                      "group (the short-circuit); a percentage of the group is rounded down.",
+       .accepts = kIntOrPercentForm});
+    v("minHealthyPeriod", s.min_healthy_period,
+      {.description = "A node that remediation replaced less than this ago is not replaced "
+                      "again.",
+       .accepts = kHealthCheckDurationForm});
+    v("nodeDrainTimeout", s.node_drain_timeout,
+      {.description = "How long draining a node through the cluster's API may take before the "
+                      "node is replaced anyway.",
+       .accepts = kHealthCheckDurationForm});
+    v("maxRemediationsPerHour", s.max_remediations_per_hour,
+      {.description = "Nodes replaced per cluster in any hour, at most; 0 never replaces a node.",
+       .minimum = 0,
+       .maximum = kMaxRemediationsPerHour});
   }
 };
 
@@ -85,11 +109,14 @@ struct UnhealthyNodeStatus {
   bool operator==(const UnhealthyNodeStatus&) const = default;
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("node", s.node);
+    v("node", s.node, {.required = true});
     v("nodeGroup", s.node_group);
-    v("reason", s.reason);
+    v("reason", s.reason,
+      {.description = "ServerError, ServerShutoff, NodeNotReady or NodeStartupTimeout."});
     v("message", s.message);
-    v("since", s.since);
+    v("since", s.since,
+      {.description = "When the condition that makes the node unhealthy began.",
+       .format = "date-time"});
   }
 };
 
@@ -105,7 +132,8 @@ struct RemediationRecord {
     v("node", s.node);
     v("nodeGroup", s.node_group);
     v("reason", s.reason);
-    v("time", s.time);
+    v("time", s.time,
+      {.description = "When magnumd asked the cloud to replace the node.", .format = "date-time"});
   }
 };
 
@@ -117,9 +145,9 @@ struct DrainStatus {
   bool operator==(const DrainStatus&) const = default;
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("node", s.node);
-    v("started", s.started);
-    v("podsLeft", s.pods_left);
+    v("node", s.node, {.required = true});
+    v("started", s.started, {.format = "date-time"});
+    v("podsLeft", s.pods_left, {.description = "Pods still to be evicted."});
   }
 };
 
@@ -135,13 +163,23 @@ struct HealthCheckStatus {
   bool operator==(const HealthCheckStatus&) const = default;
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("enabled", s.enabled);
-    v("expectedNodes", s.expected_nodes);
-    v("healthyNodes", s.healthy_nodes);
-    v("remediationsAllowed", s.remediations_allowed);
-    v("unhealthy", s.unhealthy);
-    v("draining", s.draining);
-    v("remediations", s.remediations);
+    v("enabled", s.enabled, {.description = "Whether the checks ran."});
+    v("expectedNodes", s.expected_nodes, {.description = "Nodes the checks expect."});
+    v("healthyNodes", s.healthy_nodes, {.description = "Of those, the healthy ones."});
+    v("remediationsAllowed", s.remediations_allowed,
+      {.description = "Nodes that may be replaced now, within maxUnhealthy and "
+                      "maxRemediationsPerHour."});
+    v("unhealthy", s.unhealthy,
+      {.description = "The nodes judged unhealthy.",
+       .list_type = ListType::Map,
+       .list_key = "node"});
+    v("draining", s.draining,
+      {.description = "Nodes being drained before they are replaced.",
+       .list_type = ListType::Map,
+       .list_key = "node"});
+    v("remediations", s.remediations,
+      {.description = "Recent replacements that count against the limits, kept as long as "
+                      "minHealthyPeriod or an hour, whichever is longer."});
   }
 };
 

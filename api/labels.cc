@@ -14,9 +14,7 @@ namespace {
 using T = LabelType;
 using S = LabelScope;
 
-constexpr size_t kMaxLabels = 256;
 constexpr size_t kMaxKey = 253;
-constexpr size_t kMaxValue = 4096;
 
 // Rows follow the seed's labels table and the per-label sections. Defaults are written only for the
 // rows whose "default" column gives a concrete value; "see below" (release-dependent) defaults are in
@@ -292,8 +290,9 @@ void validateLabels(const StringMap& labels, const LabelContext* ctx, std::strin
                                     quoted(key)));
       continue;
     }
-    if (value.size() > kMaxValue) {
-      causes.add(field, fmt::format("value is {} bytes; at most {} are allowed", value.size(), kMaxValue));
+    if (value.size() > kMaxLabelValue) {
+      causes.add(field, fmt::format("value is {} bytes; at most {} are allowed", value.size(),
+                                    kMaxLabelValue));
       continue;
     }
     if (value.find_first_of(std::string_view("\0\n\r", 3)) != std::string::npos) {

@@ -34,6 +34,10 @@ inline constexpr std::string_view kDefaultKubernetesVersion = "v1.32.4";
 inline constexpr int kOldestKubernetesMinor = 29;
 inline constexpr int kNewestKubernetesMinor = 35;
 
+// Labels of one spec, and the bytes of one value.
+inline constexpr size_t kMaxLabels = 256;
+inline constexpr size_t kMaxLabelValue = 4096;
+
 // Where a label's default applies: the defaults are driver parameters, so a swarm template does not
 // get kubernetes' dashboard switch and a calico template does not get flannel's backend.
 enum class LabelScope { Kubernetes, Swarm, Mesos, Flannel, Calico, Rexray, Any };

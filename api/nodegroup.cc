@@ -10,9 +10,6 @@ namespace magnumd::api {
 
 namespace {
 
-constexpr int64_t kMaxNodeCount = 10000;
-constexpr size_t kMaxNodesToRemove = 1000;
-
 void validateCounts(const NodeGroupSpec& s, Causes& causes) {
   if (s.node_count < 0 || s.node_count > kMaxNodeCount) {
     causes.add("spec.nodeCount", fmt::format("{} is not between 0 and {}", s.node_count, kMaxNodeCount));

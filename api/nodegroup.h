@@ -22,6 +22,7 @@ inline constexpr std::string_view kRoleMaster = "master";
 inline constexpr std::string_view kRoleWorker = "worker";
 inline constexpr std::string_view kDefaultMasterNodeGroup = "default-master";
 inline constexpr std::string_view kDefaultWorkerNodeGroup = "default-worker";
+inline constexpr size_t kMaxNodesToRemove = 1000;
 
 // True for "<cluster>-default-master" and "<cluster>-default-worker": the object names of the
 // node groups magnumd creates with each cluster, which go when the cluster goes.
@@ -49,17 +50,51 @@ struct NodeGroupSpec {
 
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("cluster", s.cluster);
-    v("role", s.role);
-    v("nodeCount", s.node_count);
-    v("minNodeCount", s.min_node_count);
-    v("maxNodeCount", s.max_node_count);
-    v("flavor", s.flavor);
-    v("image", s.image);
-    v("dockerVolumeSize", s.docker_volume_size);
-    v("labels", s.labels);
-    v("mergeLabels", s.merge_labels);
-    v("nodesToRemove", s.nodes_to_remove);
+    v("cluster", s.cluster,
+      {.description = "The Cluster the node group belongs to, in the same namespace.",
+       .immutable = "a node group belongs to one cluster",
+       .required = true});
+    v("role", s.role,
+      {.description = "What the servers are for, free-form (a DNS-1123 label); \"master\" is "
+                      "reserved for the default-master group magnumd creates.",
+       .immutable = "create another node group with the new role"});
+    v("nodeCount", s.node_count,
+      {.description = "Servers in the group, between minNodeCount and maxNodeCount.",
+       .minimum = 0,
+       .maximum = kMaxNodeCount});
+    v("minNodeCount", s.min_node_count,
+      {.description = "Fewest servers the group may be scaled to.",
+       .minimum = 0,
+       .maximum = kMaxNodeCount});
+    v("maxNodeCount", s.max_node_count,
+      {.description = "Most servers the group may be scaled to; unset: no limit.",
+       .minimum = 0,
+       .maximum = kMaxNodeCount});
+    v("flavor", s.flavor,
+      {.description = "Nova flavor of the group's servers; unset: the cluster's.",
+       .max_size = kMaxResourceName});
+    v("image", s.image,
+      {.description = "Glance image of the group's servers; unset: the template's.",
+       .max_size = kMaxResourceName});
+    v("dockerVolumeSize", s.docker_volume_size,
+      {.description = "Size in GB of each server's Cinder volume for container images; unset: the "
+                      "cluster's. At least 3 when the template's dockerStorageDriver is "
+                      "devicemapper.",
+       .minimum = 1,
+       .maximum = kMaxVolumeGb});
+    v("labels", s.labels,
+      {.description = "Driver parameters for the group's servers. They replace the cluster's "
+                      "labels unless mergeLabels is true.",
+       .max_size = kMaxLabels,
+       .labels = true});
+    v("mergeLabels", s.merge_labels,
+      {.description = "Merge labels into the cluster's instead of replacing them; the group's "
+                      "values win."});
+    v("nodesToRemove", s.nodes_to_remove,
+      {.description = "Names or IDs of servers to remove first when nodeCount goes down "
+                      "(Magnum's nodes_to_remove).",
+       .max_size = kMaxNodesToRemove,
+       .list_type = ListType::Set});
   }
 };
 
@@ -73,9 +108,10 @@ struct NodeStatus {
 
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("name", s.name);
-    v("serverId", s.server_id);
-    v("status", s.status);
+    v("name", s.name, {.description = "The server's name.", .required = true});
+    v("serverId", s.server_id, {.description = "The Nova server's ID."});
+    v("status", s.status,
+      {.description = "Nova's server status: ACTIVE, BUILD, ERROR, SHUTOFF, ..."});
     v("addresses", s.addresses);
   }
 };
@@ -93,13 +129,21 @@ struct NodeGroupStatus {
 
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("phase", s.phase);
-    v("statusReason", s.status_reason);
-    v("nodeCount", s.node_count);
-    v("nodes", s.nodes);
-    v("stackId", s.stack_id);
-    v("observedGeneration", s.observed_generation);
-    v("conditions", s.conditions);
+    v("phase", s.phase,
+      {.description = "Magnum's status of the node group, in the Cluster phase's terms.",
+       .values = phases});
+    v("statusReason", s.status_reason,
+      {.description = "Why the phase is what it is; on failure, in the cloud's own words."});
+    v("nodeCount", s.node_count, {.description = "Servers that exist now."});
+    v("nodes", s.nodes,
+      {.description = "The group's servers.", .list_type = ListType::Map, .list_key = "name"});
+    v("stackId", s.stack_id, {.description = "ID of the Heat stack of the group's servers."});
+    v("observedGeneration", s.observed_generation,
+      {.description = "The metadata.generation this status describes."});
+    v("conditions", s.conditions,
+      {.description = "Kubernetes conditions, one per type.",
+       .list_type = ListType::Map,
+       .list_key = "type"});
   }
 };
 

@@ -8,9 +8,9 @@
 namespace magnumd::api {
 
 void validate(const RolloutStrategySpec& spec, const std::string& path, Causes& causes) {
-  if (spec.max_batch_size && (*spec.max_batch_size < 1 || *spec.max_batch_size > 100)) {
+  if (spec.max_batch_size && (*spec.max_batch_size < 1 || *spec.max_batch_size > kMaxBatchSize)) {
     causes.add(path + ".maxBatchSize",
-               fmt::format("{} is not between 1 and 100", *spec.max_batch_size));
+               fmt::format("{} is not between 1 and {}", *spec.max_batch_size, kMaxBatchSize));
   }
   auto surge = parseIntOrPercent(spec.max_surge);
   auto unavailable = parseIntOrPercent(spec.max_unavailable);

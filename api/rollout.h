@@ -15,6 +15,8 @@
 
 namespace magnumd::api {
 
+inline constexpr int64_t kMaxBatchSize = 100;
+
 // spec.rolloutStrategy. Workers: at most maxSurge servers above a group's count and at most
 // maxUnavailable of its nodes not Ready (Cluster API's MachineDeployment; integers or
 // percentages, surge rounded up, unavailability down). maxBatchSize is Magnum's max_batch_size:
@@ -27,9 +29,19 @@ struct RolloutStrategySpec {
   bool operator==(const RolloutStrategySpec&) const = default;
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("maxBatchSize", s.max_batch_size);
-    v("maxSurge", s.max_surge);
-    v("maxUnavailable", s.max_unavailable);
+    v("maxBatchSize", s.max_batch_size,
+      {.description = "Magnum's max_batch_size: servers of a worker group replaced at a time. "
+                      "When set, it is the surge.",
+       .minimum = 1,
+       .maximum = kMaxBatchSize});
+    v("maxSurge", s.max_surge,
+      {.description = "Servers above a worker group's count during a rollout; a percentage of the "
+                      "group is rounded up. Masters always go one at a time.",
+       .accepts = kIntOrPercentForm});
+    v("maxUnavailable", s.max_unavailable,
+      {.description = "Nodes of a worker group that may be not Ready during a rollout; a "
+                      "percentage is rounded down. maxSurge and maxUnavailable cannot both be 0.",
+       .accepts = kIntOrPercentForm});
   }
 };
 
@@ -49,11 +61,12 @@ struct NodeGroupRevision {
   bool operator==(const NodeGroupRevision&) const = default;
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("slot", s.slot);
+    v("slot", s.slot,
+      {.description = "Which servers of the group: \"\" for its first, then r1, r2, ..."});
     v("image", s.image);
     v("flavor", s.flavor);
-    v("kubeTag", s.kube_tag);
-    v("replicas", s.replicas);
+    v("kubeTag", s.kube_tag, {.description = "The Kubernetes version its servers install."});
+    v("replicas", s.replicas, {.description = "Servers this revision should have."});
   }
 };
 
@@ -65,8 +78,9 @@ struct NodeGroupRollout {
   bool operator==(const NodeGroupRollout&) const = default;
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("nodeGroup", s.node_group);
-    v("revisions", s.revisions);
+    v("nodeGroup", s.node_group, {.required = true});
+    v("revisions", s.revisions,
+      {.description = "The group's revisions, oldest first; the last is what the spec wants."});
   }
 };
 
@@ -83,13 +97,16 @@ struct RolloutStatus {
   bool operator==(const RolloutStatus&) const = default;
   template <class S, class V>
   static void fields(S& s, V& v) {
-    v("phase", s.phase);
-    v("message", s.message);
+    v("phase", s.phase, {.description = "Complete, Progressing, Stalled or Paused."});
+    v("message", s.message, {.description = "The current step, or why the rollout stalled."});
     v("targetVersion", s.target_version);
-    v("updatedNodes", s.updated_nodes);
-    v("totalNodes", s.total_nodes);
-    v("nodeGroups", s.node_groups);
-    v("draining", s.draining);
+    v("updatedNodes", s.updated_nodes, {.description = "Ready nodes of the wanted revision."});
+    v("totalNodes", s.total_nodes, {.description = "Nodes the spec wants."});
+    v("nodeGroups", s.node_groups, {.list_type = ListType::Map, .list_key = "nodeGroup"});
+    v("draining", s.draining,
+      {.description = "Old nodes being drained before they are removed.",
+       .list_type = ListType::Map,
+       .list_key = "node"});
   }
 };
 
