@@ -35,7 +35,10 @@ struct Condition {
     v("type", s.type,
       {.description = "What the condition is about: Ready, StackReady, NodesReady, ...",
        .required = true});
-    v("status", s.status, {.values = conditionStatuses, .required = true});
+    v("status", s.status,
+      {.description = "Whether the condition holds.",
+       .values = conditionStatuses,
+       .required = true});
     v("reason", s.reason, {.description = "Why, in one CamelCase word, for programs."});
     v("message", s.message,
       {.description = "Why, for people; carries the cloud's own words when it failed."});

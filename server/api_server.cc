@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "server/codec.h"
+#include "server/openapi.h"
 #include "server/selectors.h"
 #include "server/status.h"
 #include "server/version.h"
@@ -227,7 +228,8 @@ asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, std
   }
   const bool discovery =
       path == "/apis" || path == "/apis/" || path == kApiPrefix || path == std::string(kApiPrefix) + "/";
-  if ((path == "/metrics" || discovery) && request.method() != http::verb::get) {
+  const bool openapi = isOpenApiPath(path);
+  if ((path == "/metrics" || discovery || openapi) && request.method() != http::verb::get) {
     co_return statusResponse(makeError(ErrorCode::MethodNotAllowed,
                                        fmt::format("method {} is not allowed on {}; only GET is",
                                                    std::string(request.method_string()), path)),
@@ -237,6 +239,11 @@ asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, std
     verb_label = "get";
     resource_label = "metrics";
     co_return metricsEndpoint();
+  }
+  if (openapi) {
+    verb_label = "get";
+    resource_label = "openapi";
+    co_return openApiResponse(request, path, target->query);
   }
   if (path == "/apis" || path == "/apis/") co_return jsonText(http::status::ok, groupListJson());
   if (discovery) co_return jsonText(http::status::ok, discoveryJson());

@@ -3,6 +3,7 @@
 //   .../clusters/{name}/{ca,certificates,kubeconfig}   a cluster's credentials (credentials.h)
 //   /healthz /livez /readyz /version   no token needed
 //   /metrics, /apis discovery          any valid token
+//   /openapi/v2, /openapi/v3[/...]     any valid token (openapi.h)
 // Authentication (bearer tokens) and authorization (roles, namespaces) happen here, before a
 // resource handler runs. Testable without sockets: call handle() on an io_context.
 #pragma once

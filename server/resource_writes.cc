@@ -48,7 +48,18 @@ util::Status checkHealthOnly(std::string_view stored, std::string_view next) {
   return {};
 }
 
+// The query parameters every write takes; answers whether it is a dry run. kubectl sends
+// fieldValidation=Strict (Ignore with --validate=false, Warn with --validate=warn): the decoder
+// refuses unknown and duplicate fields whatever is asked, so each gets Strict's answer.
 util::Result<bool> dryRunOf(const RequestContext& ctx) {
+  auto validation = stringParam(ctx.query, "fieldValidation");
+  if (!validation.empty() && validation != "Strict" && validation != "Warn" &&
+      validation != "Ignore") {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("fieldValidation: unsupported value \"{}\"; one of Ignore, "
+                                 "Strict, Warn",
+                                 validation));
+  }
   auto it = ctx.query.find("dryRun");
   if (it == ctx.query.end() || it->second.empty()) return false;
   if (it->second == "All") return true;
