@@ -134,11 +134,14 @@ std::string labelDescription(const LabelRule& rule) {
       break;
   }
   std::string_view scope = labelScope(rule.scope);
-  if (!scope.empty()) parts.push_back(fmt::format("For {}.", scope));
-  if (!rule.default_value.empty()) {
-    parts.push_back(
-        fmt::format("Default{}: {}.", scope.empty() ? "" : " there", rule.default_value));
-  } else if (auto fallback = versionLabelDefault(rule.key)) {
+  if (!scope.empty() && !rule.default_value.empty()) {
+    parts.push_back(fmt::format("With {}; default {}.", scope, rule.default_value));
+  } else if (!scope.empty()) {
+    parts.push_back(fmt::format("With {}.", scope));
+  } else if (!rule.default_value.empty()) {
+    parts.push_back(fmt::format("Default: {}.", rule.default_value));
+  }
+  if (auto fallback = versionLabelDefault(rule.key); fallback && rule.default_value.empty()) {
     parts.push_back(fmt::format("Unset: the driver uses {}.", *fallback));
   }
   return fmt::format("{}", fmt::join(parts, " "));

@@ -226,7 +226,7 @@ TEST_F(SchemaTest, LabelsListTheLabelsTableWithItsValues) {
   std::string flannel = spec(Kind::ClusterTemplate)["properties"]["labels"]["properties"]
                                                    ["flannel_backend"]["description"]
                                                        .GetString();
-  EXPECT_EQ(flannel, "For networkDriver flannel. Default there: vxlan.");
+  EXPECT_EQ(flannel, "With networkDriver flannel; default vxlan.");
   std::string kube_tag =
       spec(Kind::ClusterTemplate)["properties"]["labels"]["properties"]["kube_tag"]["description"]
           .GetString();
