@@ -66,6 +66,14 @@ int runWait(Context& ctx, const WaitOptions& options);
 
 int runVersion(Context& ctx, bool client_only);
 
+// `explain KIND[.FIELD...]`: the schema's types and descriptions in kubectl explain's layout;
+// needs no server.
+struct ExplainOptions {
+  std::string target;
+  bool recursive = false;
+};
+int runExplain(std::ostream& out, std::ostream& err, const ExplainOptions& options);
+
 // `ca show CLUSTER`: the cluster CA certificate, PEM on stdout (openstack coe ca show).
 struct CaShowOptions {
   std::string cluster;

@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "magnumctl controls magnumd: container clusters on OpenStack, declared as "
       "ClusterTemplate, Cluster and NodeGroup objects.\nKINDs: clustertemplates (ct), "
-      "clusters (cl), nodegroups (ng), events (ev).",
+      "clusters (cl), nodegroups (ng), events (ev). `magnumctl explain KIND` describes their "
+      "fields.",
       "magnumctl"};
   app.fallthrough();
   app.require_subcommand(1);
@@ -190,6 +191,12 @@ int main(int argc, char** argv) {
   upgrade_cmd->add_option("--nodegroup", upgrade.nodegroup,
                           "upgrade only this node group (to its cluster's template)");
 
+  cli::ExplainOptions explain;
+  auto* explain_cmd = app.add_subcommand(
+      "explain", "describe a kind or a field, e.g. cluster.spec.nodeCount (no server needed)");
+  explain_cmd->add_option("target", explain.target, "KIND[.FIELD...]")->required();
+  explain_cmd->add_flag("--recursive", explain.recursive, "list the fields of fields too");
+
   bool client_only = false;
   auto* version_cmd = app.add_subcommand("version", "print the client's and the server's version");
   version_cmd->add_flag("--client", client_only, "only the client's");
@@ -211,6 +218,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  if (explain_cmd->parsed()) return cli::runExplain(std::cout, std::cerr, explain);
   auto conn = connection(g, globals);
   if (!conn.ok()) {
     std::cerr << "error: " << conn.error().message << "\n";
