@@ -2,8 +2,11 @@
 with the CA magnumd made in its data directory, the admin token, namespace demo. The real kubectl
 (v1.32 on PATH) shows the columns `magnumctl get` shows, because magnumd answers its
 `as=Table` requests (meta.k8s.io/v1 Tables); `-o wide` adds the priority-1 columns; and
-`kubectl get -w` prints a row for each change of a cluster.
+`kubectl get -w` prints a row for each change of a cluster. magnumd serves /openapi/v3, so
+`kubectl apply` validates with no flag (through the server: fieldValidation=Strict) and
+`kubectl explain` prints what `magnumctl explain` prints.
 """
+import json
 import os
 import queue
 import re
@@ -12,6 +15,7 @@ import ssl
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -65,9 +69,9 @@ class Dev:
                    KUBECACHEDIR=str(self.home / "cache"))
         return env
 
-    def kubectl(self, *args, check=True, timeout=60):
+    def kubectl(self, *args, check=True, timeout=60, input=None):
         out = subprocess.run(["kubectl", *args], capture_output=True, text=True, env=self.env(),
-                             timeout=timeout)
+                             timeout=timeout, input=input)
         if check:
             assert out.returncode == 0, f"kubectl {' '.join(args)}: {out.stdout}{out.stderr}"
         return out
@@ -98,7 +102,7 @@ def columns(line):
 @pytest.fixture
 def dev(tmp_path, procs):
     m = Dev(tmp_path, procs)
-    m.kubectl("apply", "--validate=false", "-f", os.path.join(SOURCE_DIR, "examples"))
+    m.kubectl("apply", "-f", os.path.join(SOURCE_DIR, "examples"))  # validation on
     # big-workers may arrive while prod's stack is still being created; the stack is then updated
     # once more and prod ends UPDATE_COMPLETE rather than CREATE_COMPLETE.
     m.wait_phase("prod", DONE)
@@ -176,7 +180,7 @@ def test_kubectl_get_watch_prints_each_change_as_a_row(dev):
         wait_line(lambda c: c[0] == "prod")
         manifest = ("apiVersion: container-infra/v1\nkind: Cluster\nmetadata: {name: watched}\n"
                     "spec: {clusterTemplate: k8s-small, masterCount: 1, nodeCount: 1}\n")
-        out = subprocess.run(["kubectl", "apply", "--validate=false", "-f", "-"], input=manifest,
+        out = subprocess.run(["kubectl", "apply", "-f", "-"], input=manifest,
                              capture_output=True, text=True, env=dev.env(), timeout=60)
         assert out.returncode == 0, out.stdout + out.stderr
         first = wait_line(lambda c: c[0] == "watched")
@@ -187,3 +191,86 @@ def test_kubectl_get_watch_prints_each_change_as_a_row(dev):
     finally:
         watch.kill()
         watch.wait()
+
+
+def test_kubectl_apply_validates_through_the_server(dev):
+    """kubectl 1.32 reads the kind's PATCH operation in /openapi/v3, sees fieldValidation, and
+    sends fieldValidation=Strict instead of checking the fields itself: a misspelt field is
+    refused, named, and nothing is created."""
+    typo = ("apiVersion: container-infra/v1\nkind: Cluster\nmetadata: {name: typo}\n"
+            "spec: {clusterTemplate: k8s-small, masterCount: 1, nodeCont: 2}\n")
+    out = dev.kubectl("apply", "-f", "-", "-v=6", check=False, input=typo)
+    assert out.returncode != 0, out.stdout + out.stderr
+    assert 'unknown field "nodeCont"' in out.stderr, out.stderr
+    assert "fieldValidation=Strict" in out.stderr, out.stderr  # the POST, as -v=6 logs it
+    assert "/openapi/v3/apis/container-infra/v1?hash=" in out.stderr, out.stderr
+    assert dev.kubectl("get", "cluster", "typo", check=False).returncode != 0
+    # --validate=false asks the server to ignore unknown fields; magnumd refuses them anyway.
+    out = dev.kubectl("apply", "--validate=false", "-f", "-", check=False, input=typo)
+    assert out.returncode != 0 and 'unknown field "nodeCont"' in out.stderr, out.stderr
+
+    # Applying the examples again changes nothing; a changed field is a merge patch.
+    examples = os.path.join(SOURCE_DIR, "examples")
+    again = dev.kubectl("apply", "-f", examples).stdout
+    assert "cluster.container-infra/prod unchanged" in again, again
+    with open(os.path.join(examples, "10-cluster.yaml")) as f:
+        scaled = f.read().replace("nodeCount: 2", "nodeCount: 3")
+    assert "nodeCount: 3" in scaled
+    out = dev.kubectl("apply", "-f", "-", input=scaled).stdout
+    assert "cluster.container-infra/prod configured" in out, out
+    count = dev.kubectl("get", "cluster", "prod", "-o", "jsonpath={.spec.nodeCount}").stdout
+    assert count == "3"
+    # An immutable field: the server names it and says why.
+    out = dev.kubectl("apply", "-f", "-", check=False,
+                      input=scaled.replace("masterCount: 1", "masterCount: 3"))
+    assert out.returncode != 0 and "spec.masterCount" in out.stderr, out.stderr
+    assert "create a new cluster to change the number of masters" in out.stderr, out.stderr
+
+
+def substance(text):
+    """kubectl and magnumctl wrap and space their output a little differently."""
+    return " ".join(text.split())
+
+
+EXPLAINED = ["cluster", "cluster.spec.nodeCount", "cluster.spec", "cluster.status.conditions",
+             "cluster.metadata", "clustertemplates.spec.labels", "clustertemplate.spec.coe",
+             "nodegroups.spec", "nodegroup.status.nodes"]
+
+
+def test_kubectl_explain_prints_what_magnumctl_explain_prints(dev):
+    for target in EXPLAINED:
+        theirs = dev.kubectl("explain", target).stdout
+        mine = dev.magnumctl("explain", target).stdout
+        assert substance(theirs) == substance(mine), f"{target}:\n{theirs}\n---\n{mine}"
+    node_count = dev.kubectl("explain", "cluster.spec.nodeCount").stdout
+    assert "FIELD: nodeCount <integer>" in node_count, node_count
+    assert "Servers in the default-worker node group. From 0 to 10000. Default: 1." in node_count
+    labels = dev.kubectl("explain", "clustertemplates.spec.labels").stdout
+    assert "flannel_backend\t<string>\n  enum: udp, vxlan, host-gw" in labels, labels
+    missing = dev.kubectl("explain", "cluster.spec.nodeCont", check=False)
+    assert missing.returncode != 0 and "nodeCont" in missing.stderr, missing.stderr
+
+
+def test_openapi_documents_answer_over_https_with_caching_headers(dev):
+    context = ssl.create_default_context(cafile=str(dev.data / "ca.crt"))
+    token = (dev.data / "admin.token").read_text().strip()
+
+    def get(path, **headers):
+        request = urllib.request.Request(dev.proc.url + path,
+                                         headers={"Authorization": f"Bearer {token}", **headers})
+        with urllib.request.urlopen(request, context=context, timeout=10) as r:
+            return r.status, dict(r.headers), r.read()
+
+    _, _, body = get("/openapi/v3")
+    url = json.loads(body)["paths"]["apis/container-infra/v1"]["serverRelativeURL"]
+    status, headers, body = get(url)
+    assert status == 200 and "immutable" in headers["Cache-Control"], headers
+    doc = json.loads(body)
+    assert "container-infra.v1.Cluster" in doc["components"]["schemas"]
+    _, headers, body = get("/openapi/v2")
+    assert json.loads(body)["swagger"] == "2.0"
+    try:
+        get("/openapi/v2", **{"If-None-Match": headers["ETag"]})
+        raise AssertionError("expected 304")
+    except urllib.error.HTTPError as e:
+        assert e.code == 304
