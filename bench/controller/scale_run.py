@@ -153,14 +153,44 @@ class Bench:
             time.sleep(0.5)
         raise TimeoutError(f"{self.complete(prefix)} complete after {timeout}s")
 
+    def metric(self, name):
+        """Sum of a counter over its labels, from magnumd's /metrics."""
+        req = urllib.request.Request(self.url + "/metrics")
+        req.add_header("Authorization", f"Bearer {self.token}")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            text = r.read().decode()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith(name + "{") or line.startswith(name + " "))
+
+    def status(self, name):
+        status, body = call("GET", self.url + API + "/clusters/" + name, token=self.token)
+        assert status == 200, body
+        return body.get("status", {})
+
+    def wait(self, predicate, timeout, what):
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if predicate():
+                return time.monotonic() - start
+            time.sleep(0.2)
+        raise TimeoutError(what)
+
     def close(self):
+        for name, p in (("magnumd", self.magnumd), ("cloudsim", self.sim)):
+            if p.poll() is not None:
+                with open(os.path.join(self.dir, f"{name}.log"), errors="replace") as f:
+                    print(f"{name} exited with {p.returncode}; its log ends:\n{f.read()[-3000:]}",
+                          file=sys.stderr)
         for p in (self.magnumd, self.sim):
             p.terminate()
             try:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if os.environ.get("SCALE_RUN_KEEP"):
+            print(f"kept {self.dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def main():
@@ -172,6 +202,9 @@ def main():
     ap.add_argument("--sync-interval", type=float, default=2.0)
     ap.add_argument("--periods", type=int, default=10)
     ap.add_argument("--reconcile-workers", type=int, default=8)
+    ap.add_argument("--day2", action="store_true",
+                    help="(c) health monitoring of the created clusters, (d) detect and replace a "
+                         "NotReady node, (e) a 1+3 rolling upgrade")
     ap.add_argument("--wrap", default="", help="a command magnumd runs under, e.g. 'heaptrack -o /tmp/mh'")
     a = ap.parse_args()
     b = Bench(a.build_dir, a.sync_interval, a.reconcile_workers, a.wrap)
@@ -187,6 +220,56 @@ def main():
                   f"all CREATE_COMPLETE (every server a Ready Node in its cluster's simulated API; "
                   f"{ready} Ready Nodes listed) after {took:.1f} s (POSTs took {posted:.1f} s) |",
                   flush=True)
+        if a.day2 and a.create:
+            # (c) Every created cluster is probed through its own API (--api-probe-interval 10 s).
+            window = 30
+            probes0 = b.metric("magnumd_cluster_api_probes_total")
+            _, _, cpu0 = proc_usage(b.magnumd.pid)
+            time.sleep(window)
+            probes1 = b.metric("magnumd_cluster_api_probes_total")
+            peak, rss, cpu1 = proc_usage(b.magnumd.pid)
+            print(f"| (c) health monitoring | {a.create} | {a.create * (1 + a.workers_per_cluster)} | "
+                  f"{(probes1 - probes0) / window:.1f} probes/s to the clusters' APIs (each: /version, "
+                  f"/readyz, /api/v1/nodes); magnumd CPU {(cpu1 - cpu0) / window * 100:.1f}% of one core, "
+                  f"RSS {rss:.0f} MB (peak {peak:.0f} MB) over {window} s |", flush=True)
+            # (d) One cluster with auto-heal: a worker's Node turns NotReady; until it is replaced
+            # and the cluster is HEALTHY again.
+            name = "a00000"
+            status, body = call("PATCH", b.url + API + "/clusters/" + name,
+                                {"spec": {"healthCheck": {"enabled": True, "unhealthyTimeout": "5s",
+                                                          "maxUnhealthy": "1"}}},
+                                b.token, "application/merge-patch+json")
+            assert status == 200, body
+            stack = b.status(name)["stackId"]
+            victim = f"{name}-default-worker-1"
+            t0 = time.monotonic()
+            status, body = call("POST", f"{b.sim_url}/sim/v1/clusters/{stack}/nodes/{victim}",
+                                {"ready": False})
+            assert status == 200, body
+            detect = b.wait(lambda: (b.status(name).get("healthCheck") or {}).get("remediations"),
+                            300, "the remediation")
+            b.wait(lambda: b.status(name).get("healthStatus") == "HEALTHY"
+                   and b.status(name).get("phase") == "UPDATE_COMPLETE", 300, "HEALTHY again")
+            replaced = time.monotonic() - t0
+            print(f"| (d) auto-heal | 1 of {a.create} | {1 + a.workers_per_cluster} | NotReady node "
+                  f"replaced: remediation started {detect:.1f} s after the Node turned NotReady "
+                  f"(unhealthyTimeout 5 s), cluster HEALTHY and UPDATE_COMPLETE again after "
+                  f"{replaced:.1f} s |", flush=True)
+            # (e) A rolling upgrade of a 1+3 cluster to another kube_tag.
+            name = "a00001"
+            t0 = time.monotonic()
+            status, body = call("PATCH", b.url + API + "/clusters/" + name,
+                                {"spec": {"labels": {"kube_tag": "v1.33.1"}}},
+                                b.token, "application/merge-patch+json")
+            assert status == 200, body
+            b.wait(lambda: b.status(name).get("phase") == "UPDATE_IN_PROGRESS", 60, "rollout start")
+            b.wait(lambda: b.status(name).get("phase") == "UPDATE_COMPLETE"
+                   and (b.status(name).get("rollout") or {}).get("phase") == "Complete",
+                   600, "the upgrade")
+            took = time.monotonic() - t0
+            print(f"| (e) rolling upgrade | 1 of {a.create} | {1 + a.workers_per_cluster} | 1+3 "
+                  f"v1.32.4 -> v1.33.1, masters first, surge 1: every node replaced and Ready after "
+                  f"{took:.1f} s |", flush=True)
         if a.steady:
             b.create("b", a.steady, 1)
             b.wait_complete("b", a.steady, 3600)
