@@ -481,7 +481,8 @@ TEST_F(KubeDay2Test, WithNodesOutlivingServersADeletedServersNodeStaysUntilDelet
   EXPECT_EQ(statusColumn().count("prod-node-0"), 0u);
   EXPECT_TRUE(podsOn("prod-node-0").empty());
   std::vector<std::string> events;
-  for (const auto& e : timeline().json["events"].GetArray()) {
+  const auto seen = timeline();  // a range-for over a temporary's JSON would outlive the JSON
+  for (const auto& e : seen.json["events"].GetArray()) {
     if (str(e["node"]) == "prod-node-0") events.push_back(str(e["event"]));
   }
   EXPECT_EQ(events, (std::vector<std::string>{"joined", "notready", "deleted"}));
