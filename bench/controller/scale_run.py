@@ -117,7 +117,7 @@ class Bench:
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             list(pool.map(one, range(count)))
 
-    def complete(self, prefix):
+    def clusters(self, prefix):
         # In pages of 500, as kubectl lists: one unpaged list of 10,000 clusters is a 30 MB body.
         items, token = [], ""
         while True:
@@ -127,22 +127,17 @@ class Bench:
             items += [c for c in body["items"] if c["metadata"]["name"].startswith(prefix)]
             token = body["metadata"].get("continue", "")
             if not token:
-                break
+                return items
+
+    def complete(self, prefix):
+        items = self.clusters(prefix)
         done = sum(1 for c in items if c.get("status", {}).get("phase") == "CREATE_COMPLETE")
         return done, len(items)
 
     def ready_nodes(self, prefix):
         """Ready Nodes the clusters' own (simulated) APIs list, as magnumd last saw them."""
-        items, token = [], ""
-        while True:
-            query = "?limit=500" + (f"&continue={urllib.parse.quote(token)}" if token else "")
-            status, body = call("GET", self.url + API + "/clusters" + query, token=self.token)
-            assert status == 200, body
-            items += [c for c in body["items"] if c["metadata"]["name"].startswith(prefix)]
-            token = body["metadata"].get("continue", "")
-            if not token:
-                break
-        return sum((c.get("status", {}).get("api") or {}).get("readyNodes", 0) for c in items)
+        return sum((c.get("status", {}).get("api") or {}).get("readyNodes", 0)
+                   for c in self.clusters(prefix))
 
     def wait_complete(self, prefix, count, timeout):
         start = time.monotonic()
