@@ -98,6 +98,24 @@ class Magnumd:
             raise AssertionError(f"cluster {name} never reached {phase}: {self.get('Cluster', name)}\n"
                                  f"log tail:\n{self.proc.output()[-3000:]}")
 
+    def wait_settled(self, name, timeout=60):
+        """The cluster built and Ready for its generation. Applying examples/ creates the
+        Cluster and its extra NodeGroup together: whether the group lands in the first stack
+        (CREATE_COMPLETE) or in a second pass (UPDATE_COMPLETE) is a race, and both are right."""
+        def check():
+            c = self.get("Cluster", name)
+            st = (c or {}).get("status", {})
+            gen = (c or {}).get("metadata", {}).get("generation")
+            ready = [x for x in st.get("conditions", []) if x.get("type") == "Ready"]
+            return st if (st.get("phase") in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+                          and st.get("observedGeneration") == gen
+                          and ready and ready[0]["status"] == "True") else None
+        try:
+            return wait_for(check, timeout, f"cluster {name} built and Ready")
+        except AssertionError:
+            raise AssertionError(f"cluster {name} never settled: {self.get('Cluster', name)}\n"
+                                 f"log tail:\n{self.proc.output()[-3000:]}")
+
     def wait_gone(self, kind, name, timeout=60):
         wait_for(lambda: self.get(kind, name) is None, timeout, f"{kind} {name} to be gone")
 

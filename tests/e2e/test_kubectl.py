@@ -55,7 +55,7 @@ def nodes(kubeconfig):
 def prod(tmp_path, procs):
     m = Magnumd(tmp_path, procs)
     magnumctl(m, "apply", "-f", os.path.join(os.environ["MAGNUMD_SOURCE_DIR"], "examples"))
-    m.wait_phase("prod", "CREATE_COMPLETE", timeout=120)
+    m.wait_settled("prod", timeout=120)
     return m
 
 
@@ -151,7 +151,7 @@ def test_sigkill_while_creating_never_makes_a_second_ca(tmp_path, procs):
         time.sleep(delay)
         m.proc.kill()
         m.restart()
-    m.wait_phase("prod", "CREATE_COMPLETE", timeout=120)
+    m.wait_settled("prod", timeout=120)
     db = sqlite3.connect(os.path.join(m.data_dir, "magnumd.db"))
     rows = db.execute("SELECT name FROM objects WHERE kind='ClusterSecret'").fetchall()
     db.close()
@@ -178,7 +178,7 @@ def test_a_node_with_a_token_the_cluster_does_not_know_stays_out_and_is_named(tm
     m = Magnumd(tmp_path, procs, clouds_yaml=clouds)
     m.apply(template())
     m.apply(cluster("prod", masters=1, workers=2))
-    m.wait_phase("prod", "CREATE_COMPLETE", timeout=120)
+    m.wait_settled("prod", timeout=120)
     before = set(m.get("Cluster", "prod")["status"]["nodeAddresses"])
     m.proc.kill()
     key = base64.b64decode(open(os.path.join(m.data_dir, "encryption.key")).read().strip())
