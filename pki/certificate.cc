@@ -66,6 +66,20 @@ util::Result<X509Ptr> parseCertificatePem(std::string_view pem) {
   return cert;
 }
 
+util::Result<std::vector<X509Ptr>> parseCertificateBundlePem(std::string_view pem) {
+  ASSIGN_OR_RETURN(X509Ptr first, parseCertificatePem(pem));  // bounds and the first error
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  std::vector<X509Ptr> out;
+  while (bio && out.size() < kMaxBundleCertificates) {
+    X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!cert) break;
+    out.push_back(std::move(cert));
+  }
+  clearOpensslErrors();  // the end of the bundle reads as "no start line"
+  if (out.empty()) out.push_back(std::move(first));
+  return out;
+}
+
 util::Result<std::string> certificateToPem(X509& cert) {
   clearOpensslErrors();
   BioPtr bio(BIO_new(BIO_s_mem()));
@@ -114,6 +128,13 @@ std::string caCertHash(X509& ca) {
 util::Result<std::string> caCertHash(std::string_view ca_pem) {
   ASSIGN_OR_RETURN(X509Ptr ca, parseCertificatePem(ca_pem));
   return caCertHash(*ca);
+}
+
+util::Result<std::vector<std::string>> caCertHashes(std::string_view bundle_pem) {
+  ASSIGN_OR_RETURN(auto certs, parseCertificateBundlePem(bundle_pem));
+  std::vector<std::string> out;
+  for (auto& cert : certs) out.push_back(caCertHash(*cert));
+  return out;
 }
 
 util::Status verifyChain(std::string_view leaf_pem, std::string_view ca_pem, util::SystemTime at,

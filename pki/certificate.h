@@ -16,7 +16,11 @@ namespace magnumd::pki {
 // What a leaf certificate may be used for (extendedKeyUsage).
 enum class ExtendedKeyUsage { ServerAuth, ClientAuth, ServerAndClientAuth };
 
+// The first certificate of `pem`.
 util::Result<X509Ptr> parseCertificatePem(std::string_view pem);
+// Every certificate of a PEM bundle (at most kMaxBundleCertificates), in order.
+inline constexpr size_t kMaxBundleCertificates = 16;
+util::Result<std::vector<X509Ptr>> parseCertificateBundlePem(std::string_view pem);
 util::Result<std::string> certificateToPem(X509& cert);
 
 struct CertificateInfo {
@@ -38,6 +42,8 @@ util::Result<CertificateInfo> inspectCertificate(std::string_view pem);
 // kubeadm's discovery pin: "sha256:" + lowercase hex SHA-256 of the DER SubjectPublicKeyInfo.
 util::Result<std::string> caCertHash(std::string_view ca_pem);
 std::string caCertHash(X509& ca);
+// The pin of every certificate of a bundle (a CA rotation's trust bundle), in order.
+util::Result<std::vector<std::string>> caCertHashes(std::string_view bundle_pem);
 
 // Verifies `leaf_pem` against the single trusted `ca_pem` at time `at` (X509_verify_cert), and if
 // `purpose` is set that the leaf may be used for it. The error names OpenSSL's reason.

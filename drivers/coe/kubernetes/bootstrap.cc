@@ -189,8 +189,12 @@ util::Result<std::string> renderUserData(const BootstrapInput& in) {
   auto params = nodeParameters(in);
   if (!params) return params.takeError();
   const NodeParameters& p = *params;
-  auto hash = pki::caCertHash(in.pki.cluster_ca.cert_pem);
-  if (!hash) return hash.takeError();
+  // One pin per CA of the bundle: during a CA rotation a joining node accepts cluster-info
+  // naming either CA.
+  auto hashes = pki::caCertHashes(in.pki.cluster_ca.cert_pem);
+  if (!hashes) return hashes.takeError();
+  ValueList ca_hashes;
+  for (const auto& h : *hashes) ca_hashes.push_back(Values().set("value", h));
 
   Values v;
   v.set("api_version", p.api_version)
@@ -206,7 +210,7 @@ util::Result<std::string> renderUserData(const BootstrapInput& in) {
       .set("dns_domain", in.dns_domain)
       .set("token", in.bootstrap_token)
       .set("token_ttl", ttlText(in.token_ttl))
-      .set("ca_cert_hash", *hash)
+      .setList("ca_cert_hashes", std::move(ca_hashes))
       .set("node_name", in.node_name)
       .set("bind_port", std::to_string(kApiServerPort))
       .setFlag("control_plane", in.role != NodeRole::Worker);
