@@ -104,6 +104,10 @@ void validate(const ClusterSpec& s, const ClusterTemplateSpec* tmpl, Causes& cau
       causes.add("spec.discoveryUrl", fmt::format("{} {}", quoted(*s.discovery_url), *p));
     }
   }
+  if (s.ca_generation < 0 || s.ca_generation > kMaxCaGeneration) {
+    causes.add("spec.caGeneration", fmt::format("{} is not a generation between 0 and {}",
+                                                s.ca_generation, kMaxCaGeneration));
+  }
   if (s.create_timeout < 1 || s.create_timeout > kMaxCreateTimeout) {
     causes.add("spec.createTimeout", fmt::format("{} is not a number of minutes between 1 and {}",
                                                  s.create_timeout, kMaxCreateTimeout));

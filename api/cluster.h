@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/ca_rotation.h"
 #include "api/cluster_template.h"
 #include "api/codec.h"
 #include "api/condition.h"
@@ -54,6 +55,9 @@ struct ClusterSpec {
   // How a change that needs new servers rolls out (api/rollout.h); unset: surge 1, none
   // unavailable.
   std::optional<RolloutStrategySpec> rollout_strategy;
+  // The generation of the cluster's certificate authorities the user asks for: raising it by one
+  // rotates them (the seed's `openstack coe ca rotate`; api/ca_rotation.h).
+  int64_t ca_generation = 0;
 
   template <class S, class V>
   static void fields(S& s, V& v) {
@@ -131,6 +135,14 @@ struct ClusterSpec {
     v("rolloutStrategy", s.rollout_strategy,
       {.description = "How a change that needs new servers rolls out. Unset: one server above "
                       "the count at a time and none unavailable."});
+    v("caGeneration", s.ca_generation,
+      {.description = "Generation of the cluster's certificate authorities; 0 for the ones it was "
+                      "created with. Raise it by one to rotate them (magnumctl ca rotate): every "
+                      "node is replaced three times (trust the new CAs, sign with them, drop the "
+                      "old ones) and kubeconfigs issued before the rotation stop working. "
+                      "Refused (409) while a rollout or another rotation runs.",
+       .minimum = 0,
+       .maximum = kMaxCaGeneration});
   }
 };
 
@@ -211,6 +223,7 @@ struct ClusterStatus {
   std::vector<CertificateAuthorityStatus> certificate_authorities;
   std::optional<HealthCheckStatus> health_check;
   std::optional<RolloutStatus> rollout;
+  std::optional<CaRotationStatus> ca_rotation;
 
   bool operator==(const ClusterStatus&) const = default;
 
@@ -258,6 +271,9 @@ struct ClusterStatus {
                       "count against its limits."});
     v("rollout", s.rollout,
       {.description = "Progress of the rolling replacement of the cluster's servers."});
+    v("caRotation", s.ca_rotation,
+      {.description = "The generation of the cluster's certificate authorities and the progress "
+                      "of their rotation."});
   }
 };
 

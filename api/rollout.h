@@ -54,9 +54,10 @@ struct NodeGroupRevision {
   std::string flavor;
   std::string kube_tag;  // the Kubernetes version its servers install
   int64_t replicas = 0;
+  std::string pki;  // the CA set its servers boot with (api/ca_rotation.h formatCaSet)
 
   bool sameConfig(const NodeGroupRevision& o) const {
-    return image == o.image && flavor == o.flavor && kube_tag == o.kube_tag;
+    return image == o.image && flavor == o.flavor && kube_tag == o.kube_tag && pki == o.pki;
   }
   bool operator==(const NodeGroupRevision&) const = default;
   template <class S, class V>
@@ -67,6 +68,10 @@ struct NodeGroupRevision {
     v("flavor", s.flavor);
     v("kubeTag", s.kube_tag, {.description = "The Kubernetes version its servers install."});
     v("replicas", s.replicas, {.description = "Servers this revision should have."});
+    v("pki", s.pki,
+      {.description = "The CA set its servers boot with: \"\" the first CAs, g<N> generation N, "
+                      "g<N>-trust / g<N>-sign the steps of a rotation to N; @<time> marks a "
+                      "renewal of the masters' certificates."});
   }
 };
 
