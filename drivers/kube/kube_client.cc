@@ -1,9 +1,12 @@
 #include "drivers/kube/kube_client.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <span>
 
+#include "pki/encoding.h"
 #include "util/json.h"
 #include "util/url.h"
 
@@ -349,6 +352,42 @@ asio::awaitable<util::Status> ApiProber::deleteNode(std::string, http::TlsContex
   co_return makeError(ErrorCode::Unavailable, "this client cannot delete nodes");
 }
 
+asio::awaitable<util::Status> ApiProber::setClusterInfoCa(std::string, http::TlsContextPtr,
+                                                          std::string) {
+  co_return makeError(ErrorCode::Unavailable, "this client cannot write cluster-info");
+}
+
+util::Result<std::string> replaceKubeconfigCa(std::string_view kubeconfig_yaml,
+                                              std::string_view ca_bundle_pem) {
+  YAML::Node config;
+  try {
+    config = YAML::Load(std::string(kubeconfig_yaml));
+  } catch (const YAML::Exception& e) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("cluster-info's kubeconfig is not YAML: {}", e.msg));
+  }
+  if (!config.IsMap() || !config["clusters"].IsSequence() || config["clusters"].size() == 0) {
+    return makeError(ErrorCode::BadRequest, "cluster-info's kubeconfig has no clusters");
+  }
+  const auto pem = std::span(reinterpret_cast<const unsigned char*>(ca_bundle_pem.data()),
+                             ca_bundle_pem.size());
+  for (auto entry : config["clusters"]) {
+    if (!entry.IsMap() || !entry["cluster"].IsMap()) {
+      return makeError(ErrorCode::BadRequest, "cluster-info's kubeconfig has a cluster without "
+                                              "its cluster section");
+    }
+    entry["cluster"]["certificate-authority-data"] = pki::base64Encode(pem);
+  }
+  YAML::Emitter out;
+  out << config;
+  if (!out.good()) {
+    return makeError(ErrorCode::Internal,
+                     fmt::format("cluster-info's kubeconfig cannot be written: {}",
+                                 out.GetLastError()));
+  }
+  return std::string(out.c_str()) + "\n";
+}
+
 asio::awaitable<util::Result<DrainProgress>> KubeClient::drainStep(std::string api_url,
                                                                    http::TlsContextPtr tls,
                                                                    std::string node) {
@@ -406,6 +445,43 @@ asio::awaitable<util::Status> KubeClient::deleteNode(std::string api_url, http::
                                       ? answer.error
                                       : describeHttpError(answer.status, answer.body,
                                                           options_.max_message_bytes)));
+}
+
+asio::awaitable<util::Status> KubeClient::setClusterInfoCa(std::string api_url,
+                                                           http::TlsContextPtr tls,
+                                                           std::string ca_bundle_pem) {
+  const std::string url =
+      baseOf(std::move(api_url)) + "/api/v1/namespaces/kube-public/configmaps/cluster-info";
+  auto failed = [&](const Answer& answer, std::string_view what) {
+    return makeError(answer.status == 0 ? ErrorCode::Unavailable : ErrorCode::Internal,
+                     fmt::format("{} cluster-info: {}", what,
+                                 answer.status == 0
+                                     ? answer.error
+                                     : describeHttpError(answer.status, answer.body,
+                                                         options_.max_message_bytes)));
+  };
+  auto got = co_await get(url, tls, options_.max_small_response_bytes * 4);
+  if (got.status != 200) co_return failed(got, "reading");
+  auto doc = util::parseJson(got.body);
+  const util::Json* data = doc.ok() && doc->IsObject() ? util::member(*doc, "data") : nullptr;
+  auto kubeconfig = data != nullptr && data->IsObject()
+                        ? util::stringMember(*data, "kubeconfig")
+                        : std::nullopt;
+  if (!kubeconfig) co_return makeError(ErrorCode::Internal, "cluster-info has no data.kubeconfig");
+  auto replaced = replaceKubeconfigCa(*kubeconfig, ca_bundle_pem);
+  if (!replaced.ok()) co_return replaced.takeError();
+  if (*replaced == *kubeconfig) co_return util::Status{};
+
+  util::JsonDoc patch;
+  auto& a = patch.GetAllocator();
+  patch.SetObject();
+  util::Json patch_data(rapidjson::kObjectType);
+  patch_data.AddMember("kubeconfig", util::str(*replaced, a), a);
+  patch.AddMember("data", patch_data, a);
+  auto written = co_await call("PATCH", url, util::toJson(patch), "application/merge-patch+json",
+                               std::move(tls), options_.max_small_response_bytes * 4);
+  if (written.status != 200) co_return failed(written, "writing");
+  co_return util::Status{};
 }
 
 }  // namespace magnumd::drivers::kube

@@ -100,7 +100,17 @@ class ApiProber {
   virtual boost::asio::awaitable<util::Status> deleteNode(std::string api_url,
                                                           http::TlsContextPtr tls,
                                                           std::string node);
+  // Makes kube-public/cluster-info (what `kubeadm join` trusts, after checking its caCertHashes
+  // pin) name `ca_bundle_pem` as the cluster's CA, as kubeadm's manual CA rotation does.
+  virtual boost::asio::awaitable<util::Status> setClusterInfoCa(std::string api_url,
+                                                                http::TlsContextPtr tls,
+                                                                std::string ca_bundle_pem);
 };
+
+// cluster-info's kubeconfig with every cluster's certificate-authority-data replaced by
+// `ca_bundle_pem` (base64, as kubeconfigs carry it). An error names what the text lacks.
+util::Result<std::string> replaceKubeconfigCa(std::string_view kubeconfig_yaml,
+                                              std::string_view ca_bundle_pem);
 
 class KubeClient final : public ApiProber {
  public:
@@ -118,6 +128,11 @@ class KubeClient final : public ApiProber {
                                                               std::string node) override;
   boost::asio::awaitable<util::Status> deleteNode(std::string api_url, http::TlsContextPtr tls,
                                                   std::string node) override;
+  // GET the ConfigMap, then a merge patch of data.kubeconfig only (the bootstrap signer's
+  // jws-kubeconfig-* keys stay; it signs the new content itself).
+  boost::asio::awaitable<util::Status> setClusterInfoCa(std::string api_url,
+                                                        http::TlsContextPtr tls,
+                                                        std::string ca_bundle_pem) override;
 
  private:
   struct Answer;

@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -321,6 +322,47 @@ TEST(KubeParsers, MalformedBodiesAreErrorsAndMessagesAreBounded) {
 
   EXPECT_EQ(describeHttpError(502, ""), "HTTP 502");
   EXPECT_EQ(describeHttpError(500, "boom\n"), "HTTP 500: boom");
+}
+
+TEST(KubeconfigCaTest, ReplacesEveryClustersCaAndKeepsTheRest) {
+  const std::string kubeconfig =
+      "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: "
+      "T0xE\n    server: https://203.0.113.7:6443\n  name: \"\"\ncontexts: null\n";
+  auto replaced = replaceKubeconfigCa(kubeconfig, "NEW PEM\n");
+  ASSERT_TRUE(replaced.ok()) << replaced.error().message;
+  EXPECT_NE(replaced->find("certificate-authority-data: TkVXIFBFTQo="), std::string::npos)
+      << *replaced;
+  EXPECT_EQ(replaced->find("T0xE"), std::string::npos) << *replaced;
+  EXPECT_NE(replaced->find("server: https://203.0.113.7:6443"), std::string::npos) << *replaced;
+  for (std::string_view bad : {"clusters: [", "kind: Config\n", "clusters:\n- name: x\n"}) {
+    auto refused = replaceKubeconfigCa(bad, "PEM");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.error().message.find("cluster-info"), std::string::npos);
+  }
+}
+
+TEST_F(KubeClientTest, ClusterInfoIsReadThenMergePatched) {
+  const std::string path = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
+  api.replies[path] = {
+      200,
+      R"({"kind":"ConfigMap","metadata":{"name":"cluster-info"},"data":{"kubeconfig":)"
+      R"("apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: T0xE\n)"
+      R"(    server: https://203.0.113.7:6443\n  name: \"\"\n","jws-kubeconfig-abcdef":"x"}})"};
+  KubeClient client(*http);
+  auto written = runTask(io, client.setClusterInfoCa(server->url(), identity(pki.ca.cert_pem, &me),
+                                                     "NEW PEM\n"));
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  std::lock_guard lock(api.mutex);
+  EXPECT_EQ(std::count(api.seen.begin(), api.seen.end(), path), 2) << "a GET then a PATCH";
+}
+
+TEST_F(KubeClientTest, AMissingClusterInfoIsNamed) {
+  KubeClient client(*http);
+  auto written = runTask(io, client.setClusterInfoCa(server->url(), identity(pki.ca.cert_pem, &me),
+                                                     "NEW PEM\n"));
+  ASSERT_FALSE(written.ok());
+  EXPECT_NE(written.error().message.find("cluster-info"), std::string::npos)
+      << written.error().message;
 }
 
 }  // namespace
