@@ -27,6 +27,7 @@
 #include "reconcilers/nodegroup_reconciler.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/time.h"
 
 namespace magnumd::cmd {
 
@@ -229,6 +230,9 @@ class CloudComponent final : public Component {
 
     reconcilers::ClusterReconcilerOptions cluster_options;
     cluster_options.failed_retry = millis(options_.failed_retry_seconds);
+    if (auto renew = util::parseDuration(options_.renew_before); renew.ok()) {
+      cluster_options.renew_before = std::chrono::duration_cast<std::chrono::seconds>(*renew);
+    }
     cluster_options.in_flight_requeue = std::max(millis(options_.sync_interval_seconds) * 3, std::chrono::milliseconds(5s));
     auto& events = manager_->eventRecorder();
     cluster_ = &manager_->addController(
@@ -340,6 +344,17 @@ void addCloudFlags(CLI::App& app, CloudOptions& o) {
                  "readiness, nodes)")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
+  app.add_option("--renew-before", o.renew_before,
+                 "renew certificates this long before they expire: a CA by a rotation, the "
+                 "masters' (valid a year from their boot) by replacing the masters; 1h to 180d")
+      ->capture_default_str()
+      ->check([](const std::string& text) -> std::string {
+        auto parsed = util::parseDuration(text);
+        if (!parsed.ok()) return "a duration such as 30d, 720h or 90m";
+        if (*parsed < std::chrono::hours(1) || *parsed > std::chrono::hours(24 * 180))
+          return "between 1h and 180d (below the masters' one-year certificates)";
+        return "";
+      });
   app.add_option("--api-probes", o.api_probes,
                  "looks at cluster APIs in flight at once, over all clusters")
       ->capture_default_str()

@@ -29,6 +29,10 @@ struct CloudOptions {
   // Each Kubernetes cluster's own API (ControlPlaneObserver).
   double api_probe_interval_seconds = 10;
   int api_probes = 32;  // probes in flight at once, over all clusters
+  // Certificates are renewed this long before they expire (a CA by a rotation, the masters'
+  // kubeadm certificates by replacing the masters), like KubeadmControlPlane's
+  // rolloutBefore.certificatesExpiryDays.
+  std::string renew_before = "30d";
   // --dev only: the embedded cloudsim.
   uint16_t dev_cloud_port = 0;
   double dev_server_build_seconds = 1;

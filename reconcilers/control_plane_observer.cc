@@ -82,15 +82,19 @@ util::Status ControlPlaneObserver::track(const std::string& uid, const ControlPl
   auto identity = issueIdentity(target.ca, now, options_.identity_validity);
   std::lock_guard lock(mutex_);
   auto& e = entries_[uid];
-  const bool retarget = e.api_url != target.api_url || e.ca_cert_pem != target.ca.cert_pem;
-  if (retarget) {
+  const bool retarget = e.api_url != target.api_url;
+  if (retarget || e.ca_cert_pem != target.ca.cert_pem) {
+    // A new address is another API: what was seen of the old one goes. A new CA bundle (a step
+    // of a CA rotation) is the same API seen with other credentials: the last observation stays,
+    // so health does not flap, and the next probe comes at once.
+    if (retarget) e.last.reset();
     e.api_url = target.api_url;
     e.name = target.name;
     e.ca_cert_pem = target.ca.cert_pem;
-    e.last.reset();
     e.epoch = next_epoch_++;
     e.probing = false;
-    e.next_probe = clock_.monotonic();  // a new cluster API is probed at once
+    e.failures = 0;
+    e.next_probe = clock_.monotonic();
   }
   if (!identity.ok()) {
     e.tls.reset();  // nothing to probe with
@@ -143,6 +147,16 @@ drivers::StatusTask ControlPlaneObserver::deleteNode(std::string uid, std::strin
                               "magnumd does not talk to this cluster's API (not tracked)");
   }
   co_return co_await prober_.deleteNode(t->api_url, t->tls, std::move(node));
+}
+
+drivers::StatusTask ControlPlaneObserver::setClusterInfoCa(std::string uid,
+                                                           std::string ca_bundle_pem) {
+  auto t = lookup(uid);
+  if (!t) {
+    co_return util::makeError(util::ErrorCode::Unavailable,
+                              "magnumd does not talk to this cluster's API (not tracked)");
+  }
+  co_return co_await prober_.setClusterInfoCa(t->api_url, t->tls, std::move(ca_bundle_pem));
 }
 
 ControlPlaneStats ControlPlaneObserver::stats() const {

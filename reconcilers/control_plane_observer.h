@@ -59,6 +59,8 @@ class ControlPlaneSource {
   virtual drivers::Task<drivers::kube::DrainProgress> drainStep(std::string uid,
                                                                 std::string node) = 0;
   virtual drivers::StatusTask deleteNode(std::string uid, std::string node) = 0;
+  // Makes kube-public/cluster-info name `ca_bundle_pem` (a CA rotation's step).
+  virtual drivers::StatusTask setClusterInfoCa(std::string uid, std::string ca_bundle_pem) = 0;
 };
 
 struct ControlPlaneStats {
@@ -111,6 +113,7 @@ class ControlPlaneObserver final : public ControlPlaneSource {
   drivers::Task<drivers::kube::DrainProgress> drainStep(std::string uid,
                                                         std::string node) override;
   drivers::StatusTask deleteNode(std::string uid, std::string node) override;
+  drivers::StatusTask setClusterInfoCa(std::string uid, std::string ca_bundle_pem) override;
   ControlPlaneStats stats() const;
 
  private:

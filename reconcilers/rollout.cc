@@ -21,9 +21,10 @@ std::string nextSlot(const std::vector<api::NodeGroupRevision>& revisions) {
 }
 
 std::string describe(const api::NodeGroupRevision& r) {
-  return fmt::format("{} ({}{})", r.slot.empty() ? "first revision" : r.slot,
+  return fmt::format("{} ({}{}{})", r.slot.empty() ? "first revision" : r.slot,
                      r.kube_tag.empty() ? r.image : r.kube_tag,
-                     r.kube_tag.empty() ? "" : ", " + r.image);
+                     r.kube_tag.empty() ? "" : ", " + r.image,
+                     r.pki.empty() ? "" : ", CAs " + r.pki);
 }
 
 }  // namespace

@@ -52,6 +52,8 @@ struct NodeGroupShape {
   // is the group's first, "r1", "r2", ... the later ones, each with its own image, flavor and
   // user_data. Their names and Heat identifiers derive from key().
   std::string slot;
+  // The CA set its user_data carries (api/ca_rotation.h); "" the cluster's first CAs.
+  std::string pki;
 
   std::string key() const { return slot.empty() ? name : name + "-" + slot; }
 };

@@ -20,7 +20,10 @@ std::optional<std::string> nonEmpty(const std::optional<std::string>& value) {
 
 util::Status ClusterReconciler::renderBootstrap(ClusterScope& scope) {
   if (deps_.secrets == nullptr) return {};
-  ASSIGN_OR_RETURN(auto secrets, deps_.secrets->ensure(scope.cluster));
+  if (!scope.secrets) {
+    ASSIGN_OR_RETURN(scope.secrets, deps_.secrets->ensure(scope.cluster));
+  }
+  const secrets::ClusterSecrets& secrets = *scope.secrets;
   ASSIGN_OR_RETURN(auto summary, secrets::summarize(secrets.pki));
   scope.certificate_authorities.clear();
   for (const auto& ca : summary) {
@@ -34,7 +37,6 @@ util::Status ClusterReconciler::renderBootstrap(ClusterScope& scope) {
   in.cluster_name = scope.shape.name;
   in.cluster_uid = scope.shape.uid;
   in.control_plane_host = std::string(coe::kApiHostToken);
-  in.pki = std::move(secrets.pki);
   in.bootstrap_token = secrets.bootstrap_token;
   // kubeadm init creates the token with the default lifetime (24 h), counted from the first
   // master's boot. A constant, so the rendered stack stays the same from pass to pass.
@@ -50,6 +52,14 @@ util::Status ClusterReconciler::renderBootstrap(ClusterScope& scope) {
     in.node_name = fmt::format("{}-{}-%index%", scope.shape.name, group.key());
     in.member_index = "%index%";
     in.labels = group.labels;
+    // The CA set of the group's revision: during a CA rotation the revisions differ.
+    auto set = api::parseCaSet(group.pki);
+    if (!set) {
+      return util::makeError(
+          util::ErrorCode::Internal,
+          fmt::format("node group {}: CA set \"{}\" cannot be read", group.name, group.pki));
+    }
+    ASSIGN_OR_RETURN(in.pki, secrets.nodePki(*set));
     auto user_data = coe::kubernetes::renderUserData(in);
     if (!user_data.ok()) {
       auto error = user_data.takeError();

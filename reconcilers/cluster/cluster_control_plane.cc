@@ -123,7 +123,7 @@ void ClusterReconciler::observeControlPlane(ClusterScope& scope) {
   }
   const auto name =
       fmt::format("{}/{}", scope.cluster.metadata.namespace_, scope.cluster.metadata.name);
-  auto tracked = source->track(scope.uid(), {view.api_url, name, secrets->pki.cluster_ca});
+  auto tracked = source->track(scope.uid(), {view.api_url, name, secrets->clientAuthority()});
   if (!tracked.ok()) {
     view.mode = Mode::CredentialsFailed;
     view.detail = tracked.error().message;

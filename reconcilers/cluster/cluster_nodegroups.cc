@@ -171,6 +171,7 @@ util::Status ClusterReconciler::buildDefinition(ClusterScope& scope) {
                                        defaultGroupObjectName(shape.name, api::kDefaultMasterNodeGroup),
                                        shape.name));
   }
+  RETURN_IF_ERROR(manageCertificates(scope));
   RETURN_IF_ERROR(planRollout(scope));
   chooseVictims(scope);
   RETURN_IF_ERROR(renderBootstrap(scope));

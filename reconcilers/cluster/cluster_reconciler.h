@@ -39,6 +39,10 @@ struct ClusterReconcilerOptions {
   std::chrono::milliseconds failed_retry_max{std::chrono::minutes(10)};
   // While the observer has not completed its first full sync, passes wait this long.
   std::chrono::milliseconds unsynced_requeue{std::chrono::seconds(1)};
+  // Certificates are renewed this long before they expire: a CA by a rotation, the masters'
+  // kubeadm certificates (valid leaf_validity from their boot) by replacing the masters.
+  std::chrono::seconds renew_before{std::chrono::hours(24 * 30)};
+  std::chrono::seconds leaf_validity{std::chrono::hours(24 * 365)};
 };
 
 struct ClusterDeps {
@@ -80,6 +84,9 @@ class ClusterReconciler final : public controller::Reconciler {
   util::Status releaseDeletedNodeGroups(ClusterScope& scope);
   // cluster_bootstrap.cc
   util::Status renderBootstrap(ClusterScope& scope);
+  // CA rotation and certificate renewal (cluster_certificates.cc): takes this pass's step and
+  // decides which CA set new servers get.
+  util::Status manageCertificates(ClusterScope& scope);
   // cluster_stack.cc
   controller::Result reconcileStack(ClusterScope& scope);
   controller::Result createOrAdopt(ClusterScope& scope);

@@ -121,7 +121,12 @@ util::Status ClusterReconciler::planRollout(ClusterScope& scope) {
     in.name = group.name;
     in.master = group.role == api::kRoleMaster;
     in.count = group.node_count;
-    in.wanted = {"", group.image, group.flavor, labelOf(group, kKubeTag), 0};
+    in.wanted = {"",
+                 group.image,
+                 group.flavor,
+                 labelOf(group, kKubeTag),
+                 0,
+                 in.master ? scope.master_pki : scope.worker_pki};
     for (const auto& g : before.node_groups) {
       if (g.node_group == group.name) in.revisions = g.revisions;
     }
@@ -210,6 +215,7 @@ util::Status ClusterReconciler::planRollout(ClusterScope& scope) {
       slot.image = r.image;
       slot.flavor = r.flavor;
       if (!r.kube_tag.empty()) slot.labels[kKubeTag] = r.kube_tag;
+      slot.pki = r.pki;
       slot.removal_list = removals[r.slot];
       expanded.push_back(std::move(slot));
     }

@@ -16,6 +16,7 @@
 #include "drivers/kube/kube_client.h"
 #include "reconcilers/cloud_observer.h"
 #include "reconcilers/health_check.h"
+#include "secrets/cluster_secrets.h"
 #include "util/time.h"
 
 namespace magnumd::reconcilers {
@@ -85,6 +86,11 @@ struct ClusterScope {
   ControlPlaneView control_plane;
   NodeReadiness nodes;
   HealthView health;
+  // The cluster's secrets, once loaded this pass (cluster_certificates.cc).
+  std::optional<secrets::ClusterSecrets> secrets;
+  // The CA set new servers get (api::formatCaSet): workers, and masters (with any renewal).
+  std::string worker_pki, master_pki;
+  std::optional<api::CaRotationStatus> ca_rotation;  // this pass's (status.caRotation)
   std::optional<api::RolloutStatus> rollout;  // planned this pass (cluster_rollout.cc)
   bool rolling = false;                       // a rolling replacement is under way
 
@@ -104,6 +110,10 @@ std::string listBounded(const std::vector<std::string>& items, size_t max_items,
                         std::string_view separator = "; ");
 // Why the operation failed on nodeStartupTimeout, naming the nodes.
 std::string nodeStartupFailure(const ClusterScope& scope);
+
+// cluster_certificates.cc
+// A CA rotation is between its first roll and the end of its last.
+bool caRotating(const ClusterScope& scope);
 
 // cluster_remediation.cc
 // labels auto_healing_enabled and auto_healing_controller=magnum-auto-healer: the in-cluster

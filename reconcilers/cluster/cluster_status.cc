@@ -60,6 +60,8 @@ std::string phaseOf(const ClusterScope& scope) {
     return std::string(scope.rollout->phase == "Stalled" ? api::kPhaseUpdateFailed
                                                          : api::kPhaseUpdateInProgress);
   }
+  // So is a CA rotation, from its first roll to its last, including the moments between them.
+  if (caRotating(scope)) return std::string(api::kPhaseUpdateInProgress);
   if (waitsForNodes(scope)) {
     if (!scope.nodes.timed_out.empty()) return stack->action() + "_FAILED";
     if (!scope.nodes.assessed || !scope.nodes.allReady()) return stack->action() + "_IN_PROGRESS";
@@ -288,6 +290,8 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
                                    stack->ref.name, scope.spec.create_timeout);
   } else if (!scope.failure.empty()) {
     st.status_reason = scope.failure;
+  } else if (caRotating(scope)) {
+    st.status_reason = "CA rotation: " + scope.ca_rotation->message;
   } else if (scope.rolling && scope.rollout) {
     st.status_reason = "rolling update: " + scope.rollout->message;
   } else if (!scope.progress.empty()) {
@@ -303,6 +307,7 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
   st.observed_generation = generation;
   if (!scope.certificate_authorities.empty()) st.certificate_authorities = scope.certificate_authorities;
   if (scope.rollout) st.rollout = scope.rollout;
+  if (scope.ca_rotation) st.ca_rotation = scope.ca_rotation;
 
   // Addresses from the servers we observe (always fresh), the API address from the stack's
   // outputs when we have them, else the first master.
@@ -417,6 +422,10 @@ util::Status ClusterReconciler::writeStatus(ClusterScope& scope) {
     rolling = condition("Ready", false,
                         scope.rollout->phase == "Stalled" ? "RolloutStalled" : "RollingUpdate",
                         "rolling update: " + scope.rollout->message, generation);
+  }
+  if (!blocking && caRotating(scope)) {
+    rolling = condition("Ready", false, "CARotation", "CA rotation: " + scope.ca_rotation->message,
+                        generation);
   }
   api::Condition ready_c =
       rolling  ? *rolling

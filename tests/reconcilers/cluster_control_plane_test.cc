@@ -57,7 +57,17 @@ class ScriptedControlPlane final : public ControlPlaneSource {
     co_return util::Status{};
   }
 
+  drivers::StatusTask setClusterInfoCa(std::string uid, std::string ca_bundle_pem) override {
+    std::lock_guard lock(mutex);
+    if (!tracked.count(uid)) co_return util::makeError(util::ErrorCode::Unavailable, "not tracked");
+    if (cluster_info_error) co_return *cluster_info_error;
+    cluster_info[uid] = std::move(ca_bundle_pem);
+    co_return util::Status{};
+  }
+
   mutable std::mutex mutex;
+  std::map<std::string, std::string> cluster_info;  // uid -> CA bundle written
+  std::optional<util::Error> cluster_info_error;
   std::vector<std::string> drained;        // nodes, in call order
   std::vector<std::string> deleted_nodes;  // Node objects deleted
   int64_t pods_left = 0;                   // what every drain step reports
@@ -699,6 +709,81 @@ TEST_F(ClusterRolloutTest, AMasterWhoseAddressIsTheApiIsNeverReplacedByARollout)
   for (const auto& s : fake_->servers()) {
     EXPECT_EQ(s.name.find("-r1-"), std::string::npos) << s.name << ": nothing new, workers wait too";
   }
+}
+
+// A CA rotation end to end over the fake cloud, every node Ready at once: cluster-info first,
+// then three rolls of every node (masters first), magnumd's own identity following each step,
+// and the old CAs forgotten at the end.
+TEST_F(ClusterControlPlaneTest, ACaRotationRollsEveryNodeThreeTimesAndEndsOnTheNewCa) {
+  auto uid = createCompletedStack("prod", 1, 2);
+  apiShows(uid);
+  reconcileCluster("prod");
+  ASSERT_EQ(clusterStatus("prod").phase, "CREATE_COMPLETE");
+  auto live = store_->get({api::Kind::Cluster, "demo", "prod"});
+  ASSERT_TRUE(live.ok());
+  auto before = secrets_->load(*live);
+  ASSERT_TRUE(before.ok());
+  const std::string old_ca = before->pki.cluster_ca.cert_pem;
+  auto st = clusterStatus("prod");
+  ASSERT_TRUE(st.ca_rotation);
+  EXPECT_EQ(st.ca_rotation->phase, api::kCaComplete);
+  EXPECT_EQ(st.ca_rotation->generation, 0);
+
+  patchSpec(api::Kind::Cluster, "prod", R"({"caGeneration":1})");
+  std::vector<std::string> phases;
+  std::vector<std::string> identities;  // the CA bundles magnumd's identity came from
+  {
+    std::lock_guard lock(api_.mutex);
+    identities.push_back(api_.ca_of[uid]);
+  }
+  std::set<std::string> pki_seen;
+  for (int i = 0; i < 200; ++i) {
+    reconcileCluster("prod");
+    cloudSettles();
+    apiShows(uid);
+    st = clusterStatus("prod");
+    if (st.ca_rotation && (phases.empty() || phases.back() != st.ca_rotation->phase))
+      phases.push_back(st.ca_rotation->phase);
+    {
+      std::lock_guard lock(api_.mutex);
+      if (identities.empty() || identities.back() != api_.ca_of[uid])
+        identities.push_back(api_.ca_of[uid]);
+    }
+    if (st.rollout) {
+      for (const auto& g : st.rollout->node_groups)
+        for (const auto& r : g.revisions) pki_seen.insert(r.pki);
+    }
+    if (st.ca_rotation && st.ca_rotation->phase == api::kCaComplete &&
+        st.ca_rotation->generation == 1 && st.phase == "UPDATE_COMPLETE")
+      break;
+  }
+  ASSERT_TRUE(st.ca_rotation);
+  EXPECT_EQ(st.ca_rotation->phase, api::kCaComplete) << st.status_reason;
+  EXPECT_EQ(st.ca_rotation->generation, 1);
+  EXPECT_EQ(st.ca_rotation->reason, api::kCaRequested);
+  EXPECT_FALSE(st.ca_rotation->last_completed.empty());
+  EXPECT_EQ(phases, (std::vector<std::string>{"TrustingNewCa", "SigningWithNewCa", "DroppingOldCa",
+                                              "Complete"}));
+  EXPECT_EQ(pki_seen, (std::set<std::string>{"", "g1-trust", "g1-sign", "g1"}));
+
+  auto after = secrets_->load(*live);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->generation, 1);
+  EXPECT_FALSE(after->previous);
+  const std::string new_ca = after->pki.cluster_ca.cert_pem;
+  EXPECT_NE(new_ca, old_ca);
+  // magnumd's identity: from the old CA, then trusting both while signed by the old one, then
+  // by the new one, then the new CA alone.
+  EXPECT_EQ(identities,
+            (std::vector<std::string>{old_ca, old_ca + new_ca, new_ca + old_ca, new_ca}));
+  {
+    std::lock_guard lock(api_.mutex);
+    EXPECT_EQ(api_.cluster_info[uid], new_ca);  // written with both first, then the new alone
+  }
+  // Three servers, each replaced three times: the names of the last revision remain.
+  auto servers = fake_->servers();
+  EXPECT_EQ(servers.size(), 3u);
+  for (const auto& s : servers) EXPECT_NE(s.name.find("-r3-"), std::string::npos) << s.name;
 }
 
 }  // namespace

@@ -179,10 +179,17 @@ TEST_F(ControlPlaneObserverTest, TheIdentityIsIssuedOnceAndReusedUntilItNeedsRen
   runTask(io, o->probeAll());
   EXPECT_EQ(prober.contexts.size(), 2u);
 
-  // A new CA (or address) starts afresh: a new identity, nothing observed yet.
+  // A new CA (a step of a CA rotation): a new identity at once, and the same API is looked at
+  // again at once, but what was seen of it stays until then (health does not flap).
   pki = TestPki::make("kubernetes", clock.now());
   ASSERT_TRUE(o->track("uid-a", target("https://a:6443")).ok());
   EXPECT_EQ(o->stats().identities_issued, 3u);
+  EXPECT_TRUE(o->observation("uid-a").has_value());
+  runTask(io, o->probeAll());
+  EXPECT_EQ(prober.contexts.size(), 3u);
+
+  // A new address is another API: nothing observed of it yet.
+  ASSERT_TRUE(o->track("uid-a", target("https://b:6443")).ok());
   EXPECT_FALSE(o->observation("uid-a").has_value());
 }
 
