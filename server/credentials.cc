@@ -292,6 +292,8 @@ asio::awaitable<net::Response> CredentialHandlers::ca(const RequestContext& ctx)
         auto loaded = secrets->load(cluster);
         if (!loaded.ok()) return secretsError(cluster, loaded.takeError());
         ASSIGN_OR_RETURN(const pki::CertificateAuthority* ca, chooseCa(loaded->pki, type));
+        // During a rotation, every cluster CA an API server may present (the signing one first).
+        if (ca == &loaded->pki.cluster_ca) return loaded->clientAuthority().cert_pem;
         return ca->cert_pem;
       });
   if (!pem.ok()) co_return errorResponse(ctx, pem.error());
@@ -339,7 +341,8 @@ asio::awaitable<net::Response> CredentialHandlers::sign(const RequestContext& ct
         pki::SigningPolicy policy;
         policy.allow_system_masters = caller.role == Role::Admin;
         policy.validity = validity;
-        return pki::signClientRequest(loaded->pki.cluster_ca, parsed, policy);
+        // During a CA rotation: signed by the CA every API server of the cluster trusts now.
+        return pki::signClientRequest(loaded->clientAuthority(), parsed, policy);
       });
   if (!cert.ok()) co_return errorResponse(ctx, cert.error());
   issued(ctx, *cluster, "certificates", *cert);
@@ -419,8 +422,11 @@ asio::awaitable<net::Response> CredentialHandlers::kubeconfig(const RequestConte
         spec.usage = pki::ExtendedKeyUsage::ClientAuth;
         spec.validity = validity;
         Issued out;
-        out.ca_pem = loaded->pki.cluster_ca.cert_pem;
-        ASSIGN_OR_RETURN(out.certificate, pki::issueLeaf(loaded->pki.cluster_ca, spec));
+        // During a CA rotation the kubeconfig trusts every CA an API server of the cluster may
+        // present, and its certificate comes from the one they all trust (secrets/).
+        const pki::CertificateAuthority authority = loaded->clientAuthority();
+        out.ca_pem = authority.cert_pem;
+        ASSIGN_OR_RETURN(out.certificate, pki::issueLeaf(authority, spec));
         return out;
       });
   if (!issued_result.ok()) co_return errorResponse(ctx, issued_result.error());

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "api/admission.h"
 #include "api/cluster.h"
 #include "api/labels.h"
@@ -206,6 +208,49 @@ util::Result<std::vector<std::string>> clustersUsingTemplate(const store::Store&
     }
   }
   return users;
+}
+
+util::Status checkCaRotation(const api::Object& current, std::string_view next_spec) {
+  if (current.kind != api::Kind::Cluster) return {};
+  auto before = api::decodeClusterSpec(current.spec);
+  auto after = api::decodeClusterSpec(next_spec);
+  if (!before.ok() || !after.ok() || before->ca_generation == after->ca_generation) return {};
+  api::ClusterStatus status;
+  if (!current.status.empty()) {
+    if (auto decoded = api::decodeClusterStatus(current.status); decoded.ok()) status = *decoded;
+  }
+  const int64_t in_use = status.ca_rotation ? status.ca_rotation->generation : 0;
+  const int64_t highest = std::max(before->ca_generation, in_use);
+  if (after->ca_generation < before->ca_generation) {
+    return makeError(ErrorCode::Invalid, "",
+                     {{"spec.caGeneration",
+                       fmt::format("cannot go down from {} to {}: CAs are only ever replaced by "
+                                   "new ones",
+                                   before->ca_generation, after->ca_generation)}});
+  }
+  if (after->ca_generation > highest + 1) {
+    return makeError(ErrorCode::Invalid, "",
+                     {{"spec.caGeneration",
+                       fmt::format("{} skips generations: the CAs are at generation {}; rotate "
+                                   "to {} (one rotation at a time)",
+                                   after->ca_generation, in_use, highest + 1)}});
+  }
+  if (status.ca_rotation && status.ca_rotation->phase != api::kCaComplete &&
+      !status.ca_rotation->phase.empty()) {
+    return makeError(
+        ErrorCode::Conflict,
+        fmt::format("Operation cannot be fulfilled on clusters \"{}\": a CA rotation is already "
+                    "running ({}: {}); rotate again once status.caRotation.phase is Complete",
+                    current.metadata.name, status.ca_rotation->phase, status.ca_rotation->message));
+  }
+  if (status.rollout && status.rollout->phase != "Complete" && !status.rollout->phase.empty()) {
+    return makeError(
+        ErrorCode::Conflict,
+        fmt::format("Operation cannot be fulfilled on clusters \"{}\": a rollout is running ({}: "
+                    "{}); rotate the CAs once status.rollout.phase is Complete",
+                    current.metadata.name, status.rollout->phase, status.rollout->message));
+  }
+  return {};
 }
 
 util::Status checkNoDowngrade(const store::Store& store, const api::Object& current,

@@ -28,6 +28,10 @@ util::Result<std::vector<std::string>> clustersUsingTemplate(const store::Store&
 util::Status checkNoDowngrade(const store::Store& store, const api::Object& current,
                               std::string_view next_spec);
 
+// A raised spec.caGeneration (a CA rotation): Invalid when it goes down or skips a generation,
+// Conflict (409) while a rotation or a rollout runs: rotations are refused then, not queued.
+util::Status checkCaRotation(const api::Object& current, std::string_view next_spec);
+
 // Rewrites an Invalid error's message to name the object and list every cause.
 util::Error describeInvalid(util::Error error, api::Kind kind, const std::string& name);
 

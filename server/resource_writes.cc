@@ -143,7 +143,9 @@ net::Response ResourceHandlers::writeError(const RequestContext& ctx, util::Erro
       error.message = objectRef(ctx.path) + " already exists";
       break;
     case ErrorCode::Conflict:
-      if (error.message.rfind("Precondition failed", 0) != 0) {
+      // A refusal that says why (admission's) stands; a store conflict is a stale version.
+      if (error.message.rfind("Precondition failed", 0) != 0 &&
+          error.message.rfind("Operation cannot be fulfilled", 0) != 0) {
         error.message = fmt::format("Operation cannot be fulfilled on {}: the object has been "
                                     "modified; please apply your changes to the latest version "
                                     "and try again",
@@ -256,6 +258,10 @@ util::Result<api::Object> ResourceHandlers::admitUpdate(const RequestContext& ct
   auto downgrade = checkNoDowngrade(store_, current, spec);
   if (!downgrade.ok()) {
     return describeInvalid(downgrade.takeError(), ctx.path.kind, current.metadata.name);
+  }
+  if (auto rotation = checkCaRotation(current, spec); !rotation.ok()) {
+    if (rotation.error().code != ErrorCode::Invalid) return rotation.takeError();
+    return describeInvalid(rotation.takeError(), ctx.path.kind, current.metadata.name);
   }
   next.metadata.labels = candidate.metadata.labels;
   next.metadata.annotations = candidate.metadata.annotations;
