@@ -80,6 +80,12 @@ struct CaShowOptions {
 };
 int runCaShow(Context& ctx, const CaShowOptions& options);
 
+// `ca rotate CLUSTER`: raises spec.caGeneration by one (openstack coe ca rotate).
+struct CaRotateOptions {
+  std::string cluster;
+};
+int runCaRotate(Context& ctx, const CaRotateOptions& options);
+
 // `ca sign CLUSTER --csr FILE`: the signed client certificate, PEM on stdout (openstack coe ca
 // sign). FILE "-" reads stdin.
 struct CaSignOptions {

@@ -150,6 +150,10 @@ int main(int argc, char** argv) {
   auto* ca_show_cmd =
       ca_cmd->add_subcommand("show", "print the cluster's CA certificate (PEM), e.g. > ca.pem");
   ca_show_cmd->add_option("cluster", ca_show.cluster, "cluster name")->required();
+  cli::CaRotateOptions ca_rotate;
+  auto* ca_rotate_cmd = ca_cmd->add_subcommand(
+      "rotate", "replace the cluster's CAs with new ones, node by node (spec.caGeneration + 1)");
+  ca_rotate_cmd->add_option("cluster", ca_rotate.cluster, "cluster name")->required();
   cli::CaSignOptions ca_sign;
   std::string csr_positional;
   auto* ca_sign_cmd = ca_cmd->add_subcommand(
@@ -242,6 +246,7 @@ int main(int argc, char** argv) {
   if (version_cmd->parsed()) return cli::runVersion(ctx, client_only);
   if (ca_show_cmd->parsed()) return cli::runCaShow(ctx, ca_show);
   if (ca_sign_cmd->parsed()) return cli::runCaSign(ctx, ca_sign);
+  if (ca_rotate_cmd->parsed()) return cli::runCaRotate(ctx, ca_rotate);
   if (config_cmd->parsed()) return cli::runConfig(ctx, config);
   if (upgrade_cmd->parsed()) {
     if (max_batch_size_opt->count() > 0) upgrade.max_batch_size = max_batch_size;
