@@ -159,6 +159,16 @@ drivers::StatusTask ControlPlaneObserver::setClusterInfoCa(std::string uid,
   co_return co_await prober_.setClusterInfoCa(t->api_url, t->tls, std::move(ca_bundle_pem));
 }
 
+drivers::StatusTask ControlPlaneObserver::refreshBootstrapToken(std::string uid, std::string token,
+                                                               util::SystemTime expires) {
+  auto t = lookup(uid);
+  if (!t) {
+    co_return util::makeError(util::ErrorCode::Unavailable,
+                              "magnumd does not talk to this cluster's API (not tracked)");
+  }
+  co_return co_await prober_.refreshBootstrapToken(t->api_url, t->tls, std::move(token), expires);
+}
+
 ControlPlaneStats ControlPlaneObserver::stats() const {
   std::lock_guard lock(mutex_);
   ControlPlaneStats out = stats_;

@@ -61,6 +61,9 @@ class ControlPlaneSource {
   virtual drivers::StatusTask deleteNode(std::string uid, std::string node) = 0;
   // Makes kube-public/cluster-info name `ca_bundle_pem` (a CA rotation's step).
   virtual drivers::StatusTask setClusterInfoCa(std::string uid, std::string ca_bundle_pem) = 0;
+  // Keeps the join token valid until `expires` (drivers/kube refreshBootstrapToken).
+  virtual drivers::StatusTask refreshBootstrapToken(std::string uid, std::string token,
+                                                    util::SystemTime expires) = 0;
 };
 
 struct ControlPlaneStats {
@@ -114,6 +117,8 @@ class ControlPlaneObserver final : public ControlPlaneSource {
                                                         std::string node) override;
   drivers::StatusTask deleteNode(std::string uid, std::string node) override;
   drivers::StatusTask setClusterInfoCa(std::string uid, std::string ca_bundle_pem) override;
+  drivers::StatusTask refreshBootstrapToken(std::string uid, std::string token,
+                                            util::SystemTime expires) override;
   ControlPlaneStats stats() const;
 
  private:

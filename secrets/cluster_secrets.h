@@ -107,6 +107,7 @@ class ClusterSecretStore {
   util::Status checkKey() const;
 
   const pki::KeyEncryptionKey& kek() const { return kek_; }
+  std::chrono::seconds tokenTtl() const { return options_.token_ttl; }
 
  private:
   util::Result<api::Object> generate(const api::Object& cluster) const;

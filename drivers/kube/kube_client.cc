@@ -357,6 +357,44 @@ asio::awaitable<util::Status> ApiProber::setClusterInfoCa(std::string, http::Tls
   co_return makeError(ErrorCode::Unavailable, "this client cannot write cluster-info");
 }
 
+asio::awaitable<util::Status> ApiProber::refreshBootstrapToken(std::string, http::TlsContextPtr,
+                                                               std::string, util::SystemTime) {
+  co_return makeError(ErrorCode::Unavailable, "this client cannot write bootstrap tokens");
+}
+
+std::string bootstrapTokenSecretJson(std::string_view token, util::SystemTime expires) {
+  const auto dot = token.find('.');
+  const std::string_view id = token.substr(0, dot);
+  const std::string_view secret = dot == std::string_view::npos ? "" : token.substr(dot + 1);
+  auto b64 = [](std::string_view text) {
+    return pki::base64Encode(
+        std::span(reinterpret_cast<const unsigned char*>(text.data()), text.size()));
+  };
+  util::JsonDoc doc;
+  auto& a = doc.GetAllocator();
+  doc.SetObject();
+  doc.AddMember("apiVersion", "v1", a);
+  doc.AddMember("kind", "Secret", a);
+  util::Json meta(rapidjson::kObjectType);
+  meta.AddMember("name", util::str(fmt::format("bootstrap-token-{}", id), a), a);
+  meta.AddMember("namespace", "kube-system", a);
+  doc.AddMember("metadata", meta, a);
+  doc.AddMember("type", "bootstrap.kubernetes.io/token", a);
+  util::Json data(rapidjson::kObjectType);
+  for (auto [key, value] :
+       {std::pair<std::string_view, std::string>{"token-id", std::string(id)},
+        {"token-secret", std::string(secret)},
+        {"expiration", util::formatRfc3339(expires)},
+        {"usage-bootstrap-authentication", "true"},
+        {"usage-bootstrap-signing", "true"},
+        {"auth-extra-groups", "system:bootstrappers:kubeadm:default-node-token"},
+        {"description", "refreshed by magnumd while nodes may still join"}}) {
+    data.AddMember(util::str(key, a), util::str(b64(value), a), a);
+  }
+  doc.AddMember("data", data, a);
+  return util::toJson(doc);
+}
+
 util::Result<std::string> replaceKubeconfigCa(std::string_view kubeconfig_yaml,
                                               std::string_view ca_bundle_pem) {
   YAML::Node config;
@@ -482,6 +520,31 @@ asio::awaitable<util::Status> KubeClient::setClusterInfoCa(std::string api_url,
                                std::move(tls), options_.max_small_response_bytes * 4);
   if (written.status != 200) co_return failed(written, "writing");
   co_return util::Status{};
+}
+
+asio::awaitable<util::Status> KubeClient::refreshBootstrapToken(std::string api_url,
+                                                                http::TlsContextPtr tls,
+                                                                std::string token,
+                                                                util::SystemTime expires) {
+  const std::string collection = baseOf(std::move(api_url)) + "/api/v1/namespaces/kube-system/secrets";
+  const std::string id = token.substr(0, token.find('.'));
+  std::string body = bootstrapTokenSecretJson(token, expires);
+  auto failed = [&](const Answer& answer) {
+    return makeError(answer.status == 0 ? ErrorCode::Unavailable : ErrorCode::Internal,
+                     fmt::format("writing bootstrap token {}: {}", id,
+                                 answer.status == 0
+                                     ? answer.error
+                                     : describeHttpError(answer.status, answer.body,
+                                                         options_.max_message_bytes)));
+  };
+  auto put = co_await call("PUT", collection + "/bootstrap-token-" + util::percentEncode(id), body,
+                           "application/json", tls, options_.max_small_response_bytes);
+  if (put.status == 200 || put.status == 201) co_return util::Status{};
+  if (put.status != 404) co_return failed(put);
+  auto post = co_await call("POST", collection, std::move(body), "application/json",
+                            std::move(tls), options_.max_small_response_bytes);
+  if (post.status == 200 || post.status == 201) co_return util::Status{};
+  co_return failed(post);
 }
 
 }  // namespace magnumd::drivers::kube

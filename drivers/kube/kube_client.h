@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "drivers/http/http_client.h"
+#include "util/result.h"
+#include "util/time.h"
 
 namespace magnumd::drivers::kube {
 
@@ -105,7 +107,18 @@ class ApiProber {
   virtual boost::asio::awaitable<util::Status> setClusterInfoCa(std::string api_url,
                                                                 http::TlsContextPtr tls,
                                                                 std::string ca_bundle_pem);
+  // Makes the bootstrap token `token` ("abcdef.0123456789abcdef") valid until `expires`: its
+  // Secret kube-system/bootstrap-token-<id> is written again (or made anew once kube-controller-
+  // manager's token cleaner removed it after it expired), as Cluster API's kubeadm bootstrap
+  // provider refreshes the token nodes still join with.
+  virtual boost::asio::awaitable<util::Status> refreshBootstrapToken(std::string api_url,
+                                                                     http::TlsContextPtr tls,
+                                                                     std::string token,
+                                                                     util::SystemTime expires);
 };
+
+// The Secret kube-system/bootstrap-token-<id> for `token`, as kubeadm writes it.
+std::string bootstrapTokenSecretJson(std::string_view token, util::SystemTime expires);
 
 // cluster-info's kubeconfig with every cluster's certificate-authority-data replaced by
 // `ca_bundle_pem` (base64, as kubeconfigs carry it). An error names what the text lacks.
@@ -133,6 +146,11 @@ class KubeClient final : public ApiProber {
   boost::asio::awaitable<util::Status> setClusterInfoCa(std::string api_url,
                                                         http::TlsContextPtr tls,
                                                         std::string ca_bundle_pem) override;
+  // PUT the Secret; 404 (gone): POST it.
+  boost::asio::awaitable<util::Status> refreshBootstrapToken(std::string api_url,
+                                                             http::TlsContextPtr tls,
+                                                             std::string token,
+                                                             util::SystemTime expires) override;
 
  private:
   struct Answer;

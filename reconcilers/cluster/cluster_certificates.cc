@@ -177,4 +177,37 @@ util::Status ClusterReconciler::manageCertificates(ClusterScope& scope) {
   return {};
 }
 
+// kubeadm init makes the token valid for token_ttl (24 h) from the first master's boot, and the
+// token cleaner deletes it once expired; every server of the stack boots with the same token, so
+// a node added a day later (scale-up, rollout, auto-heal) could not join. While magnumd can reach
+// the API, the token is written again with a fresh expiration once half its lifetime is gone (and
+// made anew if it was already deleted), as Cluster API's kubeadm bootstrap provider does. The
+// user_data does not change.
+void ClusterReconciler::refreshJoinToken(ClusterScope& scope) {
+  if (deps_.secrets == nullptr || deps_.control_plane == nullptr || !scope.secrets ||
+      scope.control_plane.mode != ControlPlaneView::Mode::Tracked ||
+      !scope.control_plane.observed || !scope.control_plane.observed->reachable) {
+    return;
+  }
+  const auto ttl = deps_.secrets->tokenTtl();
+  const auto now = deps_.clock.now();
+  if (now + ttl / 2 < scope.secrets->token_expires) return;
+  const auto expires = now + ttl;
+  auto written = deps_.cloud.run(deps_.control_plane->refreshBootstrapToken(
+      scope.uid(), scope.secrets->bootstrap_token, expires));
+  if (!written.ok()) {
+    deps_.events.warning(scope.cluster, "JoinTokenRefreshFailed",
+                         "the join token could not be renewed in the cluster (new nodes cannot "
+                         "join once it expires on {}): {}",
+                         util::formatRfc3339(scope.secrets->token_expires),
+                         written.error().message);
+    return;
+  }
+  auto updated = deps_.secrets->update(scope.cluster, [&](secrets::ClusterSecrets& s) -> util::Status {
+    s.token_expires = expires;
+    return {};
+  });
+  if (updated.ok()) scope.secrets = std::move(*updated);
+}
+
 }  // namespace magnumd::reconcilers

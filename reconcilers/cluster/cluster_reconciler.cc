@@ -84,6 +84,7 @@ Result ClusterReconciler::reconcileNormal(ClusterScope& scope) {
     }
   }
   observeControlPlane(scope);
+  refreshJoinToken(scope);
   checkHealth(scope);
   result = remediate(scope, result);
   if (auto s = writeStatus(scope); !s.ok()) return Result::fail(s.takeError());

@@ -87,6 +87,8 @@ class ClusterReconciler final : public controller::Reconciler {
   // CA rotation and certificate renewal (cluster_certificates.cc): takes this pass's step and
   // decides which CA set new servers get.
   util::Status manageCertificates(ClusterScope& scope);
+  // Keeps the join token nodes boot with valid in the cluster (cluster_certificates.cc).
+  void refreshJoinToken(ClusterScope& scope);
   // cluster_stack.cc
   controller::Result reconcileStack(ClusterScope& scope);
   controller::Result createOrAdopt(ClusterScope& scope);

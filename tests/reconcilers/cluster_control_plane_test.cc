@@ -65,7 +65,16 @@ class ScriptedControlPlane final : public ControlPlaneSource {
     co_return util::Status{};
   }
 
+  drivers::StatusTask refreshBootstrapToken(std::string uid, std::string token,
+                                            util::SystemTime expires) override {
+    std::lock_guard lock(mutex);
+    if (!tracked.count(uid)) co_return util::makeError(util::ErrorCode::Unavailable, "not tracked");
+    tokens[uid] = {std::move(token), expires};
+    co_return util::Status{};
+  }
+
   mutable std::mutex mutex;
+  std::map<std::string, std::pair<std::string, util::SystemTime>> tokens;  // uid -> refreshed
   std::map<std::string, std::string> cluster_info;  // uid -> CA bundle written
   std::optional<util::Error> cluster_info_error;
   std::vector<std::string> drained;        // nodes, in call order
