@@ -1,6 +1,7 @@
 #include "pki/certificate.h"
 
 #include <arpa/inet.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
@@ -67,17 +68,32 @@ util::Result<X509Ptr> parseCertificatePem(std::string_view pem) {
 }
 
 util::Result<std::vector<X509Ptr>> parseCertificateBundlePem(std::string_view pem) {
-  ASSIGN_OR_RETURN(X509Ptr first, parseCertificatePem(pem));  // bounds and the first error
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  std::vector<X509Ptr> out;
-  while (bio && out.size() < kMaxBundleCertificates) {
-    X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-    if (!cert) break;
-    out.push_back(std::move(cert));
+  clearOpensslErrors();
+  if (pem.size() > kMaxPemBytes) {
+    return util::makeError(ErrorCode::TooLarge,
+                           "certificate bundle: " + std::to_string(pem.size()) +
+                               " bytes of PEM; at most " + std::to_string(kMaxPemBytes) +
+                               " are read");
   }
-  clearOpensslErrors();  // the end of the bundle reads as "no start line"
-  if (out.empty()) out.push_back(std::move(first));
-  return out;
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return opensslError(ErrorCode::Internal, "certificate bundle: reading PEM");
+  std::vector<X509Ptr> certs;
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    certs.emplace_back(cert);
+  }
+  // The loop ends at the end of the text (no further BEGIN line) or at a block that is broken.
+  unsigned long last = ERR_peek_last_error();
+  if (last == 0 ||
+      (ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE)) {
+    clearOpensslErrors();
+    if (certs.empty()) {
+      return util::makeError(ErrorCode::BadRequest, "certificate bundle: no PEM certificate");
+    }
+    return certs;
+  }
+  return opensslError(ErrorCode::BadRequest, "certificate bundle: certificate " +
+                                                 std::to_string(certs.size() + 1) +
+                                                 " is not a valid PEM certificate");
 }
 
 util::Result<std::string> certificateToPem(X509& cert) {

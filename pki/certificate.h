@@ -18,8 +18,9 @@ enum class ExtendedKeyUsage { ServerAuth, ClientAuth, ServerAndClientAuth };
 
 // The first certificate of `pem`.
 util::Result<X509Ptr> parseCertificatePem(std::string_view pem);
-// Every certificate of a PEM bundle (at most kMaxBundleCertificates), in order.
-inline constexpr size_t kMaxBundleCertificates = 16;
+// Every certificate of a PEM bundle, in order (a ca.crt during CA rotation holds two). Text
+// between blocks and blocks of other types are skipped, as Go's pem.Decode does; a bundle without
+// a certificate, or a CERTIFICATE block that does not parse, is an error naming which one.
 util::Result<std::vector<X509Ptr>> parseCertificateBundlePem(std::string_view pem);
 util::Result<std::string> certificateToPem(X509& cert);
 
