@@ -86,12 +86,14 @@ Response health(const KubeCluster& cluster, std::string_view check) {
 
 // Aggregated discovery (v2) resources, then the legacy APIResourceList entries.
 constexpr std::string_view kCoreResources =
+    R"({"resource":"configmaps","responseKind":{"group":"","version":"v1","kind":"ConfigMap"},"scope":"Namespaced","singularResource":"configmap","verbs":["get","patch","update"],"shortNames":["cm"]},)"
     R"({"resource":"nodes","responseKind":{"group":"","version":"v1","kind":"Node"},"scope":"Cluster","singularResource":"node","verbs":["delete","get","list","patch","watch"],"shortNames":["no"]},)"
     R"({"resource":"pods","responseKind":{"group":"","version":"v1","kind":"Pod"},"scope":"Namespaced","singularResource":"pod","verbs":["delete","get","list"],"shortNames":["po"],"categories":["all"],"subresources":[{"subresource":"eviction","responseKind":{"group":"policy","version":"v1","kind":"Eviction"},"verbs":["create"]}]})";
 constexpr std::string_view kAppsResources =
     R"({"resource":"daemonsets","responseKind":{"group":"apps","version":"v1","kind":"DaemonSet"},"scope":"Namespaced","singularResource":"daemonset","verbs":["get"],"shortNames":["ds"],"categories":["all"]})";
 constexpr std::string_view kCoreResourceList =
     R"({"kind":"APIResourceList","groupVersion":"v1","resources":[)"
+    R"({"name":"configmaps","singularName":"configmap","namespaced":true,"kind":"ConfigMap","verbs":["get","patch","update"],"shortNames":["cm"]},)"
     R"({"name":"nodes","singularName":"node","namespaced":false,"kind":"Node","verbs":["delete","get","list","patch","watch"],"shortNames":["no"]},)"
     R"({"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["delete","get","list"],"shortNames":["po"],"categories":["all"]},)"
     R"({"name":"pods/eviction","singularName":"","namespaced":true,"group":"policy","version":"v1","kind":"Eviction","verbs":["create"]}]})";
@@ -290,6 +292,150 @@ Response pods(KubeClusters& clusters, KubeCluster& cluster, const Request& req, 
                     "the server does not allow this method on the requested resource");
 }
 
+// 422 as kube-apiserver words a field error, with the cause a client can read.
+Response invalidField(std::string_view kind, std::string_view name, std::string_view field,
+                      std::string_view why) {
+  util::JsonDoc doc;
+  doc.SetObject();
+  auto& a = doc.GetAllocator();
+  std::string message = fmt::format("Invalid value: {}", why);
+  doc.AddMember("kind", "Status", a);
+  doc.AddMember("apiVersion", "v1", a);
+  doc.AddMember("metadata", Json(rapidjson::kObjectType), a);
+  doc.AddMember("status", "Failure", a);
+  doc.AddMember(
+      "message",
+      util::str(fmt::format(R"({} "{}" is invalid: {}: {})", kind, name, field, message), a), a);
+  doc.AddMember("reason", "Invalid", a);
+  Json details(rapidjson::kObjectType);
+  details.AddMember("name", util::str(name, a), a);
+  details.AddMember("kind", "configmaps", a);
+  Json cause(rapidjson::kObjectType);
+  cause.AddMember("reason", "FieldValueInvalid", a);
+  cause.AddMember("message", util::str(message, a), a);
+  cause.AddMember("field", util::str(field, a), a);
+  Json causes(rapidjson::kArrayType);
+  causes.PushBack(cause, a);
+  details.AddMember("causes", causes, a);
+  doc.AddMember("details", details, a);
+  doc.AddMember("code", 422, a);
+  return kubeJson(http::status::unprocessable_entity, util::toJson(doc));
+}
+
+// PATCH (merge patch: `data` keys set, null deletes) or PUT (the whole ConfigMap) of
+// kube-public/cluster-info. data.kubeconfig must stay a kubeconfig whose cluster CA data parses:
+// it says which CAs joining nodes pin and trust.
+Response writeClusterInfo(KubeClusters& clusters, KubeCluster& cluster, const Request& req,
+                          const Query& query) {
+  auto invalid = [](std::string_view field, std::string_view why) {
+    return invalidField("ConfigMap", "cluster-info", field, why);
+  };
+  bool put = req.method() == http::verb::put;
+  std::string type(req[http::field::content_type]);
+  type = type.substr(0, type.find(';'));
+  bool json_body = type.empty() || type == "application/json";
+  bool patch_body =
+      type == "application/merge-patch+json" || type == "application/strategic-merge-patch+json";
+  if (put ? !json_body : !patch_body) {
+    return kubeStatus(http::status::unsupported_media_type, "UnsupportedMediaType",
+                      fmt::format("the body of the request was in an unknown format - accepted "
+                                  "media types include: {} (cloudsim), not \"{}\"",
+                                  put ? "application/json"
+                                      : "application/merge-patch+json, "
+                                        "application/strategic-merge-patch+json",
+                                  type));
+  }
+  auto body = util::parseJson(req.body());
+  if (!body.ok() || !body->IsObject()) {
+    return kubeStatus(http::status::bad_request, "BadRequest",
+                      fmt::format("error decoding the body: {}",
+                                  body.ok() ? "not a JSON object" : body.error().message));
+  }
+  ClusterInfo updated = cluster.cluster_info;
+  if (put) updated.data.clear();
+  for (const auto& m : body->GetObject()) {
+    std::string_view key(m.name.GetString(), m.name.GetStringLength());
+    if (key == "apiVersion" || key == "kind") {
+      std::string_view want = key == "kind" ? "ConfigMap" : "v1";
+      if (!m.value.IsString() || m.value.GetString() != want)
+        return invalid(key, fmt::format("must be {}", want));
+    } else if (key == "metadata") {
+      if (!m.value.IsObject()) return invalid("metadata", "expected an object");
+      for (const auto& f : m.value.GetObject()) {
+        std::string_view name(f.name.GetString(), f.name.GetStringLength());
+        std::string field = fmt::format("metadata.{}", name);
+        std::string value = f.value.IsString() ? f.value.GetString() : "";
+        if (name == "name" && value != "cluster-info") {
+          return invalid(field, "the name cannot be changed");
+        } else if (name == "namespace" && value != "kube-public") {
+          return invalid(field, "the namespace cannot be changed");
+        } else if (name == "resourceVersion" &&
+                   value != std::to_string(cluster.cluster_info.resource_version)) {
+          return kubeStatus(http::status::conflict, "Conflict",
+                            "Operation cannot be fulfilled on configmaps \"cluster-info\": the "
+                            "object has been modified; please apply your changes to the latest "
+                            "version and try again");
+        }
+        // uid, creationTimestamp, labels, annotations, managedFields: what a client read back;
+        // cloudsim keeps none of them.
+      }
+    } else if (key == "data") {
+      if (m.value.IsNull()) {
+        updated.data.clear();
+        continue;
+      }
+      if (!m.value.IsObject()) return invalid("data", "expected a map of strings");
+      for (const auto& d : m.value.GetObject()) {
+        std::string name(d.name.GetString(), d.name.GetStringLength());
+        if (d.value.IsNull() && !put) {
+          updated.data.erase(name);
+        } else if (d.value.IsString()) {
+          updated.data[name] = std::string(d.value.GetString(), d.value.GetStringLength());
+        } else {
+          return invalid(fmt::format("data.{}", name), "expected a string");
+        }
+      }
+    } else {
+      return invalid(key, "cloudsim keeps cluster-info's data only");
+    }
+  }
+  auto kubeconfig = updated.data.find("kubeconfig");
+  if (kubeconfig == updated.data.end()) {
+    return invalid("data.kubeconfig", "Required value: kubeadm's token discovery reads it");
+  }
+  auto cas = clusterInfoCas(kubeconfig->second);
+  if (!cas.ok()) return invalid("data.kubeconfig", cas.error().message);
+  if (updated.data == cluster.cluster_info.data) {
+    return kubeJson(http::status::ok, clusterInfoJson(cluster, cluster.cluster_info));
+  }
+  std::vector<std::string> hashes;
+  for (const CaCert& ca : *cas) hashes.push_back(ca.hash);
+  if (dryRun(query)) {
+    updated.resource_version = cluster.resource_version + 1;
+    return kubeJson(http::status::ok, clusterInfoJson(cluster, updated));
+  }
+  clusters.updateClusterInfo(cluster, std::move(updated.data), std::move(hashes));
+  return kubeJson(http::status::ok, clusterInfoJson(cluster, cluster.cluster_info));
+}
+
+// /api/v1/namespaces/{ns}/configmaps/{name}: kube-public/cluster-info only.
+Response configMaps(KubeClusters& clusters, KubeCluster& cluster, const Request& req,
+                    const Query& query, std::string_view ns, std::string_view name) {
+  if (ns != "kube-public" || name != "cluster-info") {
+    return kubeStatus(http::status::not_found, "NotFound",
+                      fmt::format(R"(configmaps "{}" not found (cloudsim serves )"
+                                  "kube-public/cluster-info only)",
+                                  name));
+  }
+  http::verb method = req.method();
+  if (method == http::verb::get || method == http::verb::head)
+    return kubeJson(http::status::ok, clusterInfoJson(cluster, cluster.cluster_info));
+  if (method == http::verb::patch || method == http::verb::put)
+    return writeClusterInfo(clusters, cluster, req, query);
+  return kubeStatus(http::status::method_not_allowed, "MethodNotAllowed",
+                    "the server does not allow this method on the requested resource");
+}
+
 std::vector<std::string_view> segments(std::string_view path) {
   std::vector<std::string_view> out;
   size_t start = 1;
@@ -437,6 +583,11 @@ Response handleKubeApi(KubeClusters& clusters, KubeCluster& cluster, const Reque
     if (method == http::verb::patch) return patchNode(clusters, cluster, req, query, seg[3]);
     if (method == http::verb::delete_) return deleteNode(clusters, cluster, query, seg[3]);
     return not_allowed();
+  }
+  // /api/v1/namespaces/{ns}/configmaps/{name}
+  if (seg.size() == 6 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "namespaces" &&
+      seg[4] == "configmaps") {
+    return configMaps(clusters, cluster, req, query, seg[3], seg[5]);
   }
   // /api/v1/namespaces/{ns}/pods[/{name}[/eviction]]
   if (seg.size() >= 5 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "namespaces" &&

@@ -1,8 +1,9 @@
 // The part of kube-apiserver that kubectl 1.32 uses for `version`, `get nodes [-o wide|yaml]`,
 // `get --raw /healthz` (shared/reference/kubeadm-bootstrap.md §5), `cordon`, `uncordon`, `drain`,
-// `delete node` and `get pods`, answered from one simulated cluster: a function from request to
-// response, so tests need no sockets. Watches are streamed by the embedding (kube_listeners.cc)
-// from the cluster's event backlog.
+// `delete node` and `get pods`, plus kube-public/cluster-info (read and rewritten during a CA
+// rotation), answered from one simulated cluster: a function from request to response, so tests
+// need no sockets. Watches are streamed by the embedding (kube_listeners.cc) from the cluster's
+// event backlog.
 #pragma once
 
 #include <optional>
@@ -14,9 +15,10 @@
 
 namespace magnumd::cloudsim {
 
-// `authenticated`: the client presented a certificate that the cluster CA signed. Like
-// kube-apiserver, /healthz, /readyz, /livez and /version answer anonymous clients. Writes (node
-// PATCH and DELETE, pod DELETE and eviction) go through `clusters`.
+// `authenticated`: the client presented a certificate that the master serving its connection
+// trusts. Like kube-apiserver, /healthz, /readyz, /livez and /version answer anonymous clients.
+// Writes (node PATCH and DELETE, pod DELETE and eviction, cluster-info PATCH and PUT) go through
+// `clusters`.
 Response handleKubeApi(KubeClusters& clusters, KubeCluster& cluster, const Request& req,
                        bool authenticated, SystemTime now);
 

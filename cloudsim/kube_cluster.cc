@@ -66,6 +66,17 @@ pki::LeafSpec servingSpec(const NodeBootstrap& boot) {
   return spec;
 }
 
+// Where joining nodes reach the API: controlPlaneEndpoint, else the advertise address.
+std::string joinEndpoint(const KubeadmInit& init) {
+  if (!init.control_plane_endpoint.empty()) return init.control_plane_endpoint;
+  if (!init.advertise_address.empty()) {
+    return init.advertise_address.find(':') != std::string::npos
+               ? fmt::format("[{}]:6443", init.advertise_address)
+               : fmt::format("{}:6443", init.advertise_address);
+  }
+  return "127.0.0.1:6443";
+}
+
 std::string withV(std::string_view version) {
   return version.empty() || version.front() == 'v' ? std::string(version)
                                                    : fmt::format("v{}", version);
@@ -239,29 +250,27 @@ void KubeClusters::handle(uint32_t slot) {
 
 void KubeClusters::startCluster(uint32_t stack, uint32_t slot, const NodeBootstrap& boot) {
   const Server& s = nova_.at(slot);
-  auto ca = pki::loadCertificateAuthority({boot.ca_cert_pem, boot.ca_key_pem});
-  if (!ca.ok()) {
-    LOG_WARN("cloudsim",
-             "server {} ({}): no cluster starts: /etc/kubernetes/pki/ca.crt and ca.key: {}", s.name,
-             s.id, ca.error().message);
-    return;
-  }
-  auto serving = pki::issueLeaf({boot.ca_cert_pem, boot.ca_key_pem}, servingSpec(boot));
-  if (!serving.ok()) {
-    LOG_WARN("cloudsim", "server {} ({}): cannot sign the apiserver certificate: {}", s.name, s.id,
-             serving.error().message);
-    return;
-  }
   auto cluster = std::make_unique<KubeCluster>();
   cluster->stack = stack;
   cluster->stack_id = heat_.at(stack).id;
+  cluster->serving_spec = std::make_shared<const pki::LeafSpec>(servingSpec(boot));
+  auto trust = controlPlaneTrust(*cluster, boot);
+  if (!trust.ok()) {
+    LOG_WARN("cloudsim", "server {} ({}): no cluster starts: {}", s.name, s.id,
+             trust.error().message);
+    return;
+  }
   cluster->version = withV(boot.init->kubernetes_version);
-  cluster->ca_cert_pem = boot.ca_cert_pem;
-  cluster->ca_hash = pki::caCertHash(*ca->cert);
+  cluster->ca_hash = trust->signing;
   cluster->tokens = boot.init->bootstrap_tokens;
-  cluster->serving_cert_pem = std::move(serving->cert_pem);
-  cluster->serving_key_pem = std::move(serving->key_pem);
   cluster->created = clock_.now();
+  // kubeadm init uploads cluster-info: the endpoint nodes join through and the cluster CA.
+  ClusterInfo& info = cluster->cluster_info;
+  info.data["kubeconfig"] =
+      clusterInfoKubeconfig(joinEndpoint(*boot.init), cluster->ca_pems.at(trust->signing));
+  info.cas = {trust->signing};
+  info.resource_version = ++cluster->resource_version;
+  info.created = clock_.now();
   // A cluster started again on its stack continues its timeline.
   for (auto it = retired_.begin(); it != retired_.end(); ++it) {
     if (it->first == cluster->stack_id) {
@@ -272,11 +281,11 @@ void KubeClusters::startCluster(uint32_t stack, uint32_t slot, const NodeBootstr
   }
   KubeCluster& c = *cluster;
   clusters_[stack] = std::move(cluster);
+  addClusterPods(c, clock_.now());
+  addNode(c, slot, boot, true, std::move(*trust));  // the load balancer's first member
   bind(c);
   LOG_INFO("cloudsim", "stack {}: Kubernetes {} API on port {} (CA {})", c.stack_id, c.version,
            c.port, c.ca_hash);
-  addClusterPods(c, clock_.now());
-  addNode(c, slot, boot, true);
   auto w = waiting_.find(stack);
   if (w == waiting_.end()) return;
   std::vector<uint32_t> joiners = std::move(w->second);
@@ -292,29 +301,48 @@ void KubeClusters::startCluster(uint32_t stack, uint32_t slot, const NodeBootstr
 void KubeClusters::join(KubeCluster& cluster, uint32_t slot, const NodeBootstrap& boot) {
   const Server& s = nova_.at(slot);
   const KubeadmJoin& j = *boot.join;
+  const std::vector<std::string>& known = cluster.cluster_info.cas;
+  auto inClusterInfo = [&](const std::string& hash) {
+    return std::find(known.begin(), known.end(), hash) != known.end();
+  };
   std::string refused;
+  NodeTrust trust;
   // The token is a secret: say that it is wrong, never what it is.
   if (std::find(cluster.tokens.begin(), cluster.tokens.end(), j.token) == cluster.tokens.end()) {
     refused = "discovery.bootstrapToken.token is not one of the cluster's bootstrap tokens";
-  } else if (std::find(j.ca_cert_hashes.begin(), j.ca_cert_hashes.end(), cluster.ca_hash) ==
-             j.ca_cert_hashes.end()) {
-    refused = fmt::format("no discovery.bootstrapToken.caCertHashes entry pins the cluster CA {}",
-                          cluster.ca_hash);
+  } else if (std::none_of(j.ca_cert_hashes.begin(), j.ca_cert_hashes.end(), inClusterInfo)) {
+    // kubeadm's pubKeyPins.CheckAny over cluster-info's CA certificates.
+    refused =
+        fmt::format("no discovery.bootstrapToken.caCertHashes entry pins a CA of cluster-info ({})",
+                    fmt::join(known, ", "));
   } else if (j.control_plane) {
-    auto hash = pki::caCertHash(boot.ca_cert_pem);
-    if (!hash.ok() || *hash != cluster.ca_hash)
-      refused = "control-plane joiner carries another /etc/kubernetes/pki/ca.crt";
+    auto bundle = readCaBundle(boot.ca_cert_pem);
+    if (!bundle.ok()) {
+      refused = fmt::format("control-plane joiner: /etc/kubernetes/pki/ca.crt: {}",
+                            bundle.error().message);
+    } else if (std::none_of(bundle->begin(), bundle->end(),
+                            [&](const CaCert& ca) { return inClusterInfo(ca.hash); })) {
+      refused =
+          "control-plane joiner carries another /etc/kubernetes/pki/ca.crt: none of its "
+          "certificates is a CA of cluster-info";
+    } else if (auto t = controlPlaneTrust(cluster, boot); !t.ok()) {
+      refused = fmt::format("control-plane joiner: {}", t.error().message);
+    } else {
+      trust = std::move(*t);
+    }
+  } else {
+    trust = workerTrust(cluster);
   }
   if (!refused.empty()) {
     LOG_WARN("cloudsim", "server {} ({}) does not join stack {}: {}", s.name, s.id,
              cluster.stack_id, refused);
     return;
   }
-  addNode(cluster, slot, boot, j.control_plane);
+  addNode(cluster, slot, boot, j.control_plane, std::move(trust));
 }
 
 void KubeClusters::addNode(KubeCluster& cluster, uint32_t slot, const NodeBootstrap& boot,
-                           bool control_plane, std::string_view version) {
+                           bool control_plane, NodeTrust trust, std::string_view version) {
   const Server& s = nova_.at(slot);
   std::string name = boot.node_name.empty() ? s.name : boot.node_name;
   auto [it, fresh] = cluster.nodes.try_emplace(name);
@@ -362,12 +390,16 @@ void KubeClusters::addNode(KubeCluster& cluster, uint32_t slot, const NodeBootst
     node.not_ready_message = kCniNotReady;
   }
   node.server_active = s.vm == VmState::Active;
-  node.ready = node.server_active && !node.forced_not_ready;
+  node.trust = std::move(trust);
+  node.joined = ++cluster.join_seq;
+  node.trust_problem = trustProblem(node, runningMasters(cluster));
+  node.ready = node.server_active && !node.forced_not_ready && node.trust_problem.empty();
   cluster.node_of_server[slot] = name;
   cluster.deregistered.erase(slot);
   record(cluster, fresh ? "ADDED" : "MODIFIED", node);
   chronicle(cluster, node, TimelineEventType::Joined);
   addNodePods(cluster, node, clock_.now());
+  if (control_plane) refreshTrust(cluster);
 }
 
 void KubeClusters::reregister(KubeCluster& cluster, uint32_t slot) {
@@ -375,20 +407,30 @@ void KubeClusters::reregister(KubeCluster& cluster, uint32_t slot) {
   auto boot = parseNodeBootstrap(s.user_data, {s.name, s.id});
   if (!boot.ok()) return;  // it joined with this user_data before
   bool control_plane = boot->init.has_value() || (boot->join && boot->join->control_plane);
-  // The version the kubelet already runs, not what kubeadm-config says now.
-  std::string version = cluster.deregistered.at(slot).version;
+  // The version the kubelet already runs, not what kubeadm-config says now, and the kubeconfig
+  // and certificates it keeps on disk.
+  const KubeCluster::Deregistered& was = cluster.deregistered.at(slot);
+  std::string version = was.version;
+  NodeTrust trust = was.trust;
   LOG_INFO("cloudsim", "server {} ({}) restarted: its kubelet registers its Node again", s.name,
            s.id);
-  addNode(cluster, slot, *boot, control_plane, version);
+  addNode(cluster, slot, *boot, control_plane, std::move(trust), version);
 }
 
 void KubeClusters::refreshReady(KubeCluster& cluster, KubeNode& node) {
   bool active = nova_.at(node.server).vm == VmState::Active;
-  bool ready = active && !node.forced_not_ready;
-  if (ready == node.ready && active == node.server_active) return;
-  bool ready_changed = ready != node.ready;
-  node.ready = ready;
+  bool active_changed = active != node.server_active;
   node.server_active = active;
+  updateReady(cluster, node, active_changed);
+  // A master that stops or starts leaves or joins the load balancer.
+  if (active_changed && node.control_plane) refreshTrust(cluster);
+}
+
+void KubeClusters::updateReady(KubeCluster& cluster, KubeNode& node, bool active_changed) {
+  bool ready = node.server_active && !node.forced_not_ready && node.trust_problem.empty();
+  bool ready_changed = ready != node.ready;
+  if (!ready_changed && !active_changed) return;
+  node.ready = ready;
   node.transition = clock_.now();
   record(cluster, "MODIFIED", node);
   if (ready_changed) {
@@ -415,6 +457,7 @@ void KubeClusters::removeNode(KubeCluster& cluster, uint32_t slot) {
     orphan.transition = clock_.now();
     record(cluster, "MODIFIED", orphan);
     if (was_ready) chronicle(cluster, orphan, TimelineEventType::NotReady);
+    if (orphan.control_plane) refreshTrust(cluster);
     stopIfNoKubelet(cluster);
     return;
   }
@@ -425,6 +468,7 @@ void KubeClusters::removeNode(KubeCluster& cluster, uint32_t slot) {
   record(cluster, "DELETED", gone);
   chronicle(cluster, gone, TimelineEventType::Deleted);
   removeNodePods(cluster, gone.name, clock_.now());
+  if (gone.control_plane) refreshTrust(cluster);
   stopIfNoKubelet(cluster);
 }
 
@@ -460,12 +504,24 @@ util::Status KubeClusters::deleteNode(KubeCluster& cluster, std::string_view nam
   // Its kubelet keeps running and registers again after a restart (a server not ACTIVE now
   // restarts when it comes back).
   if (!gone.orphaned) {
-    cluster.deregistered[gone.server] = {nova_.at(gone.server).vm != VmState::Active, gone.version};
+    cluster.deregistered[gone.server] = {nova_.at(gone.server).vm != VmState::Active, gone.version,
+                                         gone.trust};
   }
   record(cluster, "DELETED", gone);
   chronicle(cluster, gone, TimelineEventType::Deleted);
   removeNodePods(cluster, gone.name, clock_.now());
+  // Its kube-apiserver leaves the load balancer with the Node (cloudsim knows masters by Node).
+  if (gone.control_plane) refreshTrust(cluster);
   return {};
+}
+
+void KubeClusters::updateClusterInfo(KubeCluster& cluster, std::map<std::string, std::string> data,
+                                     std::vector<std::string> cas) {
+  ClusterInfo& info = cluster.cluster_info;
+  if (info.data == data) return;  // an update that changes nothing keeps its resourceVersion
+  info.data = std::move(data);
+  info.cas = std::move(cas);
+  info.resource_version = ++cluster.resource_version;
 }
 
 util::Status KubeClusters::deletePod(KubeCluster& cluster, std::string_view ns,

@@ -34,9 +34,16 @@ util::Result<std::shared_ptr<asio::ssl::context>> tlsContext(const KubeCluster& 
                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                        asio::ssl::context::no_tlsv1_1,
                    ec);
-  ctx->use_certificate_chain(asio::buffer(cluster.serving_cert_pem), ec);
-  if (!ec) ctx->use_private_key(asio::buffer(cluster.serving_key_pem), asio::ssl::context::pem, ec);
-  if (!ec) ctx->add_certificate_authority(asio::buffer(cluster.ca_cert_pem), ec);
+  // The init node's identity: its CA's serving certificate, its CA for client certificates.
+  auto serving = cluster.serving.find(cluster.ca_hash);
+  auto ca = cluster.ca_pems.find(cluster.ca_hash);
+  if (serving == cluster.serving.end() || ca == cluster.ca_pems.end()) {
+    return util::makeError(util::ErrorCode::Internal,
+                           fmt::format("stack {} has no serving certificate", cluster.stack_id));
+  }
+  ctx->use_certificate_chain(asio::buffer(serving->second.cert_pem), ec);
+  if (!ec) ctx->use_private_key(asio::buffer(serving->second.key_pem), asio::ssl::context::pem, ec);
+  if (!ec) ctx->add_certificate_authority(asio::buffer(ca->second), ec);
   // Ask for a client certificate and verify it against the cluster CA, but let anonymous clients
   // through to /healthz, /readyz, /livez and /version as kube-apiserver does.
   if (!ec) ctx->set_verify_mode(asio::ssl::verify_peer, ec);

@@ -29,6 +29,8 @@ class KubeListeners final : public KubeListenerHost {
 
   util::Result<uint16_t> startListener(const KubeCluster& cluster) override;
   void stopListener(const KubeCluster& cluster) override;
+  // One identity per listener for now: the init node's.
+  void apiServersChanged(const KubeCluster&) override {}
   void nodesChanged(const KubeCluster& cluster) override;
   void stopAll();  // with the mutex held
   void registerWaker(const std::string& stack_id, std::shared_ptr<Waker> waker);

@@ -73,7 +73,10 @@ struct Readiness {
 Readiness readiness(const KubeNode& node) {
   if (!node.server_active)
     return {"Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status."};
-  if (!node.ready) return {"False", "KubeletNotReady", node.not_ready_message};
+  if (!node.ready) {
+    return {"False", "KubeletNotReady",
+            node.forced_not_ready ? node.not_ready_message : node.trust_problem};
+  }
   return {"True", "KubeletReady", "kubelet is posting ready status"};
 }
 
@@ -463,6 +466,24 @@ std::string humanDuration(std::chrono::seconds d) {
   int64_t y = h / 24 / 365, dy = (h / 24) % 365;
   if (h < 24 * 365 * 8) return dy == 0 ? fmt::format("{}y", y) : fmt::format("{}y{}d", y, dy);
   return fmt::format("{}y", y);
+}
+
+std::string clusterInfoJson(const KubeCluster& cluster, const ClusterInfo& info) {
+  util::JsonDoc doc;
+  doc.SetObject();
+  auto& a = doc.GetAllocator();
+  doc.AddMember("kind", "ConfigMap", a);
+  doc.AddMember("apiVersion", "v1", a);
+  Json m(rapidjson::kObjectType);
+  m.AddMember("name", "cluster-info", a);
+  m.AddMember("namespace", "kube-public", a);
+  m.AddMember("uid",
+              util::str(uuidOf("configmap", cluster.stack_id + "/kube-public/cluster-info"), a), a);
+  m.AddMember("resourceVersion", util::str(std::to_string(info.resource_version), a), a);
+  m.AddMember("creationTimestamp", util::str(formatSeconds(info.created), a), a);
+  doc.AddMember("metadata", m, a);
+  doc.AddMember("data", stringMap(info.data, a), a);
+  return util::toJson(doc);
 }
 
 }  // namespace magnumd::cloudsim

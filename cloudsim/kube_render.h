@@ -1,6 +1,6 @@
 // The simulated kube-apiserver's objects as JSON, shaped as the real one writes them: Nodes (with
-// the kubelet's usual status), Pods, the kube-proxy DaemonSet, and the meta.k8s.io/v1 Tables
-// kubectl asks for (`kubectl get nodes`, `kubectl get pods`). No HTTP here.
+// the kubelet's usual status), Pods, the kube-proxy DaemonSet, cluster-info, and the meta.k8s.io/v1
+// Tables kubectl asks for (`kubectl get nodes`, `kubectl get pods`). No HTTP here.
 #pragma once
 
 #include <chrono>
@@ -29,6 +29,9 @@ std::string podTableJson(const KubeCluster& cluster, const std::vector<const Kub
 // The DaemonSet `ns/name` (only kube-system/kube-proxy exists), or "" when there is none:
 // kubectl drain checks that a DaemonSet pod's controller exists before it ignores the pod.
 std::string daemonSetJson(const KubeCluster& cluster, std::string_view ns, std::string_view name);
+
+// kube-public/cluster-info as a v1 ConfigMap (`info` may be a copy patched by a dry run).
+std::string clusterInfoJson(const KubeCluster& cluster, const ClusterInfo& info);
 
 // One watch event line: {"type":..., "object": Node or one-row Table}\n. Like kube-apiserver, a
 // Table stream carries the column definitions in its first event only.

@@ -204,6 +204,12 @@ Response servers(Sim& sim, Call& call) {
   return simError(http::status::method_not_allowed, "unsupported method for this /sim/v1 path");
 }
 
+Json strings(const std::vector<std::string>& list, util::JsonAlloc& a) {
+  Json out(rapidjson::kArrayType);
+  for (const auto& s : list) out.PushBack(util::str(s, a), a);
+  return out;
+}
+
 Json clusterJson(const KubeCluster& c, util::JsonAlloc& a) {
   Json j(rapidjson::kObjectType);
   j.AddMember("stack_id", util::str(c.stack_id, a), a);
@@ -211,6 +217,10 @@ Json clusterJson(const KubeCluster& c, util::JsonAlloc& a) {
   j.AddMember("version", util::str(apiServerVersion(c), a), a);
   j.AddMember("kubeadm_config_version", util::str(c.version, a), a);
   j.AddMember("ca_cert_hash", util::str(c.ca_hash, a), a);
+  j.AddMember("cluster_info_cas", strings(c.cluster_info.cas, a), a);
+  Json members(rapidjson::kArrayType);
+  for (const ApiServerMember& m : c.api_servers) members.PushBack(util::str(m.name, a), a);
+  j.AddMember("api_servers", members, a);
   j.AddMember("api_running", !c.api_stopped, a);
   j.AddMember("healthz_failing", c.healthz_failing, a);
   Json nodes(rapidjson::kArrayType);
@@ -222,6 +232,9 @@ Json clusterJson(const KubeCluster& c, util::JsonAlloc& a) {
     node.AddMember("ready", n.ready, a);
     node.AddMember("unschedulable", n.unschedulable, a);
     node.AddMember("version", util::str(n.version, a), a);
+    node.AddMember("trusted_cas", strings(n.trust.trusted, a), a);
+    node.AddMember("signing_ca", n.trust.signing.empty() ? Json() : util::str(n.trust.signing, a), a);
+    node.AddMember("client_ca", util::str(n.trust.client_ca, a), a);
     nodes.PushBack(node, a);
   }
   j.AddMember("nodes", nodes, a);

@@ -134,7 +134,7 @@ TEST_F(KubeClusterTest, AnswersKubectlDiscoveryVersionAndNodeTable) {
   EXPECT_EQ(api[net::http::field::content_type],
             "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
   auto discovery = util::parseJson(api.body()).value();
-  EXPECT_EQ(str(discovery["items"][0]["versions"][0]["resources"][0]["resource"]), "nodes");
+  EXPECT_EQ(str(discovery["items"][0]["versions"][0]["resources"][1]["resource"]), "nodes");
   net::Response apis = kube("/apis?timeout=32s", true, kAggregatedAccept);
   EXPECT_EQ(apis.result_int(), 200);
   auto groups = util::parseJson(apis.body()).value();

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <string>
+#include <vector>
 
 #include "cloudsim/kube_cluster.h"
 #include "pki/ca.h"
@@ -27,9 +28,11 @@ class FakeListeners final : public KubeListenerHost {
     return uint16_t{16443};
   }
   void stopListener(const KubeCluster&) override { running = false; }
+  void apiServersChanged(const KubeCluster&) override { api_server_changes++; }
   void nodesChanged(const KubeCluster&) override { changes++; }
   bool running = false;
   int changes = 0;
+  int api_server_changes = 0;
 };
 
 inline std::string indent(const std::string& text, int spaces) {
@@ -83,9 +86,10 @@ inline std::string initUserData(const pki::CertificateAuthority& ca, const std::
          "/run/cluster-api/bootstrap-success.complete\n";
 }
 
-// A worker (no CA files) or a control-plane joiner (`ca` given: carries the CA files).
+// A worker (no CA files) or a control-plane joiner (`ca` given: carries the CA files; its cert_pem
+// may be a bundle, as during a CA rotation). `ca_hashes`: the discovery pins.
 // `kubernetes_version`: written as KUBERNETES_VERSION in /etc/magnumd/bootstrap.env.
-inline std::string joinUserData(const std::string& token, const std::string& ca_hash,
+inline std::string joinUserData(const std::string& token, const std::vector<std::string>& ca_hashes,
                                 const std::string& role = "worker",
                                 const pki::CertificateAuthority* ca = nullptr,
                                 const std::string& kubernetes_version = "") {
@@ -99,13 +103,15 @@ inline std::string joinUserData(const std::string& token, const std::string& ca_
     files += "- path: /etc/magnumd/bootstrap.env\n  content: |\n    KUBERNETES_VERSION=" +
              kubernetes_version + "\n";
   }
+  std::string pins;
+  for (const auto& hash : ca_hashes) pins += "    - " + hash + "\n";
   std::string join = fmt::format(
       "apiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\ndiscovery:\n"
       "  bootstrapToken:\n    token: {}\n    apiServerEndpoint: 10.0.0.5:6443\n"
-      "    caCertHashes:\n    - {}\nnodeRegistration:\n  name: '{{{{ local_hostname }}}}'\n"
+      "    caCertHashes:\n{}nodeRegistration:\n  name: '{{{{ local_hostname }}}}'\n"
       "  kubeletExtraArgs:\n    node-labels: magnum.openstack.org/role={},"
       "magnum.openstack.org/nodegroup=default-{}\n{}",
-      token, ca_hash, role, role, ca != nullptr ? "controlPlane:\n  localAPIEndpoint: {}\n" : "");
+      token, pins, role, role, ca != nullptr ? "controlPlane:\n  localAPIEndpoint: {}\n" : "");
   // Plain content: cloud-init renders jinja over the raw user_data, so {{ local_hostname }} in
   // base64-encoded content would stay unrendered.
   return "## template: jinja\n#cloud-config\nwrite_files:\n" + files +
@@ -113,14 +119,22 @@ inline std::string joinUserData(const std::string& token, const std::string& ca_
          "runcmd:\n- kubeadm join --config /run/kubeadm/kubeadm-join-config.yaml\n";
 }
 
+inline std::string joinUserData(const std::string& token, const std::string& ca_hash,
+                                const std::string& role = "worker",
+                                const pki::CertificateAuthority* ca = nullptr,
+                                const std::string& kubernetes_version = "") {
+  return joinUserData(token, std::vector<std::string>{ca_hash}, role, ca, kubernetes_version);
+}
+
 // A master of a magnumd node group: the CA, both kubeadm configurations (init, and a
 // control-plane join) and /etc/magnumd/bootstrap.env naming its member index, as Heat renders it
 // from the group's user_data ("%index%" substituted).
 inline std::string masterUserData(const pki::CertificateAuthority& ca, const std::string& token,
-                                  const std::string& ca_hash, const std::string& member_index,
+                                  const std::vector<std::string>& ca_hashes,
+                                  const std::string& member_index,
                                   const std::string& version = "v1.30.4") {
   std::string init = initUserData(ca, token, version);
-  std::string join = joinUserData(token, ca_hash, "master", &ca);
+  std::string join = joinUserData(token, ca_hashes, "master", &ca);
   // The join configuration's file and the bootstrap environment, after the init user_data's.
   size_t join_file = join.find("- path: /run/kubeadm/kubeadm-join-config.yaml");
   size_t join_end = join.find("runcmd:");
@@ -130,6 +144,11 @@ inline std::string masterUserData(const pki::CertificateAuthority& ca, const std
       "\n    API_ENDPOINT=10.0.0.5:6443\n";
   init.insert(init.find("runcmd:"), files);
   return init;
+}
+inline std::string masterUserData(const pki::CertificateAuthority& ca, const std::string& token,
+                                  const std::string& ca_hash, const std::string& member_index,
+                                  const std::string& version = "v1.30.4") {
+  return masterUserData(ca, token, std::vector<std::string>{ca_hash}, member_index, version);
 }
 
 }  // namespace magnumd::cloudsim::testing
