@@ -7,7 +7,8 @@
 // them); anything else never appears, which is how a broken bootstrap shows.
 // Trust is modelled per node, as during a CA rotation (kube_trust.cc): which CAs a node trusts,
 // which CA a master signs with, which CA signed a kubelet's client certificate. A node is Ready
-// only while every running master can talk to it both ways. Work is O(1) per server event and
+// only while every running master can talk to it both ways, and the API's listener serves each
+// connection as one of the running masters in turn (kube_tls.h). Work is O(1) per server event and
 // O(nodes) when the masters change; nothing polls. Each cluster also keeps its Node timeline
 // (kube_timeline.h) and the few pods a kubeadm cluster runs (kube_pods.h), so cordon, drain and
 // node deletion behave as kubectl expects.

@@ -27,31 +27,52 @@ struct KubeListeners::Waker {
 
 namespace {
 
-util::Result<std::shared_ptr<asio::ssl::context>> tlsContext(const KubeCluster& cluster) {
-  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-  boost::system::error_code ec;
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                       asio::ssl::context::no_tlsv1_1,
-                   ec);
-  // The init node's identity: its CA's serving certificate, its CA for client certificates.
-  auto serving = cluster.serving.find(cluster.ca_hash);
-  auto ca = cluster.ca_pems.find(cluster.ca_hash);
-  if (serving == cluster.serving.end() || ca == cluster.ca_pems.end()) {
-    return util::makeError(util::ErrorCode::Internal,
-                           fmt::format("stack {} has no serving certificate", cluster.stack_id));
+// The masters as TLS identities: each one's serving certificate (made from its signing CA) and
+// the CAs of its ca.crt.
+std::vector<ApiServerTls> apiServerTls(const KubeCluster& cluster) {
+  std::vector<ApiServerTls> out;
+  for (const ApiServerMember& m : cluster.api_servers) {
+    auto serving = cluster.serving.find(m.trust.signing);
+    if (serving == cluster.serving.end()) continue;  // cannot happen: it joined with its key
+    ApiServerTls& tls = out.emplace_back();
+    tls.name = m.name;
+    tls.serving_cert_pem = serving->second.cert_pem;
+    tls.serving_key_pem = serving->second.key_pem;
+    for (const std::string& hash : m.trust.trusted) {
+      if (auto ca = cluster.ca_pems.find(hash); ca != cluster.ca_pems.end())
+        tls.trusted_ca_pems.push_back(ca->second);
+    }
   }
-  ctx->use_certificate_chain(asio::buffer(serving->second.cert_pem), ec);
-  if (!ec) ctx->use_private_key(asio::buffer(serving->second.key_pem), asio::ssl::context::pem, ec);
-  if (!ec) ctx->add_certificate_authority(asio::buffer(ca->second), ec);
-  // Ask for a client certificate and verify it against the cluster CA, but let anonymous clients
-  // through to /healthz, /readyz, /livez and /version as kube-apiserver does.
-  if (!ec) ctx->set_verify_mode(asio::ssl::verify_peer, ec);
+  return out;
+}
+
+// The listener's one TLS context, and the balancer its certificate callback asks: the balancer
+// lives as long as the context (and every connection made from it), whose owner is the server.
+struct BalancedContext {
+  explicit BalancedContext(std::shared_ptr<ApiServerBalancer> b)
+      : balancer(std::move(b)), context(asio::ssl::context::tls_server) {}
+  std::shared_ptr<ApiServerBalancer> balancer;  // declared first: destroyed after the context
+  asio::ssl::context context;
+};
+
+util::Result<std::shared_ptr<asio::ssl::context>> tlsContext(
+    const KubeCluster& cluster, std::shared_ptr<ApiServerBalancer> balancer) {
+  auto owner = std::make_shared<BalancedContext>(std::move(balancer));
+  asio::ssl::context& ctx = owner->context;
+  boost::system::error_code ec;
+  ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                      asio::ssl::context::no_tlsv1_1,
+                  ec);
+  // Ask for a client certificate and verify it against the chosen master's CAs, but let anonymous
+  // clients through to /healthz, /readyz, /livez and /version as kube-apiserver does.
+  if (!ec) ctx.set_verify_mode(asio::ssl::verify_peer, ec);
   if (ec) {
     return util::makeError(util::ErrorCode::Internal, fmt::format("TLS context for stack {}: {}",
                                                                   cluster.stack_id, ec.message()));
   }
-  return ctx;
+  owner->balancer->install(ctx.native_handle());
+  return std::shared_ptr<asio::ssl::context>(owner, &owner->context);
 }
 
 struct WatchState {
@@ -206,17 +227,28 @@ util::Result<uint16_t> KubeListeners::bindIn(std::shared_ptr<asio::ssl::context>
 }
 
 util::Result<uint16_t> KubeListeners::startListener(const KubeCluster& cluster) {
-  ASSIGN_OR_RETURN(auto tls, tlsContext(cluster));
+  auto balancer = std::make_shared<ApiServerBalancer>();
+  RETURN_IF_ERROR(balancer->update(apiServerTls(cluster)));
+  ASSIGN_OR_RETURN(auto tls, tlsContext(cluster, balancer));
   std::unique_ptr<net::HttpServer> server;
   ASSIGN_OR_RETURN(uint16_t port, bindIn(tls, cluster.stack_id, cluster.port, server));
-  servers_[cluster.stack_id] = std::move(server);
+  servers_[cluster.stack_id] = {std::move(server), std::move(balancer)};
   return port;
+}
+
+void KubeListeners::apiServersChanged(const KubeCluster& cluster) {
+  auto it = servers_.find(cluster.stack_id);
+  if (it == servers_.end()) return;  // stopped: startListener reads them
+  if (auto updated = it->second.balancer->update(apiServerTls(cluster)); !updated.ok()) {
+    LOG_WARN("cloudsim", "stack {}: the API keeps its previous masters: {}", cluster.stack_id,
+             updated.error().message);
+  }
 }
 
 void KubeListeners::stopListener(const KubeCluster& cluster) {
   auto it = servers_.find(cluster.stack_id);
   if (it != servers_.end()) {
-    it->second->stop();
+    it->second.server->stop();
     servers_.erase(it);
   }
   wake(cluster.stack_id);
@@ -240,7 +272,7 @@ void KubeListeners::wake(const std::string& stack_id) {
 }
 
 void KubeListeners::stopAll() {
-  for (auto& [id, server] : servers_) server->stop();
+  for (auto& [id, listener] : servers_) listener.server->stop();
   servers_.clear();
   for (auto& [id, list] : wakers_) {
     for (auto& weak : list) {

@@ -1,7 +1,8 @@
 // The embedding's side of the simulated kube-apiservers: one TLS listener per cluster on the
-// simulator's io_context (a port from --kube-api-ports, or any free one), its serving certificate
-// signed by the cluster CA and client certificates verified against that CA, and node watches
-// streamed from the cluster's event backlog. Every call comes with the simulator's mutex held
+// simulator's io_context (a port from --kube-api-ports, or any free one) that serves each
+// connection as one of the cluster's running masters in turn (kube_tls.h: that master's serving
+// certificate, its CAs for client certificates), and node watches streamed from the cluster's
+// event backlog. Every call comes with the simulator's mutex held
 // (KubeClusters calls it from inside Sim); request handlers take that mutex themselves.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "cloudsim/kube_cluster.h"
+#include "cloudsim/kube_tls.h"
 #include "net/http_server.h"
 
 namespace magnumd::cloudsim {
@@ -29,8 +31,7 @@ class KubeListeners final : public KubeListenerHost {
 
   util::Result<uint16_t> startListener(const KubeCluster& cluster) override;
   void stopListener(const KubeCluster& cluster) override;
-  // One identity per listener for now: the init node's.
-  void apiServersChanged(const KubeCluster&) override {}
+  void apiServersChanged(const KubeCluster& cluster) override;
   void nodesChanged(const KubeCluster& cluster) override;
   void stopAll();  // with the mutex held
   void registerWaker(const std::string& stack_id, std::shared_ptr<Waker> waker);
@@ -47,7 +48,11 @@ class KubeListeners final : public KubeListenerHost {
   std::weak_ptr<void> owner_;
   uint16_t port_start_, port_count_;
   uint16_t next_ = 0;  // round-robin position in the range
-  std::unordered_map<std::string, std::unique_ptr<net::HttpServer>> servers_;  // by stack id
+  struct Listener {
+    std::unique_ptr<net::HttpServer> server;
+    std::shared_ptr<ApiServerBalancer> balancer;  // its TLS context's, to update
+  };
+  std::unordered_map<std::string, Listener> servers_;  // by stack id
   std::unordered_map<std::string, std::vector<std::weak_ptr<Waker>>> wakers_;
 };
 

@@ -1,7 +1,8 @@
 // The simulated kube-apiserver over real TLS on the embedding's io_context: its certificate
 // chains to the cluster CA found in the first master's user_data, client certificates signed by
 // that CA are accepted, anonymous clients only reach the health and version endpoints, another
-// CA's client certificate is refused in the handshake, and a node watch streams changes.
+// CA's client certificate is refused in the handshake, and a node watch streams changes. With two
+// masters of different CAs, connections take turns between them, as behind a load balancer.
 #include <gtest/gtest.h>
 
 #include <boost/asio/connect.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <set>
 #include <thread>
 
 #include "cloudsim/cloudsim.h"
@@ -31,7 +33,8 @@ struct Reply {
   int status = 0;
   std::string body;
   std::string error;
-  std::string token;  // X-Subject-Token
+  std::string token;            // X-Subject-Token
+  std::string server_cert_pem;  // what the server presented in the handshake
 };
 
 Reply plainRequest(uint16_t port, http::verb verb, const std::string& target,
@@ -61,6 +64,13 @@ Reply tlsGet(uint16_t port, const std::string& target, const std::string& ca_pem
   }
   beast::get_lowest_layer(stream).expires_after(5s);
   stream.handshake(asio::ssl::stream_base::client, ec);
+  if (!ec) {
+    if (X509* peer = SSL_get1_peer_certificate(stream.native_handle())) {
+      auto pem = pki::certificateToPem(*peer);
+      if (pem.ok()) r.server_cert_pem = std::move(*pem);
+      X509_free(peer);
+    }
+  }
   http::request<http::string_body> req{http::verb::get, target, 11};
   req.set(http::field::host, "127.0.0.1");
   req.set(http::field::accept, "application/json");
@@ -106,13 +116,20 @@ class KubeTlsTest : public ::testing::Test {
 
   // Creates a stack of one master and one worker and waits for the cluster's API address.
   std::string createCluster() {
+    std::string hash = pki::caCertHash(ca.cert_pem).value();
+    return createStack({{"k-master-0", initUserData(ca, "abcdef.0123456789abcdef")},
+                        {"k-node-0", joinUserData("abcdef.0123456789abcdef", hash)}});
+  }
+
+  // Creates a stack of these servers (name, user_data); the first inits the cluster. Waits for
+  // the cluster's API address.
+  std::string createStack(const std::vector<std::pair<std::string, std::string>>& servers) {
     uint16_t port = sim->port();
     Reply login = plainRequest(
         port, http::verb::post, "/identity/v3/auth/tokens",
         R"({"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"demo","domain":{"name":"Default"},"password":"password"}}},"scope":{"project":{"name":"demo","domain":{"id":"default"}}}}})");
     auto doc = util::parseJson(login.body).value();
     std::string project = doc["token"]["project"]["id"].GetString();
-    std::string hash = pki::caCertHash(ca.cert_pem).value();
     auto server = [](const std::string& name, const std::string& user_data) {
       util::JsonDoc d;
       d.SetObject();
@@ -126,11 +143,13 @@ class KubeTlsTest : public ::testing::Test {
       d.AddMember("properties", props, a);
       return util::toJson(d);
     };
+    std::string resources;
+    for (const auto& [name, user_data] : servers) {
+      resources += (resources.empty() ? "\"" : ",\"") + name + "\":" + server(name, user_data);
+    }
     std::string body =
-        R"({"stack_name":"k","template":{"heat_template_version":"2018-08-31","resources":{"master":)" +
-        server("k-master-0", initUserData(ca, "abcdef.0123456789abcdef")) + R"(,"worker":)" +
-        server("k-node-0", joinUserData("abcdef.0123456789abcdef", hash)) +
-        R"(},"outputs":{"api_address":{"value":"https://unset"}}}})";
+        R"({"stack_name":"k","template":{"heat_template_version":"2018-08-31","resources":{)" +
+        resources + R"(},"outputs":{"api_address":{"value":"https://unset"}}}})";
     Reply created = plainRequest(port, http::verb::post, "/heat-api/v1/" + project + "/stacks",
                                  body, login.token);
     EXPECT_EQ(created.status, 201) << created.body;
@@ -251,6 +270,66 @@ TEST_F(KubeTlsTest, PortFromTheRangeAndStopStartFaults) {
   Reply failing = tlsGet(range_port, "/healthz", ca.cert_pem, nullptr);
   EXPECT_EQ(failing.status, 500);
   EXPECT_NE(failing.body.find("healthz check failed"), std::string::npos) << failing.body;
+}
+
+}  // namespace
+}  // namespace magnumd::cloudsim::testing
+
+namespace magnumd::cloudsim::testing {
+namespace {
+
+TEST_F(KubeTlsTest, EachConnectionMeetsOneMasterItsCertificateAndItsTrust) {
+  // Mid-rotation: k-master-0 signs with the old CA and trusts it only; k-master-1 signs with the
+  // new one and trusts both (its ca.crt is the bundle new, old; its ca.key the new key).
+  auto fresh = pki::makeCertificateAuthority("kubernetes").value();
+  std::string old_hash = pki::caCertHash(ca.cert_pem).value();
+  std::string new_hash = pki::caCertHash(fresh.cert_pem).value();
+  pki::CertificateAuthority signing_new{fresh.cert_pem + ca.cert_pem, fresh.key_pem};
+  std::string address =
+      createStack({{"k-master-0", initUserData(ca, kToken)},
+                   {"k-master-1", joinUserData(kToken, std::vector<std::string>{old_hash, new_hash},
+                                               "master", &signing_new)}});
+  ASSERT_FALSE(address.empty());
+  auto port = static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+  for (int i = 0; i < 100; ++i) {  // k-master-1 joins once its server is ACTIVE
+    auto doc = util::parseJson(plainRequest(sim->port(), http::verb::get, "/sim/v1/clusters").body);
+    if (doc.ok() && (*doc)["clusters"][0]["api_servers"].Size() == 2) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  std::string both = ca.cert_pem + fresh.cert_pem;
+  auto old_admin = clientCert(ca);
+  auto new_admin = clientCert(fresh);
+
+  // Round robin: in any two connections in a row, one meets each master's certificate.
+  std::set<std::string> issuers;
+  for (int i = 0; i < 4; ++i) {
+    Reply r = tlsGet(port, "/api/v1/nodes", both, &old_admin);
+    ASSERT_EQ(r.status, 200) << r.error;  // both masters trust the old CA
+    auto now = std::chrono::system_clock::now();
+    bool by_old = pki::verifyChain(r.server_cert_pem, ca.cert_pem, now).ok();
+    bool by_new = pki::verifyChain(r.server_cert_pem, fresh.cert_pem, now).ok();
+    EXPECT_NE(by_old, by_new);
+    issuers.insert(by_old ? old_hash : new_hash);
+  }
+  EXPECT_EQ(issuers, (std::set<std::string>{old_hash, new_hash}));
+
+  // A client certificate of the new CA: k-master-1 accepts it, k-master-0 refuses the handshake.
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < 4; ++i) {
+    Reply r = tlsGet(port, "/api/v1/nodes", both, &new_admin);
+    if (r.status == 200) {
+      ++accepted;
+      EXPECT_TRUE(
+          pki::verifyChain(r.server_cert_pem, fresh.cert_pem, std::chrono::system_clock::now())
+              .ok());
+    } else {
+      ++refused;
+      EXPECT_EQ(r.status, 0);
+      EXPECT_FALSE(r.error.empty());
+    }
+  }
+  EXPECT_EQ(accepted, 2);
+  EXPECT_EQ(refused, 2);
 }
 
 }  // namespace
