@@ -24,6 +24,9 @@ struct DaemonConfig {
   std::string token_file;
   // Key-encryption key for the cluster secrets (pki/kek.h); --dev creates DATA_DIR/encryption.key.
   std::string encryption_key_file;
+  // How long a cluster's join token is valid (kubeadm's bootstrapTokens ttl); magnumd renews it
+  // in the cluster at half its lifetime.
+  std::string join_token_ttl = "24h";
   std::string tls_cert;
   std::string tls_key;
   std::string log_level = "info";

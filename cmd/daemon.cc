@@ -15,6 +15,7 @@
 #include "cmd/dev_mode.h"
 #include "store/sqlite_store.h"
 #include "util/log.h"
+#include "util/time.h"
 
 namespace magnumd::cmd {
 
@@ -156,7 +157,12 @@ util::Status Daemon::openSecrets() {
                      fmt::format("--encryption-key-file: {}", kek.error().message));
   }
   kek_.emplace(std::move(*kek));
-  secrets_ = std::make_unique<secrets::ClusterSecretStore>(*store_, *kek_, clock_);
+  secrets::SecretOptions secret_options;
+  if (auto ttl = util::parseDuration(config_.join_token_ttl); ttl.ok()) {
+    secret_options.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(*ttl);
+  }
+  secrets_ =
+      std::make_unique<secrets::ClusterSecretStore>(*store_, *kek_, clock_, secret_options);
   RETURN_IF_ERROR(secrets_->checkKey());
   LOG_INFO("magnumd", "cluster secrets are encrypted with key {} from {}", kek_->keyId(), path);
   return {};

@@ -9,6 +9,7 @@
 #include "cmd/config.h"
 #include "cmd/daemon.h"
 #include "server/version.h"
+#include "util/time.h"
 
 namespace {
 
@@ -36,6 +37,17 @@ void addFlags(CLI::App& app, DaemonConfig& c, Flags& f) {
   app.add_option("--encryption-key-file", c.encryption_key_file,
                  "base64 file of 32 random bytes (mode 0600) that encrypts cluster CA keys and "
                  "join tokens at rest; --dev creates DATA_DIR/encryption.key");
+  app.add_option("--join-token-ttl", c.join_token_ttl,
+                 "how long a cluster's join token is valid (kubeadm's token ttl, 1m to 7d); "
+                 "magnumd renews it in the cluster at half its lifetime")
+      ->capture_default_str()
+      ->check([](const std::string& text) -> std::string {
+        auto parsed = magnumd::util::parseDuration(text);
+        if (!parsed.ok()) return "a duration such as 24h, 90m or 7d";
+        if (*parsed < std::chrono::minutes(1) || *parsed > std::chrono::hours(24 * 7))
+          return "between 1m and 7d";
+        return "";
+      });
   app.add_option("--tls-cert", c.tls_cert, "PEM certificate chain: serve HTTPS");
   app.add_option("--tls-key", c.tls_key, "PEM private key for --tls-cert");
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")->capture_default_str();

@@ -162,6 +162,7 @@ util::Result<std::string> ClusterSecretStore::encode(const ClusterSecrets& secre
   ASSIGN_OR_RETURN(auto wrapped_token, kek_.wrap(secrets.bootstrap_token, aad(uid, kTokenPurpose)));
   doc.AddMember("bootstrapToken", util::str(wrapped_token, a), a);
   doc.AddMember("tokenExpires", util::str(util::formatRfc3339(secrets.token_expires), a), a);
+  doc.AddMember("tokenTtlSeconds", static_cast<int64_t>(secrets.token_ttl.count()), a);
   doc.AddMember("generation", secrets.generation, a);
   if (secrets.rotation != Rotation::None) {
     doc.AddMember("rotation", util::str(rotationName(secrets.rotation), a), a);
@@ -187,6 +188,7 @@ util::Result<api::Object> ClusterSecretStore::generate(const api::Object& cluste
                                                      clock_.now()}));
   ASSIGN_OR_RETURN(secrets.bootstrap_token, coe::kubernetes::generateBootstrapToken());
   secrets.token_expires = clock_.now() + options_.token_ttl;
+  secrets.token_ttl = options_.token_ttl;
 
   api::Object secret;
   secret.kind = api::Kind::ClusterSecret;
@@ -239,6 +241,9 @@ util::Result<ClusterSecrets> ClusterSecretStore::decode(const api::Object& secre
   auto expires = util::parseRfc3339(util::stringMember(doc, "tokenExpires").value_or(""));
   if (!expires) return corrupt(secret, "tokenExpires is not an RFC 3339 time");
   out.token_expires = *expires;
+  if (auto ttl = util::intMember(doc, "tokenTtlSeconds"); ttl && *ttl > 0) {
+    out.token_ttl = std::chrono::seconds(*ttl);
+  }
   if (const util::Json* g = util::member(doc, "generation"); g != nullptr) {
     if (!g->IsInt64() || g->GetInt64() < 0) return corrupt(secret, "generation is not a count");
     out.generation = g->GetInt64();

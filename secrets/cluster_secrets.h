@@ -43,6 +43,9 @@ struct ClusterSecrets {
   pki::ClusterPki pki;  // private keys in plaintext: never log, never put in a response
   std::string bootstrap_token;
   util::SystemTime token_expires{};
+  // The token's lifetime at kubeadm init, as the cluster's user_data says it (kept per cluster:
+  // a later --join-token-ttl must not change every server's user_data).
+  std::chrono::seconds token_ttl{std::chrono::hours(24)};
   // Generation of `pki` (0: the CAs the cluster was created with). During a rotation `previous`
   // holds generation - 1's CAs (the service-account keys are not rotated: both hold the same).
   int64_t generation = 0;

@@ -38,8 +38,10 @@ util::Status ClusterReconciler::renderBootstrap(ClusterScope& scope) {
   in.cluster_uid = scope.shape.uid;
   in.control_plane_host = std::string(coe::kApiHostToken);
   in.bootstrap_token = secrets.bootstrap_token;
-  // kubeadm init creates the token with the default lifetime (24 h), counted from the first
-  // master's boot. A constant, so the rendered stack stays the same from pass to pass.
+  // kubeadm init creates the token with the lifetime the cluster was made with (--join-token-ttl
+  // then, 24 h by default), counted from the first master's boot; magnumd renews it in the
+  // cluster (refreshJoinToken). Kept with the secret, so the rendered stack stays the same.
+  in.token_ttl = secrets.token_ttl;
   in.network_driver = tmpl.network_driver;
   in.http_proxy = nonEmpty(tmpl.http_proxy);
   in.https_proxy = nonEmpty(tmpl.https_proxy);

@@ -774,6 +774,9 @@ TEST_F(ClusterControlPlaneTest, ACaRotationRollsEveryNodeThreeTimesAndEndsOnTheN
   EXPECT_EQ(phases, (std::vector<std::string>{"TrustingNewCa", "SigningWithNewCa", "DroppingOldCa",
                                               "Complete"}));
   EXPECT_EQ(pki_seen, (std::set<std::string>{"", "g1-trust", "g1-sign", "g1"}));
+  EXPECT_TRUE(hasReason(events_, "CARotationStarted"));
+  EXPECT_TRUE(hasReason(events_, "CARotationStep"));
+  EXPECT_TRUE(hasReason(events_, "CARotated"));
 
   auto after = secrets_->load(*live);
   ASSERT_TRUE(after.ok());
@@ -793,6 +796,48 @@ TEST_F(ClusterControlPlaneTest, ACaRotationRollsEveryNodeThreeTimesAndEndsOnTheN
   auto servers = fake_->servers();
   EXPECT_EQ(servers.size(), 3u);
   for (const auto& s : servers) EXPECT_NE(s.name.find("-r3-"), std::string::npos) << s.name;
+}
+
+// The join token every server boots with is kept valid in the cluster: rewritten once half of its
+// 24 hours are gone, and not before, so a node added days later still joins.
+TEST_F(ClusterControlPlaneTest, TheJoinTokenIsRefreshedInTheClusterAtHalfItsLifetime) {
+  auto uid = createCompletedStack("prod", 1, 1);
+  apiShows(uid);
+  reconcileCluster("prod");
+  auto live = store_->get({api::Kind::Cluster, "demo", "prod"});
+  ASSERT_TRUE(live.ok());
+  auto before = secrets_->load(*live);
+  ASSERT_TRUE(before.ok());
+  {
+    std::lock_guard lock(api_.mutex);
+    EXPECT_EQ(api_.tokens.count(uid), 0u) << "a fresh token is left alone";
+  }
+  clock_.advance(std::chrono::hours(13));
+  apiShows(uid);
+  reconcileCluster("prod");
+  {
+    std::lock_guard lock(api_.mutex);
+    ASSERT_EQ(api_.tokens.count(uid), 1u);
+    EXPECT_EQ(api_.tokens[uid].first, before->bootstrap_token);
+    EXPECT_EQ(api_.tokens[uid].second, clock_.now() + std::chrono::hours(24));
+  }
+  auto after = secrets_->load(*live);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->token_expires, clock_.now() + std::chrono::hours(24));
+  EXPECT_EQ(after->bootstrap_token, before->bootstrap_token);  // user_data unchanged
+
+  // Unreachable API: nothing written, the pass goes on; once it answers again, it is refreshed.
+  clock_.advance(std::chrono::hours(30));
+  apiFails(uid, ApiFailure::Connect, "connection refused");
+  reconcileCluster("prod");
+  {
+    std::lock_guard lock(api_.mutex);
+    EXPECT_LT(api_.tokens[uid].second, clock_.now());
+  }
+  apiShows(uid);
+  reconcileCluster("prod");
+  std::lock_guard lock(api_.mutex);
+  EXPECT_EQ(api_.tokens[uid].second, clock_.now() + std::chrono::hours(24));
 }
 
 }  // namespace
