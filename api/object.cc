@@ -73,6 +73,74 @@ util::Status decodeString(const Json& value, std::string_view field, std::string
   return {};
 }
 
+util::Status decodeManagedFields(const Json& value, std::vector<ManagedFieldsEntry>& out) {
+  if (value.IsNull()) return {};
+  if (!value.IsArray()) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("metadata.managedFields: must be an array of objects, got {}",
+                                 util::typeName(value)));
+  }
+  for (rapidjson::SizeType i = 0; i < value.Size(); ++i) {
+    const Json& entry = value[i];
+    std::string field = fmt::format("metadata.managedFields[{}]", i);
+    if (!entry.IsObject()) {
+      return makeError(ErrorCode::BadRequest, fmt::format("{}: must be an object, got {}", field,
+                                                          util::typeName(entry)));
+    }
+    ManagedFieldsEntry& e = out.emplace_back();
+    for (const auto& m : entry.GetObject()) {
+      std::string_view name(m.name.GetString(), m.name.GetStringLength());
+      std::string* text = name == "manager"       ? &e.manager
+                          : name == "operation"   ? &e.operation
+                          : name == "apiVersion"  ? &e.api_version
+                          : name == "time"        ? &e.time
+                          : name == "fieldsType"  ? &e.fields_type
+                          : name == "subresource" ? &e.subresource
+                                                  : nullptr;
+      if (text != nullptr) {
+        RETURN_IF_ERROR(decodeString(m.value, fmt::format("{}.{}", field, name), *text));
+      } else if (name == "fieldsV1") {
+        if (m.value.IsNull()) continue;
+        if (!m.value.IsObject()) {
+          return makeError(ErrorCode::BadRequest,
+                           fmt::format("{}.fieldsV1: must be an object, got {}", field,
+                                       util::typeName(m.value)));
+        }
+        e.fields_v1 = util::toJson(m.value);
+      } else {
+        return makeError(ErrorCode::BadRequest,
+                         fmt::format("{}: unknown field \"{}\"; known: manager, operation, "
+                                     "apiVersion, time, fieldsType, fieldsV1, subresource",
+                                     field, name));
+      }
+    }
+  }
+  return {};
+}
+
+void encodeManagedFields(const std::vector<ManagedFieldsEntry>& entries, Json& out, JsonAlloc& a) {
+  out.SetArray();
+  for (const auto& e : entries) {
+    Json entry(rapidjson::kObjectType);
+    for (auto [name, text] : {std::pair<const char*, const std::string*>{"manager", &e.manager},
+                              {"operation", &e.operation},
+                              {"apiVersion", &e.api_version},
+                              {"time", &e.time},
+                              {"fieldsType", &e.fields_type}}) {
+      if (!text->empty()) entry.AddMember(rapidjson::StringRef(name), util::str(*text, a), a);
+    }
+    if (!e.fields_v1.empty()) {
+      util::JsonDoc parsed;
+      parsed.Parse(e.fields_v1.data(), e.fields_v1.size());
+      Json fields(rapidjson::kObjectType);
+      if (!parsed.HasParseError() && parsed.IsObject()) fields.CopyFrom(parsed, a);
+      entry.AddMember("fieldsV1", fields, a);
+    }
+    if (!e.subresource.empty()) entry.AddMember("subresource", util::str(e.subresource, a), a);
+    out.PushBack(entry, a);
+  }
+}
+
 util::Status decodeMetadata(const Json& value, ObjectMeta& meta) {
   if (!value.IsObject()) {
     return makeError(ErrorCode::BadRequest,
@@ -134,6 +202,8 @@ util::Status decodeMetadata(const Json& value, ObjectMeta& meta) {
         }
         meta.finalizers.emplace_back(f.GetString(), f.GetStringLength());
       }
+    } else if (name == "managedFields") {
+      RETURN_IF_ERROR(decodeManagedFields(v, meta.managed_fields));
     } else {
       unknown.emplace_back(name);
     }
@@ -142,7 +212,7 @@ util::Status decodeMetadata(const Json& value, ObjectMeta& meta) {
     return makeError(ErrorCode::BadRequest,
                      fmt::format("metadata: unknown field(s) {}; known: name, namespace, labels, "
                                  "annotations, finalizers, resourceVersion, uid, generation, "
-                                 "creationTimestamp, deletionTimestamp",
+                                 "creationTimestamp, deletionTimestamp, managedFields",
                                  fmt::join(unknown, ", ")));
   }
   return {};
@@ -201,6 +271,11 @@ void encodeObject(const Object& o, Json& out, JsonAlloc& a) {
     Json finalizers(rapidjson::kArrayType);
     for (const auto& f : m.finalizers) finalizers.PushBack(util::str(f, a), a);
     meta.AddMember("finalizers", finalizers, a);
+  }
+  if (!m.managed_fields.empty()) {
+    Json managed;
+    encodeManagedFields(m.managed_fields, managed, a);
+    meta.AddMember("managedFields", managed, a);
   }
   out.AddMember("metadata", meta, a);
   for (auto [name, text] : {std::pair<const char*, const std::string*>{"spec", &o.spec},

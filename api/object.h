@@ -43,6 +43,21 @@ std::optional<Kind> kindFromPlural(std::string_view plural);
 
 using StringMap = std::map<std::string, std::string>;
 
+// One entry of metadata.managedFields: the fields one manager set through one kind of write
+// (server-side apply, api/managed_fields.h). Kept as sent or computed; api/managed_fields.h
+// validates and interprets them.
+struct ManagedFieldsEntry {
+  std::string manager;
+  std::string operation;  // Apply | Update
+  std::string api_version;
+  std::string time;         // RFC 3339
+  std::string fields_type;  // FieldsV1
+  std::string fields_v1;    // compact JSON text of the FieldsV1 object; empty: absent
+  std::string subresource;
+
+  bool operator==(const ManagedFieldsEntry&) const = default;
+};
+
 struct ObjectMeta {
   std::string name;
   std::string namespace_;
@@ -54,6 +69,7 @@ struct ObjectMeta {
   StringMap labels;
   StringMap annotations;
   std::vector<std::string> finalizers;
+  std::vector<ManagedFieldsEntry> managed_fields;
 
   bool operator==(const ObjectMeta&) const = default;
 };

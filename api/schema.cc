@@ -463,10 +463,38 @@ Json objectOf(std::string_view description, const std::vector<Property>& rows, J
   return out;
 }
 
+// metadata.managedFields: which field manager set which fields (api/managed_fields.h).
+Json managedFields(JsonAlloc& a) {
+  Json entry = objectOf(
+      "The fields one manager set through one kind of write.",
+      {{"manager", "string", "Who: the fieldManager of the write, else its User-Agent's product."},
+       {"operation", "string", "Apply (server-side apply) or Update (any other write)."},
+       {"apiVersion", "string", "The version the fields are named in: container-infra/v1."},
+       {"time", "string", "When the manager last changed one of its fields.", "date-time"},
+       {"fieldsType", "string", "FieldsV1, the only encoding."},
+       {"subresource", "string", "Empty: the object itself."}},
+      a);
+  Json fields = typed("object", a);
+  fields.AddMember("x-kubernetes-preserve-unknown-fields", true, a);
+  entry["properties"].AddMember(
+      "fieldsV1",
+      described(std::move(fields),
+                "The fields, in Kubernetes' FieldsV1 encoding: {\"f:spec\":{\"f:nodeCount\":{}}}.",
+                a),
+      a);
+  Json out = typed("array", a);
+  out.AddMember("items", entry, a);
+  out.AddMember("x-kubernetes-list-type", "atomic", a);
+  return described(std::move(out),
+                   "Which field manager set which fields, per manager and operation; the server "
+                   "keeps it. An update may replace it, and [{}] clears it.",
+                   a);
+}
+
 // The ObjectMeta fields magnumd's decoder takes (api/object.cc), and nothing else: a schema
 // that listed generateName or ownerReferences would promise what the server refuses.
 Json objectMeta(JsonAlloc& a) {
-  return objectOf(
+  Json out = objectOf(
       "Metadata every object has. The server sets uid, resourceVersion, generation, "
       "creationTimestamp and deletionTimestamp; values sent for them are ignored.",
       {{"name", "string",
@@ -489,6 +517,8 @@ Json objectMeta(JsonAlloc& a) {
         "Qualified names (example.com/name) of what must happen before the object goes; each "
         "controller removes its own when done."}},
       a);
+  out["properties"].AddMember("managedFields", managedFields(a), a);
+  return out;
 }
 
 Json listMeta(JsonAlloc& a) {

@@ -3,6 +3,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <utility>
+
 namespace magnumd::server {
 
 namespace {
@@ -35,6 +37,26 @@ void rawObject(Writer& w, std::string_view name, const std::string& text) {
     w.StartObject();
     w.EndObject();
   }
+}
+
+// The same members, in the same order, as api::encodeObject writes.
+void managedFieldsEntry(Writer& w, const api::ManagedFieldsEntry& e) {
+  w.StartObject();
+  for (auto [name, text] : {std::pair<std::string_view, const std::string*>{"manager", &e.manager},
+                            {"operation", &e.operation},
+                            {"apiVersion", &e.api_version},
+                            {"time", &e.time},
+                            {"fieldsType", &e.fields_type}}) {
+    if (text->empty()) continue;
+    key(w, name);
+    string(w, *text);
+  }
+  if (!e.fields_v1.empty()) rawObject(w, "fieldsV1", e.fields_v1);
+  if (!e.subresource.empty()) {
+    key(w, "subresource");
+    string(w, e.subresource);
+  }
+  w.EndObject();
 }
 
 }  // namespace
@@ -82,6 +104,12 @@ void appendObjectJson(std::string& out, const api::Object& o) {
     key(w, "finalizers");
     w.StartArray();
     for (const auto& f : m.finalizers) string(w, f);
+    w.EndArray();
+  }
+  if (!m.managed_fields.empty()) {
+    key(w, "managedFields");
+    w.StartArray();
+    for (const auto& e : m.managed_fields) managedFieldsEntry(w, e);
     w.EndArray();
   }
   w.EndObject();

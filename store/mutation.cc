@@ -113,6 +113,7 @@ util::Result<Mutation> planUpdate(api::Object request, const api::Object* curren
   next.metadata.labels = std::move(request.metadata.labels);
   next.metadata.annotations = std::move(request.metadata.annotations);
   next.metadata.finalizers = std::move(request.metadata.finalizers);
+  next.metadata.managed_fields = std::move(request.metadata.managed_fields);
   bool spec_changed = next.spec != request.spec;
   next.spec = std::move(request.spec);
   if (next == *current) return unchanged(*current);

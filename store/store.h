@@ -95,8 +95,8 @@ class Store {
   //
   // create: AlreadyExists if the key exists. The store assigns uid, creationTimestamp,
   //   generation 1, resourceVersion.
-  // update: replaces metadata (labels, annotations, finalizers) and spec. Conflict when
-  //   expected_resource_version (if non-zero) differs from the stored one; NotFound if absent.
+  // update: replaces metadata (labels, annotations, finalizers, managedFields) and spec. Conflict
+  //   when expected_resource_version (if non-zero) differs from the stored one; NotFound if absent.
   //   Status is kept from the stored object. generation bumps only when spec changes. When the
   //   object is being deleted and the update leaves no finalizers, the object is removed (a
   //   Deleted event). An update that changes nothing is not written and returns the stored object.

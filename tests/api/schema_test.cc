@@ -169,6 +169,10 @@ TEST_F(SchemaTest, ObjectMetaListsTheFieldsTheDecoderTakes) {
                                             : "[\"example.com/x\"]";
     if (name == "name") value = "\"x\"";
     if (name == "resourceVersion") value = "\"7\"";
+    if (name == "managedFields") {
+      value = R"([{"manager":"m","operation":"Update","apiVersion":"container-infra/v1",)"
+              R"("time":"2024-01-02T03:04:05Z","fieldsType":"FieldsV1","fieldsV1":{}}])";
+    }
     std::string object =
         R"({"apiVersion":"container-infra/v1","kind":"Cluster","metadata":{"name":"x",)" +
         ("\"" + name + "\":" + value) + "}}";
