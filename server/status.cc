@@ -31,7 +31,11 @@ void encodeDetails(const util::Error* error, const StatusDetails& details, Json&
     for (const auto& cause : error->causes) {
       Json c(rapidjson::kObjectType);
       const char* reason = causeReason(error->code);
-      if (*reason != '\0') c.AddMember("reason", rapidjson::StringRef(reason), a);
+      if (!cause.reason.empty()) {
+        c.AddMember("reason", util::str(cause.reason, a), a);
+      } else if (*reason != '\0') {
+        c.AddMember("reason", rapidjson::StringRef(reason), a);
+      }
       c.AddMember("message", util::str(cause.message, a), a);
       c.AddMember("field", util::str(cause.field, a), a);
       causes.PushBack(c, a);

@@ -32,6 +32,8 @@ enum class ErrorCode {
 struct Cause {
   std::string field;
   std::string message;
+  // The Status cause's reason when the error's code does not imply it ("FieldManagerConflict").
+  std::string reason;
   bool operator==(const Cause&) const = default;
 };
 
