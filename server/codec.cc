@@ -212,7 +212,8 @@ util::Result<util::JsonDoc> decodeBody(std::string_view content_type, std::strin
   RETURN_IF_ERROR(checkNestingDepth(body));
   if (isYamlType(type)) return decodeYaml(body);
   if (isJsonType(type)) return decodeJson(body);
-  if (type.empty() || type == "text/plain" || type == "application/x-www-form-urlencoded") {
+  if (type.empty() || type == "text/plain" || type == "application/x-www-form-urlencoded" ||
+      type == kApplyPatchType) {
     // curl -d sends form-urlencoded by default; treat it like "no type given" and detect.
     if (util::looksLikeYaml(body)) return decodeYaml(body);
     return decodeJson(body);

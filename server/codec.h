@@ -16,6 +16,8 @@ inline constexpr std::string_view kJsonType = "application/json";
 inline constexpr std::string_view kYamlType = "application/yaml";
 inline constexpr std::string_view kMergePatchType = "application/merge-patch+json";
 inline constexpr std::string_view kJsonPatchType = "application/json-patch+json";
+// Server-side apply: the object as the client wants it, in YAML or JSON (kubectl sends JSON).
+inline constexpr std::string_view kApplyPatchType = "application/apply-patch+yaml";
 inline constexpr std::string_view kWatchType = "application/json;stream=watch";
 
 // The media type without parameters, lower-cased: "application/json; charset=utf-8" -> "application/json".
@@ -40,7 +42,8 @@ util::Result<OutputFormat> negotiateOutputFormat(std::string_view accept);
 util::Result<Format> negotiateOutput(std::string_view accept);
 
 // Parses a request body given as JSON or YAML (one document). An empty Content-Type is
-// detected from the text. UnsupportedMediaType for anything else. YAML whose flow nesting is
+// detected from the text, as is an apply patch's (YAML, or JSON as kubectl sends it).
+// UnsupportedMediaType for anything else. YAML whose flow nesting is
 // deeper than a sane limit is refused before it reaches the recursive YAML parser.
 util::Result<util::JsonDoc> decodeBody(std::string_view content_type, std::string_view body);
 

@@ -3,10 +3,12 @@
 #include <algorithm>
 
 #include "api/admission.h"
+#include "api/managed_fields.h"
 #include "server/patch.h"
 #include "server/references.h"
 #include "server/resources.h"
 #include "server/store_await.h"
+#include "server/write_common.h"
 #include "util/json.h"
 #include "util/time.h"
 
@@ -18,8 +20,6 @@ using util::ErrorCode;
 using util::makeError;
 
 namespace {
-
-constexpr int kPatchAttempts = 5;
 
 // A healer (magnum-auto-healer) may change a Cluster's health and nothing else of its status.
 util::Status checkHealthOnly(std::string_view stored, std::string_view next) {
@@ -48,6 +48,8 @@ util::Status checkHealthOnly(std::string_view stored, std::string_view next) {
   return {};
 }
 
+}  // namespace
+
 // The query parameters every write takes; answers whether it is a dry run. kubectl sends
 // fieldValidation=Strict (Ignore with --validate=false, Warn with --validate=warn): the decoder
 // refuses unknown and duplicate fields whatever is asked, so each gets Strict's answer.
@@ -60,6 +62,8 @@ util::Result<bool> dryRunOf(const RequestContext& ctx) {
                                  "Strict, Warn",
                                  validation));
   }
+  RETURN_IF_ERROR(api::managed::checkManagerName(stringParam(ctx.query, "fieldManager"),
+                                                 "fieldManager"));
   auto it = ctx.query.find("dryRun");
   if (it == ctx.query.end() || it->second.empty()) return false;
   if (it->second == "All") return true;
@@ -109,6 +113,8 @@ util::Status checkUid(const api::Object& current, const std::string& uid) {
                                uid, current.metadata.uid));
 }
 
+namespace {
+
 util::Status checkNoNewFinalizers(const api::Object& current, const api::Object& candidate) {
   if (!current.deleting()) return {};
   for (const auto& f : candidate.metadata.finalizers) {
@@ -122,6 +128,8 @@ util::Status checkNoNewFinalizers(const api::Object& current, const api::Object&
   return {};
 }
 
+}  // namespace
+
 util::Status admitMetadata(const api::Object& object) {
   if (object.metadata.name.empty()) {
     return makeError(ErrorCode::Invalid, "name is required",
@@ -131,6 +139,38 @@ util::Status admitMetadata(const api::Object& object) {
   if (!status.ok()) return describeInvalid(status.takeError(), object.kind, object.metadata.name);
   return {};
 }
+
+std::string managerOf(const RequestContext& ctx) {
+  std::string_view named = stringParam(ctx.query, "fieldManager");
+  if (!named.empty()) return std::string(named);
+  std::string derived = api::managed::managerFromUserAgent(ctx.request[http::field::user_agent]);
+  return derived.empty() ? "unknown" : derived;
+}
+
+util::Status recordWrite(const RequestContext& ctx, const api::Object* live,
+                         const std::vector<api::ManagedFieldsEntry>& requested, api::Object& next) {
+  if (ctx.path.status()) return {};  // status belongs to no manager
+  const std::vector<api::ManagedFieldsEntry> none;
+  // A body that carries the live entries back (a GET, edited, PUT) asks for nothing.
+  const bool same = live != nullptr && requested == live->metadata.managed_fields;
+  auto entries = api::managed::recordUpdate(
+      ctx.path.kind, live, next, same ? none : requested, managerOf(ctx),
+      util::formatRfc3339(std::chrono::system_clock::now()));
+  if (!entries.ok()) return describeManagedFields(entries.takeError(), ctx);
+  next.metadata.managed_fields = std::move(entries).value();
+  return {};
+}
+
+util::Error describeManagedFields(util::Error error, const RequestContext& ctx) {
+  if (error.code == ErrorCode::Invalid) {
+    return describeInvalid(std::move(error), ctx.path.kind, ctx.path.name);
+  }
+  return error;
+}
+
+namespace {
+
+constexpr int kPatchAttempts = 5;
 
 }  // namespace
 
@@ -192,38 +232,49 @@ asio::awaitable<util::Result<api::Object>> ResourceHandlers::storeWrite(const ch
       observe);
 }
 
-asio::awaitable<net::Response> ResourceHandlers::create(const RequestContext& ctx) {
-  auto dry_run = dryRunOf(ctx);
-  if (!dry_run.ok()) co_return errorResponse(ctx, dry_run.error());
-  auto decoded = decodeRequestBody(ctx);
-  if (!decoded.ok()) co_return errorResponse(ctx, decoded.error());
-  api::Object object = std::move(decoded).value();
-  RequestContext named{ctx.request, ctx.path, ctx.query, ctx.identity, ctx.verb, ctx.format, ctx.pretty};
-  named.path.name = object.metadata.name;
+util::Result<api::Object> ResourceHandlers::admitCreate(api::Object object) const {
   if (object.metadata.resource_version != 0) {
-    co_return errorResponse(named, makeError(ErrorCode::BadRequest,
-                                             "metadata.resourceVersion: must not be set on objects "
-                                             "to be created"));
+    return makeError(ErrorCode::BadRequest,
+                     "metadata.resourceVersion: must not be set on objects to be created");
   }
-  if (auto status = admitMetadata(object); !status.ok()) co_return errorResponse(named, status.error());
-  auto spec = admitWithReferences(store_, object);
-  if (!spec.ok()) co_return errorResponse(named, spec.error());
-  object.spec = std::move(spec).value();
+  RETURN_IF_ERROR(admitMetadata(object));
+  ASSIGN_OR_RETURN(object.spec, admitWithReferences(store_, object));
   if (auto rules = api::validateCreate(object.kind, object.metadata, object.spec); !rules.ok()) {
-    co_return writeError(named, rules.takeError());
+    return describeInvalid(rules.takeError(), object.kind, object.metadata.name);
   }
   object.status = "{}";  // status belongs to controllers, written through /status
   object.metadata.uid.clear();
   object.metadata.generation = 0;
   object.metadata.creation_timestamp.clear();
   object.metadata.deletion_timestamp.reset();
-  if (*dry_run) {
+  return object;
+}
+
+asio::awaitable<util::Result<api::Object>> ResourceHandlers::createObject(api::Object object,
+                                                                          bool dry_run) {
+  if (dry_run) {
     object.metadata.uid = util::newUuid();
     object.metadata.generation = 1;
     object.metadata.creation_timestamp = util::formatRfc3339(std::chrono::system_clock::now());
-    co_return objectResponse(named, http::status::created, object);
+    co_return object;
   }
-  auto created = co_await storeWrite("create", std::move(object), 0);
+  co_return co_await storeWrite("create", std::move(object), 0);
+}
+
+asio::awaitable<net::Response> ResourceHandlers::create(const RequestContext& ctx) {
+  auto dry_run = dryRunOf(ctx);
+  if (!dry_run.ok()) co_return errorResponse(ctx, dry_run.error());
+  auto decoded = decodeRequestBody(ctx);
+  if (!decoded.ok()) co_return errorResponse(ctx, decoded.error());
+  RequestContext named{ctx.request, ctx.path, ctx.query, ctx.identity, ctx.verb, ctx.format, ctx.pretty};
+  named.path.name = decoded->metadata.name;
+  auto object = admitCreate(std::move(decoded).value());
+  if (!object.ok()) co_return errorResponse(named, object.error());
+  auto requested = object->metadata.managed_fields;
+  if (auto recorded = recordWrite(named, nullptr, requested, *object); !recorded.ok()) {
+    co_return errorResponse(named, recorded.error());
+  }
+  auto created = co_await createObject(std::move(object).value(), *dry_run);
   if (!created.ok()) co_return writeError(named, created.takeError());
   co_return objectResponse(named, http::status::created, *created);
 }
@@ -295,6 +346,8 @@ asio::awaitable<net::Response> ResourceHandlers::replace(const RequestContext& c
   if (!current.ok()) co_return writeError(ctx, current.takeError());
   auto next = admitUpdate(ctx, *current, *candidate);
   if (!next.ok()) co_return writeError(ctx, next.takeError());
+  auto recorded = recordWrite(ctx, &*current, candidate->metadata.managed_fields, *next);
+  if (!recorded.ok()) co_return errorResponse(ctx, recorded.error());
   auto written = co_await writeUpdate(ctx, std::move(next).value(),
                                       candidate->metadata.resource_version, *dry_run);
   if (!written.ok()) co_return writeError(ctx, written.takeError());
@@ -305,12 +358,17 @@ asio::awaitable<net::Response> ResourceHandlers::patch(const RequestContext& ctx
   auto dry_run = dryRunOf(ctx);
   if (!dry_run.ok()) co_return errorResponse(ctx, dry_run.error());
   std::string type = mediaType(ctx.request[http::field::content_type]);
+  if (type == kApplyPatchType) co_return co_await apply(ctx, *dry_run);
   if (type != kMergePatchType && type != kJsonPatchType) {
     co_return errorResponse(
         ctx, makeError(ErrorCode::UnsupportedMediaType,
-                       fmt::format("PATCH Content-Type \"{}\" is not supported; use {} (RFC 7386) "
-                                   "or {} (RFC 6902)",
-                                   type, kMergePatchType, kJsonPatchType)));
+                       fmt::format("PATCH Content-Type \"{}\" is not supported; use {} (RFC 7386), "
+                                   "{} (RFC 6902) or {} (server-side apply)",
+                                   type, kMergePatchType, kJsonPatchType, kApplyPatchType)));
+  }
+  if (!stringParam(ctx.query, "force").empty()) {
+    co_return errorResponse(ctx, makeError(ErrorCode::BadRequest,
+                                           "force: may not be specified for non-apply patch"));
   }
   auto patch_doc = decodeBody(type, ctx.request.body());
   if (!patch_doc.ok()) co_return errorResponse(ctx, patch_doc.error());
@@ -332,6 +390,8 @@ asio::awaitable<net::Response> ResourceHandlers::patch(const RequestContext& ctx
     const bool precondition = expected != current->metadata.resource_version;
     auto next = admitUpdate(ctx, *current, *candidate);
     if (!next.ok()) co_return writeError(ctx, next.takeError());
+    auto recorded = recordWrite(ctx, &*current, candidate->metadata.managed_fields, *next);
+    if (!recorded.ok()) co_return errorResponse(ctx, recorded.error());
     auto written = co_await writeUpdate(ctx, std::move(next).value(), expected, *dry_run);
     if (!written.ok() && written.error().code == ErrorCode::Conflict && !precondition &&
         attempt < kPatchAttempts) {

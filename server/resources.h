@@ -25,6 +25,12 @@ class ResourceHandlers {
   boost::asio::awaitable<net::Response> remove(const RequestContext& ctx);
 
  private:
+  // PATCH application/apply-patch+yaml (resource_apply.cc).
+  boost::asio::awaitable<net::Response> apply(const RequestContext& ctx, bool dry_run);
+  // The checks and server-set fields of a create; errors already name the object.
+  util::Result<api::Object> admitCreate(api::Object object) const;
+  // Stores an admitted new object, or returns it as the store would have made it for dryRun.
+  boost::asio::awaitable<util::Result<api::Object>> createObject(api::Object object, bool dry_run);
   // Validates and admits an update of `current` to `candidate`; returns the object to write.
   util::Result<api::Object> admitUpdate(const RequestContext& ctx, const api::Object& current,
                                         const api::Object& candidate) const;

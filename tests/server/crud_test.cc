@@ -207,9 +207,10 @@ TEST_F(CrudTest, JsonPatchAndUnsupportedPatchTypes) {
                      R"([{"op":"test","path":"/spec/nodeCount","value":2}])", kAdmin,
                      "application/json-patch+json");
   EXPECT_EQ(failed.code, 422u);
-  auto apply = call(V::patch, cluster("demo", "prod"), "{}", kAdmin, "application/apply-patch+yaml");
-  EXPECT_EQ(apply.code, 415u);
-  EXPECT_EQ(apply.reason(), "UnsupportedMediaType");
+  auto strategic = call(V::patch, cluster("demo", "prod"), "{}", kAdmin,
+                        "application/strategic-merge-patch+json");
+  EXPECT_EQ(strategic.code, 415u);
+  EXPECT_EQ(strategic.reason(), "UnsupportedMediaType");
 }
 
 TEST_F(CrudTest, StatusSubresourceChangesOnlyStatusAndMainResourceIgnoresStatus) {
