@@ -603,8 +603,9 @@ void addDefinitions(Json& out, JsonAlloc& a, Dialect dialect) {
   Json patch = typed("object", a);
   out.AddMember(str(kPatch, a),
                 described(std::move(patch),
-                          "A JSON merge patch (application/merge-patch+json) or a JSON patch "
-                          "(application/json-patch+json).",
+                          "A JSON merge patch (application/merge-patch+json), a JSON patch "
+                          "(application/json-patch+json), or for server-side apply the object "
+                          "as the field manager wants it (application/apply-patch+yaml).",
                           a),
                 a);
   Json event = objectOf("One change of a watch stream.",

@@ -35,6 +35,13 @@ const QueryParam kFieldValidation{
     "fieldValidation", "string",
     "Strict, Warn or Ignore. magnumd refuses unknown and duplicate fields whichever is asked, "
     "with a 400 naming them (Strict)."};
+const QueryParam kFieldManager{
+    "fieldManager", "string",
+    "The field manager to record the write under (metadata.managedFields); required for "
+    "server-side apply. Without it a write is recorded under the User-Agent's product name."};
+const QueryParam kForce{
+    "force", "boolean",
+    "Server-side apply only: take the fields other managers own instead of answering 409."};
 const QueryParam kLabelSelector{
     "labelSelector", "string",
     "Only objects whose labels match: a=b,c!=d,e in (x,y),f notin (z),g,!h."};
@@ -51,7 +58,7 @@ const QueryParam kBookmarks{"allowWatchBookmarks", "boolean", "With watch: send 
 const QueryParam kTimeout{"timeoutSeconds", "integer",
                           "With watch: end the stream after this long."};
 
-enum class Body { None, Object, Patch, DeleteOptions };
+enum class Body { None, Object, Patch, ApplyPatch, DeleteOptions };
 enum class Answer { Object, List };
 
 struct Operation {
@@ -79,7 +86,10 @@ std::vector<PathItem> pathsOf(const api::KindInfo& info) {
   const std::vector<const QueryParam*> list_query = {&kLabelSelector, &kFieldSelector,   &kLimit,
                                                      &kContinue,      &kResourceVersion, &kWatch,
                                                      &kBookmarks,     &kTimeout,         &kPretty};
-  const std::vector<const QueryParam*> write_query = {&kDryRun, &kFieldValidation, &kPretty};
+  const std::vector<const QueryParam*> write_query = {&kDryRun, &kFieldManager, &kFieldValidation,
+                                                      &kPretty};
+  const std::vector<const QueryParam*> apply_query = {&kDryRun, &kFieldManager, &kForce,
+                                                      &kFieldValidation, &kPretty};
   std::vector<PathItem> out;
   out.push_back({fmt::format("{}/{}", prefix, info.plural),
                  false,
@@ -108,7 +118,7 @@ std::vector<PathItem> pathsOf(const api::KindInfo& info) {
         {"put", "put", fmt::format("replace{}Namespaced{}", id, kind),
          fmt::format("replace the specified {}", kind), write_query, Body::Object},
         {"patch", "patch", fmt::format("patch{}Namespaced{}", id, kind),
-         fmt::format("partially update the specified {}", kind), write_query, Body::Patch},
+         fmt::format("partially update the specified {}", kind), apply_query, Body::ApplyPatch},
         {"delete",
          "delete",
          fmt::format("delete{}Namespaced{}", id, kind),
@@ -196,6 +206,9 @@ BodyShape bodyShape(Body body, api::Kind kind) {
     case Body::Patch:
       // No strategic merge patch: kubectl then sends a JSON merge patch, as for a CRD.
       return {std::string(api::schema::kPatch), {kMergePatchType, kJsonPatchType}};
+    case Body::ApplyPatch:
+      return {std::string(api::schema::kPatch),
+              {kMergePatchType, kJsonPatchType, kApplyPatchType}};
     case Body::DeleteOptions:
       return {std::string(api::schema::kDeleteOptions), {kJsonType}, false};
     case Body::None:

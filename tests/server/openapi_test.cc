@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "api/schema.h"
@@ -68,8 +69,13 @@ TEST_F(OpenApiTest, PatchOperationsDeclareFieldValidationAndMergePatches) {
                           std::string(p["in"].GetString()) == "query";
     }
     EXPECT_TRUE(field_validation) << path;
+    std::vector<std::string> names;
+    for (const auto& p : patch["parameters"].GetArray()) names.emplace_back(p["name"].GetString());
+    EXPECT_NE(std::find(names.begin(), names.end(), "fieldManager"), names.end()) << path;
+    EXPECT_NE(std::find(names.begin(), names.end(), "force"), names.end()) << path;
     const auto& content = patch["requestBody"]["content"];
     EXPECT_TRUE(content.HasMember("application/merge-patch+json"));
+    EXPECT_TRUE(content.HasMember("application/apply-patch+yaml"));
     EXPECT_FALSE(content.HasMember("application/strategic-merge-patch+json"));
   }
 }
