@@ -41,13 +41,32 @@ std::string serialise(const Json& value, Format format) {
   return format == Format::Yaml ? util::toYaml(value) : util::toPrettyJson(value) + "\n";
 }
 
-std::string asList(const Json& items, Format format) {
+// As kubectl prints objects: without metadata.managedFields, which few readers want.
+std::string serialiseObject(const Json& object, Format format, bool managed_fields) {
+  const Json* meta = util::member(object, "metadata");
+  if (managed_fields || meta == nullptr || util::member(*meta, "managedFields") == nullptr) {
+    return serialise(object, format);
+  }
+  JsonDoc copy;
+  copy.CopyFrom(object, copy.GetAllocator());
+  copy["metadata"].RemoveMember("managedFields");
+  return serialise(copy, format);
+}
+
+std::string asList(const Json& items, Format format, bool managed_fields) {
   JsonDoc list;
   list.SetObject();
   auto& a = list.GetAllocator();
   list.AddMember("apiVersion", "v1", a);
   list.AddMember("kind", "List", a);
   list.AddMember("items", Json(items, a), a);
+  if (!managed_fields) {
+    for (auto& item : list["items"].GetArray()) {
+      if (item.IsObject() && item.HasMember("metadata") && item["metadata"].IsObject()) {
+        item["metadata"].RemoveMember("managedFields");
+      }
+    }
+  }
   return serialise(list, format);
 }
 
@@ -57,11 +76,13 @@ struct Printer {
   Format format;
   TableOptions table;
   std::vector<size_t> widths;
+  bool managed_fields = false;
 
   void printAll(const Json& items, bool single_object) {
     if (format == Format::Yaml || format == Format::Json) {
-      ctx.out << (single_object && items.Size() == 1 ? serialise(items[0], format)
-                                                     : asList(items, format));
+      ctx.out << (single_object && items.Size() == 1
+                      ? serialiseObject(items[0], format, managed_fields)
+                      : asList(items, format, managed_fields));
     } else if (format == Format::Name) {
       for (const auto& item : items.GetArray()) printOne(item);
     } else {
@@ -75,10 +96,10 @@ struct Printer {
   void printOne(const Json& object) {
     switch (format) {
       case Format::Yaml:
-        ctx.out << "---\n" << serialise(object, format);
+        ctx.out << "---\n" << serialiseObject(object, format, managed_fields);
         break;
       case Format::Json:
-        ctx.out << serialise(object, format);
+        ctx.out << serialiseObject(object, format, managed_fields);
         break;
       case Format::Name:
         ctx.out << kindRef(kind, metaString(object, "name")) << "\n";
@@ -165,7 +186,7 @@ int runGet(Context& ctx, const GetOptions& o) {
   }
   std::string ns = o.all_namespaces ? "" : ctx.ns;
   TableOptions table{*format == Format::Wide, o.all_namespaces, ctx.clock.now()};
-  Printer printer{ctx, *kind, *format, table, {}};
+  Printer printer{ctx, *kind, *format, table, {}, o.show_managed_fields};
   JsonDoc items;
   items.SetArray();
   std::string rv;

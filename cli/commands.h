@@ -37,6 +37,7 @@ struct GetOptions {
   std::string selector;
   bool all_namespaces = false;
   bool watch = false;
+  bool show_managed_fields = false;  // yaml/json keep metadata.managedFields (kubectl's flag)
 };
 int runGet(Context& ctx, const GetOptions& options);
 

@@ -119,6 +119,8 @@ int main(int argc, char** argv) {
   get_cmd->add_option("-l,--selector", get.selector, "label selector, e.g. env=prod,tier!=db");
   get_cmd->add_flag("-A,--all-namespaces", get.all_namespaces, "list across all namespaces");
   get_cmd->add_flag("-w,--watch", get.watch, "after listing, print each change as it happens");
+  get_cmd->add_flag("--show-managed-fields", get.show_managed_fields,
+                    "with -o yaml or json, keep metadata.managedFields");
 
   cli::DescribeOptions describe;
   auto* describe_cmd =

@@ -162,6 +162,37 @@ TEST_F(Commands, GetWatchResumesAfterStreamEndAndRelistsAfterExpiry) {
   EXPECT_NE(err_.str().find("Error from server (Unauthorized): token expired"), std::string::npos);
 }
 
+// As kubectl: -o yaml and -o json leave metadata.managedFields out unless asked for.
+TEST_F(Commands, GetOutputLeavesOutManagedFieldsUnlessAsked) {
+  std::string object = cluster("prod", 5, 2);
+  object.replace(object.find(R"("resourceVersion")"), 0,
+                 R"("managedFields":[{"manager":"kubectl","operation":"Apply",)"
+                 R"("fieldsType":"FieldsV1","fieldsV1":{"f:spec":{"f:nodeCount":{}}}}],)");
+  for (int i = 0; i < 3; ++i) {
+    script_.add(fmt::format("GET {}/prod", kClusters), json(http::status::ok, object));
+  }
+  script_.add(fmt::format("GET {}?limit", kClusters),
+              json(http::status::ok, fmt::format(R"({{"metadata":{{}},"items":[{}]}})", object)));
+  auto ctx = context();
+  GetOptions options;
+  options.kind = "cluster";
+  options.names = {"prod"};
+  options.output = "yaml";
+  ASSERT_EQ(runGet(ctx, options), 0) << err_.str();
+  EXPECT_EQ(out_.str().find("managedFields"), std::string::npos) << out_.str();
+  EXPECT_NE(out_.str().find("nodeCount: 2"), std::string::npos) << out_.str();
+  options.output = "json";
+  ASSERT_EQ(runGet(ctx, options), 0);
+  EXPECT_EQ(out_.str().find("managedFields"), std::string::npos) << out_.str();
+  options.names.clear();
+  ASSERT_EQ(runGet(ctx, options), 0);  // a List
+  EXPECT_EQ(out_.str().find("managedFields"), std::string::npos) << out_.str();
+  options.names = {"prod"};
+  options.show_managed_fields = true;
+  ASSERT_EQ(runGet(ctx, options), 0);
+  EXPECT_NE(out_.str().find("\"f:nodeCount\""), std::string::npos) << out_.str();
+}
+
 TEST_F(Commands, ApplyRetriesAStalePatch) {
   std::string live = cluster("prod", 5, 2);
   script_.add(fmt::format("GET {}/prod", kClusters), json(http::status::ok, live));
