@@ -4,11 +4,15 @@ with the CA magnumd made in its data directory, the admin token, namespace demo.
 `as=Table` requests (meta.k8s.io/v1 Tables); `-o wide` adds the priority-1 columns; and
 `kubectl get -w` prints a row for each change of a cluster. magnumd serves /openapi/v3, so
 `kubectl apply` validates with no flag (through the server: fieldValidation=Strict) and
-`kubectl explain` prints what `magnumctl explain` prints.
+`kubectl explain` prints what `magnumctl explain` prints. Server-side apply keeps field managers
+(a second manager changing a field conflicts until it forces), `kubectl diff` shows a change
+through a dry run without making it, and `kubectl edit`, `wait` and `delete` work as on
+Kubernetes.
 """
 import json
 import os
 import queue
+import stat
 import re
 import shutil
 import ssl
@@ -274,3 +278,85 @@ def test_openapi_documents_answer_over_https_with_caching_headers(dev):
         raise AssertionError("expected 304")
     except urllib.error.HTTPError as e:
         assert e.code == 304
+
+
+SSA = ("apiVersion: container-infra/v1\nkind: Cluster\nmetadata: {{name: ssa}}\n"
+       "spec: {{clusterTemplate: k8s-small, masterCount: 1, nodeCount: {}}}\n")
+
+
+def managed_fields(dev, kind, name):
+    """(manager, operation) -> fieldsV1 of the object, as --show-managed-fields prints them."""
+    out = dev.kubectl("get", kind, name, "-o", "json", "--show-managed-fields").stdout
+    entries = json.loads(out)["metadata"].get("managedFields", [])
+    return {(e["manager"], e["operation"]): e.get("fieldsV1", {}) for e in entries}
+
+
+def jsonpath(dev, kind, name, path):
+    return dev.kubectl("get", kind, name, "-o", f"jsonpath={path}").stdout
+
+
+def test_server_side_apply_by_two_managers_conflicts_until_forced(dev):
+    out = dev.kubectl("apply", "--server-side", "--field-manager=a", "-f", "-", input=SSA.format(1))
+    assert "cluster.container-infra/ssa serverside-applied" in out.stdout, out.stdout
+    assert "f:nodeCount" in managed_fields(dev, "cluster", "ssa")[("a", "Apply")]["f:spec"]
+
+    # b changes a field a owns: 409, the field and its manager named, nothing changed.
+    out = dev.kubectl("apply", "--server-side", "--field-manager=b", "-f", "-",
+                      input=SSA.format(2), check=False)
+    assert out.returncode != 0, out.stdout
+    assert 'Apply failed with 1 conflict: conflict with "a": .spec.nodeCount' in out.stderr, \
+        out.stderr
+    assert jsonpath(dev, "cluster", "ssa", "{.spec.nodeCount}") == "1"
+
+    out = dev.kubectl("apply", "--server-side", "--field-manager=b", "--force-conflicts", "-f",
+                      "-", input=SSA.format(2))
+    assert "serverside-applied" in out.stdout, out.stdout
+    assert jsonpath(dev, "cluster", "ssa", "{.spec.nodeCount}") == "2"
+    managers = managed_fields(dev, "cluster", "ssa")
+    assert "f:nodeCount" in managers[("b", "Apply")]["f:spec"], managers
+    assert "f:nodeCount" not in managers[("a", "Apply")]["f:spec"], managers
+    assert "f:clusterTemplate" in managers[("a", "Apply")]["f:spec"], managers
+    # kubectl hides managedFields unless asked, as for any Kubernetes object.
+    assert "managedFields" not in dev.kubectl("get", "cluster", "ssa", "-o", "yaml").stdout
+
+
+def test_kubectl_diff_shows_a_pending_change_without_making_it(dev, tmp_path):
+    with open(os.path.join(SOURCE_DIR, "examples", "10-cluster.yaml")) as f:
+        changed = f.read().replace("nodeCount: 2", "nodeCount: 4")
+    path = tmp_path / "changed.yaml"
+    path.write_text(changed)
+    rv = jsonpath(dev, "cluster", "prod", "{.metadata.resourceVersion}")
+    out = dev.kubectl("diff", "-f", str(path), check=False)
+    assert out.returncode == 1, f"exit {out.returncode}: {out.stdout}{out.stderr}"
+    assert "-  nodeCount: 2" in out.stdout and "+  nodeCount: 4" in out.stdout, out.stdout
+    assert jsonpath(dev, "cluster", "prod", "{.spec.nodeCount}") == "2"
+    assert jsonpath(dev, "cluster", "prod", "{.metadata.resourceVersion}") == rv
+    # Nothing pending: exit 0 and no output.
+    same = dev.kubectl("diff", "-f", os.path.join(SOURCE_DIR, "examples", "10-cluster.yaml"),
+                       check=False)
+    assert same.returncode == 0 and same.stdout == "", same.stdout + same.stderr
+
+
+def test_kubectl_edit_through_a_scripted_editor(dev, tmp_path):
+    editor = tmp_path / "editor.sh"
+    # kubectl runs $KUBE_EDITOR with the file to edit; this one changes spec.nodeCount only.
+    editor.write_text("#!/bin/sh\nsed -i '/^spec:/,/^status:/ s/nodeCount: 2/nodeCount: 3/' \"$1\"\n")
+    editor.chmod(editor.stat().st_mode | stat.S_IXUSR)
+    env = dict(dev.env(), KUBE_EDITOR=str(editor))
+    out = subprocess.run(["kubectl", "edit", "cluster", "prod"], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "cluster.container-infra/prod edited" in out.stdout, out.stdout
+    assert jsonpath(dev, "cluster", "prod", "{.spec.nodeCount}") == "3"
+    managers = managed_fields(dev, "cluster", "prod")
+    assert managers[("kubectl-edit", "Update")] == {"f:spec": {"f:nodeCount": {}}}, managers
+    assert "f:nodeCount" not in managers[("kubectl-client-side-apply", "Update")]["f:spec"]
+
+
+def test_kubectl_wait_and_delete(dev):
+    dev.kubectl("wait", "--for=condition=Ready", "cluster/prod", "--timeout=120s", timeout=150)
+    out = dev.kubectl("delete", "nodegroup", "big-workers", "--timeout=120s", timeout=150)
+    assert 'nodegroup.container-infra "big-workers" deleted' in out.stdout, out.stdout
+    dev.kubectl("wait", "--for=delete", "nodegroup/big-workers", "--timeout=120s", timeout=150)
+    gone = dev.kubectl("get", "nodegroup", "big-workers", check=False)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr, gone.stderr
