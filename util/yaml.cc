@@ -6,6 +6,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <optional>
 #include <sstream>
@@ -60,6 +61,26 @@ bool isYamlInteger(std::string_view s) {
     if (!isDigit(s[i])) return false;
   }
   return true;
+}
+
+// An integer as RapidJSON reads it from JSON: int64, else uint64, else a double. So a number
+// written as YAML reads back as the same JSON value.
+void setInteger(const std::string& s, Json& out) {
+  errno = 0;
+  long long value = std::strtoll(s.c_str(), nullptr, 10);
+  if (errno != ERANGE) {
+    out.SetInt64(value);
+    return;
+  }
+  if (s[0] != '-') {
+    errno = 0;
+    unsigned long long positive = std::strtoull(s.c_str(), nullptr, 10);
+    if (errno != ERANGE) {
+      out.SetUint64(positive);
+      return;
+    }
+  }
+  out.SetDouble(std::strtod(s.c_str(), nullptr));
 }
 
 // [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
@@ -203,8 +224,8 @@ class JsonBuilder final : public YAML::EventHandler {
       out.SetBool(true);
     } else if (s == "false" || s == "False" || s == "FALSE") {
       out.SetBool(false);
-    } else if (s.size() < 20 && isYamlInteger(s)) {
-      out.SetInt64(std::strtoll(s.c_str(), nullptr, 10));
+    } else if (s.size() <= 20 && isYamlInteger(s)) {
+      setInteger(s, out);
     } else if (s.size() < 40 && isYamlFloat(s)) {
       out.SetDouble(std::strtod(s.c_str(), nullptr));
     } else {

@@ -36,6 +36,18 @@ TEST(Yaml, RoundTripKeepsStringsThatLookLikeOtherTypes) {
   EXPECT_EQ(toJson((*back)[0]), R"({"x":"true","n":"5","s":"plain","l":[1,2],"o":{}})");
 }
 
+// JSON numbers past int64 (RapidJSON keeps them as uint64, then as doubles) survive YAML output.
+TEST(Yaml, IntegersBeyondInt64ReadBackAsTheSameNumber) {
+  for (const char* text : {"9223372036854775807", "9223372036854775808", "18446744073709551615",
+                           "-9223372036854775808", "-9223372036854775809", "18446744073709551616"}) {
+    auto doc = parseJson(text);
+    ASSERT_TRUE(doc.ok()) << text;
+    auto back = parseYamlDocuments(toYaml(*doc));
+    ASSERT_TRUE(back.ok()) << text;
+    EXPECT_EQ(toJson((*back)[0]), toJson(*doc)) << text;
+  }
+}
+
 TEST(Yaml, LooksLikeYaml) {
   EXPECT_FALSE(looksLikeYaml("  {\"a\":1}"));
   EXPECT_TRUE(looksLikeYaml("a: 1"));
