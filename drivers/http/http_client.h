@@ -147,13 +147,16 @@ class HttpClient {
   // verification failure), 429 and retryable 5xx, honouring Retry-After.
   boost::asio::awaitable<util::Result<HttpResponse>> send(HttpRequest request);
 
+  // Each request runs on a strand of its own (callers need none, whatever the number of threads
+  // running the executor) and the caller resumes on its own executor.
+  //
   // Sends `request` once (never retried: a watch resumes from its last revision instead) and
-  // hands a 2xx body to `on_line` as it arrives, split on '\n' (a trailing '\r' and empty lines
-  // dropped), instead of collecting it; a last line without '\n' is delivered when the body
-  // ends. A non-2xx response comes back whole, as from send(). Returns the status and headers
-  // (with an empty body) when the server ends the body or on_line returns false; a Timeout error
-  // when the deadline passes or the server stays silent for idle_timeout; transport errors as
-  // send() does.
+  // hands a 2xx body to `on_line` (called on the request's strand) as it arrives, split on '\n' (a
+  // trailing '\r' and empty lines dropped), instead of collecting it; a last line without '\n' is
+  // delivered when the body ends. A non-2xx response comes back whole, as from send(). Returns the
+  // status and headers (with an empty body) when the server ends the body or on_line returns false;
+  // a Timeout error when the deadline passes or the server stays silent for idle_timeout; transport
+  // errors as send() does.
   boost::asio::awaitable<util::Result<HttpResponse>> stream(HttpRequest request,
                                                             LineHandler on_line,
                                                             StreamOptions options = {});

@@ -240,6 +240,53 @@ TEST_F(HttpClientTest, BoundedPoolQueuesConcurrentRequests) {
   EXPECT_EQ(c->stats().connections_opened, 1u);
 }
 
+struct Outcomes {
+  std::atomic<int> answered{0}, timed_out{0}, other{0};
+};
+
+asio::awaitable<void> sendAndCount(HttpClient* client, std::string url, Outcomes* outcomes) {
+  auto res = co_await client->send(HttpRequest{"GET", std::move(url), {}, {}});
+  if (res.ok() && res->status == 200) {
+    outcomes->answered++;
+  } else if (!res.ok() && res.error().code == ErrorCode::Timeout) {
+    outcomes->timed_out++;
+  } else {
+    outcomes->other++;
+  }
+}
+
+// magnumd runs its io_context on several threads, and its callers are not all on strands (the
+// cluster API probes are not). An answer that arrives as its request's deadline passes must not
+// race the deadline's timer: Beast's streams need a stream's operations and its timer in one
+// strand. Many requests answered around their deadline, sent from coroutines on a four-thread
+// io_context: each ends with its answer or a Timeout, and the sanitizer builds see no race.
+TEST_F(HttpClientTest, AnswersRacingTheirDeadlinesOnManyThreadsEndCleanly) {
+  std::atomic<int> served{0};
+  cloud.on("GET", "/edge", [&served](const Recorded&) {
+    const auto delay = std::chrono::milliseconds(15 + served++ % 11);  // 15..25 ms
+    return FakeReply{200, R"({"ok": true})", {}, delay};
+  });
+  HttpClientOptions o;
+  o.request_timeout = 20ms;
+  o.retry.max_attempts = 1;
+  o.max_connections_per_host = 16;
+  auto c = client(o);
+  constexpr int kRequests = 300;
+  Outcomes outcomes;
+  for (int i = 0; i < kRequests; ++i) {
+    asio::co_spawn(io, sendAndCount(c.get(), cloud.url() + "/edge", &outcomes),
+                   [](std::exception_ptr e) {
+                     if (e) std::rethrow_exception(e);
+                   });
+  }
+  io.restart();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back([this] { io.run(); });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(outcomes.other.load(), 0);
+  EXPECT_EQ(outcomes.answered.load() + outcomes.timed_out.load(), kRequests);
+}
+
 TEST_F(HttpClientTest, CancellingARequestAbortsItsWaitForTheResponse) {
   cloud.on("GET", "/slow", [](const Recorded&) { return FakeReply{200, "{}", {}, 2000ms}; });
   HttpClientOptions o;
