@@ -321,6 +321,10 @@ void Daemon::shutdown() {
   if (io_) io_->stop();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
+  // No coroutine runs any more, so no write can be submitted; the store answers those in flight
+  // now, while the context their answers are posted to still exists.
+  if (store_) store_->flush();
+  if (api_) api_->finishOffloadedWork();
   http_.reset();
   signal_set_.reset();
   // Suspended coroutines (watch streams, the observer, cloud calls) are destroyed first, while

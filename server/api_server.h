@@ -52,6 +52,8 @@ class ApiServer {
   bool ready() const { return ready_; }
   // Ends open watch streams promptly; new watches end at once.
   void shutdown() { watches_.shutdown(); }
+  // After the I/O threads stopped, before their io_context is destroyed (CredentialHandlers).
+  void finishOffloadedWork() { credentials_.finishOffloadedWork(); }
   size_t openWatches() const { return watches_.openStreams(); }
 
  private:

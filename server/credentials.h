@@ -39,6 +39,10 @@ class CredentialHandlers {
   CredentialHandlers(store::Store& store, secrets::ClusterSecretStore* secrets,
                      util::MetricsRegistry& registry, CredentialObserver observer = {});
   ~CredentialHandlers();
+  // Waits for the key generation and signing in flight; each posts its answer to the executor of
+  // the request that asked. Call after the I/O threads stopped and before their context goes:
+  // a request offloaded later never finishes.
+  void finishOffloadedWork() { pool_.join(); }
   CredentialHandlers(const CredentialHandlers&) = delete;
   CredentialHandlers& operator=(const CredentialHandlers&) = delete;
 

@@ -89,6 +89,7 @@ class SqliteStore final : public Store {
                                      WatchEndCallback on_end) override;
   int64_t compactedRevision() const override { return hub_->compactedRevision(); }
   StoreUsage usage() const override;
+  void flush() override;
 
  private:
   template <typename Plan>
@@ -101,6 +102,7 @@ class SqliteStore final : public Store {
   void commitLoop();
   void commitBatch(std::vector<Op>& batch);
   void failPending(std::vector<Op>& batch, const CommitError& failure);
+  void answered(size_t ops);  // ops whose callbacks returned; wakes flush()
 
   const SqliteOptions options_;
   const QuotaLimits limits_;
@@ -118,6 +120,9 @@ class SqliteStore final : public Store {
   std::condition_variable write_cv_;
   std::deque<Op> queue_;
   size_t queued_writes_ = 0;
+  uint64_t ops_queued_ = 0;    // every op ever queued,
+  uint64_t ops_answered_ = 0;  // and those whose callback has returned (flush())
+  std::condition_variable answered_cv_;
   std::map<api::ObjectKey, Overlay> overlay_;
   Usage admitted_;  // committed_'s usage plus every queued write
   int64_t next_revision_;
@@ -261,7 +266,10 @@ void SqliteStore::submit(const api::ObjectKey& key, Limits limits, Plan plan, Ob
         admitAndQueue(key, limits, current, std::move(planned).value(), op);
       }
     }
-    if (!shutting_down) queue_.push_back(std::move(op));
+    if (!shutting_down) {
+      queue_.push_back(std::move(op));
+      ++ops_queued_;
+    }
   }
   if (shutting_down) {  // no store thread is left to run the callback
     op.done(std::move(*op.error));
@@ -328,7 +336,22 @@ void SqliteStore::commitLoop() {
       queued_writes_ -= writes;
     }
     commitBatch(batch);
+    answered(batch.size());
   }
+}
+
+void SqliteStore::answered(size_t ops) {
+  {
+    std::lock_guard lock(write_mu_);
+    ops_answered_ += ops;
+  }
+  answered_cv_.notify_all();
+}
+
+void SqliteStore::flush() {
+  std::unique_lock lock(write_mu_);
+  const uint64_t target = ops_queued_;
+  answered_cv_.wait(lock, [&] { return ops_answered_ >= target; });
 }
 
 void SqliteStore::commitBatch(std::vector<Op>& batch) {
@@ -414,6 +437,7 @@ void SqliteStore::failPending(std::vector<Op>& batch, const CommitError& failure
       "store: not applied because an earlier write failed to commit: " + failure.error.message);
   for (Op& op : batch) reply(op.done, op.error ? std::move(*op.error) : not_applied);
   for (Op& op : behind) reply(op.done, op.error ? std::move(*op.error) : earlier);
+  answered(behind.size());
 }
 
 util::Result<int> lockDatabase(const std::string& path) {

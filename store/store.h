@@ -124,6 +124,11 @@ class Store {
   // Oldest revision a watch can resume after.
   virtual int64_t compactedRevision() const = 0;
 
+  // Blocks until every write submitted before the call has been committed or refused and its
+  // callback has returned. Shutdown calls it before the executors that callbacks post to go away
+  // (a callback posting to a destroyed io_context is a use after free). Never on an I/O thread.
+  virtual void flush() = 0;
+
   virtual StoreUsage usage() const = 0;
 };
 using StorePtr = std::unique_ptr<Store>;

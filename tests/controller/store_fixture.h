@@ -83,6 +83,7 @@ class FaultyStore final : public store::Store {
     return inner_.list(o);
   }
   int64_t currentRevision() const override { return inner_.currentRevision(); }
+  void flush() override { inner_.flush(); }
   void create(api::Object o, store::ObjectCallback done) override {
     inner_.create(std::move(o), std::move(done));
   }

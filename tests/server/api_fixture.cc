@@ -111,6 +111,8 @@ void ApiTest::stop() {
   work_.reset();
   io_->stop();
   thread_.join();
+  store_->flush();  // answers still in flight are posted to io_ before it goes
+  api_->finishOffloadedWork();
   io_.reset();  // destroys unfinished streams while the API and the store still exist
   writers_.clear();
   api_.reset();

@@ -2,7 +2,10 @@
 // durability across reopen, the database lock, quota failures.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "store/sqlite_store.h"
 #include "store_test_util.h"
@@ -168,6 +171,24 @@ TEST_F(StoreCrudTest, RemoveWithoutFinalizersDeletes) {
   EXPECT_EQ(removed->metadata.name, "a");
   EXPECT_FALSE(store_->get({api::Kind::Cluster, "ns", "a"}).ok());
   EXPECT_TRUE(createSync(*store_, cluster("ns", "a")).ok());  // the name is free again
+}
+
+// Shutdown relies on it: after flush() no callback of an earlier write is still to come, so the
+// executor those callbacks post to may go.
+TEST_F(StoreCrudTest, FlushReturnsOnceEveryEarlierWriteWasAnswered) {
+  std::atomic<int> answered{0};
+  constexpr int kWrites = 20;
+  for (int i = 0; i < kWrites; ++i) {
+    store_->create(cluster("ns", "c" + std::to_string(i)), [&answered](util::Result<api::Object>) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a slow consumer
+      answered++;
+    });
+  }
+  // Refused writes (a duplicate) are answered too.
+  store_->create(cluster("ns", "c0"), [&answered](util::Result<api::Object>) { answered++; });
+  store_->flush();
+  EXPECT_EQ(answered.load(), kWrites + 1);
+  store_->flush();  // nothing pending: returns at once
 }
 
 TEST_F(StoreCrudTest, FinalizersHoldDeletionUntilRemoved) {
