@@ -45,7 +45,7 @@ class ScriptedProber final : public drivers::kube::ApiProber {
     {
       std::lock_guard lock(mutex);
       calls.push_back(url);
-      contexts.insert(tls.get());
+      contexts.insert(tls);
       peak = std::max(peak, ++in_flight);
     }
     if (delay.count() > 0) {
@@ -61,7 +61,9 @@ class ScriptedProber final : public drivers::kube::ApiProber {
   std::mutex mutex;
   std::map<std::string, ApiObservation> answers;
   std::vector<std::string> calls;
-  std::set<const void*> contexts;
+  // Held, not only their addresses: a context freed and another allocated at the same address
+  // would count once.
+  std::set<drivers::http::TlsContextPtr> contexts;
   int in_flight = 0, peak = 0;
   std::chrono::milliseconds delay{0};
 };
