@@ -191,11 +191,19 @@ void ClusterReconciler::refreshJoinToken(ClusterScope& scope) {
   }
   const auto ttl = deps_.secrets->tokenTtl();
   const auto now = deps_.clock.now();
-  if (now + ttl / 2 < scope.secrets->token_expires) return;
+  if (now + ttl / 2 < scope.secrets->token_expires) {
+    scope.token_refresh_due = scope.secrets->token_expires - ttl / 2;
+    return;
+  }
   const auto expires = now + ttl;
   auto written = deps_.cloud.run(deps_.control_plane->refreshBootstrapToken(
       scope.uid(), scope.secrets->bootstrap_token, expires));
   if (!written.ok()) {
+    // Again soon, well before the token runs out (a quarter of its lifetime at most).
+    scope.token_refresh_due =
+        now +
+        std::min<std::chrono::milliseconds>(
+            options_.failed_retry, std::chrono::duration_cast<std::chrono::milliseconds>(ttl / 4));
     deps_.events.warning(scope.cluster, "JoinTokenRefreshFailed",
                          "the join token could not be renewed in the cluster (new nodes cannot "
                          "join once it expires on {}): {}",
@@ -208,6 +216,7 @@ void ClusterReconciler::refreshJoinToken(ClusterScope& scope) {
     return {};
   });
   if (updated.ok()) scope.secrets = std::move(*updated);
+  scope.token_refresh_due = expires - ttl / 2;
 }
 
 }  // namespace magnumd::reconcilers

@@ -88,7 +88,7 @@ Result ClusterReconciler::reconcileNormal(ClusterScope& scope) {
   checkHealth(scope);
   result = remediate(scope, result);
   if (auto s = writeStatus(scope); !s.ok()) return Result::fail(s.takeError());
-  return withHealthDeadline(scope, withNodeDeadline(scope, result));
+  return withTokenDeadline(scope, withHealthDeadline(scope, withNodeDeadline(scope, result)));
 }
 
 // While the phase waits for nodes, come back when the first of them reaches nodeStartupTimeout,
@@ -108,6 +108,17 @@ Result ClusterReconciler::withHealthDeadline(const ClusterScope& scope, Result r
   const auto& next = scope.health.plan.next_check;
   if (!result.ok() || !scope.health.judged || !next) return result;
   auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*next - deps_.clock.now()) +
+              std::chrono::seconds(1);
+  wait = std::max<std::chrono::milliseconds>(wait, std::chrono::seconds(1));
+  if (!result.requeue_after || wait < *result.requeue_after) result.requeue_after = wait;
+  return result;
+}
+
+// The join token's next refresh brings the cluster back when it is due.
+Result ClusterReconciler::withTokenDeadline(const ClusterScope& scope, Result result) const {
+  if (!result.ok() || !scope.token_refresh_due) return result;
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*scope.token_refresh_due -
+                                                                    deps_.clock.now()) +
               std::chrono::seconds(1);
   wait = std::max<std::chrono::milliseconds>(wait, std::chrono::seconds(1));
   if (!result.requeue_after || wait < *result.requeue_after) result.requeue_after = wait;

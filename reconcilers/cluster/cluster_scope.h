@@ -88,6 +88,9 @@ struct ClusterScope {
   HealthView health;
   // The cluster's secrets, once loaded this pass (cluster_certificates.cc).
   std::optional<secrets::ClusterSecrets> secrets;
+  // When the join token must be written again (refreshJoinToken): the pass comes back then even
+  // if nothing else changes, since a settled cluster gets no other reason to.
+  std::optional<util::SystemTime> token_refresh_due;
   // The CA set new servers get (api::formatCaSet): workers, and masters (with any renewal).
   std::string worker_pki, master_pki;
   std::optional<api::CaRotationStatus> ca_rotation;  // this pass's (status.caRotation)

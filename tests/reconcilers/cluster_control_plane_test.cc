@@ -69,12 +69,14 @@ class ScriptedControlPlane final : public ControlPlaneSource {
                                             util::SystemTime expires) override {
     std::lock_guard lock(mutex);
     if (!tracked.count(uid)) co_return util::makeError(util::ErrorCode::Unavailable, "not tracked");
+    if (token_write_fails) co_return util::makeError(util::ErrorCode::Internal, "403 Forbidden");
     tokens[uid] = {std::move(token), expires};
     co_return util::Status{};
   }
 
   mutable std::mutex mutex;
   std::map<std::string, std::pair<std::string, util::SystemTime>> tokens;  // uid -> refreshed
+  bool token_write_fails = false;
   std::map<std::string, std::string> cluster_info;  // uid -> CA bundle written
   std::optional<util::Error> cluster_info_error;
   std::vector<std::string> drained;        // nodes, in call order
@@ -298,7 +300,9 @@ TEST_F(ClusterControlPlaneTest, ANodeNotReadyAfterCompletionShowsInNodesReadyNot
   EXPECT_EQ(condition(st, "Ready")->status, "False");
   EXPECT_EQ(st.health_status, "UNHEALTHY");
   EXPECT_EQ(st.health_status_reason["c-default-worker-0.Ready"], "False");
-  EXPECT_FALSE(result.requeue_after.has_value()) << "no deadline to wait for";
+  // No node deadline to wait for; only the join token's refresh, half a day after it was made.
+  ASSERT_TRUE(result.requeue_after.has_value());
+  EXPECT_GT(*result.requeue_after, 10h) << "no deadline to wait for but the join token's";
 
   // The API goes away: the last version it told stays.
   apiFails(uid, ApiFailure::Connect, "connecting to https://192.0.2.10:6443: Connection refused");
@@ -803,7 +807,7 @@ TEST_F(ClusterControlPlaneTest, ACaRotationRollsEveryNodeThreeTimesAndEndsOnTheN
 TEST_F(ClusterControlPlaneTest, TheJoinTokenIsRefreshedInTheClusterAtHalfItsLifetime) {
   auto uid = createCompletedStack("prod", 1, 1);
   apiShows(uid);
-  reconcileCluster("prod");
+  auto settled = reconcileCluster("prod");
   auto live = store_->get({api::Kind::Cluster, "demo", "prod"});
   ASSERT_TRUE(live.ok());
   auto before = secrets_->load(*live);
@@ -812,9 +816,16 @@ TEST_F(ClusterControlPlaneTest, TheJoinTokenIsRefreshedInTheClusterAtHalfItsLife
     std::lock_guard lock(api_.mutex);
     EXPECT_EQ(api_.tokens.count(uid), 0u) << "a fresh token is left alone";
   }
+  // Nothing else brings a settled cluster back: the pass asks to come back at the half-life.
+  ASSERT_TRUE(settled.requeue_after.has_value());
+  const auto half_life = before->token_expires - std::chrono::hours(12) - clock_.now();
+  EXPECT_GE(*settled.requeue_after, half_life);
+  EXPECT_LE(*settled.requeue_after, half_life + std::chrono::seconds(1));
   clock_.advance(std::chrono::hours(13));
   apiShows(uid);
-  reconcileCluster("prod");
+  auto refreshed = reconcileCluster("prod");
+  ASSERT_TRUE(refreshed.requeue_after.has_value());
+  EXPECT_EQ(*refreshed.requeue_after, std::chrono::hours(12) + std::chrono::seconds(1));
   {
     std::lock_guard lock(api_.mutex);
     ASSERT_EQ(api_.tokens.count(uid), 1u);
@@ -832,6 +843,20 @@ TEST_F(ClusterControlPlaneTest, TheJoinTokenIsRefreshedInTheClusterAtHalfItsLife
   reconcileCluster("prod");
   {
     std::lock_guard lock(api_.mutex);
+    EXPECT_LT(api_.tokens[uid].second, clock_.now());
+  }
+  // A write that fails is tried again within a quarter of the lifetime.
+  apiShows(uid);
+  {
+    std::lock_guard lock(api_.mutex);
+    api_.token_write_fails = true;
+  }
+  auto failed = reconcileCluster("prod");
+  ASSERT_TRUE(failed.requeue_after.has_value());
+  EXPECT_LE(*failed.requeue_after, std::chrono::hours(6) + std::chrono::seconds(1));
+  {
+    std::lock_guard lock(api_.mutex);
+    api_.token_write_fails = false;
     EXPECT_LT(api_.tokens[uid].second, clock_.now());
   }
   apiShows(uid);
