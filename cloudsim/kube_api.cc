@@ -14,14 +14,6 @@ using util::makeError;
 constexpr std::string_view kAggregated =
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
-Response kubeJson(http::status status, std::string body,
-                  std::string_view content_type = "application/json") {
-  Response res = jsonText(status, std::move(body));
-  res.set(http::field::content_type, content_type);
-  res.set("Cache-Control", "no-cache, private");
-  return res;
-}
-
 Response plain(http::status status, std::string body) {
   Response res{status, 11};
   res.set(http::field::content_type, "text/plain; charset=utf-8");
@@ -88,7 +80,8 @@ Response health(const KubeCluster& cluster, std::string_view check) {
 constexpr std::string_view kCoreResources =
     R"({"resource":"configmaps","responseKind":{"group":"","version":"v1","kind":"ConfigMap"},"scope":"Namespaced","singularResource":"configmap","verbs":["get","patch","update"],"shortNames":["cm"]},)"
     R"({"resource":"nodes","responseKind":{"group":"","version":"v1","kind":"Node"},"scope":"Cluster","singularResource":"node","verbs":["delete","get","list","patch","watch"],"shortNames":["no"]},)"
-    R"({"resource":"pods","responseKind":{"group":"","version":"v1","kind":"Pod"},"scope":"Namespaced","singularResource":"pod","verbs":["delete","get","list"],"shortNames":["po"],"categories":["all"],"subresources":[{"subresource":"eviction","responseKind":{"group":"policy","version":"v1","kind":"Eviction"},"verbs":["create"]}]})";
+    R"({"resource":"pods","responseKind":{"group":"","version":"v1","kind":"Pod"},"scope":"Namespaced","singularResource":"pod","verbs":["delete","get","list"],"shortNames":["po"],"categories":["all"],"subresources":[{"subresource":"eviction","responseKind":{"group":"policy","version":"v1","kind":"Eviction"},"verbs":["create"]}]},)"
+    R"({"resource":"secrets","responseKind":{"group":"","version":"v1","kind":"Secret"},"scope":"Namespaced","singularResource":"secret","verbs":["create","delete","get","list","update"]})";
 constexpr std::string_view kAppsResources =
     R"({"resource":"daemonsets","responseKind":{"group":"apps","version":"v1","kind":"DaemonSet"},"scope":"Namespaced","singularResource":"daemonset","verbs":["get"],"shortNames":["ds"],"categories":["all"]})";
 constexpr std::string_view kCoreResourceList =
@@ -96,7 +89,8 @@ constexpr std::string_view kCoreResourceList =
     R"({"name":"configmaps","singularName":"configmap","namespaced":true,"kind":"ConfigMap","verbs":["get","patch","update"],"shortNames":["cm"]},)"
     R"({"name":"nodes","singularName":"node","namespaced":false,"kind":"Node","verbs":["delete","get","list","patch","watch"],"shortNames":["no"]},)"
     R"({"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["delete","get","list"],"shortNames":["po"],"categories":["all"]},)"
-    R"({"name":"pods/eviction","singularName":"","namespaced":true,"group":"policy","version":"v1","kind":"Eviction","verbs":["create"]}]})";
+    R"({"name":"pods/eviction","singularName":"","namespaced":true,"group":"policy","version":"v1","kind":"Eviction","verbs":["create"]},)"
+    R"({"name":"secrets","singularName":"secret","namespaced":true,"kind":"Secret","verbs":["create","delete","get","list","update"]}]})";
 constexpr std::string_view kAppsResourceList =
     R"({"kind":"APIResourceList","apiVersion":"v1","groupVersion":"apps/v1","resources":[)"
     R"({"name":"daemonsets","singularName":"daemonset","namespaced":true,"kind":"DaemonSet","verbs":["get"],"shortNames":["ds"],"categories":["all"]}]})";
@@ -474,6 +468,13 @@ util::Status stringMapPatch(std::map<std::string, std::string>& target, const Js
 
 }  // namespace
 
+Response kubeJson(http::status status, std::string body, std::string_view content_type) {
+  Response res = jsonText(status, std::move(body));
+  res.set(http::field::content_type, content_type);
+  res.set("Cache-Control", "no-cache, private");
+  return res;
+}
+
 Response kubeStatus(http::status status, std::string_view reason, std::string_view message) {
   util::JsonDoc doc;
   doc.SetObject();
@@ -588,6 +589,11 @@ Response handleKubeApi(KubeClusters& clusters, KubeCluster& cluster, const Reque
   if (seg.size() == 6 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "namespaces" &&
       seg[4] == "configmaps") {
     return configMaps(clusters, cluster, req, query, seg[3], seg[5]);
+  }
+  // /api/v1/namespaces/{ns}/secrets[/{name}]
+  if ((seg.size() == 5 || seg.size() == 6) && seg[0] == "api" && seg[1] == "v1" &&
+      seg[2] == "namespaces" && seg[4] == "secrets") {
+    return handleSecrets(cluster, req, query, seg[3], seg.size() == 6 ? seg[5] : "", now);
   }
   // /api/v1/namespaces/{ns}/pods[/{name}[/eviction]]
   if (seg.size() >= 5 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "namespaces" &&

@@ -1,7 +1,8 @@
 // The part of kube-apiserver that kubectl 1.32 uses for `version`, `get nodes [-o wide|yaml]`,
 // `get --raw /healthz` (shared/reference/kubeadm-bootstrap.md §5), `cordon`, `uncordon`, `drain`,
 // `delete node` and `get pods`, plus kube-public/cluster-info (read and rewritten during a CA
-// rotation), answered from one simulated cluster: a function from request to response, so tests
+// rotation) and kube-system's bootstrap-token Secrets (rewritten to keep a join token valid),
+// answered from one simulated cluster: a function from request to response, so tests
 // need no sockets. Watches are streamed by the embedding (kube_listeners.cc) from the cluster's
 // event backlog.
 #pragma once
@@ -40,5 +41,14 @@ std::optional<NodeWatch> nodeWatchOf(const Request& req);
 
 // Status bodies as kube-apiserver writes them.
 Response kubeStatus(http::status status, std::string_view reason, std::string_view message);
+// A JSON answer with kube-apiserver's headers.
+Response kubeJson(http::status status, std::string body,
+                  std::string_view content_type = "application/json");
+
+// /api/v1/namespaces/{ns}/secrets[/{name}] (`name` empty: the collection): kube-system's
+// bootstrap-token Secrets (kube_tokens.h), after the token cleaner ran at `now`.
+// kube_secrets_api.cc.
+Response handleSecrets(KubeCluster& cluster, const Request& req, const Query& query,
+                       std::string_view ns, std::string_view name, SystemTime now);
 
 }  // namespace magnumd::cloudsim

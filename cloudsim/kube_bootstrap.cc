@@ -128,6 +128,36 @@ util::Status readRegistration(const Json& config, std::string_view file, NodeBoo
   return {};
 }
 
+// One bootstrapTokens entry, checked as kubeadm init checks it before it writes the Secret.
+util::Result<KubeadmToken> readToken(const Json& entry, std::string_view file, size_t index) {
+  auto bad = [&](std::string_view field, std::string_view why) {
+    return invalid(
+        fmt::format("{}: InitConfiguration bootstrapTokens[{}].{}: {}", file, index, field, why));
+  };
+  KubeadmToken out;
+  out.token = textAt(&entry, "token");
+  // The token is a secret: say what is wrong with it, never what it is.
+  size_t dot = out.token.find('.');
+  if (dot == std::string::npos ||
+      !isBootstrapTokenPart(std::string_view(out.token).substr(0, dot), 6) ||
+      !isBootstrapTokenPart(std::string_view(out.token).substr(dot + 1), 16)) {
+    return bad("token", "is not of the form [a-z0-9]{6}.[a-z0-9]{16}");
+  }
+  out.description = textAt(&entry, "description");
+  if (std::string ttl = textAt(&entry, "ttl"); !ttl.empty()) {
+    auto parsed = util::parseDuration(ttl);
+    if (!parsed.ok()) return bad("ttl", parsed.error().message);
+    out.ttl = std::chrono::duration_cast<std::chrono::seconds>(*parsed);
+  }
+  if (std::string expires = textAt(&entry, "expires"); !expires.empty()) {
+    out.expires = util::parseRfc3339(expires);
+    if (!out.expires) return bad("expires", fmt::format("\"{}\" is not an RFC 3339 time", expires));
+  }
+  out.usages = textList(&entry, "usages");
+  out.groups = textList(&entry, "groups");
+  return out;
+}
+
 util::Status readKubeadmConfig(std::string_view file, const std::string& content,
                                NodeBootstrap& out) {
   auto docs = util::parseYamlDocuments(content, limits());
@@ -149,8 +179,11 @@ util::Status readKubeadmConfig(std::string_view file, const std::string& content
     } else if (kind == "InitConfiguration") {
       if (!out.init) out.init.emplace();
       if (const Json* tokens = util::member(doc, "bootstrapTokens"); tokens && tokens->IsArray()) {
-        for (const auto& t : tokens->GetArray())
-          out.init->bootstrap_tokens.push_back(textAt(&t, "token"));
+        for (const auto& t : tokens->GetArray()) {
+          auto token = readToken(t, file, out.init->bootstrap_tokens.size());
+          if (!token.ok()) return token.takeError();
+          out.init->bootstrap_tokens.push_back(std::move(*token));
+        }
       }
       out.init->advertise_address = textAt(object(&doc, "localAPIEndpoint"), "advertiseAddress");
       RETURN_IF_ERROR(readRegistration(doc, file, out));
@@ -200,6 +233,12 @@ util::Status readBootstrapEnv(const std::string& content, NodeBootstrap& out) {
 }
 
 }  // namespace
+
+bool isBootstrapTokenPart(std::string_view text, size_t length) {
+  return text.size() == length && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+         });
+}
 
 util::Result<std::map<std::string, std::string>> parseNodeLabels(std::string_view value) {
   std::map<std::string, std::string> out;

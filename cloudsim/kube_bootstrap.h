@@ -14,17 +14,28 @@
 #include <vector>
 
 #include "util/result.h"
+#include "util/time.h"
 
 namespace magnumd::cloudsim {
 
 // Nova's limit on user_data, counted on the base64 text (nova/api/openstack/compute/schemas).
 inline constexpr size_t kMaxUserDataBase64 = 65535;
 
+// An InitConfiguration bootstrapTokens entry: what kubeadm init writes into the token's Secret.
+struct KubeadmToken {
+  std::string token;  // "<id>.<secret>", [a-z0-9]{6}.[a-z0-9]{16}
+  std::string description;
+  std::optional<std::chrono::seconds> ttl;  // absent: kubeadm's 24h; zero: never expires
+  std::optional<util::SystemTime> expires;  // absolute; wins over ttl, as in kubeadm
+  std::vector<std::string> usages;          // absent: signing, authentication
+  std::vector<std::string> groups;  // absent: system:bootstrappers:kubeadm:default-node-token
+};
+
 struct KubeadmInit {
   std::string kubernetes_version;      // "v1.30.4"
   std::string control_plane_endpoint;  // "host:port", may be empty
   std::vector<std::string> cert_sans;
-  std::vector<std::string> bootstrap_tokens;
+  std::vector<KubeadmToken> bootstrap_tokens;
   std::string advertise_address;
   std::string service_subnet;
 };
@@ -56,6 +67,9 @@ struct NodeIdentity {
   std::string hostname;
   std::string instance_id;
 };
+
+// `text` is `length` characters of [a-z0-9]: kubeadm's token id (6) or secret (16).
+bool isBootstrapTokenPart(std::string_view text, size_t length);
 
 // Parses decoded user_data (the cloud-config text, not base64). An error names the file or field.
 util::Result<NodeBootstrap> parseNodeBootstrap(std::string_view user_data,

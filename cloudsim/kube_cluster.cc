@@ -262,8 +262,14 @@ void KubeClusters::startCluster(uint32_t stack, uint32_t slot, const NodeBootstr
   }
   cluster->version = withV(boot.init->kubernetes_version);
   cluster->ca_hash = trust->signing;
-  cluster->tokens = boot.init->bootstrap_tokens;
   cluster->created = clock_.now();
+  // kubeadm init writes each configured token as its Secret, valid for its ttl from now.
+  for (const KubeadmToken& token : boot.init->bootstrap_tokens) {
+    if (cluster->tokens.by_id.size() >= kMaxTokenSecrets) break;
+    TokenSecret secret = initTokenSecret(token, clock_.now());
+    stampTokenSecret(secret, cluster->stack_id, ++cluster->resource_version);
+    cluster->tokens.by_id[secret.id] = std::move(secret);
+  }
   // kubeadm init uploads cluster-info: the endpoint nodes join through and the cluster CA.
   ClusterInfo& info = cluster->cluster_info;
   info.data["kubeconfig"] =
@@ -305,11 +311,12 @@ void KubeClusters::join(KubeCluster& cluster, uint32_t slot, const NodeBootstrap
   auto inClusterInfo = [&](const std::string& hash) {
     return std::find(known.begin(), known.end(), hash) != known.end();
   };
-  std::string refused;
+  // First a Secret that holds the token and has not expired now (the token is a secret: the
+  // reason says what is wrong, never what it is).
+  std::string refused = joinTokenProblem(cluster.tokens, j.token, clock_.now());
   NodeTrust trust;
-  // The token is a secret: say that it is wrong, never what it is.
-  if (std::find(cluster.tokens.begin(), cluster.tokens.end(), j.token) == cluster.tokens.end()) {
-    refused = "discovery.bootstrapToken.token is not one of the cluster's bootstrap tokens";
+  if (!refused.empty()) {
+    // kubeadm join stops at token discovery.
   } else if (std::none_of(j.ca_cert_hashes.begin(), j.ca_cert_hashes.end(), inClusterInfo)) {
     // kubeadm's pubKeyPins.CheckAny over cluster-info's CA certificates.
     refused =
@@ -336,6 +343,8 @@ void KubeClusters::join(KubeCluster& cluster, uint32_t slot, const NodeBootstrap
   if (!refused.empty()) {
     LOG_WARN("cloudsim", "server {} ({}) does not join stack {}: {}", s.name, s.id,
              cluster.stack_id, refused);
+    cluster.join_refusals.push_back({s.name, s.id, clock_.now(), std::move(refused)});
+    while (cluster.join_refusals.size() > kMaxJoinRefusals) cluster.join_refusals.pop_front();
     return;
   }
   addNode(cluster, slot, boot, j.control_plane, std::move(trust));

@@ -29,6 +29,7 @@
 #include "cloudsim/kube_bootstrap.h"
 #include "cloudsim/kube_pods.h"
 #include "cloudsim/kube_timeline.h"
+#include "cloudsim/kube_tokens.h"
 #include "cloudsim/nova_store.h"
 #include "util/result.h"
 
@@ -104,6 +105,14 @@ struct ClusterInfo {
   SystemTime created;
 };
 
+// A server whose kubeadm join failed (it never becomes a Node), with kubeadm's reason.
+struct JoinRefusal {
+  std::string server;
+  std::string server_id;
+  SystemTime time;
+  std::string reason;  // never contains a token's secret
+};
+
 struct KubeCluster {
   uint32_t stack = kNone;
   std::string stack_id;
@@ -112,7 +121,10 @@ struct KubeCluster {
   // version of its own runs this one when it joins.
   std::string version;
   std::string ca_hash;  // the first CA of the init node's ca.crt (sha256:...)
-  std::vector<std::string> tokens;
+  // kube-system/bootstrap-token-* Secrets: made by kubeadm init, rewritten through the API,
+  // removed by the token cleaner once expired. A join needs a valid one (kube_tokens.h).
+  TokenSecrets tokens;
+  std::deque<JoinRefusal> join_refusals;  // the last kMaxJoinRefusals, oldest first
   ClusterInfo cluster_info;
   // Every CA certificate (PEM) seen in a master's ca.crt, by pin: the masters' trust stores are
   // made of them.
@@ -211,6 +223,7 @@ class KubeClusters {
   util::Status deletePod(KubeCluster& cluster, std::string_view ns, std::string_view name);
 
   static constexpr size_t kMaxEvents = 512;
+  static constexpr size_t kMaxJoinRefusals = 32;
   static constexpr size_t kMaxRetiredTimelines = 1024;
 
  private:

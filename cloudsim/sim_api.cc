@@ -210,7 +210,7 @@ Json strings(const std::vector<std::string>& list, util::JsonAlloc& a) {
   return out;
 }
 
-Json clusterJson(const KubeCluster& c, util::JsonAlloc& a) {
+Json clusterJson(const KubeCluster& c, SystemTime now, util::JsonAlloc& a) {
   Json j(rapidjson::kObjectType);
   j.AddMember("stack_id", util::str(c.stack_id, a), a);
   j.AddMember("api_address", c.port == 0 ? Json() : util::str(fmt::format("https://127.0.0.1:{}", c.port), a), a);
@@ -238,6 +238,30 @@ Json clusterJson(const KubeCluster& c, util::JsonAlloc& a) {
     nodes.PushBack(node, a);
   }
   j.AddMember("nodes", nodes, a);
+  // Ids and expirations only: a token's secret never leaves the cluster's API. An expired one
+  // is left out, as the token cleaner would have deleted it by now.
+  Json tokens(rapidjson::kArrayType);
+  for (const auto& [id, t] : c.tokens.by_id) {
+    if (t.expires && *t.expires <= now) continue;
+    Json token(rapidjson::kObjectType);
+    token.AddMember("id", util::str(id, a), a);
+    token.AddMember("secret_name", util::str("kube-system/" + tokenSecretName(id), a), a);
+    token.AddMember("expiration",
+                    t.expires ? util::str(util::formatRfc3339(*t.expires), a) : Json(), a);
+    token.AddMember("resource_version", t.resource_version, a);
+    tokens.PushBack(token, a);
+  }
+  j.AddMember("bootstrap_tokens", tokens, a);
+  Json refusals(rapidjson::kArrayType);
+  for (const JoinRefusal& r : c.join_refusals) {
+    Json refusal(rapidjson::kObjectType);
+    refusal.AddMember("server", util::str(r.server, a), a);
+    refusal.AddMember("server_id", util::str(r.server_id, a), a);
+    refusal.AddMember("time", util::str(util::formatRfc3339(r.time), a), a);
+    refusal.AddMember("reason", util::str(r.reason, a), a);
+    refusals.PushBack(refusal, a);
+  }
+  j.AddMember("join_refusals", refusals, a);
   return j;
 }
 
@@ -309,7 +333,8 @@ Response clusters(Sim& sim, Call& call) {
   auto& a = doc.GetAllocator();
   if (seg.size() == 1 && call.method == "GET") {
     Json list(rapidjson::kArrayType);
-    for (const auto& [slot, c] : sim.kube().all()) list.PushBack(clusterJson(*c, a), a);
+    for (const auto& [slot, c] : sim.kube().all())
+      list.PushBack(clusterJson(*c, sim.clock().now(), a), a);
     doc.AddMember("clusters", list, a);
     return jsonReply(http::status::ok, doc);
   }
@@ -341,7 +366,7 @@ Response clusters(Sim& sim, Call& call) {
         if (!status.ok()) return simError(http::status::conflict, status.error().message);
       }
     }
-    doc.AddMember("cluster", clusterJson(*c, a), a);
+    doc.AddMember("cluster", clusterJson(*c, sim.clock().now(), a), a);
     return jsonReply(http::status::ok, doc);
   }
   if (seg.size() == 4 && seg[2] == "nodes" && write) {
@@ -349,7 +374,7 @@ Response clusters(Sim& sim, Call& call) {
     if (!ready || body.MemberCount() != 1) return simError(http::status::bad_request, "body must be {\"ready\": true|false}");
     auto status = sim.kube().setNodeReady(*c, seg[3], *ready);
     if (!status.ok()) return simError(statusOf(status.error().code), status.error().message);
-    doc.AddMember("cluster", clusterJson(*c, a), a);
+    doc.AddMember("cluster", clusterJson(*c, sim.clock().now(), a), a);
     return jsonReply(http::status::ok, doc);
   }
   return simError(http::status::not_found, "unknown /sim/v1/clusters path; see cloudsim/README.md");

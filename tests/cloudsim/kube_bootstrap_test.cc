@@ -27,7 +27,10 @@ TEST_F(KubeBootstrapTest, FirstMasterCarriesTheCaAndTheInitConfiguration) {
   EXPECT_EQ(b->init->kubernetes_version, "v1.30.4");
   EXPECT_EQ(b->init->control_plane_endpoint, "10.0.0.5:6443");
   EXPECT_EQ(b->init->cert_sans, (std::vector<std::string>{"api.example.test", "172.24.4.10"}));
-  EXPECT_EQ(b->init->bootstrap_tokens, (std::vector<std::string>{"abcdef.0123456789abcdef"}));
+  ASSERT_EQ(b->init->bootstrap_tokens.size(), 1u);
+  EXPECT_EQ(b->init->bootstrap_tokens[0].token, "abcdef.0123456789abcdef");
+  EXPECT_EQ(b->init->bootstrap_tokens[0].ttl, std::chrono::seconds(24 * 3600));
+  EXPECT_FALSE(b->init->bootstrap_tokens[0].expires.has_value());
   EXPECT_EQ(b->init->service_subnet, "10.254.0.0/16");
   EXPECT_EQ(b->node_name, "prod-master-0");  // {{ local_hostname }} rendered
   EXPECT_EQ(b->ca_cert_pem, ca_->cert_pem);
@@ -121,6 +124,13 @@ TEST_F(KubeBootstrapTest, BrokenUserDataIsAnErrorNamingWhatIsWrong) {
       "#cloud-config\nwrite_files:\n- path: /run/kubeadm/kubeadm-join-config.yaml\n  content: |\n"
       "    apiVersion: kubeadm.k8s.io/v1beta3\n    kind: JoinConfiguration\n",
       "discovery.bootstrapToken");
+  // kubeadm init checks its tokens before it writes their Secrets; the token never shows.
+  std::string init = initUserData(*ca_, "ABCDEF.0123456789abcdef");
+  expectError(init, "bootstrapTokens[0].token: is not of the form [a-z0-9]{6}.[a-z0-9]{16}");
+  EXPECT_EQ(parseNodeBootstrap(init, id).error().message.find("ABCDEF"), std::string::npos);
+  init = initUserData(*ca_, "abcdef.0123456789abcdef");
+  init.replace(init.find("ttl: 24h0m0s"), 12, "ttl: soon");
+  expectError(init, "bootstrapTokens[0].ttl: invalid duration \"soon\"");
   // A billion-laughs document stops at the node limit instead of expanding.
   std::string bomb =
       "#cloud-config\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"

@@ -425,7 +425,8 @@ TEST_F(KubeDay2Test, DrainEvictsWhatIsNotADaemonSetOrStaticPod) {
   auto discovery = kubeJson("/api/v1");
   std::vector<std::string> resources;
   for (const auto& r : discovery["resources"].GetArray()) resources.push_back(str(r["name"]));
-  EXPECT_EQ(resources, (std::vector<std::string>{"configmaps", "nodes", "pods", "pods/eviction"}));
+  EXPECT_EQ(resources,
+            (std::vector<std::string>{"configmaps", "nodes", "pods", "pods/eviction", "secrets"}));
 }
 
 TEST_F(KubeDay2Test, ADeletedNodeComesBackWhenItsServerRestarts) {
