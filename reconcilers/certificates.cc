@@ -88,7 +88,16 @@ CertificatePlan planCertificates(const CertificateInput& in) {
                 fmt::format("the masters' certificates expire about {}; replacing the masters",
                             util::formatRfc3339(*in.oldest_master + in.leaf_validity)));
   }
-  return make(CertificateAction::None, api::kCaComplete, "");
+  // Only times still ahead: a renewal already due waits for what blocks it (a rollout, which
+  // brings the cluster back when it completes), and must not turn into a pass every second.
+  CertificatePlan plan = make(CertificateAction::None, api::kCaComplete, "");
+  auto consider = [&](util::SystemTime due) {
+    if (due > in.now && (!plan.recheck_at || due < *plan.recheck_at)) plan.recheck_at = due;
+  };
+  if (in.ca_expires) consider(*in.ca_expires - in.renew_before);
+  if (in.oldest_master && in.cannot_replace_masters.empty())
+    consider(*in.oldest_master + in.leaf_validity - in.renew_before);
+  return plan;
 }
 
 }  // namespace magnumd::reconcilers

@@ -48,6 +48,9 @@ struct CertificatePlan {
   std::string phase;    // status.caRotation.phase
   std::string reason;   // api::kCaRequested / kCaExpiring (Begin)
   std::string message;  // what the step waits for
+  // Nothing to do yet: when a renewal (of the CAs, or of the masters' certificates) falls due,
+  // so that the cluster's next pass comes then even if nothing else about it changes.
+  std::optional<util::SystemTime> recheck_at;
 };
 
 CertificatePlan planCertificates(const CertificateInput& in);

@@ -89,6 +89,7 @@ util::Status ClusterReconciler::manageCertificates(ClusterScope& scope) {
           "address, and the masters cannot be replaced";
     }
     const CertificatePlan plan = planCertificates(in);
+    scope.certificates_due = plan.recheck_at;
     status.phase = plan.phase;
     status.message = plan.message;
     waiting.clear();

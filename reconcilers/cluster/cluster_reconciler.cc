@@ -88,7 +88,7 @@ Result ClusterReconciler::reconcileNormal(ClusterScope& scope) {
   checkHealth(scope);
   result = remediate(scope, result);
   if (auto s = writeStatus(scope); !s.ok()) return Result::fail(s.takeError());
-  return withTokenDeadline(scope, withHealthDeadline(scope, withNodeDeadline(scope, result)));
+  return withRenewalDeadline(scope, withHealthDeadline(scope, withNodeDeadline(scope, result)));
 }
 
 // While the phase waits for nodes, come back when the first of them reaches nodeStartupTimeout,
@@ -114,11 +114,14 @@ Result ClusterReconciler::withHealthDeadline(const ClusterScope& scope, Result r
   return result;
 }
 
-// The join token's next refresh brings the cluster back when it is due.
-Result ClusterReconciler::withTokenDeadline(const ClusterScope& scope, Result result) const {
-  if (!result.ok() || !scope.token_refresh_due) return result;
-  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*scope.token_refresh_due -
-                                                                    deps_.clock.now()) +
+// The join token's next refresh, and the next certificate renewal, bring the cluster back when
+// they are due: nothing else may look at a settled cluster before then.
+Result ClusterReconciler::withRenewalDeadline(const ClusterScope& scope, Result result) const {
+  std::optional<util::SystemTime> due = scope.token_refresh_due;
+  if (scope.certificates_due && (!due || *scope.certificates_due < *due))
+    due = scope.certificates_due;
+  if (!result.ok() || !due) return result;
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*due - deps_.clock.now()) +
               std::chrono::seconds(1);
   wait = std::max<std::chrono::milliseconds>(wait, std::chrono::seconds(1));
   if (!result.requeue_after || wait < *result.requeue_after) result.requeue_after = wait;

@@ -76,7 +76,8 @@ class ClusterReconciler final : public controller::Reconciler {
   util::Status resolveTemplate(ClusterScope& scope);
   controller::Result withNodeDeadline(const ClusterScope& scope, controller::Result result) const;
   controller::Result withHealthDeadline(const ClusterScope& scope, controller::Result result) const;
-  controller::Result withTokenDeadline(const ClusterScope& scope, controller::Result result) const;
+  controller::Result withRenewalDeadline(const ClusterScope& scope,
+                                         controller::Result result) const;
   // cluster_nodegroups.cc
   util::Status ensureDefaultNodeGroups(ClusterScope& scope);
   util::Status loadNodeGroups(ClusterScope& scope);

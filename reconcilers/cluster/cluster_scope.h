@@ -91,6 +91,8 @@ struct ClusterScope {
   // When the join token must be written again (refreshJoinToken): the pass comes back then even
   // if nothing else changes, since a settled cluster gets no other reason to.
   std::optional<util::SystemTime> token_refresh_due;
+  // When a CA or the masters' certificates fall due for renewal (planCertificates).
+  std::optional<util::SystemTime> certificates_due;
   // The CA set new servers get (api::formatCaSet): workers, and masters (with any renewal).
   std::string worker_pki, master_pki;
   std::optional<api::CaRotationStatus> ca_rotation;  // this pass's (status.caRotation)

@@ -49,6 +49,37 @@ TEST(CertificatesTest, NothingToDoWithFreshCertificates) {
   EXPECT_EQ(plan.phase, api::kCaComplete);
 }
 
+// A settled cluster gets no other reason for a pass: the plan says when to look again.
+TEST(CertificatesTest, NothingToDoNamesWhenTheNextRenewalFallsDue) {
+  CertificateInput in = idle();
+  auto plan = planCertificates(in);
+  // The masters (booted 10 days ago, certificates for 365) come first: 30 days before expiry.
+  ASSERT_TRUE(plan.recheck_at.has_value());
+  EXPECT_EQ(*plan.recheck_at, kNow - 10 * kDay + 365 * kDay - 30 * kDay);
+  // A CA that expires sooner than the masters' certificates comes first instead.
+  in.ca_expires = kNow + 100 * kDay;
+  plan = planCertificates(in);
+  EXPECT_EQ(plan.action, CertificateAction::None);
+  ASSERT_TRUE(plan.recheck_at.has_value());
+  EXPECT_EQ(*plan.recheck_at, kNow + 70 * kDay);
+  // At that time, the plan acts.
+  in.now = *plan.recheck_at;
+  EXPECT_EQ(planCertificates(in).action, CertificateAction::Begin);
+  // Due but blocked by a running rollout: never a time in the past (that would be a pass a
+  // second); the rollout's end brings the cluster back.
+  in = idle();
+  in.oldest_master = kNow - 340 * kDay;  // due 5 days ago
+  in.rollout_idle = false;
+  plan = planCertificates(in);
+  EXPECT_EQ(plan.action, CertificateAction::None);
+  ASSERT_TRUE(plan.recheck_at.has_value());
+  EXPECT_EQ(*plan.recheck_at, kNow + 3620 * kDay);  // the CA's, still ahead
+  // Masters that cannot be replaced are never due.
+  in = idle();
+  in.cannot_replace_masters = "no load balancer";
+  EXPECT_EQ(*planCertificates(in).recheck_at, kNow + 3620 * kDay);
+}
+
 TEST(CertificatesTest, ARaisedGenerationBeginsARotationWhenNothingRolls) {
   auto in = idle();
   in.requested_generation = 1;
