@@ -1,57 +1,30 @@
-// Load generator for magnumd's REST API over loopback. Starts the given magnumd binary on a free
-// port with a temporary data directory, then measures with concurrent keep-alive clients:
-// GET one, LIST 100, create, update (merge patch) — req/s, p50, p99 — plus watch fan-out
-// delivery latency (write acknowledged ... event seen by each of N watchers) and RSS.
+// Load generator for magnumd's REST API over loopback. In one run, with one client program:
+//  1. magnumd serving the API only (--no-controllers: no observer, no reconcilers) with 100
+//     clusters: GET one against ceiling_server answering a body of the same size, then GET one
+//     from magnumd; LIST 100, create (durable), update (merge patch); watch fan-out delivery
+//     latency and RSS.
+//  2. unless --clusters 0: magnumd --dev (controllers on, its embedded cloudsim) once --clusters
+//     clusters were created and (within --settle seconds) became CREATE_COMPLETE: GET one, against
+//     ceiling_server again with a body of that size.
 //
-//   api_bench --magnumd build/cmd/magnumd [--duration 5] [--connections 32] [--watchers 1000]
+//   api_bench --magnumd build/cmd/magnumd --ceiling build/bench/api/ceiling_server
+//             [--duration 5] [--connections 64] [--watchers 1000] [--events 50] [--clusters 1000]
+//             [--io-threads 1]
 #include <CLI/CLI.hpp>
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <fmt/format.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <string>
-#include <thread>
-#include <vector>
+#include <memory>
+#include <optional>
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
-using asio::use_awaitable;
+#include "bench/api/bench_http.h"
+
+using namespace bench;
+namespace fs = std::filesystem;
 
 namespace {
 
 constexpr const char* kToken = "bench-admin-token-0001";
 const std::string kBase = "/apis/container-infra/v1/namespaces/";
-
-struct Stats {
-  std::vector<double> latencies_ms;
-  size_t errors = 0;
-  void merge(const Stats& o) {
-    latencies_ms.insert(latencies_ms.end(), o.latencies_ms.begin(), o.latencies_ms.end());
-    errors += o.errors;
-  }
-  double percentile(double p) {
-    if (latencies_ms.empty()) return 0;
-    std::sort(latencies_ms.begin(), latencies_ms.end());
-    size_t i = std::min(latencies_ms.size() - 1, static_cast<size_t>(p * latencies_ms.size()));
-    return latencies_ms[i];
-  }
-};
-
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-}
 
 std::string clusterBody(const std::string& ns, const std::string& name) {
   return fmt::format(
@@ -61,54 +34,13 @@ std::string clusterBody(const std::string& ns, const std::string& name) {
 
 std::string templateBody(const std::string& ns) {
   return fmt::format(
-      R"({{"apiVersion":"container-infra/v1","kind":"ClusterTemplate","metadata":{{"name":"k8s","namespace":"{}"}},"spec":{{"coe":"kubernetes","image":"fedora-coreos-38","keypair":"k","externalNetwork":"public"}}}})",
+      R"({{"apiVersion":"container-infra/v1","kind":"ClusterTemplate","metadata":{{"name":"k8s","namespace":"{}"}},"spec":{{"coe":"kubernetes","image":"fedora-coreos-38","keypair":"k","externalNetwork":"public","masterLbEnabled":false}}}})",
       ns);
 }
 
-http::request<http::string_body> makeRequest(http::verb verb, std::string target, std::string body = {},
-                                             const char* type = "application/json") {
-  http::request<http::string_body> req{verb, target, 11};
-  req.set(http::field::host, "127.0.0.1");
-  req.set(http::field::authorization, std::string("Bearer ") + kToken);
-  if (!body.empty()) {
-    req.set(http::field::content_type, type);
-    req.body() = std::move(body);
-  }
-  req.prepare_payload();
-  return req;
-}
-
-using MakeRequest = std::function<http::request<http::string_body>(int client, int64_t seq)>;
-
-asio::awaitable<void> client(tcp::endpoint endpoint, MakeRequest make, int id, Clock::time_point until,
-                             Stats& stats) {
-  beast::tcp_stream stream(co_await asio::this_coro::executor);
-  co_await stream.async_connect(endpoint, use_awaitable);
-  beast::flat_buffer buffer;
-  for (int64_t seq = 0; Clock::now() < until; ++seq) {
-    auto req = make(id, seq);
-    auto begun = Clock::now();
-    co_await http::async_write(stream, req, use_awaitable);
-    http::response<http::string_body> res;
-    co_await http::async_read(stream, buffer, res, use_awaitable);
-    stats.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - begun).count());
-    if (res.result_int() >= 300) ++stats.errors;
-  }
-}
-
-Stats runClients(tcp::endpoint endpoint, int connections, std::chrono::seconds duration, MakeRequest make) {
-  asio::io_context io;
-  std::vector<Stats> stats(connections);
-  auto until = Clock::now() + duration;
-  for (int i = 0; i < connections; ++i) {
-    asio::co_spawn(io, client(endpoint, make, i, until, stats[i]), [](std::exception_ptr e) {
-      if (e) std::rethrow_exception(e);
-    });
-  }
-  io.run();
-  Stats all;
-  for (auto& s : stats) all.merge(s);
-  return all;
+http::request<http::string_body> request(http::verb verb, std::string target, std::string body = {},
+                                         const char* type = "application/json") {
+  return makeRequest(verb, std::move(target), kToken, std::move(body), type);
 }
 
 // One watcher: reads the raw chunked stream and records, for every event carrying the writer's
@@ -117,7 +49,7 @@ asio::awaitable<void> watcher(tcp::endpoint endpoint, std::string target, int ex
                               int& connected) {
   beast::tcp_stream stream(co_await asio::this_coro::executor);
   co_await stream.async_connect(endpoint, use_awaitable);
-  auto req = makeRequest(http::verb::get, target);
+  auto req = request(http::verb::get, target);
   co_await http::async_write(stream, req, use_awaitable);
   ++connected;
   std::string pending;
@@ -143,128 +75,201 @@ asio::awaitable<void> watcher(tcp::endpoint endpoint, std::string target, int ex
   }
 }
 
-long rssKiB(pid_t pid) {
-  std::ifstream status(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+struct Magnumd {
+  std::unique_ptr<Process> process;
+  tcp::endpoint endpoint;
+};
+
+// magnumd on a free loopback port with its data in `dir`; nullopt if it did not become ready.
+std::optional<Magnumd> startMagnumd(const std::string& binary, const fs::path& dir,
+                                    bool controllers, int watchers, int io_threads) {
+  fs::create_directories(dir);
+  std::ofstream(dir / "tokens.csv") << kToken << ",bench,*,admin\n";
+  // Production magnumd needs an encryption key file (mode 0600): a fixed one is fine here.
+  fs::path key = dir / "encryption.key";
+  std::ofstream(key) << "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n";
+  fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write);
+  uint16_t port = freePort();
+  std::vector<std::string> argv = {binary, "--listen", fmt::format("127.0.0.1:{}", port),
+                                   "--data-dir", (dir / "data").string(), "--token-file",
+                                   (dir / "tokens.csv").string(), "--encryption-key-file",
+                                   key.string(), "--log-level", "warn",
+                                   // Every watcher uses the one bench token.
+                                   "--max-watches-per-user", std::to_string(watchers + 10),
+                                   "--io-threads", std::to_string(io_threads),
+                                   // The create scenario makes more than the default 10,000.
+                                   "--max-objects-per-namespace", "0"};
+  if (controllers) {
+    // The embedded cloudsim builds servers at once, as bench/controller/scale_run.py's does.
+    for (const char* a : {"--dev", "--dev-plain-http", "--dev-server-build-seconds", "0"})
+      argv.push_back(a);
+  } else {
+    argv.push_back("--no-controllers");
   }
-  return -1;
+  Magnumd m{std::make_unique<Process>(argv, (dir / "magnumd.log").string()),
+            tcp::endpoint(asio::ip::make_address("127.0.0.1"), port)};
+  if (!m.process->waitReady(m.endpoint, "/readyz")) return std::nullopt;
+  return m;
 }
 
-int syncRequest(tcp::endpoint endpoint, http::request<http::string_body> req, std::string* body = nullptr) {
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  beast::error_code ec;
-  stream.connect(endpoint, ec);
-  if (ec) return -1;
-  http::write(stream, req, ec);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res, ec);
-  if (ec) return -1;
-  if (body) *body = res.body();
-  return res.result_int();
+// GET `target` from magnumd, then from ceiling_server answering that same body: two rows of the
+// table, the ceiling first.
+void compareGet(const std::string& ceiling, const fs::path& dir, const Magnumd& m,
+                const std::string& label, int connections, int io_threads,
+                std::chrono::seconds secs, const MakeRequest& make) {
+  std::string body;
+  syncRequest(m.endpoint, make(0, 0), &body);
+  const fs::path body_file = dir / "ceiling-body.json";
+  std::ofstream(body_file, std::ios::binary) << body;
+  uint16_t port = freePort();
+  {
+    Process server({ceiling, "--listen", fmt::format("127.0.0.1:{}", port), "--body-file",
+                    body_file.string(), "--threads", std::to_string(io_threads)});
+    tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
+    if (!server.waitReady(endpoint, "/")) {
+      fmt::print(stderr, "ceiling_server did not start\n");
+      std::exit(1);
+    }
+    measureRow(fmt::format("ceiling_server, fixed {}-byte body", body.size()), server.pid(),
+               endpoint, connections, secs, make);
+  }
+  measureRow(fmt::format("{}: GET one ({} bytes)", label, body.size()), m.process->pid(),
+             m.endpoint, connections, secs, make);
 }
 
-void printRow(const std::string& name, Stats& s, double seconds) {
-  fmt::print("| {:<22} | {:>9} | {:>10.0f} | {:>8.2f} | {:>8.2f} | {:>6} |\n", name, s.latencies_ms.size(),
-             static_cast<double>(s.latencies_ms.size()) / seconds, s.percentile(0.5), s.percentile(0.99),
-             s.errors);
+// Clusters of namespace `ns` whose phase is CREATE_COMPLETE, listed in pages of 500.
+int completeClusters(tcp::endpoint endpoint, const std::string& ns) {
+  int complete = 0;
+  std::string token;
+  for (;;) {
+    std::string body;
+    std::string target =
+        kBase + ns + "/clusters?limit=500" + (token.empty() ? "" : "&continue=" + token);
+    if (syncRequest(endpoint, request(http::verb::get, target), &body) != 200) return -1;
+    for (size_t at = 0; (at = body.find(R"("phase":"CREATE_COMPLETE")", at)) != std::string::npos;
+         ++at) {
+      ++complete;
+    }
+    const std::string marker = R"("continue":")";
+    auto pos = body.find(marker);
+    if (pos == std::string::npos) return complete;
+    token =
+        body.substr(pos + marker.size(), body.find('"', pos + marker.size()) - pos - marker.size());
+  }
+}
+
+void withControllers(const std::string& binary, const std::string& ceiling, const fs::path& dir,
+                     int clusters, int settle, int connections, int io_threads,
+                     std::chrono::seconds secs) {
+  auto m = startMagnumd(binary, dir, true, 0, io_threads);
+  if (!m) {
+    fmt::print(stderr, "magnumd --dev did not become ready; see {}\n",
+               (dir / "magnumd.log").string());
+    std::exit(1);
+  }
+  syncRequest(m->endpoint,
+              request(http::verb::post, kBase + "scale/clustertemplates", templateBody("scale")));
+  constexpr int kCreators = 10;
+  auto begun = Clock::now();
+  auto created = runClients(
+      m->endpoint, kCreators, std::chrono::seconds(600),
+      [](int c, int64_t s) {
+        return request(http::verb::post, kBase + "scale/clusters",
+                       clusterBody("scale", fmt::format("s{:05}", s * kCreators + c)));
+      },
+      {}, (clusters + kCreators - 1) / kCreators);
+  int complete = 0;
+  auto settle_by = Clock::now() + std::chrono::seconds(settle);
+  while ((complete = completeClusters(m->endpoint, "scale")) < clusters &&
+         Clock::now() < settle_by) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  fmt::print(
+      "\nmagnumd --dev, controllers on: {} clusters created ({} errors), {} CREATE_COMPLETE "
+      "{:.0f} s after the first create; then:\n\n",
+      created.latencies_ms.size(), created.errors, complete,
+      std::chrono::duration<double>(Clock::now() - begun).count());
+  printHeader();
+  compareGet(ceiling, dir, *m, fmt::format("magnumd, controllers, {} clusters", clusters),
+             connections, io_threads, secs, [clusters](int c, int64_t s) {
+               return request(http::verb::get, kBase + fmt::format("scale/clusters/s{:05}",
+                                                                   (c * 7919 + s) % clusters));
+             });
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"magnumd API benchmark"};
-  std::string magnumd;
-  int duration = 5, connections = 32, watchers = 1000, events = 100;
+  std::string magnumd, ceiling;
+  int duration = 5, connections = 64, watchers = 1000, events = 50, clusters = 1000, settle = 300;
+  int io_threads = 1;
   app.add_option("--magnumd", magnumd, "path to the magnumd binary")->required();
+  app.add_option("--ceiling", ceiling, "path to bench/api/ceiling_server")->required();
   app.add_option("--duration", duration, "seconds per request scenario");
   app.add_option("--connections", connections, "concurrent keep-alive clients (<= 100)");
   app.add_option("--watchers", watchers, "watch streams for the fan-out test");
   app.add_option("--events", events, "writes observed by every watcher");
+  app.add_option("--clusters", clusters, "clusters for the controllers-on scenario (0: skip it)");
+  app.add_option("--settle", settle, "seconds to wait for those clusters to be CREATE_COMPLETE");
+  app.add_option("--io-threads", io_threads,
+                 "magnumd's --io-threads and ceiling_server's --threads (see docs/benchmarks.md on "
+                 "why 1 is the default with Clang 16)");
   CLI11_PARSE(app, argc, argv);
   connections = std::clamp(connections, 1, 100);
 
-  auto dir = std::filesystem::temp_directory_path() / fmt::format("magnumd-bench-{}", getpid());
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "tokens.csv") << kToken << ",bench,*,admin\n";
-  // Production magnumd needs an encryption key file (mode 0600): a fixed one is fine here.
-  std::filesystem::path key = dir / "encryption.key";
-  std::ofstream(key) << "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n";
-  std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  uint16_t port;
-  {
-    asio::io_context io;
-    tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    port = probe.local_endpoint().port();
+  auto dir = fs::temp_directory_path() / fmt::format("magnumd-bench-{}", getpid());
+  auto m = startMagnumd(magnumd, dir / "api-only", false, watchers, io_threads);
+  if (!m) {
+    fmt::print(stderr, "magnumd did not become ready\n");
+    return 1;
   }
-  pid_t pid = fork();
-  if (pid == 0) {
-    std::string listen = fmt::format("127.0.0.1:{}", port);
-    std::string data = (dir / "data").string(), tokens = (dir / "tokens.csv").string();
-    std::string key_file = key.string();
-    // Every watcher uses the one bench token.
-    std::string watches = std::to_string(watchers + 10);
-    execl(magnumd.c_str(), magnumd.c_str(), "--listen", listen.c_str(), "--data-dir", data.c_str(),
-          "--token-file", tokens.c_str(), "--encryption-key-file", key_file.c_str(),
-          "--log-level", "warn", "--max-watches-per-user",
-          watches.c_str(), nullptr);
-    _exit(127);
-  }
-  tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
-  auto ready_by = Clock::now() + std::chrono::seconds(30);
-  while (syncRequest(endpoint, makeRequest(http::verb::get, "/healthz")) != 200) {
-    if (Clock::now() > ready_by) {
-      fmt::print(stderr, "magnumd did not become ready\n");
-      kill(pid, SIGKILL);
-      return 1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const pid_t pid = m->process->pid();
+  const tcp::endpoint endpoint = m->endpoint;
   std::this_thread::sleep_for(std::chrono::seconds(1));
   long idle_rss = rssKiB(pid);
 
   for (const char* ns : {"bench", "bench-create", "bench-watch"}) {
-    syncRequest(endpoint, makeRequest(http::verb::post, kBase + ns + "/clustertemplates", templateBody(ns)));
+    syncRequest(endpoint,
+                request(http::verb::post, kBase + ns + "/clustertemplates", templateBody(ns)));
   }
   for (int i = 0; i < 100; ++i) {
-    syncRequest(endpoint, makeRequest(http::verb::post, kBase + "bench/clusters",
-                                      clusterBody("bench", fmt::format("c{:03}", i))));
+    syncRequest(endpoint, request(http::verb::post, kBase + "bench/clusters",
+                                  clusterBody("bench", fmt::format("c{:03}", i))));
   }
-  syncRequest(endpoint, makeRequest(http::verb::post, kBase + "bench-watch/clusters",
-                                    clusterBody("bench-watch", "watched")));
+  syncRequest(endpoint, request(http::verb::post, kBase + "bench-watch/clusters",
+                                clusterBody("bench-watch", "watched")));
 
   auto secs = std::chrono::seconds(duration);
-  fmt::print("magnumd API benchmark: {} keep-alive connections, {} s per scenario, loopback\n\n",
-             connections, duration);
-  fmt::print("| {:<22} | {:>9} | {:>10} | {:>8} | {:>8} | {:>6} |\n", "scenario", "requests", "req/s",
-             "p50 ms", "p99 ms", "errors");
-  fmt::print("|{:-<24}|{:->11}|{:->12}|{:->10}|{:->10}|{:->8}|\n", "", "", "", "", "", "");
-  auto get = runClients(endpoint, connections, secs, [](int c, int64_t s) {
-    return makeRequest(http::verb::get, kBase + fmt::format("bench/clusters/c{:03}", (c + s) % 100));
-  });
-  printRow("GET one", get, duration);
-  auto list = runClients(endpoint, connections, secs, [](int, int64_t) {
-    return makeRequest(http::verb::get, kBase + "bench/clusters");
-  });
-  printRow("LIST 100", list, duration);
-  auto create = runClients(endpoint, connections, secs, [](int c, int64_t s) {
-    return makeRequest(http::verb::post, kBase + "bench-create/clusters",
-                       clusterBody("bench-create", fmt::format("x{}-{}", c, s)));
-  });
-  printRow("create (durable)", create, duration);
-  auto update = runClients(endpoint, connections, secs, [](int c, int64_t s) {
-    return makeRequest(http::verb::patch, kBase + fmt::format("bench/clusters/c{:03}", c),
-                       fmt::format(R"({{"metadata":{{"labels":{{"seq":"{}"}}}}}})", s),
-                       "application/merge-patch+json");
-  });
-  printRow("update (merge patch)", update, duration);
+  fmt::print(
+      "magnumd API benchmark: {} keep-alive connections, {} s per scenario, loopback, one "
+      "client thread; magnumd and ceiling_server run {} I/O thread(s)\n\n",
+      connections, duration, io_threads);
+  fmt::print("magnumd --no-controllers (API only), 100 clusters:\n\n");
+  printHeader();
+  compareGet(ceiling, dir, *m, "magnumd, API only", connections, io_threads, secs,
+             [](int c, int64_t s) {
+               return request(http::verb::get,
+                              kBase + fmt::format("bench/clusters/c{:03}", (c + s) % 100));
+             });
+  measureRow("magnumd, API only: LIST 100", pid, endpoint, connections, secs,
+             [](int, int64_t) { return request(http::verb::get, kBase + "bench/clusters"); });
+  measureRow("magnumd, API only: create (durable)", pid, endpoint, connections, secs,
+             [](int c, int64_t s) {
+               return request(http::verb::post, kBase + "bench-create/clusters",
+                              clusterBody("bench-create", fmt::format("x{}-{}", c, s)));
+             });
+  measureRow("magnumd, API only: update (merge patch)", pid, endpoint, connections, secs,
+             [](int c, int64_t s) {
+               return request(http::verb::patch,
+                              kBase + fmt::format("bench/clusters/c{:03}", c % 100),
+                              fmt::format(R"({{"metadata":{{"labels":{{"seq":"{}"}}}}}})", s),
+                              "application/merge-patch+json");
+             });
 
   // Watch fan-out.
   std::string list_body;
-  syncRequest(endpoint, makeRequest(http::verb::get, kBase + "bench-watch/clusters"), &list_body);
+  syncRequest(endpoint, request(http::verb::get, kBase + "bench-watch/clusters"), &list_body);
   auto rv_at = list_body.find(R"("resourceVersion":")");
   std::string rv = list_body.substr(rv_at + 19, list_body.find('"', rv_at + 19) - rv_at - 19);
   asio::io_context watch_io;
@@ -284,9 +289,11 @@ int main(int argc, char** argv) {
   Stats writes;
   for (int i = 0; i < events; ++i) {
     auto begun = Clock::now();
-    int code = syncRequest(endpoint, makeRequest(http::verb::patch, kBase + "bench-watch/clusters/watched",
-                                                 fmt::format(R"({{"metadata":{{"annotations":{{"bench-sent":"{}"}}}}}})", nowNs()),
-                                                 "application/merge-patch+json"));
+    int code = syncRequest(
+        endpoint,
+        request(http::verb::patch, kBase + "bench-watch/clusters/watched",
+                fmt::format(R"({{"metadata":{{"annotations":{{"bench-sent":"{}"}}}}}})", nowNs()),
+                "application/merge-patch+json"));
     writes.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - begun).count());
     if (code != 200) ++writes.errors;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -301,9 +308,12 @@ int main(int argc, char** argv) {
              delivery.percentile(0.99), delivery.percentile(1.0), writes.percentile(0.5));
   fmt::print("RSS: idle {:.1f} MiB, with {} watchers {:.1f} MiB, after load {:.1f} MiB\n", idle_rss / 1024.0,
              watchers, watch_rss / 1024.0, rssKiB(pid) / 1024.0);
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  std::filesystem::remove_all(dir);
+  m.reset();  // stops magnumd
+
+  if (clusters > 0) {
+    withControllers(magnumd, ceiling, dir / "controllers", clusters, settle, connections,
+                    io_threads, secs);
+  }
+  fs::remove_all(dir);
   return 0;
 }

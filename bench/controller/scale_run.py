@@ -157,6 +157,17 @@ class Bench:
         return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                    if line.startswith(name + "{") or line.startswith(name + " "))
 
+    def wait_periods(self, count, timeout):
+        """Waits until the observer has ended `count` more sync periods; returns its period count."""
+        start = self.metric("magnumd_observer_periods_total")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = self.metric("magnumd_observer_periods_total")
+            if now >= start + count:
+                return now
+            time.sleep(0.02)
+        raise TimeoutError(f"{count} observer periods did not end within {timeout}s")
+
     def status(self, name):
         status, body = call("GET", self.url + API + "/clusters/" + name, token=self.token)
         assert status == 200, body
@@ -269,17 +280,26 @@ def main():
             b.create("b", a.steady, 1)
             b.wait_complete("b", a.steady, 3600)
             time.sleep(3 * a.sync_interval)  # let the last completions settle
+            # Count over whole periods as the observer counts them (magnumd_observer_periods_total
+            # goes up as a period ends), not over a nominal sync interval: start the window just
+            # after one period ends and close it just after the last of a.periods ends.
+            periods0 = b.wait_periods(1, 10 * a.sync_interval)
             call("DELETE", b.sim_url + "/sim/v1/stats")
+            t0 = time.monotonic()
             _, _, cpu0 = proc_usage(b.magnumd.pid)
-            time.sleep(a.periods * a.sync_interval)
+            periods1 = b.wait_periods(a.periods, 10 * a.periods * a.sync_interval)
             _, stats = call("GET", b.sim_url + "/sim/v1/stats")
+            window = time.monotonic() - t0
             peak, rss, cpu1 = proc_usage(b.magnumd.pid)
+            periods = periods1 - periods0
             total = stats["total"]
             keystone = sum(v for k, v in stats["requests"].items() if "identity" in k)
             print(f"| (b) steady state | {a.steady + a.create} | {stats['servers']} | "
-                  f"{total / a.periods:.1f} cloud calls per sync period ({keystone} Keystone in total); "
-                  f"magnumd RSS {rss:.0f} MB (peak {peak:.0f} MB); CPU {(cpu1 - cpu0) / (a.periods * a.sync_interval) * 100:.1f}% "
-                  f"in steady state, {cpu1:.1f} CPU s in all |", flush=True)
+                  f"{total / periods:.2f} cloud calls per sync period ({total} calls in {periods:.0f} "
+                  f"periods counted by magnumd_observer_periods_total, {window:.1f} s; {keystone} "
+                  f"Keystone in total); magnumd RSS {rss:.0f} MB (peak {peak:.0f} MB); CPU "
+                  f"{(cpu1 - cpu0) / window * 100:.1f}% in steady state, {cpu1:.1f} CPU s in all |",
+                  flush=True)
             print("calls by route:", json.dumps(stats["requests"], indent=1))
     finally:
         b.close()

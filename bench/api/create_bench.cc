@@ -1,0 +1,140 @@
+// Durable creates through magnumd's REST API against etcd 3.4's, in one run, with one client
+// program (bench_http.h): for 1, 16 and 64 concurrent writers, `--duration` seconds of creates
+// against magnumd, then against etcd. Each create stores the same Cluster JSON: magnumd gets it as
+// the body of a POST (answered 201 once fsynced: WAL, synchronous=FULL); etcd gets it as the value
+// of a create-only transaction on its HTTP/JSON gateway (POST /v3/kv/txn: put if the key's
+// create_revision is 0; answered once the raft log entry is fsynced). Both keep their data in
+// --dir, which must be on the disk under test (not tmpfs).
+//
+//   create_bench --magnumd build/cmd/magnumd --etcd /usr/bin/etcd --dir /var/tmp/cb [--duration 5]
+//                [--io-threads 1]
+#include <CLI/CLI.hpp>
+#include <boost/beast/core/detail/base64.hpp>
+#include <filesystem>
+#include <memory>
+
+#include "bench/api/bench_http.h"
+
+using namespace bench;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kToken = "bench-admin-token-0001";
+const std::string kClusters = "/apis/container-infra/v1/namespaces/bench/clusters";
+
+std::string clusterBody(const std::string& name) {
+  return fmt::format(
+      R"({{"apiVersion":"container-infra/v1","kind":"Cluster","metadata":{{"name":"{}","namespace":"bench","labels":{{"bench":"yes"}}}},"spec":{{"clusterTemplate":"k8s","masterCount":1,"nodeCount":2}}}})",
+      name);
+}
+
+std::string base64(const std::string& in) {
+  std::string out(beast::detail::base64::encoded_size(in.size()), '\0');
+  out.resize(beast::detail::base64::encode(out.data(), in.data(), in.size()));
+  return out;
+}
+
+// What a create is in etcd: put the key only if it does not exist yet.
+std::string etcdCreate(const std::string& key, const std::string& value) {
+  const std::string k = base64(key);
+  return fmt::format(
+      R"({{"compare":[{{"key":"{0}","target":"CREATE","result":"EQUAL","create_revision":"0"}}],"success":[{{"request_put":{{"key":"{0}","value":"{1}"}}}}]}})",
+      k, base64(value));
+}
+
+double measure(const char* server, pid_t pid, tcp::endpoint endpoint, int writers,
+               std::chrono::seconds secs, const MakeRequest& make,
+               const std::string& must_contain) {
+  double cpu0 = cpuSeconds(pid);
+  auto stats = runClients(endpoint, writers, secs, make, must_contain);
+  double cpu = cpuSeconds(pid) - cpu0;
+  double n = static_cast<double>(stats.latencies_ms.size());
+  double rate = n / static_cast<double>(secs.count());
+  fmt::print("| {:<8} | {:>7} | {:>8} | {:>8.0f} | {:>7.2f} | {:>7.2f} | {:>6} | {:>11.0f} |\n",
+             server, writers, stats.latencies_ms.size(), rate, stats.percentile(0.5),
+             stats.percentile(0.99), stats.errors, n > 0 ? cpu / n * 1e6 : 0.0);
+  std::fflush(stdout);
+  return rate;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"durable creates: magnumd against etcd, same client"};
+  std::string magnumd, etcd, dir_arg;
+  int duration = 5, io_threads = 1;
+  app.add_option("--magnumd", magnumd, "path to the magnumd binary")->required();
+  app.add_option("--etcd", etcd, "path to etcd 3.4")->required();
+  app.add_option("--dir", dir_arg, "data directory on the disk under test (emptied first)")
+      ->required();
+  app.add_option("--duration", duration, "seconds per server and concurrency level");
+  app.add_option("--io-threads", io_threads, "magnumd's --io-threads (see docs/benchmarks.md)");
+  CLI11_PARSE(app, argc, argv);
+
+  const fs::path dir = fs::absolute(dir_arg);
+  fs::remove_all(dir);
+  fs::create_directories(dir / "magnumd");
+  std::ofstream(dir / "magnumd" / "tokens.csv") << kToken << ",bench,*,admin\n";
+  const fs::path key = dir / "magnumd" / "encryption.key";
+  std::ofstream(key) << "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n";
+  fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write);
+
+  const uint16_t magnumd_port = freePort(), etcd_port = freePort(), peer_port = freePort();
+  Process m({magnumd, "--listen", fmt::format("127.0.0.1:{}", magnumd_port), "--data-dir",
+             (dir / "magnumd" / "data").string(), "--token-file",
+             (dir / "magnumd" / "tokens.csv").string(), "--encryption-key-file", key.string(),
+             "--log-level", "warn", "--no-controllers", "--io-threads", std::to_string(io_threads),
+             "--max-objects-per-namespace", "0"},
+            (dir / "magnumd.log").string());
+  const std::string client_url = fmt::format("http://127.0.0.1:{}", etcd_port);
+  const std::string peer_url = fmt::format("http://127.0.0.1:{}", peer_port);
+  Process e({etcd, "--name", "bench", "--data-dir", (dir / "etcd").string(), "--listen-client-urls",
+             client_url, "--advertise-client-urls", client_url, "--listen-peer-urls", peer_url,
+             "--initial-advertise-peer-urls", peer_url, "--initial-cluster", "bench=" + peer_url,
+             "--log-level", "warn"},
+            (dir / "etcd.log").string());
+  const tcp::endpoint m_end(asio::ip::make_address("127.0.0.1"), magnumd_port);
+  const tcp::endpoint e_end(asio::ip::make_address("127.0.0.1"), etcd_port);
+  if (!m.waitReady(m_end, "/readyz") || !e.waitReady(e_end, "/health")) {
+    fmt::print(stderr, "magnumd or etcd did not become ready; logs in {}\n", dir.string());
+    return 1;
+  }
+  syncRequest(
+      m_end,
+      makeRequest(
+          http::verb::post, "/apis/container-infra/v1/namespaces/bench/clustertemplates", kToken,
+          R"({"apiVersion":"container-infra/v1","kind":"ClusterTemplate","metadata":{"name":"k8s","namespace":"bench"},"spec":{"coe":"kubernetes","image":"fedora-coreos-38","keypair":"k","externalNetwork":"public"}})"));
+
+  const auto secs = std::chrono::seconds(duration);
+  fmt::print(
+      "durable creates, {} s per row, loopback, one client thread; magnumd --no-controllers "
+      "--io-threads {}, etcd {} (defaults); object: the {}-byte Cluster JSON; data in {}\n\n",
+      duration, io_threads, etcd, clusterBody("x0-00-0").size(), dir.string());
+  fmt::print("| {:<8} | {:>7} | {:>8} | {:>8} | {:>7} | {:>7} | {:>6} | {:>11} |\n", "server",
+             "writers", "creates", "per s", "p50 ms", "p99 ms", "errors", "server CPU us/create");
+  fmt::print("|{:-<10}|{:->9}|{:->10}|{:->10}|{:->9}|{:->9}|{:->8}|{:->13}|\n", "", "", "", "", "",
+             "", "", "");
+  std::vector<std::pair<int, double>> ratios;
+  for (int writers : {1, 16, 64}) {
+    double mr = measure("magnumd", m.pid(), m_end, writers, secs,
+                        [writers](int c, int64_t s) {
+                          return makeRequest(http::verb::post, kClusters, kToken,
+                                             clusterBody(fmt::format("x{}-{}-{}", writers, c, s)));
+                        },
+                        {});
+    double er = measure(
+        "etcd", e.pid(), e_end, writers, secs,
+        [writers](int c, int64_t s) {
+          std::string name = fmt::format("x{}-{}-{}", writers, c, s);
+          return makeRequest(http::verb::post, "/v3/kv/txn", "",
+                             etcdCreate("/registry/clusters/bench/" + name, clusterBody(name)));
+        },
+        R"("succeeded":true)");
+    ratios.emplace_back(writers, er > 0 ? mr / er : 0);
+  }
+  fmt::print("\nmagnumd / etcd:");
+  for (auto [writers, ratio] : ratios) fmt::print(" {:.2f}x at {},", ratio, writers);
+  fmt::print(" writers\n");
+  return 0;
+}
