@@ -1,5 +1,7 @@
 #include "net/http_server.h"
 
+#include <fmt/format.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,10 +11,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
-#include <fmt/format.h>
-
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "util/log.h"
 
@@ -169,8 +170,13 @@ asio::awaitable<bool> serveOne(Stream& stream, beast::flat_buffer& buffer,
     if (cec) co_return false;
   }
 
-  lowest(stream).expires_at(request_deadline);
-  auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
+  // A request without a body (every GET) is complete with its header: no second read, and no
+  // second deadline to arm.
+  beast::error_code bec;
+  if (!parser.is_done()) {
+    lowest(stream).expires_at(request_deadline);
+    std::tie(bec, std::ignore) = co_await http::async_read(stream, buffer, parser, kTuple);
+  }
   if (bec == http::error::body_limit) {
     co_await writeResponse(stream, state,
                            state.errorResponse(http::status::payload_too_large,

@@ -17,10 +17,17 @@ using util::makeError;
 
 namespace {
 
+// Every authenticated request hashes its token: fetch the implementation once, not (as
+// EVP_sha256() implies in OpenSSL 3) on every call, under the library's lock.
+const EVP_MD* sha256Method() {
+  static EVP_MD* const method = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return method ? method : EVP_sha256();
+}
+
 std::string sha256(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(), digest, &length, sha256Method(), nullptr);
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 

@@ -1,6 +1,5 @@
 #include "server/object_json.h"
 
-#include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <utility>
@@ -9,7 +8,20 @@ namespace magnumd::server {
 
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+// A RapidJSON output stream appending to the caller's string, so the JSON is written once, in
+// place, instead of into a StringBuffer and then copied.
+class StringOutput {
+ public:
+  using Ch = char;
+  explicit StringOutput(std::string& out) : out_(out) {}
+  void Put(char c) { out_.push_back(c); }
+  void Flush() {}
+
+ private:
+  std::string& out_;
+};
+
+using Writer = rapidjson::Writer<StringOutput>;
 
 void key(Writer& w, std::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
 void string(Writer& w, std::string_view s) {
@@ -62,8 +74,10 @@ void managedFieldsEntry(Writer& w, const api::ManagedFieldsEntry& e) {
 }  // namespace
 
 void appendObjectJson(std::string& out, const api::Object& o) {
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
+  // Most of an object is its spec and status text; the rest rarely needs more than 512 bytes.
+  out.reserve(out.size() + o.spec.size() + o.status.size() + 512);
+  StringOutput stream(out);
+  Writer w(stream);
   const api::ObjectMeta& m = o.metadata;
   w.StartObject();
   key(w, "apiVersion");
@@ -116,7 +130,6 @@ void appendObjectJson(std::string& out, const api::Object& o) {
   rawObject(w, "spec", o.spec);
   rawObject(w, "status", o.status);
   w.EndObject();
-  out.append(buffer.GetString(), buffer.GetSize());
 }
 
 std::string objectJson(const api::Object& object) {

@@ -27,7 +27,8 @@ util::Result<TableOptions> tableOptions(const RequestContext& ctx) {
 }
 
 net::Response ResourceHandlers::get(const RequestContext& ctx) const {
-  auto object = store_.get({ctx.path.kind, ctx.path.namespace_, ctx.path.name});
+  // The store's own immutable object: a GET copies nothing but the JSON it sends.
+  auto object = store_.getShared({ctx.path.kind, ctx.path.namespace_, ctx.path.name});
   if (!object.ok()) {
     if (object.error().code == ErrorCode::NotFound) {
       return errorResponse(ctx, makeError(ErrorCode::NotFound, objectRef(ctx.path) + " not found"));
@@ -38,10 +39,10 @@ net::Response ResourceHandlers::get(const RequestContext& ctx) const {
     auto options = tableOptions(ctx);
     if (!options.ok()) return errorResponse(ctx, options.error());
     util::JsonDoc table;
-    buildObjectTable(*object, *options, table);
+    buildObjectTable(**object, *options, table);
     return jsonResponse(ctx, http::status::ok, table);
   }
-  return objectResponse(ctx, http::status::ok, *object);
+  return objectResponse(ctx, http::status::ok, **object);
 }
 
 namespace {

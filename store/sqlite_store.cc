@@ -79,6 +79,8 @@ class SqliteStore final : public Store {
   ~SqliteStore() override;
 
   util::Result<api::Object> get(const api::ObjectKey& key) const override;
+  util::Result<std::shared_ptr<const api::Object>> getShared(
+      const api::ObjectKey& key) const override;
   util::Result<ListResult> list(const ListOptions& options) const override;
   int64_t currentRevision() const override { return revision_.load(); }
   void create(api::Object object, ObjectCallback done) override;
@@ -174,6 +176,17 @@ util::Result<api::Object> SqliteStore::get(const api::ObjectKey& key) const {
   }
   if (!object) return notFoundError(key);
   return *object;
+}
+
+util::Result<std::shared_ptr<const api::Object>> SqliteStore::getShared(
+    const api::ObjectKey& key) const {
+  ObjectPtr object;
+  {
+    std::shared_lock lock(state_mu_);
+    object = committed_.find(key);
+  }
+  if (!object) return notFoundError(key);
+  return std::shared_ptr<const api::Object>(std::move(object));
 }
 
 util::Result<ListResult> SqliteStore::list(const ListOptions& options) const {

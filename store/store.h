@@ -88,6 +88,13 @@ class Store {
 
   // Reads: served from memory, fast, safe on I/O threads.
   virtual util::Result<api::Object> get(const api::ObjectKey& key) const = 0;
+  // The same object without a copy: a store that keeps immutable objects hands out its own.
+  virtual util::Result<std::shared_ptr<const api::Object>> getShared(
+      const api::ObjectKey& key) const {
+    auto object = get(key);
+    if (!object.ok()) return object.takeError();
+    return std::make_shared<const api::Object>(std::move(object).value());
+  }
   virtual util::Result<ListResult> list(const ListOptions& options) const = 0;
   virtual int64_t currentRevision() const = 0;
 
