@@ -135,6 +135,27 @@ TEST(ClusterValidation, DockerVolumeSizeUsesTheTemplateStorageDriver) {
   EXPECT_TRUE(admitSpec(Kind::Cluster, cluster(R"("dockerVolumeSize":2)"), overlay).ok());
 }
 
+// Decoded templates are kept per thread by their text: each admission must still see the
+// template it is given, whichever were seen before and however many.
+TEST(ClusterValidation, EachAdmissionSeesTheTemplateItIsGiven) {
+  const std::string spec = cluster(R"("dockerVolumeSize":2)");
+  const std::string devicemapper = canonicalTemplate();
+  const std::string overlay =
+      canonicalTemplate(testing::templateWith(R"("dockerStorageDriver":"overlay2")"));
+  for (int round = 0; round < 3; ++round) {
+    expectInvalid(admitSpec(Kind::Cluster, spec, devicemapper), "spec.dockerVolumeSize",
+                  "devicemapper");
+    EXPECT_TRUE(admitSpec(Kind::Cluster, spec, overlay).ok()) << "round " << round;
+  }
+  for (int i = 0; i < 20; ++i) {  // more distinct templates than are kept
+    std::string other = canonicalTemplate(testing::templateWith(
+        fmt::format(R"("dockerStorageDriver":"overlay2","flavor":"f{}")", i)));
+    EXPECT_TRUE(admitSpec(Kind::Cluster, spec, other).ok()) << i;
+  }
+  expectInvalid(admitSpec(Kind::Cluster, spec, devicemapper), "spec.dockerVolumeSize",
+                "devicemapper");
+}
+
 TEST(ClusterValidation, KeypairFromClusterOrTemplate) {
   std::string no_key = canonicalTemplate(R"({"coe":"kubernetes","image":"i","externalNetwork":"p"})");
   expectInvalid(admitSpec(Kind::Cluster, cluster(), no_key), "spec.keypair", "has no keypair");
