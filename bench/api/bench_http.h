@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -159,6 +160,7 @@ class Process {
           const std::vector<std::string>& env = {}) {
     pid_ = fork();
     if (pid_ != 0) return;
+    prctl(PR_SET_PDEATHSIG, SIGTERM);  // a bench that dies (an exception) takes its servers along
     if (!log.empty()) {
       FILE* f = std::fopen(log.c_str(), "w");
       if (f) {
