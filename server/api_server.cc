@@ -122,6 +122,7 @@ ApiServer::ApiServer(store::Store& store, std::shared_ptr<const Authenticator> a
       store_objects_(registry.gauge("magnumd_store_objects", "Objects in the store.")),
       resources_(store, metrics_),
       credentials_(store, options.secrets, registry, std::move(options.on_credential_issued)),
+      magnum_(store, resources_),
       watches_(store, metrics_, options.watch) {
   const auto& build = buildInfo();
   registry.gauge("magnumd_build_info", "Version and commit magnumd was built from (always 1).",
@@ -157,11 +158,10 @@ void ApiServer::record(const std::string& verb, const std::string& resource, uns
 }
 
 asio::awaitable<net::Reply> ApiServer::handle(net::Request request, net::PeerInfo peer) {
-  (void)peer;
   const auto begun = std::chrono::steady_clock::now();
   std::string verb = "other";
   std::string resource = "other";
-  net::Reply reply = co_await dispatch(request, verb, resource);
+  net::Reply reply = co_await dispatch(request, peer.tls, verb, resource);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
   if (auto* response = std::get_if<net::Response>(&reply)) {
@@ -202,7 +202,8 @@ net::Response ApiServer::metricsEndpoint() {
   return res;
 }
 
-asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, std::string& verb_label,
+asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, bool tls,
+                                                std::string& verb_label,
                                                 std::string& resource_label) {
   auto target = parseTarget(request.target());
   if (!target.ok()) co_return statusResponse(target.error());
@@ -213,6 +214,23 @@ asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, std
     co_return systemEndpoint(request, path);
   }
 
+  if (magnum::ownsPath(path)) {
+    // Magnum's v1 API (magnum_api.h): clients send Keystone's X-Auth-Token.
+    verb_label = "magnum";
+    resource_label = "magnum";
+    std::optional<Identity> identity;
+    if (!magnum::isPublicPath(path) && authenticator_) {
+      std::string_view token = request["X-Auth-Token"];
+      if (token.empty()) token = bearerToken(request[http::field::authorization]);
+      identity = authenticator_->authenticate(token);
+      if (!identity) {
+        co_return magnum::errorResponse(makeError(ErrorCode::Unauthorized,
+                                                  "The request you have made requires "
+                                                  "authentication: send X-Auth-Token"));
+      }
+    }
+    co_return co_await magnum_.handle(request, *target, identity ? &*identity : nullptr, tls);
+  }
   auto format = negotiateOutputFormat(request[http::field::accept]);
   Format error_format = format.ok() ? format->format : Format::Json;
   auto identity = authenticator_ ? authenticator_->authenticate(

@@ -17,6 +17,7 @@
 #include "secrets/cluster_secrets.h"
 #include "server/auth.h"
 #include "server/credentials.h"
+#include "server/magnum_api.h"
 #include "server/resources.h"
 #include "server/server_metrics.h"
 #include "server/watch.h"
@@ -57,8 +58,8 @@ class ApiServer {
   size_t openWatches() const { return watches_.openStreams(); }
 
  private:
-  boost::asio::awaitable<net::Reply> dispatch(const net::Request& request, std::string& verb_label,
-                                              std::string& resource_label);
+  boost::asio::awaitable<net::Reply> dispatch(const net::Request& request, bool tls,
+                                              std::string& verb_label, std::string& resource_label);
   net::Response systemEndpoint(const net::Request& request, std::string_view path) const;
   net::Response metricsEndpoint();
   net::Reply openWatch(const RequestContext& ctx);
@@ -76,6 +77,7 @@ class ApiServer {
   util::Family<util::Gauge>& store_objects_;
   ResourceHandlers resources_;
   CredentialHandlers credentials_;
+  magnum::MagnumApi magnum_;
   WatchHub watches_;
   std::atomic<bool> ready_{false};
 };

@@ -133,8 +133,9 @@ net::Reply ApiTest::rawCall(http::verb method, const std::string& target, const 
 
 Reply ApiTest::call(http::verb method, const std::string& target, const std::string& body,
                     const std::string& token, const std::string& content_type,
-                    const std::string& accept) {
+                    const std::string& accept, const Headers& headers) {
   net::Request request{method, target, 11};
+  for (const auto& [name, value] : headers) request.set(name, value);
   if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
   if (!body.empty()) {
     request.set(http::field::content_type, content_type);
@@ -152,6 +153,10 @@ Reply ApiTest::call(http::verb method, const std::string& target, const std::str
     return out;
   }
   out.code = response->result_int();
+  last_headers_.clear();
+  for (const auto& field : *response) {
+    last_headers_[std::string(field.name_string())] = std::string(field.value());
+  }
   out.content_type = std::string((*response)[http::field::content_type]);
   out.cache_control = std::string((*response)[http::field::cache_control]);
   out.body = response->body();

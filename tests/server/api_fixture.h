@@ -10,11 +10,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
-
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -96,9 +96,13 @@ class ApiTest : public ::testing::Test {
   void start(WatchOptions watch_options);
   void stop();
 
+  using Headers = std::vector<std::pair<std::string, std::string>>;
   Reply call(http::verb method, const std::string& target, const std::string& body = {},
-             const std::string& token = kAdmin, const std::string& content_type = "application/json",
-             const std::string& accept = {});
+             const std::string& token = kAdmin,
+             const std::string& content_type = "application/json", const std::string& accept = {},
+             const Headers& headers = {});
+  // The last call's response headers.
+  std::map<std::string, std::string> last_headers_;
   net::Reply rawCall(http::verb method, const std::string& target,
                      const std::string& token = kAdmin, const std::string& accept = {});
   // Starts a watch; the returned writer records its events. Ends when the test stops.

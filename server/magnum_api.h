@@ -1,0 +1,82 @@
+// OpenStack Magnum's v1 REST API over the same objects as /apis (magnum-behaviour.md §1), so
+// `openstack coe`, Horizon, Terraform and the cluster-autoscaler's Magnum provider work unchanged:
+//   GET /                         versions (no token)
+//   GET /v1, /v1/                 the v1 root (no token)
+//   /v1/clustertemplates[/detail|/{ident}]          CRUD, Magnum's JSON Patch
+//   /v1/clusters[/detail|/{ident}]                   create 202 {"uuid"}, PATCH node_count/health
+//   /v1/clusters/{ident}/actions/{resize,upgrade}    1.7+ and 1.8+
+//   /v1/clusters/{ident}/nodegroups[/{ng}]           1.9+
+// It is a translation layer: every write becomes the /apis write it stands for, through the same
+// admission, authorization and store (ResourceHandlers), and every read renders stored objects
+// (magnum_views.h). A Magnum uuid is the object's uid; a project is a namespace.
+// Errors are Magnum's body: {"errors":[{"request_id","code","status","title","detail","links"}]}.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "server/auth.h"
+#include "server/magnum_version.h"
+#include "server/resources.h"
+#include "server/route.h"
+#include "store/store.h"
+
+namespace magnumd::server::magnum {
+
+struct Call;  // one request (magnum_call.h)
+
+// True for the paths this API answers: "/" and "/v1[/...]".
+bool ownsPath(std::string_view path);
+// "/" and "/v1[/]" need no token, as in Magnum (its public_api_routes).
+bool isPublicPath(std::string_view path);
+
+class MagnumApi {
+ public:
+  MagnumApi(store::Store& store, ResourceHandlers& resources)
+      : store_(store), resources_(resources) {}
+
+  // `identity` is null only for public paths.
+  boost::asio::awaitable<net::Response> handle(const net::Request& request, const Target& target,
+                                               const Identity* identity, bool tls);
+
+ private:
+  boost::asio::awaitable<net::Response> route(Call& call, std::string_view rest);
+  net::Response versionsRoot(const Call& call) const;
+  net::Response v1Root(const Call& call) const;
+
+  // Reads.
+  // Node groups: those of `cluster`.
+  net::Response list(Call& call, api::Kind kind, bool detail, const api::Object* cluster = nullptr);
+  net::Response show(Call& call, const api::Object& object);
+  util::Result<api::Object> find(const Call& call, api::Kind kind, std::string_view ident,
+                                 const std::string& cluster_name = {}) const;
+  std::optional<api::Object> parentOf(const api::Object& object) const;
+
+  // Writes (magnum_api_writes.cc).
+  boost::asio::awaitable<net::Response> createTemplate(Call& call);
+  boost::asio::awaitable<net::Response> createCluster(Call& call);
+  boost::asio::awaitable<net::Response> createNodeGroup(Call& call, const api::Object& cluster);
+  boost::asio::awaitable<net::Response> patchObject(Call& call, const api::Object& object);
+  boost::asio::awaitable<net::Response> remove(Call& call, const api::Object& object);
+  boost::asio::awaitable<net::Response> resize(Call& call, const api::Object& cluster);
+  boost::asio::awaitable<net::Response> upgrade(Call& call, const api::Object& cluster);
+  // Runs the /apis write `verb` on `path` with `body` as `content_type`; the stored object, or
+  // the error in the /apis answer.
+  boost::asio::awaitable<util::Result<api::Object>> write(const Call& call, Verb verb,
+                                                          ResourcePath path, std::string body,
+                                                          std::string_view content_type);
+
+  store::Store& store_;
+  ResourceHandlers& resources_;
+  // uid -> key, so a lookup by uuid scans the store once; checked on every use.
+  mutable std::mutex uid_mu_;
+  mutable std::unordered_map<std::string, api::ObjectKey> by_uid_;
+};
+
+// Magnum's error body and status for `error` (422 becomes 400, as Magnum answers invalid input).
+net::Response errorResponse(const util::Error& error, const Microversion* version = nullptr);
+
+}  // namespace magnumd::server::magnum

@@ -1,0 +1,264 @@
+// Magnum's v1 API over the same objects as /apis: versions and microversions, Magnum's bodies
+// and errors, one source of truth across both APIs, projects, roles, paging, and the actions.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "tests/server/api_fixture.h"
+
+namespace magnumd::server::testing {
+namespace {
+
+constexpr const char* kLatest = "container-infra latest";
+
+class MagnumApiTest : public ApiTest {
+ protected:
+  // A Magnum call as python-magnumclient makes it: X-Auth-Token, a microversion, a Host.
+  Reply magnum(http::verb method, const std::string& target, const std::string& body = {},
+               const std::string& token = kMemberA, const std::string& version = kLatest) {
+    Headers headers{{"Host", "magnum.test:9511"}};
+    if (!token.empty()) headers.emplace_back("X-Auth-Token", token);
+    if (!version.empty()) headers.emplace_back("OpenStack-API-Version", version);
+    return call(method, target, body, "", "application/json", {}, headers);
+  }
+
+  std::string createMagnumTemplate(const std::string& name, const std::string& token = kMemberA) {
+    Reply r =
+        magnum(http::verb::post, "/v1/clustertemplates",
+               fmt::format(R"({{"name":"{}","image_id":"fedora-coreos-38","coe":"kubernetes",)"
+                           R"("keypair_id":"demo-key","external_network_id":"public",)"
+                           R"("network_driver":"flannel","docker_volume_size":5,)"
+                           R"("labels":{{"kube_tag":"v1.32.1","auto_healing_enabled":true}}}})",
+                           name),
+               token);
+    EXPECT_EQ(r.code, 201u) << r.body;
+    return r.str("/uuid");
+  }
+
+  std::string createMagnumCluster(const std::string& name, const std::string& tmpl,
+                                  const std::string& token = kMemberA) {
+    Reply r = magnum(http::verb::post, "/v1/clusters",
+                     fmt::format(R"({{"name":"{}","cluster_template_id":"{}","master_count":1,)"
+                                 R"("node_count":2,"create_timeout":60}})",
+                                 name, tmpl),
+                     token);
+    EXPECT_EQ(r.code, 202u) << r.body;
+    return r.str("/uuid");
+  }
+};
+
+TEST_F(MagnumApiTest, VersionsNeedNoTokenAndNameTheRange) {
+  Reply root = magnum(http::verb::get, "/", {}, "", "");
+  ASSERT_EQ(root.code, 200u) << root.body;
+  EXPECT_EQ(root.str("/versions/0/id"), "v1");
+  EXPECT_EQ(root.str("/versions/0/min_version"), "1.1");
+  EXPECT_EQ(root.str("/versions/0/max_version"), "1.14");
+  EXPECT_EQ(root.str("/versions/0/links/0/href"), "http://magnum.test:9511/v1/");
+  Reply v1 = magnum(http::verb::get, "/v1/", {}, "", "");
+  ASSERT_EQ(v1.code, 200u) << v1.body;
+  EXPECT_EQ(v1.str("/media_types/0/type"), "application/vnd.openstack.magnum.v1+json");
+  EXPECT_EQ(v1.str("/clusters/0/href"), "http://magnum.test:9511/v1/clusters/");
+  Reply anonymous = magnum(http::verb::get, "/v1/clusters", {}, "");
+  EXPECT_EQ(anonymous.code, 401u) << anonymous.body;
+  EXPECT_EQ(anonymous.str("/errors/0/status"), "401");
+}
+
+TEST_F(MagnumApiTest, MicroversionsAreNegotiatedAsMagnumDoes) {
+  EXPECT_EQ(magnum(http::verb::get, "/v1/clusters", {}, kMemberA, "").code, 200u);
+  EXPECT_EQ(last_headers_["OpenStack-API-Version"], "container-infrastructure-management 1.1");
+  EXPECT_EQ(last_headers_["OpenStack-API-Minimum-Version"],
+            "container-infrastructure-management 1.1");
+  EXPECT_EQ(last_headers_["OpenStack-API-Maximum-Version"],
+            "container-infrastructure-management 1.14");
+  EXPECT_EQ(last_headers_["Vary"], "OpenStack-API-Version");
+  EXPECT_EQ(magnum(http::verb::get, "/v1/clusters", {}, kMemberA, "container-infra latest").code,
+            200u);
+  EXPECT_EQ(last_headers_["OpenStack-API-Version"], "container-infrastructure-management 1.14");
+  EXPECT_EQ(
+      magnum(http::verb::get, "/v1/clusters", {}, kMemberA, "container-infrastructure 1.9").code,
+      200u);
+  EXPECT_EQ(last_headers_["OpenStack-API-Version"], "container-infrastructure-management 1.9");
+
+  Reply too_new = magnum(http::verb::get, "/v1/clusters", {}, kMemberA, "container-infra 1.15");
+  EXPECT_EQ(too_new.code, 406u);
+  EXPECT_EQ(too_new.str("/errors/0/code"), "magnum.microversion-unsupported");
+  EXPECT_NE(too_new.str("/errors/0/detail").find("1.15"), std::string::npos) << too_new.body;
+  EXPECT_EQ(magnum(http::verb::get, "/v1/clusters", {}, kMemberA, "compute 1.2").code, 406u);
+  EXPECT_EQ(magnum(http::verb::get, "/v1/clusters", {}, kMemberA, "container-infra one").code,
+            406u);
+  EXPECT_EQ(magnum(http::verb::get, "/v1/clusters", {}, kMemberA, "container-infra 2.0").code,
+            406u);
+}
+
+TEST_F(MagnumApiTest, ObjectsMadeThroughEitherApiAreOneObject) {
+  std::string tmpl = createMagnumTemplate("k8s");
+  Reply stored =
+      call(http::verb::get, fmt::format("{}/namespaces/team-a/clustertemplates/k8s", kBase));
+  ASSERT_EQ(stored.code, 200u) << stored.body;
+  EXPECT_EQ(stored.str("/metadata/uid"), tmpl);
+  EXPECT_EQ(stored.str("/spec/image"), "fedora-coreos-38");
+  EXPECT_EQ(stored.str("/spec/labels/auto_healing_enabled"), "True");  // Magnum's str(True)
+
+  std::string uuid = createMagnumCluster("prod", tmpl);
+  Reply cluster = call(http::verb::get, fmt::format("{}/namespaces/team-a/clusters/prod", kBase));
+  ASSERT_EQ(cluster.code, 200u) << cluster.body;
+  EXPECT_EQ(cluster.str("/metadata/uid"), uuid);
+  EXPECT_EQ(cluster.str("/spec/clusterTemplate"), "k8s");
+  EXPECT_EQ(cluster.str("/spec/nodeCount"), "2");
+
+  // And the other way: a cluster made through /apis shows in Magnum's terms.
+  ASSERT_EQ(createCluster("team-a", "staging", "k8s").code, 201u);
+  Reply shown = magnum(http::verb::get, "/v1/clusters/staging");
+  ASSERT_EQ(shown.code, 200u) << shown.body;
+  EXPECT_EQ(shown.str("/cluster_template_id"), tmpl);
+  EXPECT_EQ(shown.str("/keypair"), "demo-key");  // the template's, as Magnum copies it
+  EXPECT_EQ(shown.str("/project_id"), "team-a");
+  EXPECT_EQ(shown.str("/labels_skipped/kube_tag"), "v1.32.1");
+  EXPECT_TRUE(shown.json.HasMember("cluster_id")) << shown.body;  // 1.13+: not stack_id
+  EXPECT_FALSE(shown.json.HasMember("stack_id"));
+  Reply old = magnum(http::verb::get, "/v1/clusters/staging", {}, kMemberA, "container-infra 1.12");
+  EXPECT_TRUE(old.json.HasMember("stack_id")) << old.body;
+  Reply by_uuid = magnum(http::verb::get, "/v1/clusters/" + uuid);
+  EXPECT_EQ(by_uuid.str("/name"), "prod");
+  EXPECT_EQ(by_uuid.str("/links/0/href"), "http://magnum.test:9511/v1/clusters/" + uuid);
+}
+
+TEST_F(MagnumApiTest, MagnumNamesKubernetesRefusesAreKeptAndFound) {
+  std::string tmpl = createMagnumTemplate("My_Template.v2");
+  Reply shown = magnum(http::verb::get, "/v1/clustertemplates/My_Template.v2");
+  ASSERT_EQ(shown.code, 200u) << shown.body;
+  EXPECT_EQ(shown.str("/uuid"), tmpl);
+  EXPECT_EQ(shown.str("/name"), "My_Template.v2");
+  Reply bad = magnum(http::verb::post, "/v1/clusters",
+                     fmt::format(R"({{"name":"9lives","cluster_template_id":"{}"}})", tmpl));
+  EXPECT_EQ(bad.code, 400u) << bad.body;
+  EXPECT_NE(bad.str("/errors/0/detail").find("name"), std::string::npos);
+}
+
+TEST_F(MagnumApiTest, ProjectsSeeOnlyTheirOwnAndReadersCannotCreate) {
+  ASSERT_EQ(createTemplate("team-b", "k8s").code, 201u);
+  ASSERT_EQ(createCluster("team-b", "secret", "k8s").code, 201u);
+  Reply b = call(http::verb::get, fmt::format("{}/namespaces/team-b/clusters/secret", kBase));
+  std::string b_uuid = b.str("/metadata/uid");
+
+  Reply mine = magnum(http::verb::get, "/v1/clusters");
+  ASSERT_EQ(mine.code, 200u) << mine.body;
+  EXPECT_EQ(mine.json["clusters"].Size(), 0u) << mine.body;
+  EXPECT_EQ(magnum(http::verb::get, "/v1/clusters/" + b_uuid).code, 404u);
+  EXPECT_EQ(magnum(http::verb::delete_, "/v1/clusters/" + b_uuid).code, 404u);
+  Reply admin = magnum(http::verb::get, "/v1/clusters", {}, kAdmin);
+  EXPECT_EQ(admin.json["clusters"].Size(), 1u) << admin.body;
+
+  Reply reader =
+      magnum(http::verb::post, "/v1/clustertemplates",
+             R"({"name":"x","image_id":"i","coe":"kubernetes","external_network_id":"public"})",
+             kReaderAll);
+  EXPECT_EQ(reader.code, 403u) << reader.body;
+  Reply publish = magnum(http::verb::post, "/v1/clustertemplates",
+                         R"({"name":"x","image_id":"i","coe":"kubernetes","public":true})");
+  EXPECT_EQ(publish.code, 403u) << publish.body;
+}
+
+TEST_F(MagnumApiTest, ClusterPatchChangesOnlyWhatMagnumAllows) {
+  std::string uuid = createMagnumCluster("prod", createMagnumTemplate("k8s"));
+  Reply scaled = magnum(http::verb::patch, "/v1/clusters/prod",
+                        R"([{"op":"replace","path":"/node_count","value":5}])");
+  ASSERT_EQ(scaled.code, 202u) << scaled.body;
+  EXPECT_EQ(scaled.str("/uuid"), uuid);
+  EXPECT_EQ(call(http::verb::get, fmt::format("{}/namespaces/team-a/clusters/prod", kBase))
+                .str("/spec/nodeCount"),
+            "5");
+  Reply keypair = magnum(http::verb::patch, "/v1/clusters/prod",
+                         R"([{"op":"replace","path":"/keypair","value":"other"}])");
+  EXPECT_EQ(keypair.code, 400u);
+  EXPECT_NE(keypair.str("/errors/0/detail").find("keypair"), std::string::npos) << keypair.body;
+  Reply internal = magnum(http::verb::patch, "/v1/clusters/prod",
+                          R"([{"op":"replace","path":"/uuid","value":"x"}])");
+  EXPECT_EQ(internal.code, 400u);
+  EXPECT_NE(internal.str("/errors/0/detail").find("internal attribute"), std::string::npos);
+  Reply op = magnum(http::verb::patch, "/v1/clusters/prod",
+                    R"([{"op":"copy","from":"/labels","path":"/x"}])");
+  EXPECT_EQ(op.code, 400u);
+}
+
+TEST_F(MagnumApiTest, ResizeAndUpgradeNeedTheirMicroversions) {
+  std::string tmpl = createMagnumTemplate("k8s");
+  std::string v2 = createMagnumTemplate("k8s-v2");
+  createMagnumCluster("prod", tmpl);
+  std::string resize = R"({"node_count":4,"nodes_to_remove":[]})";
+  EXPECT_EQ(magnum(http::verb::post, "/v1/clusters/prod/actions/resize", resize, kMemberA, "").code,
+            406u);
+  Reply resized = magnum(http::verb::post, "/v1/clusters/prod/actions/resize", resize);
+  ASSERT_EQ(resized.code, 202u) << resized.body;
+  Reply zero = magnum(http::verb::post, "/v1/clusters/prod/actions/resize", R"({"node_count":0})",
+                      kMemberA, "container-infra 1.9");
+  EXPECT_EQ(zero.code, 400u) << zero.body;
+  EXPECT_EQ(call(http::verb::get, fmt::format("{}/namespaces/team-a/clusters/prod", kBase))
+                .str("/spec/nodeCount"),
+            "4");
+  Reply upgraded = magnum(http::verb::post, "/v1/clusters/prod/actions/upgrade",
+                          fmt::format(R"({{"cluster_template":"{}","max_batch_size":2}})", v2));
+  ASSERT_EQ(upgraded.code, 202u) << upgraded.body;
+  Reply after = call(http::verb::get, fmt::format("{}/namespaces/team-a/clusters/prod", kBase));
+  EXPECT_EQ(after.str("/spec/clusterTemplate"), "k8s-v2");
+  EXPECT_EQ(after.str("/spec/rolloutStrategy/maxBatchSize"), "2");
+}
+
+TEST_F(MagnumApiTest, ListsPageWithMarkersAndRefuseBadParameters) {
+  for (const char* name : {"a", "b", "c"}) createMagnumTemplate(name);
+  Reply first = magnum(http::verb::get, "/v1/clustertemplates?limit=2&sort_key=name");
+  ASSERT_EQ(first.code, 200u) << first.body;
+  ASSERT_EQ(first.json["clustertemplates"].Size(), 2u);
+  EXPECT_EQ(first.str("/clustertemplates/1/name"), "b");
+  std::string next = first.str("/next");
+  ASSERT_NE(next.find("marker=" + first.str("/clustertemplates/1/uuid")), std::string::npos)
+      << next;
+  Reply second = magnum(http::verb::get, next.substr(next.find("/v1/")));
+  ASSERT_EQ(second.code, 200u) << second.body;
+  ASSERT_EQ(second.json["clustertemplates"].Size(), 1u);
+  EXPECT_EQ(second.str("/clustertemplates/0/name"), "c");
+  EXPECT_FALSE(second.json.HasMember("next"));
+  EXPECT_EQ(magnum(http::verb::get, "/v1/clustertemplates?limit=0").code, 400u);
+  EXPECT_EQ(magnum(http::verb::get, "/v1/clustertemplates?sort_dir=up").code, 400u);
+  EXPECT_EQ(magnum(http::verb::get, "/v1/clustertemplates?sort_key=secret").code, 400u);
+}
+
+TEST_F(MagnumApiTest, DeletesGoThroughTheSameRules) {
+  std::string tmpl = createMagnumTemplate("k8s");
+  createMagnumCluster("prod", tmpl);
+  Reply in_use = magnum(http::verb::delete_, "/v1/clustertemplates/k8s");
+  EXPECT_EQ(in_use.code, 409u) << in_use.body;
+  EXPECT_EQ(magnum(http::verb::delete_, "/v1/clusters/prod").code, 204u);
+  Reply gone = call(http::verb::get, fmt::format("{}/namespaces/team-a/clusters/prod", kBase));
+  EXPECT_TRUE(gone.code == 404u || !gone.str("/metadata/deletionTimestamp").empty()) << gone.body;
+  Reply missing = magnum(http::verb::get, "/v1/clusters/nope");
+  EXPECT_EQ(missing.code, 404u);
+  EXPECT_EQ(missing.str("/errors/0/code"), "client");
+  EXPECT_EQ(missing.str("/errors/0/title"), "Not Found");
+}
+
+TEST_F(MagnumApiTest, NodeGroupsAreListedPerClusterFromOneNine) {
+  createMagnumCluster("prod", createMagnumTemplate("k8s"));
+  EXPECT_EQ(
+      magnum(http::verb::get, "/v1/clusters/prod/nodegroups", {}, kMemberA, "container-infra 1.8")
+          .code,
+      406u);
+  Reply created = magnum(http::verb::post, "/v1/clusters/prod/nodegroups",
+                         R"({"name":"gpu_pool","node_count":1,"flavor_id":"g1.large"})");
+  ASSERT_EQ(created.code, 202u) << created.body;
+  EXPECT_EQ(created.str("/name"), "gpu_pool");
+  Reply listed = magnum(http::verb::get, "/v1/clusters/prod/nodegroups");
+  ASSERT_EQ(listed.code, 200u) << listed.body;
+  bool found = false;
+  for (const auto& ng : listed.json["nodegroups"].GetArray()) {
+    found = found || std::string(ng["name"].GetString()) == "gpu_pool";
+  }
+  EXPECT_TRUE(found) << listed.body;
+  Reply limits = magnum(http::verb::patch, "/v1/clusters/prod/nodegroups/gpu_pool",
+                        R"([{"op":"replace","path":"/max_node_count","value":3}])");
+  EXPECT_EQ(limits.code, 202u) << limits.body;
+  EXPECT_EQ(limits.str("/max_node_count"), "3");
+  EXPECT_EQ(magnum(http::verb::delete_, "/v1/clusters/prod/nodegroups/gpu_pool").code, 204u);
+}
+
+}  // namespace
+}  // namespace magnumd::server::testing
