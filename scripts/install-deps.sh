@@ -10,7 +10,7 @@ packages=(
   cloud-init shellcheck
 )
 if [[ "${WITH_OPENSTACK_CLIENT:-1}" == 1 ]]; then
-  packages+=(python3-openstackclient python3-heatclient python3-novaclient)
+  packages+=(python3-openstackclient python3-heatclient python3-novaclient python3-magnumclient)
 fi
 missing=()
 for p in "${packages[@]}"; do

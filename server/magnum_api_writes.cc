@@ -518,6 +518,15 @@ asio::awaitable<net::Response> MagnumApi::patchObject(Call& call, const api::Obj
 asio::awaitable<net::Response> MagnumApi::remove(Call& call, const api::Object& object) {
   ResourcePath path{object.kind, object.metadata.namespace_, object.metadata.name};
   auto removed = co_await write(call, Verb::Delete, path, "", "application/json");
+  if (!removed.ok() && object.kind == api::Kind::ClusterTemplate &&
+      removed.error().code == ErrorCode::Conflict) {
+    // Magnum's ClusterTemplateReferenced is a 400 (magnum/common/exception.py).
+    co_return errorResponse(
+        makeError(ErrorCode::BadRequest, fmt::format("ClusterTemplate {} is referenced by one or "
+                                                     "multiple clusters. ({})",
+                                                     magnumName(object), removed.error().message)),
+        &call.version);
+  }
   if (!removed.ok()) co_return errorResponse(removed.error(), &call.version);
   net::Response res{http::status::no_content, 11};
   res.prepare_payload();
