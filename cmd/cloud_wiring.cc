@@ -101,9 +101,13 @@ class CloudComponent final : public Component {
     reconcilers::ObserverOptions observer_options;
     observer_options.sync_interval = millis(options_.sync_interval_seconds);
     observer_options.sweep_pages_per_period = options_.sweep_pages;
-    observer_options.on_period = [&periods, &duration, &known](const reconcilers::ObserverStats& s, bool ok,
-                                                               std::chrono::steady_clock::duration took) {
+    services.heartbeat.report_interval = observer_options.sync_interval;
+    services.heartbeat.running = true;
+    observer_options.on_period = [&periods, &duration, &known, &heartbeat = services.heartbeat](
+                                     const reconcilers::ObserverStats& s, bool ok,
+                                     std::chrono::steady_clock::duration took) {
       periods.with({ok ? "ok" : "error"}).inc();
+      if (ok) heartbeat.beat();  // a period that reached the cloud, as a conductor's report
       duration.with({}).observe(std::chrono::duration<double>(took).count());
       known.with({"stack"}).set(static_cast<double>(s.stacks));
       known.with({"server"}).set(static_cast<double>(s.servers));

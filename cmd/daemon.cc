@@ -221,6 +221,10 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   api_options.watch.bookmark_interval = config_.watch_bookmark_interval;
   api_options.watch.max_streams_per_user = config_.max_watches_per_user;
   api_options.secrets = secrets_.get();
+  char host[256] = {};
+  heartbeat_.host = ::gethostname(host, sizeof(host) - 1) == 0 ? host : "localhost";
+  heartbeat_.started_at = util::formatRfc3339(std::chrono::system_clock::now());
+  api_options.heartbeat = &heartbeat_;
   controller::EventRecorderOptions event_options;
   event_options.component = "magnumd-api";
   api_events_ = std::make_unique<controller::StoreEventRecorder>(*store_, event_options, clock_);
@@ -289,7 +293,7 @@ util::Status Daemon::start() {
   RETURN_IF_ERROR(openStore());
   RETURN_IF_ERROR(openSecrets());
   io_ = std::make_unique<IoContext>();
-  Services services{config_, *store_, *io_, metrics_, *secrets_};
+  Services services{config_, *store_, *io_, metrics_, *secrets_, heartbeat_};
   for (auto& component : components_) {
     auto status = component->start(services);
     if (!status.ok()) {

@@ -41,6 +41,7 @@ struct Services {
   boost::asio::io_context& io;  // shared I/O threads; never block them
   util::MetricsRegistry& metrics;
   secrets::ClusterSecretStore& secrets;  // every cluster's CAs and join token
+  server::ServiceHeartbeat& heartbeat;   // the controllers beat it; Magnum's /v1/mservices
 };
 
 class Component {
@@ -89,6 +90,7 @@ class Daemon {
   util::MetricsRegistry metrics_;
   store::StorePtr store_;  // declared first: closed last
   util::RealClock clock_;
+  server::ServiceHeartbeat heartbeat_;
   std::optional<pki::KeyEncryptionKey> kek_;
   std::optional<DevToken> dev_token_;
   std::string dev_ca_path_;  // --dev with its own CA; empty otherwise

@@ -122,7 +122,7 @@ ApiServer::ApiServer(store::Store& store, std::shared_ptr<const Authenticator> a
       store_objects_(registry.gauge("magnumd_store_objects", "Objects in the store.")),
       resources_(store, metrics_),
       credentials_(store, options.secrets, registry, std::move(options.on_credential_issued)),
-      magnum_(store, resources_),
+      magnum_(store, resources_, credentials_, options.heartbeat),
       watches_(store, metrics_, options.watch) {
   const auto& build = buildInfo();
   registry.gauge("magnumd_build_info", "Version and commit magnumd was built from (always 1).",

@@ -158,6 +158,13 @@ asio::awaitable<net::Response> MagnumApi::route(Call& call, std::string_view res
   if (!call.identity)
     co_return errorResponse(makeError(ErrorCode::Unauthorized, "Authentication required"));
   std::string_view collection = seg[0];
+  if (collection == "certificates" && seg.size() <= 2) {
+    co_return co_await certificates(call, seg.size() == 2 ? seg[1] : std::string_view());
+  }
+  if ((collection == "stats" || collection == "mservices") && seg.size() == 1) {
+    if (method != http::verb::get) co_return call.methodNotAllowed();
+    co_return collection == "stats" ? stats(call) : mservices(call);
+  }
   api::Kind kind;
   if (collection == "clustertemplates") {
     kind = api::Kind::ClusterTemplate;
@@ -272,7 +279,7 @@ net::Response MagnumApi::v1Root(const Call& call) const {
   Json self_links = linkPair(call.base_url + "/v1/", "");
   self_links.PopBack();
   doc.AddMember("links", self_links, a);
-  for (std::string_view resource : {"clustertemplates", "clusters"}) {
+  for (std::string_view resource : {"clustertemplates", "clusters", "certificates", "mservices"}) {
     doc.AddMember(util::str(resource, a),
                   linkPair(fmt::format("{}/v1/{}/", call.base_url, resource),
                            fmt::format("{}/{}/", call.base_url, resource)),

@@ -6,6 +6,9 @@
 //   /v1/clusters[/detail|/{ident}]                   create 202 {"uuid"}, PATCH node_count/health
 //   /v1/clusters/{ident}/actions/{resize,upgrade}    1.7+ and 1.8+
 //   /v1/clusters/{ident}/nodegroups[/{ng}]           1.9+
+//   /v1/certificates[/{cluster}]  CA show, CSR sign, CA rotate (PATCH)
+//   /v1/stats                     clusters and nodes per project
+//   /v1/mservices                 the controllers, as Magnum shows its conductor (admin)
 // It is a translation layer: every write becomes the /apis write it stands for, through the same
 // admission, authorization and store (ResourceHandlers), and every read renders stored objects
 // (magnum_views.h). A Magnum uuid is the object's uid; a project is a namespace.
@@ -19,9 +22,11 @@
 #include <unordered_map>
 
 #include "server/auth.h"
+#include "server/credentials.h"
 #include "server/magnum_version.h"
 #include "server/resources.h"
 #include "server/route.h"
+#include "server/service_heartbeat.h"
 #include "store/store.h"
 
 namespace magnumd::server::magnum {
@@ -35,8 +40,10 @@ bool isPublicPath(std::string_view path);
 
 class MagnumApi {
  public:
-  MagnumApi(store::Store& store, ResourceHandlers& resources)
-      : store_(store), resources_(resources) {}
+  // `heartbeat` null: /v1/mservices lists no controller (API only).
+  MagnumApi(store::Store& store, ResourceHandlers& resources, CredentialHandlers& credentials,
+            const ServiceHeartbeat* heartbeat)
+      : store_(store), resources_(resources), credentials_(credentials), heartbeat_(heartbeat) {}
 
   // `identity` is null only for public paths.
   boost::asio::awaitable<net::Response> handle(const net::Request& request, const Target& target,
@@ -46,6 +53,9 @@ class MagnumApi {
   boost::asio::awaitable<net::Response> route(Call& call, std::string_view rest);
   net::Response versionsRoot(const Call& call) const;
   net::Response v1Root(const Call& call) const;
+  boost::asio::awaitable<net::Response> certificates(Call& call, std::string_view cluster_ident);
+  net::Response stats(Call& call);
+  net::Response mservices(Call& call);
 
   // Reads.
   // Node groups: those of `cluster`.
@@ -63,6 +73,11 @@ class MagnumApi {
   boost::asio::awaitable<net::Response> remove(Call& call, const api::Object& object);
   boost::asio::awaitable<net::Response> resize(Call& call, const api::Object& cluster);
   boost::asio::awaitable<net::Response> upgrade(Call& call, const api::Object& cluster);
+  // Runs the /apis request `verb` on `path` (a resource or a cluster's credentials) and answers
+  // what /apis answered.
+  boost::asio::awaitable<net::Response> forward(const Call& call, Verb verb,
+                                                const ResourcePath& path, QueryParams query,
+                                                std::string body, std::string_view content_type);
   // Runs the /apis write `verb` on `path` with `body` as `content_type`; the stored object, or
   // the error in the /apis answer.
   boost::asio::awaitable<util::Result<api::Object>> write(const Call& call, Verb verb,
@@ -71,10 +86,15 @@ class MagnumApi {
 
   store::Store& store_;
   ResourceHandlers& resources_;
+  CredentialHandlers& credentials_;
+  const ServiceHeartbeat* heartbeat_;
   // uid -> key, so a lookup by uuid scans the store once; checked on every use.
   mutable std::mutex uid_mu_;
   mutable std::unordered_map<std::string, api::ObjectKey> by_uid_;
 };
+
+// The error an /apis answer carries (its Status message), for Magnum's body.
+util::Error errorOf(const net::Response& response);
 
 // Magnum's error body and status for `error` (422 becomes 400, as Magnum answers invalid input).
 net::Response errorResponse(const util::Error& error, const Microversion* version = nullptr);

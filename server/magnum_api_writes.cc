@@ -53,15 +53,6 @@ ErrorCode codeOf(unsigned status) {
   }
 }
 
-// The error an /apis answer carries, with its Status message and the fields it names.
-util::Error errorOf(const net::Response& response) {
-  std::string message = fmt::format("HTTP {}", response.result_int());
-  if (auto doc = util::parseJson(response.body()); doc.ok()) {
-    if (auto text = util::stringMember(*doc, "message")) message = *text;
-  }
-  return makeError(codeOf(response.result_int()), std::move(message));
-}
-
 util::Result<util::JsonDoc> parseBody(const Call& call) {
   auto doc = util::parseJson(call.request.body());
   if (!doc.ok()) {
@@ -193,42 +184,58 @@ util::Result<util::JsonDoc> healthReason(const Json* value) {
 
 }  // namespace
 
-asio::awaitable<util::Result<api::Object>> MagnumApi::write(const Call& call, Verb verb,
-                                                            ResourcePath path, std::string body,
-                                                            std::string_view content_type) {
+util::Error errorOf(const net::Response& response) {
+  std::string message = fmt::format("HTTP {}", response.result_int());
+  if (auto doc = util::parseJson(response.body()); doc.ok()) {
+    if (auto text = util::stringMember(*doc, "message")) message = *text;
+  }
+  return makeError(codeOf(response.result_int()), std::move(message));
+}
+
+asio::awaitable<net::Response> MagnumApi::forward(const Call& call, Verb verb,
+                                                  const ResourcePath& path, QueryParams query,
+                                                  std::string body, std::string_view content_type) {
   if (auto allowed = server::authorize(*call.identity, verb, path); !allowed.ok()) {
-    co_return allowed.takeError();
+    co_return statusResponse(allowed.error());
   }
   http::verb method = verb == Verb::Create   ? http::verb::post
                       : verb == Verb::Update ? http::verb::put
                       : verb == Verb::Patch  ? http::verb::patch
-                                             : http::verb::delete_;
+                      : verb == Verb::Delete ? http::verb::delete_
+                                             : http::verb::get;
   std::string target = fmt::format("{}/namespaces/{}/{}", kApiPrefix, path.namespace_,
                                    api::kindInfo(path.kind).plural);
   if (!path.name.empty()) target += "/" + path.name;
-  if (path.status()) target += "/status";
+  if (!path.resource().ends_with(api::kindInfo(path.kind).plural)) {
+    target += path.resource().substr(api::kindInfo(path.kind).plural.size());
+  }
   net::Request request{method, target, 11};
-  request.set(http::field::content_type, content_type);
+  if (!body.empty()) request.set(http::field::content_type, content_type);
+  request.set(http::field::accept, "application/json");
   request.set(http::field::user_agent, call.request[http::field::user_agent]);
   request.body() = std::move(body);
   request.prepare_payload();
-  RequestContext ctx{request, path, {}, *call.identity};
+  RequestContext ctx{request, path, std::move(query), *call.identity};
   ctx.verb = verb;
-  net::Response response;
+  if (path.credentials()) co_return co_await credentials_.handle(ctx);
   switch (verb) {
     case Verb::Create:
-      response = co_await resources_.create(ctx);
-      break;
+      co_return co_await resources_.create(ctx);
     case Verb::Update:
-      response = co_await resources_.replace(ctx);
-      break;
+      co_return co_await resources_.replace(ctx);
     case Verb::Patch:
-      response = co_await resources_.patch(ctx);
-      break;
+      co_return co_await resources_.patch(ctx);
+    case Verb::Delete:
+      co_return co_await resources_.remove(ctx);
     default:
-      response = co_await resources_.remove(ctx);
-      break;
+      co_return resources_.get(ctx);
   }
+}
+
+asio::awaitable<util::Result<api::Object>> MagnumApi::write(const Call& call, Verb verb,
+                                                            ResourcePath path, std::string body,
+                                                            std::string_view content_type) {
+  net::Response response = co_await forward(call, verb, path, {}, std::move(body), content_type);
   if (response.result_int() >= 300) co_return errorOf(response);
   if (verb == Verb::Delete) co_return api::Object{};
   co_return api::decodeObject(response.body());

@@ -1,13 +1,16 @@
 """The real `openstack coe` (python-magnumclient, as Debian ships it) against `magnumd --dev`,
 over HTTPS, with nothing but an endpoint and a token: cluster templates and clusters made through
 Magnum's v1 API are the same objects kubectl sees, converge to CREATE_COMPLETE, resize, and
-delete; errors come back in Magnum's body and the client prints them.
+delete; `coe ca show`, `coe service list` (the controllers' heartbeat) and `coe stats list` answer
+as Magnum's do; errors come back in Magnum's body and the client prints them.
 """
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -26,6 +29,7 @@ class Coe:
         self.dev = dev
         with open(dev.data / "admin.token") as f:
             token = f.read().strip()
+        self.token = token
         self.base = ["openstack", "--os-auth-type", "admin_token",
                      "--os-endpoint", f"{dev.proc.url}/v1", "--os-token", token,
                      "--os-cacert", str(dev.data / "ca.crt")]
@@ -37,6 +41,15 @@ class Coe:
         if check:
             assert out.returncode == 0, f"openstack coe {' '.join(args)}:\n{out.stdout}{out.stderr}"
         return out
+
+    def get(self, path):
+        """A raw GET of the Magnum API, for what the CLI does not print."""
+        context = ssl.create_default_context(cafile=str(self.dev.data / "ca.crt"))
+        req = urllib.request.Request(self.dev.proc.url + path,
+                                     headers={"X-Auth-Token": self.token,
+                                              "OpenStack-API-Version": "container-infra latest"})
+        with urllib.request.urlopen(req, timeout=10, context=context) as r:
+            return json.loads(r.read())
 
     def json(self, *args):
         out = self.run(*args, "-f", "json").stdout
@@ -81,6 +94,22 @@ def test_openstack_coe_drives_clusters_that_kubectl_sees(coe):
     assert shown["cluster_template_id"] == made["uuid"], shown
     assert shown["api_address"].startswith("https://"), shown
     assert shown["node_count"] == 1 and shown["master_count"] == 1, shown
+
+    # The cluster's CA, as `openstack coe ca show` prints it, is the one kubectl's kubeconfig trusts.
+    ca = coe.run("ca", "show", "coe-prod").stdout
+    assert "BEGIN CERTIFICATE" in ca, ca
+    # The controllers report like Magnum's conductor: up, with a growing report count.
+    services = coe.json("service", "list")
+    assert services and services[0]["binary"] == "magnum-conductor", services
+    assert services[0]["state"] == "up" and services[0]["updated_at"], services
+    first = coe.get("/v1/mservices")["mservices"][0]["report_count"]
+    time.sleep(1.0)  # the observer beats every --sync-interval (0.3 s here)
+    assert coe.get("/v1/mservices")["mservices"][0]["report_count"] > first
+    table = coe.run("stats", "list", "default").stdout  # print_dict: "| clusters | 1 |"
+    stats = {cells[0]: cells[1] for cells in
+             ([c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()
+              if line.startswith("|")) if len(cells) == 2}
+    assert stats.get("clusters") == "1" and stats.get("nodes") == "2", table
 
     coe.run("cluster", "resize", "coe-prod", "2")
     deadline = time.monotonic() + 120

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "pki/certificate.h"
+#include "tests/pki/pki_test_util.h"
 #include "tests/server/api_fixture.h"
 
 namespace magnumd::server::testing {
@@ -259,6 +261,76 @@ TEST_F(MagnumApiTest, NodeGroupsAreListedPerClusterFromOneNine) {
   EXPECT_EQ(limits.code, 202u) << limits.body;
   EXPECT_EQ(limits.str("/max_node_count"), "3");
   EXPECT_EQ(magnum(http::verb::delete_, "/v1/clusters/prod/nodegroups/gpu_pool").code, 204u);
+}
+
+TEST_F(MagnumApiTest, CertificatesShowSignAndRotateTheClustersCa) {
+  std::string uuid = createMagnumCluster("prod", createMagnumTemplate("k8s"));
+  auto cluster = store_->get({api::Kind::Cluster, "team-a", "prod"});
+  ASSERT_TRUE(cluster.ok());
+  ASSERT_TRUE(secrets_->ensure(*cluster).ok());  // as the reconciler makes it
+
+  Reply ca = magnum(http::verb::get, "/v1/certificates/" + uuid);
+  ASSERT_EQ(ca.code, 200u) << ca.body;
+  EXPECT_EQ(ca.str("/cluster_uuid"), uuid);
+  std::string ca_pem = ca.str("/pem");
+  EXPECT_NE(ca_pem.find("BEGIN CERTIFICATE"), std::string::npos);
+  Reply etcd = magnum(http::verb::get, "/v1/certificates/prod?ca_cert_type=etcd");
+  ASSERT_EQ(etcd.code, 200u) << etcd.body;
+  EXPECT_NE(etcd.str("/pem"), ca_pem);
+
+  auto key = pki::testing::makeEcKey("prime256v1");
+  std::string csr = pki::testing::makeCsrPem(*key, "alice", {"magnumd:members"});
+  util::JsonDoc body;
+  body.SetObject();
+  body.AddMember("cluster_uuid", util::str(uuid, body.GetAllocator()), body.GetAllocator());
+  body.AddMember("csr", util::str(csr, body.GetAllocator()), body.GetAllocator());
+  Reply signed_ = magnum(http::verb::post, "/v1/certificates", util::toJson(body));
+  ASSERT_EQ(signed_.code, 201u) << signed_.body;
+  EXPECT_EQ(signed_.str("/csr"), csr);
+  EXPECT_TRUE(pki::verifyChain(signed_.str("/pem"), ca_pem, std::chrono::system_clock::now(),
+                               pki::ExtendedKeyUsage::ClientAuth)
+                  .ok());
+  // A member may not have another identity signed, whichever API it asks through.
+  std::string admin_csr = pki::testing::makeCsrPem(*key, "admin", {"system:masters"});
+  body["csr"].SetString(admin_csr.c_str(), body.GetAllocator());
+  EXPECT_EQ(magnum(http::verb::post, "/v1/certificates", util::toJson(body)).code, 403u);
+  Reply unknown = magnum(http::verb::post, "/v1/certificates",
+                         R"({"cluster_uuid":"00000000-0000-0000-0000-000000000000","csr":"x"})");
+  EXPECT_EQ(unknown.code, 400u) << unknown.body;
+
+  EXPECT_EQ(
+      magnum(http::verb::patch, "/v1/certificates/" + uuid, {}, kMemberA, "container-infra 1.4")
+          .code,
+      406u);
+  Reply rotated = magnum(http::verb::patch, "/v1/certificates/" + uuid);
+  ASSERT_EQ(rotated.code, 202u) << rotated.body;
+  EXPECT_EQ(rotated.str("/uuid"), uuid);
+  EXPECT_EQ(call(http::verb::get, fmt::format("{}/namespaces/team-a/clusters/prod", kBase))
+                .str("/spec/caGeneration"),
+            "1");
+}
+
+TEST_F(MagnumApiTest, StatsCountClustersAndNodesOfTheCallersProject) {
+  std::string tmpl = createMagnumTemplate("k8s");
+  createMagnumCluster("one", tmpl);
+  createMagnumCluster("two", tmpl);
+  ASSERT_EQ(createTemplate("team-b", "k8s").code, 201u);
+  ASSERT_EQ(createCluster("team-b", "other", "k8s").code, 201u);
+  Reply mine = magnum(http::verb::get, "/v1/stats");
+  ASSERT_EQ(mine.code, 200u) << mine.body;
+  EXPECT_EQ(mine.str("/clusters"), "2");
+  EXPECT_EQ(mine.str("/nodes"), "6");  // (2 workers + 1 master) x 2
+  EXPECT_EQ(magnum(http::verb::get, "/v1/stats?project_id=team-b").code, 403u);
+  Reply b = magnum(http::verb::get, "/v1/stats?project_id=team-b&type=cluster", {}, kAdmin);
+  EXPECT_EQ(b.str("/clusters"), "1") << b.body;
+  EXPECT_EQ(magnum(http::verb::get, "/v1/stats?type=node").code, 400u);
+}
+
+TEST_F(MagnumApiTest, MservicesShowTheControllersHeartbeatToAdminsOnly) {
+  EXPECT_EQ(magnum(http::verb::get, "/v1/mservices").code, 403u);
+  Reply none = magnum(http::verb::get, "/v1/mservices", {}, kAdmin);
+  ASSERT_EQ(none.code, 200u) << none.body;
+  EXPECT_EQ(none.json["mservices"].Size(), 0u);  // this server runs no controllers
 }
 
 }  // namespace

@@ -1,0 +1,201 @@
+// Magnum v1's certificates, stats and mservices: a cluster's CA and CSR signing through the
+// same credential handlers as /apis, CA rotation as a bump of spec.caGeneration, counts per
+// project, and the controllers' heartbeat shown as Magnum shows its conductor.
+#include <fmt/format.h>
+
+#include "server/magnum_api.h"
+#include "server/magnum_call.h"
+#include "server/magnum_views.h"
+#include "util/time.h"
+
+namespace magnumd::server::magnum {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = net::http;
+using util::ErrorCode;
+using util::Json;
+using util::makeError;
+
+constexpr Microversion kCaRotation{1, 5};
+
+void addLinks(Call::Doc& doc, const Call& call, const std::string& uuid) {
+  auto& a = doc.GetAllocator();
+  Json links(rapidjson::kArrayType);
+  for (auto [rel, prefix] : {std::pair{"self", "/v1/"}, std::pair{"bookmark", "/"}}) {
+    Json link(rapidjson::kObjectType);
+    link.AddMember(
+        "href", util::str(fmt::format("{}{}certificates/{}", call.base_url, prefix, uuid), a), a);
+    link.AddMember("rel", util::str(rel, a), a);
+    links.PushBack(link, a);
+  }
+  doc.AddMember("links", links, a);
+}
+
+}  // namespace
+
+asio::awaitable<net::Response> MagnumApi::certificates(Call& call, std::string_view cluster_ident) {
+  const http::verb method = call.request.method();
+  std::string ident(cluster_ident);
+  util::JsonDoc body;
+  if (method == http::verb::post) {
+    if (!cluster_ident.empty()) co_return call.methodNotAllowed();
+    auto parsed = util::parseJson(call.request.body());
+    if (!parsed.ok() || !parsed->IsObject()) {
+      co_return errorResponse(
+          makeError(ErrorCode::BadRequest, "the request body must be {\"cluster_uuid\", \"csr\"}"),
+          &call.version);
+    }
+    body = std::move(parsed).value();
+    ident = util::stringMember(body, "cluster_uuid").value_or("");
+    if (ident.empty()) {
+      co_return errorResponse(
+          makeError(ErrorCode::BadRequest, "Mandatory field missing: cluster_uuid"), &call.version);
+    }
+  } else if (cluster_ident.empty()) {
+    co_return call.methodNotAllowed();
+  }
+  auto cluster = find(call, api::Kind::Cluster, ident);
+  if (!cluster.ok()) {
+    // Magnum answers a CSR for an unknown cluster with 400 (its 404 is rewritten).
+    if (method == http::verb::post) {
+      co_return errorResponse(makeError(ErrorCode::BadRequest, cluster.error().message),
+                              &call.version);
+    }
+    co_return errorResponse(cluster.error(), &call.version);
+  }
+  ResourcePath path{api::Kind::Cluster, cluster->metadata.namespace_, cluster->metadata.name};
+
+  if (method == http::verb::patch) {  // CA rotation: one generation up
+    if (call.version < kCaRotation) co_return call.notAvailable(kCaRotation);
+    auto spec = util::parseJson(cluster->spec);
+    int64_t generation = spec.ok() ? util::intMember(*spec, "caGeneration").value_or(0) : 0;
+    auto rotated = co_await write(
+        call, Verb::Patch, path,
+        fmt::format(R"({{"metadata":{{"resourceVersion":"{}"}},"spec":{{"caGeneration":{}}}}})",
+                    cluster->metadata.resource_version, generation + 1),
+        "application/merge-patch+json");
+    if (!rotated.ok()) co_return errorResponse(rotated.error(), &call.version);
+    net::Response res = call.json(http::status::accepted, [&] {
+      util::JsonDoc doc;
+      doc.SetObject();
+      doc.AddMember("uuid", util::str(cluster->metadata.uid, doc.GetAllocator()),
+                    doc.GetAllocator());
+      return doc;
+    }());
+    co_return res;
+  }
+
+  net::Response answer;
+  if (method == http::verb::get) {
+    path.subresource = Subresource::Ca;
+    QueryParams query;
+    // Magnum's ca_cert_type: "kubernetes" (default), "etcd", "front-proxy".
+    if (std::string_view type = call.query("ca_cert_type"); !type.empty())
+      query["type"] = std::string(type);
+    answer = co_await forward(call, Verb::Get, path, std::move(query), {}, {});
+  } else if (method == http::verb::post) {
+    path.subresource = Subresource::Certificates;
+    util::JsonDoc csr;
+    csr.SetObject();
+    if (const Json* text = util::member(body, "csr")) {
+      csr.AddMember("csr", Json(*text, csr.GetAllocator()), csr.GetAllocator());
+    }
+    answer = co_await forward(call, Verb::Create, path, {}, util::toJson(csr), "application/json");
+  } else {
+    co_return call.methodNotAllowed();
+  }
+  if (answer.result_int() >= 300) co_return errorResponse(errorOf(answer), &call.version);
+  auto issued = util::parseJson(answer.body());
+  if (!issued.ok())
+    co_return errorResponse(makeError(ErrorCode::Internal, "unreadable certificate"),
+                            &call.version);
+  util::JsonDoc doc;
+  doc.SetObject();
+  auto& a = doc.GetAllocator();
+  doc.AddMember("cluster_uuid", util::str(cluster->metadata.uid, a), a);
+  doc.AddMember("pem", util::str(util::stringMember(*issued, "pem").value_or(""), a), a);
+  addLinks(doc, call, cluster->metadata.uid);
+  if (method == http::verb::post) {
+    doc.AddMember("csr", util::str(util::stringMember(body, "csr").value_or(""), a), a);
+    co_return call.json(http::status::created, doc);
+  }
+  co_return call.json(http::status::ok, doc);
+}
+
+net::Response MagnumApi::stats(Call& call) {
+  std::string project(call.query("project_id"));
+  std::string_view type = call.query("type");
+  if (!type.empty() && type != "cluster") {
+    return errorResponse(makeError(ErrorCode::BadRequest,
+                                   fmt::format("Invalid input for field/attribute type. Value: "
+                                               "'{}'. Value should be one of: cluster",
+                                               type)),
+                         &call.version);
+  }
+  if (project.empty()) project = call.project();
+  if (!call.project().empty() && project != call.project()) {
+    return errorResponse(makeError(ErrorCode::Forbidden,
+                                   fmt::format("Policy doesn't allow stats:get_all to be performed "
+                                               "for project {}.",
+                                               project)),
+                         &call.version);
+  }
+  if (auto allowed = call.authorize(Verb::List, api::Kind::Cluster, "", project); !allowed.ok()) {
+    return errorResponse(allowed.error(), &call.version);
+  }
+  store::ListOptions options;
+  options.kind = api::Kind::Cluster;
+  options.namespace_ = project;
+  auto listed = store_.list(options);
+  if (!listed.ok()) return errorResponse(listed.error(), &call.version);
+  int64_t nodes = 0;
+  for (const auto& cluster : listed->items) {
+    // Magnum's stats: node_count + master_count of every cluster.
+    auto spec = util::parseJson(cluster.spec);
+    auto status = util::parseJson(cluster.status);
+    if (!spec.ok()) continue;
+    std::optional<int64_t> workers =
+        status.ok() ? util::intMember(*status, "nodeCount") : std::nullopt;
+    nodes += workers.value_or(util::intMember(*spec, "nodeCount").value_or(0)) +
+             util::intMember(*spec, "masterCount").value_or(0);
+  }
+  util::JsonDoc doc;
+  doc.SetObject();
+  doc.AddMember("clusters", static_cast<int64_t>(listed->items.size()), doc.GetAllocator());
+  doc.AddMember("nodes", nodes, doc.GetAllocator());
+  return call.json(http::status::ok, doc);
+}
+
+net::Response MagnumApi::mservices(Call& call) {
+  if (call.identity->role != Role::Admin) {
+    return errorResponse(makeError(ErrorCode::Forbidden,
+                                   "Policy doesn't allow magnum-service:get_all to be performed."),
+                         &call.version);
+  }
+  util::JsonDoc doc;
+  doc.SetObject();
+  auto& a = doc.GetAllocator();
+  Json services(rapidjson::kArrayType);
+  if (heartbeat_ && heartbeat_->running.load()) {
+    Json service(rapidjson::kObjectType);
+    service.AddMember("id", 1, a);
+    service.AddMember("host", util::str(heartbeat_->host, a), a);
+    service.AddMember("binary", "magnum-conductor", a);
+    service.AddMember("state", Json(rapidjson::StringRef(heartbeat_->up() ? "up" : "down")), a);
+    service.AddMember("report_count", Json(static_cast<uint64_t>(heartbeat_->reports.load())), a);
+    service.AddMember("disabled", false, a);
+    service.AddMember("disabled_reason", Json(), a);
+    service.AddMember("created_at", util::str(magnumTime(heartbeat_->started_at), a), a);
+    int64_t last = heartbeat_->last_report_ms.load();
+    std::string updated =
+        last ? util::formatRfc3339(util::SystemTime(std::chrono::milliseconds(last))) : "";
+    service.AddMember("updated_at", updated.empty() ? Json() : util::str(magnumTime(updated), a),
+                      a);
+    services.PushBack(service, a);
+  }
+  doc.AddMember("mservices", services, a);
+  return call.json(http::status::ok, doc);
+}
+
+}  // namespace magnumd::server::magnum
