@@ -14,6 +14,7 @@
 #include "api/codec.h"
 #include "api/event.h"
 #include "api/nodegroup.h"
+#include "api/quota.h"
 #include "api/validation.h"
 
 namespace magnumd::api {
@@ -179,6 +180,11 @@ util::Result<std::string> admitSpec(Kind kind, std::string_view spec_json,
       validate(spec, causes);
       return finish(spec, causes);
     }
+    case Kind::Quota: {
+      ASSIGN_OR_RETURN(auto spec, decodeQuotaSpec(spec_json));
+      validate(spec, "", causes);  // the name is checked with the metadata
+      return finish(spec, causes);
+    }
     case Kind::ClusterSecret:
       break;  // never written through the API
   }
@@ -209,6 +215,7 @@ util::Result<std::string> admitStatus(Kind kind, std::string_view status_json) {
     }
     case Kind::ClusterTemplate:
     case Kind::Event:
+    case Kind::Quota:
     case Kind::ClusterSecret: {
       ASSIGN_OR_RETURN(auto doc, parseBoundedJson(status_json, "status"));
       if (!doc.IsObject()) {
@@ -254,6 +261,11 @@ util::Status validateMetadata(const ObjectMeta& meta, Kind kind) {
 }
 
 util::Status validateCreate(Kind kind, const ObjectMeta& meta, std::string_view canonical_spec) {
+  if (kind == Kind::Quota) {
+    Causes causes;
+    if (auto spec = decodeQuotaSpec(canonical_spec); spec.ok()) validate(*spec, meta.name, causes);
+    return causes.status();
+  }
   if (kind != Kind::NodeGroup) return {};
   Causes causes;
   if (meta.name == kDefaultMasterNodeGroup || meta.name == kDefaultWorkerNodeGroup) {
@@ -281,6 +293,9 @@ util::Status validateSpecUpdate(Kind kind, std::string_view old_spec, std::strin
       break;
     case Kind::NodeGroup:
       immutableFieldRules<NodeGroupSpec>(old_doc, new_doc, causes);
+      break;
+    case Kind::Quota:
+      immutableFieldRules<QuotaSpec>(old_doc, new_doc, causes);
       break;
     case Kind::Event:
     case Kind::ClusterSecret:

@@ -22,8 +22,9 @@ const std::vector<KindInfo> kKinds = {
     {Kind::NodeGroup, "NodeGroup", "nodegroups", "nodegroup", "ng"},
     {Kind::Event, "Event", "events", "event", "ev"},
     {Kind::ClusterSecret, "ClusterSecret", "clustersecrets", "clustersecret", "", false},
+    {Kind::Quota, "Quota", "quotas", "quota", ""},
 };
-static_assert(kKindCount == 5);
+static_assert(kKindCount == 6);
 
 const std::vector<KindInfo> kServedKinds = [] {
   std::vector<KindInfo> served;
@@ -224,6 +225,7 @@ const KindInfo& kindInfo(Kind kind) { return kKinds[static_cast<size_t>(kind)]; 
 const std::vector<KindInfo>& allKinds() { return kServedKinds; }
 
 std::optional<Kind> kindFromAnyName(std::string_view name) {
+  if (name.empty()) return std::nullopt;  // a kind without a short name must not match ""
   for (const auto& k : kServedKinds) {
     if (iequals(name, k.name) || iequals(name, k.plural) || iequals(name, k.singular) ||
         iequals(name, k.short_name)) {

@@ -21,8 +21,8 @@ inline constexpr std::string_view kApiVersion = "container-infra/v1";
 // ClusterSecret is internal: stored like the others (so every backend keeps it durable and
 // revisioned) but never served by the API nor named by the CLI. It holds a cluster's wrapped CA
 // keys and join token (secrets/cluster_secrets.h).
-enum class Kind { ClusterTemplate, Cluster, NodeGroup, Event, ClusterSecret };
-inline constexpr size_t kKindCount = 5;
+enum class Kind { ClusterTemplate, Cluster, NodeGroup, Event, ClusterSecret, Quota };
+inline constexpr size_t kKindCount = 6;
 
 struct KindInfo {
   Kind kind;

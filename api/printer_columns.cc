@@ -74,6 +74,13 @@ const std::vector<PrinterColumn> kNodeGroupColumns = {
     {"Reason", "string", "", "status.statusReason.", 1},
 };
 
+const std::vector<PrinterColumn> kQuotaColumns = {
+    kName,
+    {"Resource", "string", "", "spec.resource: Cluster or Node."},
+    {"Hard Limit", "integer", "", "spec.hardLimit: the most the project may have."},
+    kAge,
+};
+
 const std::vector<PrinterColumn> kEventColumns = {
     {"Last Seen", "date", "", "Time since the event last happened (spec.lastTimestamp)."},
     {"Type", "string", "", "spec.type: Normal or Warning."},
@@ -145,6 +152,13 @@ std::vector<std::string> clusterCells(const Json& o, util::SystemTime now) {
       text(status, "stackId"),
       text(status, "statusReason"),
   };
+}
+
+std::vector<std::string> quotaCells(const Json& o, util::SystemTime now) {
+  const Json& spec = sub(o, "spec");
+  auto limit = util::intMember(spec, "hardLimit");
+  return {text(sub(o, "metadata"), "name"), text(spec, "resource"),
+          limit ? std::to_string(*limit) : "0", age(o, now)};
 }
 
 std::vector<std::string> templateCells(const Json& o, util::SystemTime now) {
@@ -219,6 +233,8 @@ const std::vector<PrinterColumn>& printerColumns(Kind kind) {
       return kNodeGroupColumns;
     case Kind::Event:
       return kEventColumns;
+    case Kind::Quota:
+      return kQuotaColumns;
     case Kind::ClusterSecret:
       return kNameOnly;
   }
@@ -235,6 +251,8 @@ std::vector<std::string> printerCells(Kind kind, const Json& object, util::Syste
       return nodeGroupCells(object, now);
     case Kind::Event:
       return eventCells(object, now);
+    case Kind::Quota:
+      return quotaCells(object, now);
     case Kind::ClusterSecret:
       break;
   }

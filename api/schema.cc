@@ -11,6 +11,7 @@
 #include "api/event.h"
 #include "api/labels.h"
 #include "api/nodegroup.h"
+#include "api/quota.h"
 
 namespace magnumd::api::schema {
 
@@ -344,6 +345,11 @@ const std::vector<KindDoc>& kindDocs() {
       {Kind::Event,
        "What a controller did and why, about one object (Kubernetes' core/v1 Event, trimmed).",
        "The event.", "Unused: any object written through /status is kept."},
+      {Kind::Quota,
+       "A project's limit on clusters or on the servers its clusters want (Magnum's quota). "
+       "Named after its resource (cluster, node); only admins write quotas. Without one, "
+       "magnumd's --max-clusters-per-project and --max-nodes-per-project apply.",
+       "The limit.", "Unused: any object written through /status is kept."},
   };
   return kDocs;
 }
@@ -363,6 +369,8 @@ Json specSchema(const KindDoc& doc, const Context& c) {
       return recordOf<NodeGroupSpec>(doc.spec, c);
     case Kind::Event:
       return recordOf<EventSpec>(doc.spec, c);
+    case Kind::Quota:
+      return recordOf<QuotaSpec>(doc.spec, c);
     case Kind::ClusterSecret:
       break;
   }
@@ -377,6 +385,7 @@ Json statusSchema(const KindDoc& doc, const Context& c) {
       return recordOf<NodeGroupStatus>(doc.status, c);
     case Kind::ClusterTemplate:
     case Kind::Event:
+    case Kind::Quota:
     case Kind::ClusterSecret:
       break;
   }

@@ -122,6 +122,12 @@ struct UpgradeOptions {
 };
 int runUpgrade(Context& ctx, const UpgradeOptions& options);
 
+// `stats [-A]` (openstack coe stats list): clusters and nodes per project, with its quotas.
+struct StatsOptions {
+  bool all_namespaces = false;
+};
+int runStats(Context& ctx, const StatsOptions& options);
+
 // What `wait --for` asks for, parsed.
 struct WaitTarget {
   bool deletion = false;

@@ -203,6 +203,11 @@ int main(int argc, char** argv) {
   explain_cmd->add_option("target", explain.target, "KIND[.FIELD...]")->required();
   explain_cmd->add_flag("--recursive", explain.recursive, "list the fields of fields too");
 
+  cli::StatsOptions stats;
+  auto* stats_cmd = app.add_subcommand(
+      "stats", "clusters and the servers they want per project, beside its quotas");
+  stats_cmd->add_flag("-A,--all-namespaces", stats.all_namespaces, "every project");
+
   bool client_only = false;
   auto* version_cmd = app.add_subcommand("version", "print the client's and the server's version");
   version_cmd->add_flag("--client", client_only, "only the client's");
@@ -250,6 +255,7 @@ int main(int argc, char** argv) {
   if (ca_sign_cmd->parsed()) return cli::runCaSign(ctx, ca_sign);
   if (ca_rotate_cmd->parsed()) return cli::runCaRotate(ctx, ca_rotate);
   if (config_cmd->parsed()) return cli::runConfig(ctx, config);
+  if (stats_cmd->parsed()) return cli::runStats(ctx, stats);
   if (upgrade_cmd->parsed()) {
     if (max_batch_size_opt->count() > 0) upgrade.max_batch_size = max_batch_size;
     return cli::runUpgrade(ctx, upgrade);

@@ -150,6 +150,7 @@ int applyRank(std::string_view kind) {
   auto resolved = api::kindFromAnyName(kind);
   if (!resolved) return 9;
   switch (*resolved) {
+    case api::Kind::Quota:  // before the clusters it limits
     case api::Kind::ClusterTemplate:
       return 0;
     case api::Kind::Cluster:

@@ -38,6 +38,10 @@ struct DaemonConfig {
   int64_t max_objects_per_namespace = 10000;     // of each kind; 0: none
   size_t max_connections = 0;                    // 0: what the file-descriptor limit allows
   size_t max_watches_per_user = 100;
+  // Per-project quotas without a Quota object; 0: no limit (Magnum's max_clusters_per_project
+  // is 20).
+  int64_t max_clusters_per_project = 0;
+  int64_t max_nodes_per_project = 0;
 };
 
 struct ListenAddress {

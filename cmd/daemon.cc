@@ -225,6 +225,7 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   heartbeat_.host = ::gethostname(host, sizeof(host) - 1) == 0 ? host : "localhost";
   heartbeat_.started_at = util::formatRfc3339(std::chrono::system_clock::now());
   api_options.heartbeat = &heartbeat_;
+  api_options.quotas = {config_.max_clusters_per_project, config_.max_nodes_per_project};
   controller::EventRecorderOptions event_options;
   event_options.component = "magnumd-api";
   api_events_ = std::make_unique<controller::StoreEventRecorder>(*store_, event_options, clock_);

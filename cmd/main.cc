@@ -67,6 +67,14 @@ void addFlags(CLI::App& app, DaemonConfig& c, Flags& f) {
                  "open HTTP connections; more wait to be accepted (0: the file-descriptor limit "
                  "minus a reserve)")
       ->capture_default_str();
+  app.add_option(
+         "--max-clusters-per-project", c.max_clusters_per_project,
+         "Clusters a project (namespace) may have without a Quota object of its own; 0: no limit")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option(
+         "--max-nodes-per-project", c.max_nodes_per_project,
+         "Servers a project's clusters may want without a Quota object of its own; 0: no limit")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--max-watches-per-user", c.max_watches_per_user,
                  "open watch streams per token user; more get 429")
       ->capture_default_str();

@@ -32,6 +32,8 @@ struct ApiServerOptions {
   secrets::ClusterSecretStore* secrets = nullptr;
   // Told of every client certificate issued (e.g. to record an Event on the Cluster).
   CredentialObserver on_credential_issued;
+  // Per-project limits without a Quota object (--max-clusters-per-project, ...).
+  QuotaDefaults quotas;
   // The controllers' heartbeat for Magnum's /v1/mservices; null: API only.
   const ServiceHeartbeat* heartbeat = nullptr;
 };

@@ -178,6 +178,7 @@ util::Status authorize(const Identity& identity, Verb verb, const ResourcePath& 
       if (path.status() || path.kind == api::Kind::Event) {
         return deny(" (status and events are written by controllers; role admin is required)");
       }
+      if (path.kind == api::Kind::Quota) return deny(" (quotas are set by role admin)");
       return {};
   }
   return deny("");

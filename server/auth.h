@@ -4,7 +4,7 @@
 // blank lines and lines starting with # are ignored.
 //   admin  — every verb, including the /status subresource and Events (controller-owned data)
 //   member — read everything in scope; create, update, patch and delete ClusterTemplates,
-//            Clusters and NodeGroups (not /status, not Events)
+//            Clusters and NodeGroups (not /status, not Events, not Quotas)
 //   reader — get, list and watch only
 //   healer — a reader that may also write a Cluster's status.healthStatus and
 //            status.healthStatusReason (magnum-auto-healer's `cluster:update_health_status`)

@@ -161,6 +161,10 @@ asio::awaitable<net::Response> MagnumApi::route(Call& call, std::string_view res
   if (collection == "certificates" && seg.size() <= 2) {
     co_return co_await certificates(call, seg.size() == 2 ? seg[1] : std::string_view());
   }
+  if (collection == "quotas" && (seg.size() == 1 || seg.size() == 3)) {
+    co_return co_await quotas(call, seg.size() == 3 ? seg[1] : std::string_view(),
+                              seg.size() == 3 ? seg[2] : std::string_view());
+  }
   if ((collection == "stats" || collection == "mservices") && seg.size() == 1) {
     if (method != http::verb::get) co_return call.methodNotAllowed();
     co_return collection == "stats" ? stats(call) : mservices(call);

@@ -8,6 +8,7 @@
 //   /v1/clusters/{ident}/nodegroups[/{ng}]           1.9+
 //   /v1/certificates[/{cluster}]  CA show, CSR sign, CA rotate (PATCH)
 //   /v1/stats                     clusters and nodes per project
+//   /v1/quotas[/{project}/{resource}]   per-project limits (Quota objects; admins write)
 //   /v1/mservices                 the controllers, as Magnum shows its conductor (admin)
 // It is a translation layer: every write becomes the /apis write it stands for, through the same
 // admission, authorization and store (ResourceHandlers), and every read renders stored objects
@@ -55,6 +56,9 @@ class MagnumApi {
   net::Response v1Root(const Call& call) const;
   boost::asio::awaitable<net::Response> certificates(Call& call, std::string_view cluster_ident);
   net::Response stats(Call& call);
+  // /v1/quotas[/{project}/{resource}] (magnum_quotas.cc).
+  boost::asio::awaitable<net::Response> quotas(Call& call, std::string_view project,
+                                               std::string_view resource);
   net::Response mservices(Call& call);
 
   // Reads.

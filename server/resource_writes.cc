@@ -252,6 +252,8 @@ util::Result<api::Object> ResourceHandlers::admitCreate(api::Object object) cons
 
 asio::awaitable<util::Result<api::Object>> ResourceHandlers::createObject(api::Object object,
                                                                           bool dry_run) {
+  // Held until the store answered (a dry run only checks).
+  CO_ASSIGN_OR_RETURN(auto reservation, quotas_.reserve(nullptr, object));
   if (dry_run) {
     object.metadata.uid = util::newUuid();
     object.metadata.generation = 1;
@@ -325,6 +327,14 @@ asio::awaitable<util::Result<api::Object>> ResourceHandlers::writeUpdate(const R
                                                                          api::Object object,
                                                                          int64_t expected_rv,
                                                                          bool dry_run) {
+  ProjectQuotas::Reservation reservation;
+  if (!ctx.path.status() &&
+      (object.kind == api::Kind::Cluster || object.kind == api::Kind::NodeGroup)) {
+    auto current = store_.getShared(api::keyOf(object));
+    if (current.ok()) {
+      CO_ASSIGN_OR_RETURN(reservation, quotas_.reserve(current->get(), object));
+    }
+  }
   if (dry_run) {
     CO_ASSIGN_OR_RETURN(auto current, store_.get(api::keyOf(object)));
     if (expected_rv != 0 && expected_rv != current.metadata.resource_version) {

@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "server/project_quotas.h"
 #include "server/request_context.h"
 #include "server/server_metrics.h"
 #include "server/table.h"
@@ -15,7 +16,11 @@ namespace magnumd::server {
 
 class ResourceHandlers {
  public:
-  ResourceHandlers(store::Store& store, ServerMetrics& metrics) : store_(store), metrics_(metrics) {}
+  ResourceHandlers(store::Store& store, ServerMetrics& metrics, QuotaDefaults quotas = {})
+      : store_(store), metrics_(metrics), quotas_(store, quotas) {}
+
+  // Per-project quotas (project_quotas.h), for Magnum's /v1/quotas and stats.
+  ProjectQuotas& quotas() { return quotas_; }
 
   net::Response get(const RequestContext& ctx) const;
   net::Response list(const RequestContext& ctx) const;
@@ -45,6 +50,7 @@ class ResourceHandlers {
 
   store::Store& store_;
   ServerMetrics& metrics_;
+  ProjectQuotas quotas_;
 };
 
 // The namespace a request reads: the path's, or the token's own for a namespace-limited token

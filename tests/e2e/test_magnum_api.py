@@ -111,6 +111,10 @@ def test_openstack_coe_drives_clusters_that_kubectl_sees(coe):
               if line.startswith("|")) if len(cells) == 2}
     assert stats.get("clusters") == "1" and stats.get("nodes") == "2", table
 
+    # magnumctl counts the same way, beside the project's quotas.
+    rows = [line.split() for line in coe.dev.magnumctl("stats", "-A").stdout.splitlines()]
+    assert ["default", "1", "2", "<none>", "<none>"] in rows, rows
+
     coe.run("cluster", "resize", "coe-prod", "2")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "pki/certificate.h"
 #include "tests/pki/pki_test_util.h"
 #include "tests/server/api_fixture.h"
@@ -331,6 +333,119 @@ TEST_F(MagnumApiTest, MservicesShowTheControllersHeartbeatToAdminsOnly) {
   Reply none = magnum(http::verb::get, "/v1/mservices", {}, kAdmin);
   ASSERT_EQ(none.code, 200u) << none.body;
   EXPECT_EQ(none.json["mservices"].Size(), 0u);  // this server runs no controllers
+}
+
+TEST_F(MagnumApiTest, QuotasAreSetByAdminsAndLimitCreatesThroughBothApis) {
+  std::string tmpl = createMagnumTemplate("k8s");
+  // Without a quota: the default (no limit here), shown as Magnum shows a missing quota.
+  Reply none = magnum(http::verb::get, "/v1/quotas/team-a/Cluster");
+  ASSERT_EQ(none.code, 200u) << none.body;
+  EXPECT_EQ(none.str("/hard_limit"), "0");
+  // Only admins set quotas.
+  std::string body = R"({"project_id":"team-a","resource":"Cluster","hard_limit":1})";
+  EXPECT_EQ(magnum(http::verb::post, "/v1/quotas", body).code, 403u);
+  Reply made = magnum(http::verb::post, "/v1/quotas", body, kAdmin);
+  ASSERT_EQ(made.code, 201u) << made.body;
+  EXPECT_EQ(made.str("/hard_limit"), "1");
+  EXPECT_EQ(magnum(http::verb::post, "/v1/quotas", body, kAdmin).code, 409u);
+  // The same object through /apis.
+  Reply quota = call(http::verb::get, fmt::format("{}/namespaces/team-a/quotas/cluster", kBase));
+  ASSERT_EQ(quota.code, 200u) << quota.body;
+  EXPECT_EQ(quota.str("/spec/hardLimit"), "1");
+
+  createMagnumCluster("one", tmpl);
+  Reply over = magnum(http::verb::post, "/v1/clusters",
+                      fmt::format(R"({{"name":"two","cluster_template_id":"{}"}})", tmpl));
+  EXPECT_EQ(over.code, 403u) << over.body;
+  EXPECT_NE(over.str("/errors/0/detail").find("exceeded quota: cluster in project team-a"),
+            std::string::npos)
+      << over.body;
+  Reply kube = createCluster("team-a", "three", "k8s");
+  EXPECT_EQ(kube.code, 403u) << kube.body;
+  EXPECT_EQ(kube.reason(), "Forbidden");
+  EXPECT_NE(kube.str("/message").find("limited: clusters=1"), std::string::npos) << kube.body;
+  // Another project is not limited by team-a's quota.
+  ASSERT_EQ(createTemplate("team-b", "k8s").code, 201u);
+  EXPECT_EQ(createCluster("team-b", "free", "k8s").code, 201u);
+
+  // Raising it lets the next one in; node quotas count masters and workers.
+  Reply raised = magnum(http::verb::patch, "/v1/quotas/team-a/Cluster",
+                        R"({"project_id":"team-a","resource":"Cluster","hard_limit":5})", kAdmin);
+  ASSERT_EQ(raised.code, 202u) << raised.body;
+  ASSERT_EQ(magnum(http::verb::post, "/v1/quotas",
+                   R"({"project_id":"team-a","resource":"Node","hard_limit":5})", kAdmin)
+                .code,
+            201u);
+  // "one" wants 1 master + 2 workers = 3; two more workers would make 5: allowed; one more: not.
+  EXPECT_EQ(magnum(http::verb::patch, "/v1/clusters/one",
+                   R"([{"op":"replace","path":"/node_count","value":4}])")
+                .code,
+            202u);
+  Reply nodes = magnum(http::verb::patch, "/v1/clusters/one",
+                       R"([{"op":"replace","path":"/node_count","value":5}])");
+  EXPECT_EQ(nodes.code, 403u) << nodes.body;
+  EXPECT_NE(nodes.str("/errors/0/detail").find("nodes"), std::string::npos) << nodes.body;
+  // Shrinking is never refused.
+  EXPECT_EQ(magnum(http::verb::patch, "/v1/clusters/one",
+                   R"([{"op":"replace","path":"/node_count","value":1}])")
+                .code,
+            202u);
+  Reply listed = magnum(http::verb::get, "/v1/quotas");
+  ASSERT_EQ(listed.code, 200u) << listed.body;
+  EXPECT_EQ(listed.json["quotas"].Size(), 2u);
+  EXPECT_EQ(magnum(http::verb::delete_, "/v1/quotas/team-a/Node", {}, kAdmin).code, 204u);
+}
+
+TEST_F(MagnumApiTest, QuotaObjectsAreNamedAfterTheirResourceAndWrittenByAdminsOnly) {
+  auto quota = [&](const std::string& name, const std::string& resource, const char* token) {
+    return call(
+        http::verb::post, fmt::format("{}/namespaces/team-a/quotas", kBase),
+        fmt::format(R"({{"apiVersion":"container-infra/v1","kind":"Quota",)"
+                    R"("metadata":{{"name":"{}"}},"spec":{{"resource":"{}","hardLimit":2}}}})",
+                    name, resource),
+        token);
+  };
+  Reply misnamed = quota("wrong", "Cluster", kAdmin);
+  EXPECT_EQ(misnamed.code, 422u) << misnamed.body;
+  EXPECT_NE(misnamed.body.find("metadata.name"), std::string::npos) << misnamed.body;
+  EXPECT_EQ(quota("gpu", "Gpu", kAdmin).code, 422u);
+  EXPECT_EQ(quota("cluster", "Cluster", kMemberA).code, 403u);
+  EXPECT_EQ(quota("cluster", "Cluster", kAdminA).code, 201u);
+  Reply changed = call(http::verb::patch, fmt::format("{}/namespaces/team-a/quotas/cluster", kBase),
+                       R"({"spec":{"resource":"Node"}})", kAdmin, "application/merge-patch+json");
+  EXPECT_EQ(changed.code, 422u) << changed.body;  // the resource is immutable
+}
+
+TEST_F(MagnumApiTest, ConcurrentCreatesCannotPassAClusterQuotaTogether) {
+  std::string tmpl = createMagnumTemplate("k8s");
+  ASSERT_EQ(magnum(http::verb::post, "/v1/quotas",
+                   R"({"project_id":"team-a","resource":"Cluster","hard_limit":3})", kAdmin)
+                .code,
+            201u);
+  // 12 creates in flight at once on the server's io_context.
+  std::vector<std::future<net::Reply>> replies;
+  for (int i = 0; i < 12; ++i) {
+    net::Request request{http::verb::post, "/v1/clusters", 11};
+    request.set("X-Auth-Token", kMemberA);
+    request.set("OpenStack-API-Version", kLatest);
+    request.set(http::field::content_type, "application/json");
+    request.body() = fmt::format(R"({{"name":"c{}","cluster_template_id":"{}"}})", i, tmpl);
+    request.prepare_payload();
+    replies.push_back(
+        asio::co_spawn(*io_, api_->handle(std::move(request), net::PeerInfo{"127.0.0.1", false}),
+                       asio::use_future));
+  }
+  int accepted = 0, refused = 0;
+  for (auto& f : replies) {
+    auto reply = f.get();
+    unsigned code = std::get<net::Response>(reply).result_int();
+    accepted += code == 202u;
+    refused += code == 403u;
+  }
+  EXPECT_EQ(accepted, 3);
+  EXPECT_EQ(refused, 9);
+  Reply listed = call(http::verb::get, fmt::format("{}/namespaces/team-a/clusters", kBase));
+  EXPECT_EQ(listed.json["items"].Size(), 3u);
 }
 
 }  // namespace
