@@ -56,7 +56,7 @@ uint32_t Identity::addProject(std::string name, std::string id) {
     if (projects_[i].name == name) return i;
   }
   if (id.empty()) id = stableHexId("project", name);
-  projects_.push_back(Project{std::move(id), std::move(name)});
+  projects_.push_back(Project{std::move(id), std::move(name), "", true});
   return static_cast<uint32_t>(projects_.size() - 1);
 }
 

@@ -16,6 +16,8 @@ namespace magnumd::cloudsim {
 struct Project {
   std::string id;
   std::string name;
+  std::string description;
+  bool enabled = true;
 };
 
 struct Grant {
@@ -73,6 +75,18 @@ class Identity {
                                              const util::Json& body);
   bool deleteAppCredential(const Token& caller, std::string_view user_id, std::string_view id);
 
+  // Admin calls (identity_admin.cc), as `openstack project create`, `user create` and `role add`
+  // make them. Errors carry Keystone's wording: Conflict for a duplicate name, NotFound naming
+  // the missing project, user or role, BadRequest naming the field.
+  util::Result<uint32_t> createProject(const util::Json& body);
+  util::Result<uint32_t> createUser(const util::Json& body);
+  util::Status grantRole(std::string_view project_id, std::string_view user_id,
+                         std::string_view role_id);
+  util::Status revokeRole(std::string_view project_id, std::string_view user_id,
+                          std::string_view role_id);
+  util::Status checkRole(std::string_view project_id, std::string_view user_id,
+                         std::string_view role_id) const;
+
   bool isAdmin(const Token& token) const;
   const User& user(uint32_t i) const { return users_[i]; }
   const Project& project(uint32_t i) const { return projects_[i]; }
@@ -81,14 +95,20 @@ class Identity {
   const AppCredential& appCredential(uint32_t i) const { return app_credentials_[i]; }
   const std::vector<AppCredential>& appCredentials() const { return app_credentials_; }
   const std::vector<Project>& projects() const { return projects_; }
+  const std::vector<User>& users() const { return users_; }
+  size_t roleCount() const { return role_ids_.size(); }
   std::optional<uint32_t> findProjectById(std::string_view id) const;
   std::optional<uint32_t> findUserById(std::string_view id) const;
+  std::optional<uint32_t> findRoleById(std::string_view id) const;
   size_t tokenCount() const { return tokens_.size(); }
 
  private:
   uint32_t addProject(std::string name, std::string id);
   uint32_t role(std::string_view name);
   util::Result<uint32_t> addUser(const util::Json& entry, size_t index);
+  // The indices of a grant's three parts, or NotFound naming the first that does not exist.
+  util::Result<Grant> resolveGrant(std::string_view project_id, std::string_view user_id,
+                                   std::string_view role_id, uint32_t& user) const;
   util::Status addAppCredentialEntry(const util::Json& entry, size_t index);
   util::Result<uint32_t> passwordUser(const util::Json& password);
   util::Result<uint32_t> appCredentialFor(const util::Json& cred);

@@ -1,4 +1,5 @@
-// Keystone v3 over HTTP: token issue/validate/revoke, catalog, projects, application credentials.
+// Keystone v3 over HTTP: token issue/validate/revoke, catalog, the caller's projects, application
+// credentials; the admin API (projects, users, roles) is in identity_admin_api.cc.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -246,11 +247,12 @@ Response handleIdentity(Sim& sim, Call& call) {
     doc.AddMember("catalog", catalog(a, call.base, p), a);
     return jsonReply(http::status::ok, doc);
   }
-  if (seg.size() == 3 && seg[1] == "auth" && seg[2] == "projects" && call.method == "GET") return projects(sim, *caller);
-  if (seg.size() == 2 && seg[1] == "projects" && call.method == "GET") return projects(sim, *caller);
+  if (seg.size() == 3 && seg[1] == "auth" && seg[2] == "projects" && call.method == "GET")
+    return projects(sim, *caller);
   if (seg.size() >= 4 && seg[1] == "users" && seg[3] == "application_credentials") {
     return applicationCredentials(sim, call, *caller);
   }
+  if (auto admin = handleIdentityAdmin(sim, call, *caller)) return std::move(*admin);
   return keystoneError(http::status::not_found, "The resource could not be found.");
 }
 

@@ -75,6 +75,9 @@ class Sim {
 
 // Service handlers (identity_api.cc, heat_api.cc, nova_api.cc, sim_api.cc).
 Response handleIdentity(Sim& sim, Call& call);
+// Keystone's projects, users, roles, role assignments and domains for an authenticated caller
+// (identity_admin_api.cc); nullopt when the path is none of those.
+std::optional<Response> handleIdentityAdmin(Sim& sim, Call& call, const Token& caller);
 Response handleHeat(Sim& sim, Call& call);
 Response handleNova(Sim& sim, Call& call);
 Response handleSimApi(Sim& sim, Call& call);

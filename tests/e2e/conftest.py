@@ -91,8 +91,8 @@ def wait_ready(url, path="/healthz", timeout=30.0, proc=None):
 
 
 def request(method, url, body=None, token=None, content_type="application/json",
-            accept="application/json", timeout=30):
-    """Returns (status, headers, parsed JSON body or raw text)."""
+            accept="application/json", timeout=30, headers=None):
+    """Returns (status, headers, parsed JSON body or raw text). `headers`: extra request headers."""
     data = None
     if body is not None:
         data = body if isinstance(body, (bytes, str)) else json.dumps(body)
@@ -104,6 +104,8 @@ def request(method, url, body=None, token=None, content_type="application/json",
         req.add_header("Accept", accept)
     if token:
         req.add_header("Authorization", f"Bearer {token}")
+    for name, value in (headers or {}).items():
+        req.add_header(name, value)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             raw = r.read().decode()
