@@ -25,6 +25,7 @@
 #include "reconcilers/garbage_collector.h"
 #include "reconcilers/names.h"
 #include "reconcilers/nodegroup_reconciler.h"
+#include "server/keystone_auth.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -80,6 +81,27 @@ class EmbeddedCloudsim {
   std::thread thread_;
 };
 
+// API users' Keystone tokens, validated with magnumd's own session to the cloud (its service
+// token, renewed as the cloud calls renew it).
+class SessionTokenValidator final : public server::KeystoneValidator {
+ public:
+  explicit SessionTokenValidator(drivers::openstack::Session& session) : session_(session) {}
+
+  boost::asio::awaitable<util::Result<std::optional<server::KeystoneToken>>> validate(
+      std::string token) override {
+    CO_ASSIGN_OR_RETURN(auto found, co_await session_.validateToken(std::move(token)));
+    if (!found) co_return std::optional<server::KeystoneToken>();
+    co_return std::optional<server::KeystoneToken>(convert(*found));
+  }
+
+ private:
+  static server::KeystoneToken convert(const drivers::openstack::Token& t) {
+    return server::KeystoneToken{t.user_id,      t.user_name, t.project_id,
+                                 t.project_name, t.roles,     t.expires_at};
+  }
+  drivers::openstack::Session& session_;
+};
+
 class CloudComponent final : public Component {
  public:
   explicit CloudComponent(CloudOptions options) : options_(std::move(options)) {}
@@ -91,6 +113,7 @@ class CloudComponent final : public Component {
     if (!driver.ok()) return driver.takeError();
     if (!*driver) return {};  // no cloud configured: API only
     driver_ = std::move(*driver);
+    services.keystone = std::make_shared<SessionTokenValidator>(openstack_->session());
     counting_ = std::make_unique<reconcilers::CountingCloudDriver>(*driver_, &services.metrics);
     call_ = std::make_unique<reconcilers::CloudCall>(services.io, *counting_);
 
@@ -175,6 +198,7 @@ class CloudComponent final : public Component {
     }
     auto driver = drivers::openstack::OpenStackDriver::create(services.io.get_executor(), std::move(config));
     if (!driver.ok()) return driver.takeError();
+    openstack_ = driver->get();
     return std::unique_ptr<drivers::CloudDriver>(std::move(*driver));
   }
 
@@ -312,6 +336,7 @@ class CloudComponent final : public Component {
   util::RealClock clock_;
   std::unique_ptr<EmbeddedCloudsim> sim_;
   std::unique_ptr<drivers::CloudDriver> driver_;
+  drivers::openstack::OpenStackDriver* openstack_ = nullptr;  // driver_, for its Keystone session
   std::unique_ptr<reconcilers::CountingCloudDriver> counting_;
   std::unique_ptr<reconcilers::CloudCall> call_;
   std::unique_ptr<reconcilers::CloudObserver> observer_;

@@ -121,11 +121,17 @@ util::Status validateConfig(const DaemonConfig& config) {
                                 : "--dev-plain-http only applies with --dev (which otherwise "
                                   "serves HTTPS with a certificate it makes)");
   }
-  if (!config.dev && config.token_file.empty()) {
+  if (!config.dev && config.token_file.empty() && !config.keystone_auth) {
     return makeError(ErrorCode::BadRequest,
                      "refusing to start without authentication: pass --token-file FILE (CSV lines "
-                     "token,user,namespace-or-*,role), or --dev for a local development "
-                     "instance with a generated admin token");
+                     "token,user,namespace-or-*,role), --keystone-auth (Keystone tokens of the "
+                     "cloud in --os-cloud), or --dev for a local development instance with a "
+                     "generated admin token");
+  }
+  if (config.keystone_cache_ttl < std::chrono::seconds(1) || config.keystone_cache_size == 0) {
+    return makeError(ErrorCode::BadRequest,
+                     "--keystone-cache-ttl must be at least 1 second and --keystone-cache-size at "
+                     "least 1 (every request would wait for Keystone)");
   }
   if (!config.dev && config.encryption_key_file.empty()) {
     return makeError(ErrorCode::BadRequest,

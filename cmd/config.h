@@ -22,6 +22,11 @@ struct DaemonConfig {
   // (or --tls-cert names the operator's own).
   bool dev_plain_http = false;
   std::string token_file;
+  // X-Auth-Token validated with the cloud's Keystone (server/keystone_auth.h); --dev turns it on
+  // when its embedded cloudsim runs.
+  bool keystone_auth = false;
+  std::chrono::seconds keystone_cache_ttl{60};  // a revoked token works at most this long
+  size_t keystone_cache_size = 10000;           // validated tokens remembered
   // Key-encryption key for the cluster secrets (pki/kek.h); --dev creates DATA_DIR/encryption.key.
   std::string encryption_key_file;
   // How long a cluster's join token is valid (kubeadm's bootstrapTokens ttl); magnumd renews it
@@ -69,8 +74,8 @@ struct ConnectionCap {
 ConnectionCap connectionCap(size_t requested, uint64_t descriptors);
 
 // Consistency checks that do not touch the filesystem: TLS needs both files, production needs
-// a token file, --dev-plain-http needs --dev and no --tls-cert, the log level exists, the listen
-// address parses.
+// a token file or Keystone authentication, --dev-plain-http needs --dev and no --tls-cert, the log
+// level exists, the listen address parses.
 util::Status validateConfig(const DaemonConfig& config);
 
 }  // namespace magnumd::cmd

@@ -208,7 +208,8 @@ util::Result<std::shared_ptr<server::TokenAuthenticator>> Daemon::loadAuthentica
   return auth;
 }
 
-util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authenticator) {
+util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authenticator,
+                              std::shared_ptr<server::KeystoneValidator> keystone) {
   ASSIGN_OR_RETURN(auto listen, parseListen(config_.listen));
   net::ServerOptions options;
   options.address = listen.host;
@@ -226,6 +227,20 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   heartbeat_.started_at = util::formatRfc3339(std::chrono::system_clock::now());
   api_options.heartbeat = &heartbeat_;
   api_options.quotas = {config_.max_clusters_per_project, config_.max_nodes_per_project};
+  if (keystone && (config_.keystone_auth || config_.dev)) {
+    keystone_validator_ = std::move(keystone);
+    server::KeystoneAuthOptions keystone_options;
+    keystone_options.cache_ttl = config_.keystone_cache_ttl;
+    keystone_options.cache_size = config_.keystone_cache_size;
+    api_options.keystone = std::make_shared<server::KeystoneAuthenticator>(
+        *keystone_validator_, clock_, keystone_options, &metrics_);
+    LOG_INFO("magnumd", "accepting Keystone tokens (X-Auth-Token), cached for at most {}s",
+             keystone_options.cache_ttl.count());
+  } else if (config_.keystone_auth) {
+    return makeError(ErrorCode::BadRequest,
+                     "--keystone-auth needs the cloud whose Keystone validates the tokens: "
+                     "--os-cloud (or OS_CLOUD / OS_AUTH_URL), and not --no-controllers");
+  }
   controller::EventRecorderOptions event_options;
   event_options.component = "magnumd-api";
   api_events_ = std::make_unique<controller::StoreEventRecorder>(*store_, event_options, clock_);
@@ -294,7 +309,7 @@ util::Status Daemon::start() {
   RETURN_IF_ERROR(openStore());
   RETURN_IF_ERROR(openSecrets());
   io_ = std::make_unique<IoContext>();
-  Services services{config_, *store_, *io_, metrics_, *secrets_, heartbeat_};
+  Services services{config_, *store_, *io_, metrics_, *secrets_, heartbeat_, nullptr};
   for (auto& component : components_) {
     auto status = component->start(services);
     if (!status.ok()) {
@@ -304,7 +319,7 @@ util::Status Daemon::start() {
     }
     ++started_components_;
   }
-  return startApi(std::move(authenticator));
+  return startApi(std::move(authenticator), std::move(services.keystone));
 }
 
 void Daemon::requestStop() {

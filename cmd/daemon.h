@@ -28,6 +28,7 @@
 #include "pki/kek.h"
 #include "secrets/cluster_secrets.h"
 #include "server/auth.h"
+#include "server/keystone_auth.h"
 #include "controller/event_recorder.h"
 #include "store/store.h"
 #include "util/metrics.h"
@@ -42,6 +43,9 @@ struct Services {
   util::MetricsRegistry& metrics;
   secrets::ClusterSecretStore& secrets;  // every cluster's CAs and join token
   server::ServiceHeartbeat& heartbeat;   // the controllers beat it; Magnum's /v1/mservices
+  // Set by the component that talks to the cloud, for --keystone-auth: validates API users'
+  // Keystone tokens with magnumd's own service token.
+  std::shared_ptr<server::KeystoneValidator> keystone;
 };
 
 class Component {
@@ -81,7 +85,8 @@ class Daemon {
   util::Status openStore();
   util::Status openSecrets();
   util::Result<std::shared_ptr<server::TokenAuthenticator>> loadAuthenticator();
-  util::Status startApi(std::shared_ptr<const server::Authenticator> authenticator);
+  util::Status startApi(std::shared_ptr<const server::Authenticator> authenticator,
+                        std::shared_ptr<server::KeystoneValidator> keystone);
   void waitForSignal();
   void onSignal(const boost::system::error_code& ec, int number);
   void shutdown();
@@ -100,6 +105,7 @@ class Daemon {
   size_t started_components_ = 0;
   // Events the API records (CertificateIssued on a Cluster), from its own writer thread.
   std::unique_ptr<controller::StoreEventRecorder> api_events_;
+  std::shared_ptr<server::KeystoneValidator> keystone_validator_;
   std::unique_ptr<server::ApiServer> api_;
   // An io_context whose services can be shut down (every pending handler and suspended coroutine
   // destroyed) before the components whose sockets and timers belong to it are destroyed, and

@@ -19,6 +19,7 @@ struct Flags {
   std::string config_file;
   double bookmark_seconds = 0;
   double shutdown_seconds = 0;
+  int keystone_cache_ttl_seconds = 60;
 };
 
 void addFlags(CLI::App& app, DaemonConfig& c, Flags& f) {
@@ -34,6 +35,18 @@ void addFlags(CLI::App& app, DaemonConfig& c, Flags& f) {
                "with --dev: serve plain HTTP instead of HTTPS (for scripts; kubectl sends no "
                "token over it)");
   app.add_option("--token-file", c.token_file, "CSV of bearer tokens: token,user,namespace-or-*,role");
+  app.add_flag("--keystone-auth", c.keystone_auth,
+               "accept Keystone tokens (X-Auth-Token) of the cloud magnumd manages, validated with "
+               "its Keystone; a project is a namespace (on by default with --dev)");
+  app.add_option("--keystone-cache-ttl", f.keystone_cache_ttl_seconds,
+                 "seconds a validated Keystone token is trusted before Keystone is asked again "
+                 "(at most until it expires); a revoked token works at most this long")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  app.add_option("--keystone-cache-size", c.keystone_cache_size,
+                 "validated Keystone tokens remembered; the oldest is forgotten first")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000000));
   app.add_option("--encryption-key-file", c.encryption_key_file,
                  "base64 file of 32 random bytes (mode 0600) that encrypts cluster CA keys and "
                  "join tokens at rest; --dev creates DATA_DIR/encryption.key");
@@ -123,6 +136,8 @@ int main(int argc, char** argv) {
     config.shutdown_timeout =
         std::chrono::milliseconds(static_cast<int64_t>(flags.shutdown_seconds * 1000));
   }
+
+  config.keystone_cache_ttl = std::chrono::seconds(flags.keystone_cache_ttl_seconds);
 
   magnumd::cmd::Daemon daemon(std::move(config));
 #ifndef MAGNUMD_API_ONLY

@@ -111,6 +111,7 @@ ApiServer::ApiServer(store::Store& store, std::shared_ptr<const Authenticator> a
                      util::MetricsRegistry& registry, ApiServerOptions options)
     : store_(store),
       authenticator_(std::move(authenticator)),
+      keystone_(std::move(options.keystone)),
       registry_(registry),
       metrics_(registry),
       rss_(registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes.")),
@@ -202,6 +203,28 @@ net::Response ApiServer::metricsEndpoint() {
   return res;
 }
 
+asio::awaitable<util::Result<Identity>> ApiServer::identify(const net::Request& request) {
+  const std::string_view authorization = request[http::field::authorization];
+  const std::string_view keystone_token = request["X-Auth-Token"];
+  if (!authorization.empty() || keystone_token.empty()) {
+    auto identity =
+        authenticator_ ? authenticator_->authenticate(bearerToken(authorization)) : std::nullopt;
+    if (identity) co_return std::move(*identity);
+    co_return makeError(ErrorCode::Unauthorized,
+                        authorization.empty()
+                            ? (keystone_ ? "Unauthorized: send Authorization: Bearer <token> or a "
+                                           "Keystone token in X-Auth-Token"
+                                         : "Unauthorized: send Authorization: Bearer <token>")
+                            : "Unauthorized: the bearer token is not valid");
+  }
+  if (!keystone_) {
+    co_return makeError(ErrorCode::Unauthorized,
+                        "Unauthorized: this magnumd does not accept Keystone tokens (start it with "
+                        "--keystone-auth); send Authorization: Bearer <token>");
+  }
+  co_return co_await keystone_->authenticate(std::string(keystone_token));
+}
+
 asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, bool tls,
                                                 std::string& verb_label,
                                                 std::string& resource_label) {
@@ -233,17 +256,8 @@ asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, boo
   }
   auto format = negotiateOutputFormat(request[http::field::accept]);
   Format error_format = format.ok() ? format->format : Format::Json;
-  auto identity = authenticator_ ? authenticator_->authenticate(
-                                       bearerToken(request[http::field::authorization]))
-                                 : std::nullopt;
-  if (!identity) {
-    co_return statusResponse(
-        makeError(ErrorCode::Unauthorized,
-                  request[http::field::authorization].empty()
-                      ? "Unauthorized: send Authorization: Bearer <token>"
-                      : "Unauthorized: the bearer token is not valid"),
-        error_format);
-  }
+  auto identity = co_await identify(request);
+  if (!identity.ok()) co_return statusResponse(identity.error(), error_format);
   const bool discovery =
       path == "/apis" || path == "/apis/" || path == kApiPrefix || path == std::string(kApiPrefix) + "/";
   const bool openapi = isOpenApiPath(path);
@@ -276,7 +290,8 @@ asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, boo
   if (!parsed->ok()) co_return statusResponse(parsed->error(), error_format);
   // The credentials endpoints serve PEM and kubeconfigs too, and negotiate for themselves.
   if (!format.ok() && !parsed->value().credentials()) co_return statusResponse(format.error());
-  RequestContext ctx{request, std::move(*parsed).value(), std::move(target->query), *identity};
+  RequestContext ctx{request, std::move(*parsed).value(), std::move(target->query),
+                     std::move(identity).value()};
   ctx.format = error_format;
   if (format.ok()) ctx.conversion = format->conversion;
   resource_label = ctx.path.resource();

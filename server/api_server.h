@@ -4,13 +4,13 @@
 //   /healthz /livez /readyz /version   no token needed
 //   /metrics, /apis discovery          any valid token
 //   /openapi/v2, /openapi/v3[/...]     any valid token (openapi.h)
-// Authentication (bearer tokens) and authorization (roles, namespaces) happen here, before a
-// resource handler runs. Testable without sockets: call handle() on an io_context.
+// Authentication (bearer tokens, or Keystone tokens in X-Auth-Token: keystone_auth.h) and
+// authorization (roles, namespaces) happen here, before a resource handler runs. Testable without
+// sockets: call handle() on an io_context.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
-
 #include <atomic>
+#include <boost/asio/awaitable.hpp>
 #include <memory>
 
 #include "net/http_server.h"
@@ -18,6 +18,7 @@
 #include "server/auth.h"
 #include "server/credentials.h"
 #include "server/magnum_api.h"
+#include "server/keystone_auth.h"
 #include "server/resources.h"
 #include "server/server_metrics.h"
 #include "server/watch.h"
@@ -36,6 +37,8 @@ struct ApiServerOptions {
   QuotaDefaults quotas;
   // The controllers' heartbeat for Magnum's /v1/mservices; null: API only.
   const ServiceHeartbeat* heartbeat = nullptr;
+  // Validates X-Auth-Token headers with Keystone; null: only bearer tokens are accepted.
+  std::shared_ptr<KeystoneAuthenticator> keystone;
 };
 
 class ApiServer {
@@ -62,6 +65,8 @@ class ApiServer {
   size_t openWatches() const { return watches_.openStreams(); }
 
  private:
+  // Who sends the request: a bearer token, else an X-Auth-Token Keystone vouches for.
+  boost::asio::awaitable<util::Result<Identity>> identify(const net::Request& request);
   boost::asio::awaitable<net::Reply> dispatch(const net::Request& request, bool tls,
                                               std::string& verb_label, std::string& resource_label);
   net::Response systemEndpoint(const net::Request& request, std::string_view path) const;
@@ -72,6 +77,7 @@ class ApiServer {
 
   store::Store& store_;
   std::shared_ptr<const Authenticator> authenticator_;
+  std::shared_ptr<KeystoneAuthenticator> keystone_;
   util::MetricsRegistry& registry_;
   ServerMetrics metrics_;
   util::Family<util::Gauge>& rss_;

@@ -184,6 +184,8 @@ util::Status authorize(const Identity& identity, Verb verb, const ResourcePath& 
   return deny("");
 }
 
+std::string tokenDigest(std::string_view token) { return sha256(token); }
+
 std::string_view bearerToken(std::string_view header) {
   header = trim(header);
   if (header.size() < 7) return {};

@@ -66,6 +66,9 @@ class TokenAuthenticator final : public Authenticator {
 // identity may perform `verb` on `path`.
 util::Status authorize(const Identity& identity, Verb verb, const ResourcePath& path);
 
+// SHA-256 of a token: how tokens are keyed in memory, so no map holds a secret in clear.
+std::string tokenDigest(std::string_view token);
+
 // The token from "Authorization: Bearer <token>"; empty when absent or another scheme.
 std::string_view bearerToken(std::string_view authorization_header);
 

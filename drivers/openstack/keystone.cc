@@ -128,7 +128,15 @@ util::Result<Token> parseTokenResponse(std::string_view body, std::string token_
     t.expires_at = util::parseRfc3339(*expires);
     if (!t.expires_at) return malformedResponse(what, fmt::format("expires_at \"{}\" is not a time", *expires));
   }
-  if (const Json* user = util::member(*token, "user"); user && user->IsObject()) t.user_id = text(*user, "id");
+  if (const Json* user = util::member(*token, "user"); user && user->IsObject()) {
+    t.user_id = text(*user, "id");
+    t.user_name = text(*user, "name");
+  }
+  if (const Json* roles = util::member(*token, "roles"); roles && roles->IsArray()) {
+    for (const auto& role : roles->GetArray()) {
+      if (role.IsObject() && !text(role, "name").empty()) t.roles.push_back(text(role, "name"));
+    }
+  }
   if (const Json* project = util::member(*token, "project"); project && project->IsObject()) {
     t.project_id = text(*project, "id");
     t.project_name = text(*project, "name");

@@ -29,8 +29,10 @@ struct Token {
   std::string id;  // from the X-Subject-Token header
   std::optional<util::SystemTime> expires_at;  // nullopt: never expires
   std::string user_id;
+  std::string user_name;
   std::string project_id;
   std::string project_name;
+  std::vector<std::string> roles;  // role names on the project
   std::vector<CatalogService> catalog;
 };
 

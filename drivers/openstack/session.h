@@ -49,6 +49,11 @@ class Session {
       std::string service_type, std::string method, std::string path, std::string body = {},
       std::vector<http::Header> headers = {});
 
+  // GET /v3/auth/tokens as a service validating a user's token: `subject` in X-Subject-Token,
+  // this session's token as the caller's (renewed once on 401). nullopt when Keystone answers 404
+  // (unknown, expired or revoked); errors when it cannot be reached or refuses the service.
+  boost::asio::awaitable<util::Result<std::optional<Token>>> validateToken(std::string subject);
+
   const CloudConfig& config() const { return config_; }
   uint64_t authentications() const { return authentications_.load(); }
 

@@ -47,6 +47,9 @@ TEST(KeystoneFixtures, ProjectScopedTokenWithFullCatalog) {
   ASSERT_TRUE(t.ok()) << t.error().message;
   EXPECT_EQ(t->project_id, "a6944d763bf64ee6a275f1263fae0352");
   ASSERT_TRUE(t->expires_at.has_value());
+  // What magnumd's API maps to its own roles when it validates a user's token.
+  EXPECT_EQ(t->user_name, "admin");
+  EXPECT_EQ(t->roles, (std::vector<std::string>{"admin"}));
   auto heat = selectEndpoint(t->catalog, "orchestration", "public", "RegionOne", t->project_id);
   ASSERT_TRUE(heat.ok()) << heat.error().message;
   EXPECT_EQ(*heat, "http://23.253.248.171:8004/v1/a6944d763bf64ee6a275f1263fae0352");

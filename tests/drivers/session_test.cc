@@ -210,5 +210,40 @@ TEST_F(SessionTest, UnreachableKeystoneSaysWhere) {
             std::string::npos) << res.error().message;
 }
 
+TEST_F(SessionTest, ValidatesAUsersTokenWithItsOwn) {
+  cloud.on("GET", "/identity/v3/auth/tokens", [](const Recorded& r) {
+    if (r.headers.count("x-subject-token") == 0 || r.headers.at("x-subject-token") != "user-tok") {
+      return FakeReply{
+          404, R"({"error":{"code":404,"title":"Not Found","message":"Could not find token."}})"};
+    }
+    return FakeReply{
+        200,
+        R"({"token":{"expires_at":"2030-01-01T00:00:00.000000Z","user":{"id":"u-1","name":"alice"},
+      "project":{"id":"p-9","name":"team-a"},"roles":[{"id":"r1","name":"member"},{"id":"r2","name":"reader"}]}})"};
+  });
+  auto s = session(config());
+  auto found = runTask(io, s->validateToken("user-tok"));
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->user_name, "alice");
+  EXPECT_EQ((*found)->project_id, "p-9");
+  EXPECT_EQ((*found)->roles, (std::vector<std::string>{"member", "reader"}));
+  const Recorded validation = cloud.requests().back();
+  EXPECT_EQ(validation.headers.at("x-auth-token"), "tok-1");  // magnumd's own token
+  EXPECT_EQ(validation.query.find("user-tok"), std::string::npos);
+
+  auto unknown = runTask(io, s->validateToken("revoked"));
+  ASSERT_TRUE(unknown.ok()) << unknown.error().message;
+  EXPECT_FALSE(unknown->has_value());
+
+  cloud.on("GET", "/identity/v3/auth/tokens", [](const Recorded&) {
+    return FakeReply{403, R"({"error":{"message":"not allowed"}})"};
+  });
+  auto refused = runTask(io, s->validateToken("user-tok"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::Unavailable);
+  EXPECT_NE(refused.error().message.find("not allowed"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace magnumd::drivers::openstack

@@ -88,6 +88,7 @@ void ApiTest::start(WatchOptions watch_options) {
   api_options.watch = watch_options;
   api_options.secrets = secrets_.get();
   api_options.on_credential_issued = on_credential_issued_;
+  api_options.keystone = keystone_;
   api_ = std::make_unique<ApiServer>(*store_, auth, *registry_, api_options);
   api_->setReady(true);
   io_ = std::make_unique<asio::io_context>();
@@ -131,6 +132,18 @@ net::Reply ApiTest::rawCall(http::verb method, const std::string& target, const 
   return future.get();
 }
 
+Reply ApiTest::keystoneCall(http::verb method, const std::string& target,
+                            const std::string& x_auth_token, const std::string& body) {
+  net::Request request{method, target, 11};
+  request.set("X-Auth-Token", x_auth_token);
+  if (!body.empty()) {
+    request.set(http::field::content_type, "application/json");
+    request.body() = body;
+    request.prepare_payload();
+  }
+  return send(std::move(request));
+}
+
 Reply ApiTest::call(http::verb method, const std::string& target, const std::string& body,
                     const std::string& token, const std::string& content_type,
                     const std::string& accept, const Headers& headers) {
@@ -143,6 +156,10 @@ Reply ApiTest::call(http::verb method, const std::string& target, const std::str
     request.prepare_payload();
   }
   if (!accept.empty()) request.set(http::field::accept, accept);
+  return send(std::move(request));
+}
+
+Reply ApiTest::send(net::Request request) {
   auto future = asio::co_spawn(*io_, api_->handle(std::move(request), net::PeerInfo{"127.0.0.1", false}),
                                asio::use_future);
   net::Reply reply = future.get();

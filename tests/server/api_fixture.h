@@ -103,6 +103,10 @@ class ApiTest : public ::testing::Test {
              const Headers& headers = {});
   // The last call's response headers.
   std::map<std::string, std::string> last_headers_;
+  // A request carrying a Keystone token in X-Auth-Token (and no Authorization header).
+  Reply keystoneCall(http::verb method, const std::string& target, const std::string& x_auth_token,
+                     const std::string& body = {});
+  Reply send(net::Request request);
   net::Reply rawCall(http::verb method, const std::string& target,
                      const std::string& token = kAdmin, const std::string& accept = {});
   // Starts a watch; the returned writer records its events. Ends when the test stops.
@@ -124,6 +128,8 @@ class ApiTest : public ::testing::Test {
   // without them (ApiServerOptions::secrets null).
   bool with_secrets_ = true;
   CredentialObserver on_credential_issued_;
+  // Validates X-Auth-Token at the next start(); null: Keystone tokens are not accepted.
+  std::shared_ptr<KeystoneAuthenticator> keystone_;
   util::RealClock clock_;
   std::unique_ptr<pki::KeyEncryptionKey> kek_;
   std::unique_ptr<secrets::ClusterSecretStore> secrets_;

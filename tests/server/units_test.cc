@@ -211,6 +211,12 @@ TEST(Config, FileSetsWhatTheCommandLineDidNotAndNothingElse) {
   auto refused = cmd::validateConfig(production);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().message.find("--token-file"), std::string::npos);
+  EXPECT_NE(refused.error().message.find("--keystone-auth"), std::string::npos);
+  // Keystone users alone are enough authentication (with an encryption key).
+  cmd::DaemonConfig keystone_only;
+  keystone_only.keystone_auth = true;
+  keystone_only.encryption_key_file = "kek";
+  EXPECT_TRUE(cmd::validateConfig(keystone_only).ok());
   production.dev = true;
   EXPECT_TRUE(cmd::validateConfig(production).ok());
   production.tls_cert = "c.pem";
