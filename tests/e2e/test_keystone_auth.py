@@ -1,0 +1,110 @@
+"""Keystone users on magnumd's API: `magnumd --dev` validates X-Auth-Token with its embedded
+cloudsim Keystone. Two projects and three roles, made with the openstack CLI as an operator would:
+a reader cannot create, a member of team-a cannot see team-b's cluster, an admin sees both, a
+revoked token stops working within --keystone-cache-ttl, and the bearer token keeps working."""
+import copy
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import request
+from reconcile_util import API, Magnumd, cluster, template
+
+TTL = 2  # --keystone-cache-ttl
+
+
+def openstack(auth_url, *args, user="admin", password="password", project=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    cmd = ["openstack", "--os-auth-url", auth_url, "--os-username", user, "--os-password", password,
+           "--os-project-name", project or user, "--os-user-domain-name", "Default",
+           "--os-project-domain-name", "Default", "--os-identity-api-version", "3", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def cloud(tmp_path, procs):
+    m = Magnumd(tmp_path, procs, extra=["--keystone-cache-ttl", str(TTL)])
+    auth_url = m.sim_url() + "/identity/v3"
+    projects = {}
+    for name in ("team-a", "team-b"):
+        projects[name] = openstack(auth_url, "project", "create", name, "-f", "value", "-c", "id")
+    tokens = {}
+    for user, project, role in (("alice", "team-a", "member"), ("rita", "team-a", "reader"),
+                                ("bob", "team-b", "member")):
+        openstack(auth_url, "user", "create", "--project", project, "--password", "pw-" + user, user)
+        openstack(auth_url, "role", "add", "--project", project, "--user", user, role)
+        tokens[user] = openstack(auth_url, "token", "issue", "-f", "value", "-c", "id", user=user,
+                                 password="pw-" + user, project=project)
+    tokens["admin"] = openstack(auth_url, "token", "issue", "-f", "value", "-c", "id")
+    return m, auth_url, projects, tokens
+
+
+def call(m, method, path, token, body=None):
+    return request(method, m.url + path, body, headers={"X-Auth-Token": token})
+
+
+def in_namespace(doc, ns):
+    doc = copy.deepcopy(doc)
+    doc["metadata"]["namespace"] = ns
+    return doc
+
+
+def names(body):
+    return sorted(f'{i["metadata"]["namespace"]}/{i["metadata"]["name"]}' for i in body["items"])
+
+
+def test_two_projects_three_roles(cloud):
+    m, auth_url, projects, tokens = cloud
+    a, b = projects["team-a"], projects["team-b"]
+    for ns, user in ((a, "alice"), (b, "bob")):
+        status, _, body = call(m, "POST", f"{API}/namespaces/{ns}/clustertemplates", tokens[user],
+                               in_namespace(template(), ns))
+        assert status == 201, body
+        status, _, body = call(m, "POST", f"{API}/namespaces/{ns}/clusters", tokens[user],
+                               in_namespace(cluster(f"{user}-c"), ns))
+        assert status == 201, body
+
+    # A reader reads its project's cluster and cannot create one.
+    status, _, body = call(m, "GET", f"{API}/namespaces/{a}/clusters/alice-c", tokens["rita"])
+    assert status == 200, body
+    status, _, body = call(m, "POST", f"{API}/namespaces/{a}/clusters", tokens["rita"],
+                           in_namespace(cluster("rita-c"), a))
+    assert status == 403 and "read-only" in body["message"], body
+
+    # team-a's member cannot see team-b's cluster; across namespaces it lists only its own.
+    status, _, body = call(m, "GET", f"{API}/namespaces/{b}/clusters/bob-c", tokens["alice"])
+    assert status == 403, body
+    status, _, body = call(m, "GET", f"{API}/clusters", tokens["alice"])
+    assert status == 200 and names(body) == [f"{a}/alice-c"], body
+
+    # An admin (Keystone role admin) sees both projects' clusters.
+    status, _, body = call(m, "GET", f"{API}/clusters", tokens["admin"])
+    assert status == 200 and names(body) == sorted([f"{a}/alice-c", f"{b}/bob-c"]), body
+
+    # The dev bearer token keeps working beside Keystone.
+    status, _, body = request("GET", m.url + f"{API}/clusters", token=m.token)
+    assert status == 200 and len(body["items"]) == 2, body
+
+
+def test_revoked_and_unknown_tokens(cloud):
+    m, auth_url, projects, tokens = cloud
+    a = projects["team-a"]
+    status, _, body = call(m, "GET", f"{API}/namespaces/{a}/clusters", tokens["alice"])
+    assert status == 200, body
+    openstack(auth_url, "token", "revoke", tokens["alice"])
+    deadline = time.monotonic() + TTL + 5
+    while time.monotonic() < deadline:
+        status, _, body = call(m, "GET", f"{API}/namespaces/{a}/clusters", tokens["alice"])
+        if status == 401:
+            break
+        time.sleep(0.2)
+    assert status == 401, f"a revoked token still works after --keystone-cache-ttl: {body}"
+    status, _, body = call(m, "GET", f"{API}/clusters", "gAAAAnot-a-real-token")
+    assert status == 401, body
+    # No Keystone token reaches magnumd's log.
+    log = m.proc.output()
+    assert not any(t in log for t in tokens.values())
