@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import request
-from reconcile_util import API, Magnumd, cluster, template
+from reconcile_util import API, Magnumd, cluster, start_cloudsim, template
 
 TTL = 2  # --keystone-cache-ttl
 
@@ -108,3 +108,22 @@ def test_revoked_and_unknown_tokens(cloud):
     # No Keystone token reaches magnumd's log.
     log = m.proc.output()
     assert not any(t in log for t in tokens.values())
+
+
+def test_keystone_unreachable_is_503_not_401(tmp_path, procs):
+    sim, clouds_yaml = start_cloudsim(tmp_path, procs)
+    m = Magnumd(tmp_path, procs, clouds_yaml=clouds_yaml, extra=["--keystone-cache-ttl", "1"])
+    status, headers, body = request("POST", sim.url + "/identity/v3/auth/tokens", {"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": "demo", "domain": {"name": "Default"}, "password": "password"}}},
+        "scope": {"project": {"name": "demo", "domain": {"id": "default"}}}}})
+    assert status == 201, body
+    token, project = headers["X-Subject-Token"], body["token"]["project"]["id"]
+    status, _, body = call(m, "GET", f"{API}/namespaces/{project}/clusters", token)
+    assert status == 200, body
+    sim.kill()
+    time.sleep(1.5)  # past the cache TTL: the next request must ask Keystone
+    status, _, body = call(m, "GET", f"{API}/namespaces/{project}/clusters", token)
+    assert status == 503, body
+    assert "Keystone" in body["message"], body
+    assert token not in m.proc.output()
