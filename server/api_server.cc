@@ -205,24 +205,26 @@ net::Response ApiServer::metricsEndpoint() {
 
 asio::awaitable<util::Result<Identity>> ApiServer::identify(const net::Request& request) {
   const std::string_view authorization = request[http::field::authorization];
-  const std::string_view keystone_token = request["X-Auth-Token"];
-  if (!authorization.empty() || keystone_token.empty()) {
+  const std::string_view x_auth_token = request["X-Auth-Token"];
+  if (!authorization.empty() || x_auth_token.empty()) {
     auto identity =
         authenticator_ ? authenticator_->authenticate(bearerToken(authorization)) : std::nullopt;
     if (identity) co_return std::move(*identity);
     co_return makeError(ErrorCode::Unauthorized,
                         authorization.empty()
-                            ? (keystone_ ? "Unauthorized: send Authorization: Bearer <token> or a "
-                                           "Keystone token in X-Auth-Token"
-                                         : "Unauthorized: send Authorization: Bearer <token>")
+                            ? "Unauthorized: send Authorization: Bearer <token> or X-Auth-Token"
                             : "Unauthorized: the bearer token is not valid");
+  }
+  // X-Auth-Token: a token of the token file (what `openstack --os-token` sends), else Keystone's.
+  if (authenticator_) {
+    if (auto identity = authenticator_->authenticate(x_auth_token)) co_return std::move(*identity);
   }
   if (!keystone_) {
     co_return makeError(ErrorCode::Unauthorized,
-                        "Unauthorized: this magnumd does not accept Keystone tokens (start it with "
-                        "--keystone-auth); send Authorization: Bearer <token>");
+                        "Unauthorized: the X-Auth-Token is not a known token, and this magnumd "
+                        "does not accept Keystone tokens (start it with --keystone-auth)");
   }
-  co_return co_await keystone_->authenticate(std::string(keystone_token));
+  co_return co_await keystone_->authenticate(std::string(x_auth_token));
 }
 
 asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, bool tls,
@@ -242,15 +244,18 @@ asio::awaitable<net::Reply> ApiServer::dispatch(const net::Request& request, boo
     verb_label = "magnum";
     resource_label = "magnum";
     std::optional<Identity> identity;
-    if (!magnum::isPublicPath(path) && authenticator_) {
-      std::string_view token = request["X-Auth-Token"];
-      if (token.empty()) token = bearerToken(request[http::field::authorization]);
-      identity = authenticator_->authenticate(token);
-      if (!identity) {
+    if (!magnum::isPublicPath(path) && (authenticator_ || keystone_)) {
+      auto known = co_await identify(request);
+      if (!known.ok()) {
+        // Keystone's 503 (it could not be asked) and 403 (no usable role) keep their codes.
+        if (known.error().code != ErrorCode::Unauthorized) {
+          co_return magnum::errorResponse(known.error());
+        }
         co_return magnum::errorResponse(makeError(ErrorCode::Unauthorized,
                                                   "The request you have made requires "
                                                   "authentication: send X-Auth-Token"));
       }
+      identity = std::move(known).value();
     }
     co_return co_await magnum_.handle(request, *target, identity ? &*identity : nullptr, tls);
   }

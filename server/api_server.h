@@ -65,7 +65,8 @@ class ApiServer {
   size_t openWatches() const { return watches_.openStreams(); }
 
  private:
-  // Who sends the request: a bearer token, else an X-Auth-Token Keystone vouches for.
+  // Who sends the request: a bearer token, else an X-Auth-Token of the token file or, with
+  // --keystone-auth, one Keystone vouches for.
   boost::asio::awaitable<util::Result<Identity>> identify(const net::Request& request);
   boost::asio::awaitable<net::Reply> dispatch(const net::Request& request, bool tls,
                                               std::string& verb_label, std::string& resource_label);

@@ -114,6 +114,40 @@ TEST_F(KeystoneApiTest, RefusalsSayWhy) {
   EXPECT_EQ(call(http::verb::get, clusters("team-b-id")).code, 200u);
 }
 
+// Magnum's /v1 API takes the same Keystone tokens: a project's Magnum objects are its namespace's.
+TEST_F(KeystoneApiTest, MagnumApiUsesTheSameProjects) {
+  auto magnum = [&](http::verb method, const std::string& target, const std::string& token,
+                    const std::string& body = {}) {
+    return call(method, target, body, "", "application/json", {},
+                {{"X-Auth-Token", token}, {"OpenStack-API-Version", "container-infra latest"}});
+  };
+  Reply created = magnum(http::verb::post, "/v1/clustertemplates", "alice-a",
+                         R"({"name":"k8s","image_id":"fedora-coreos-38","coe":"kubernetes",)"
+                         R"("keypair_id":"demo-key","external_network_id":"public"})");
+  ASSERT_EQ(created.code, 201u) << created.body;
+  EXPECT_EQ(created.str("/project_id"), "team-a-id");
+  // The same object, in the project's namespace, through /apis.
+  EXPECT_EQ(keystoneCall(http::verb::get, templates("team-a-id") + "/k8s", "alice-a").code, 200u);
+  Reply theirs = magnum(http::verb::get, "/v1/clustertemplates", "bob-b");
+  ASSERT_EQ(theirs.code, 200u) << theirs.body;
+  EXPECT_EQ(theirs.body.find("\"k8s\""), std::string::npos) << theirs.body;
+  EXPECT_EQ(magnum(http::verb::post, "/v1/clustertemplates", "rita-a", R"({"name":"r"})").code,
+            403u);
+  // Keystone down: a token validated before keeps working from the cache; a new one gets 503.
+  fake_->down = true;
+  EXPECT_EQ(magnum(http::verb::get, "/v1/clustertemplates", "bob-b").code, 200u);
+  Reply down = magnum(http::verb::get, "/v1/clustertemplates", "never-seen");
+  EXPECT_EQ(down.code, 503u) << down.body;
+  EXPECT_NE(down.body.find("Keystone"), std::string::npos) << down.body;
+}
+
+// Token-file tokens work in X-Auth-Token too (`openstack --os-token`), without Keystone.
+TEST_F(KeystoneApiTest, TokenFileTokensWorkInXAuthToken) {
+  fake_->down = true;
+  EXPECT_EQ(keystoneCall(http::verb::get, clusters("team-a"), kMemberA).code, 200u);
+  EXPECT_EQ(fake_->calls, 0);
+}
+
 class NoKeystoneApiTest : public ApiTest {};
 
 TEST_F(NoKeystoneApiTest, KeystoneTokensNeedKeystoneAuth) {
