@@ -22,7 +22,8 @@ Json endpoint(JsonAlloc& a, std::string_view service, std::string_view iface, co
   return e;
 }
 
-Json catalog(JsonAlloc& a, const std::string& base, const Project* project) {
+Json catalog(JsonAlloc& a, const std::string& base, const Project* project,
+             const std::vector<CatalogService>& extra) {
   struct Service {
     const char* type;
     const char* name;
@@ -32,6 +33,7 @@ Json catalog(JsonAlloc& a, const std::string& base, const Project* project) {
                                    {"compute", "nova", base + "/compute/v2.1"},
                                    {"image", "glance", base + "/image"}};
   if (project != nullptr) services.push_back({"orchestration", "heat", base + "/heat-api/v1/" + project->id});
+  for (const auto& s : extra) services.push_back({s.type.c_str(), s.name.c_str(), s.url});
   Json out(rapidjson::kArrayType);
   for (const auto& s : services) {
     Json entry(rapidjson::kObjectType);
@@ -99,7 +101,8 @@ util::JsonDoc tokenBody(Sim& sim, const Token& t, const std::string& base, bool 
     cred.AddMember("restricted", !c.unrestricted, a);
     token.AddMember("application_credential", cred, a);
   }
-  if (with_catalog) token.AddMember("catalog", catalog(a, base, project), a);
+  if (with_catalog)
+    token.AddMember("catalog", catalog(a, base, project, sim.config().extra_services), a);
   doc.AddMember("token", token, a);
   return doc;
 }
@@ -244,7 +247,7 @@ Response handleIdentity(Sim& sim, Call& call) {
   auto& a = doc.GetAllocator();
   if (seg.size() == 3 && seg[1] == "auth" && seg[2] == "catalog" && call.method == "GET") {
     const Project* p = caller->project == kNone ? nullptr : &sim.identity().project(caller->project);
-    doc.AddMember("catalog", catalog(a, call.base, p), a);
+    doc.AddMember("catalog", catalog(a, call.base, p, sim.config().extra_services), a);
     return jsonReply(http::status::ok, doc);
   }
   if (seg.size() == 3 && seg[1] == "auth" && seg[2] == "projects" && call.method == "GET")

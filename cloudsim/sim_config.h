@@ -5,8 +5,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace magnumd::cloudsim {
+
+// A service cloudsim's catalog lists beside its own (magnumd's Magnum API in --dev).
+struct CatalogService {
+  std::string type;  // "container-infra"
+  std::string name;  // "magnum"
+  std::string url;   // every interface's endpoint
+};
 
 struct SimConfig {
   uint64_t seed = 1;
@@ -26,6 +34,7 @@ struct SimConfig {
   // free port.
   uint16_t kube_api_port_start = 0;
   uint16_t kube_api_port_count = 0;
+  std::vector<CatalogService> extra_services;
 };
 
 }  // namespace magnumd::cloudsim

@@ -167,6 +167,16 @@ class CloudComponent final : public Component {
       cloudsim::Options sim_options;
       sim_options.port = options_.dev_cloud_port;
       sim_options.sim.server_build = millis(options_.dev_server_build_seconds);
+      // The catalog lists magnumd's Magnum API as Magnum's endpoint (container-infra, .../v1), so
+      // `openstack coe` with a password login finds it by itself.
+      if (auto listen = parseListen(services.config.listen); listen.ok() && listen->port != 0) {
+        std::string host = listen->host.empty() ? "127.0.0.1" : listen->host;
+        if (host.find(':') != std::string::npos) host = "[" + host + "]";
+        sim_options.sim.extra_services.push_back(
+            {"container-infra", "magnum",
+             fmt::format("{}://{}:{}/v1", services.config.tls_cert.empty() ? "http" : "https", host,
+                         listen->port)});
+      }
       auto sim = EmbeddedCloudsim::start(sim_options);
       if (!sim.ok()) {
         return util::makeError(sim.error().code, "cannot start the embedded cloudsim: " + sim.error().message);

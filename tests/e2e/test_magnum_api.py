@@ -141,3 +141,29 @@ def test_openstack_coe_drives_clusters_that_kubectl_sees(coe):
     assert "NotFound" in got.stderr, got.stdout + got.stderr
     listed = coe.json("cluster", "list")
     assert "coe-prod" not in [c["name"] for c in listed], listed
+
+
+def test_openstack_coe_finds_magnumd_in_the_catalog_with_a_password_login(coe):
+    """As on a cloud with Magnum: the user logs in to Keystone with a password (the dev cloud's
+    clouds.yaml), the catalog's container-infra endpoint leads to magnumd, and magnumd takes the
+    Keystone token; what the user makes lands in its project's namespace."""
+    data = coe.dev.data
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env["OS_CLIENT_CONFIG_FILE"] = str(data / "clouds.yaml")
+    base = ["openstack", "--os-cloud", "magnumd-dev", "--os-cacert", str(data / "ca.crt")]
+
+    def run(*args):
+        out = subprocess.run([*base, *args], capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 0, f"openstack {' '.join(args)}:\n{out.stdout}{out.stderr}"
+        return out.stdout
+
+    endpoints = json.loads(run("catalog", "show", "container-infra", "-f", "json"))
+    assert "/v1" in json.dumps(endpoints["endpoints"]), endpoints
+    project = json.loads(run("token", "issue", "-f", "json"))["project_id"]
+    run("coe", "cluster", "template", "create", "mine", "--coe", "kubernetes",
+        "--image", "fedora-coreos-38", "--external-network", "public", "--keypair", "demo-key")
+    listed = json.loads(run("coe", "cluster", "template", "list", "-f", "json"))
+    assert "mine" in [t["name"] for t in listed], listed
+    ns = coe.dev.kubectl("get", "clustertemplates", "-A", "-o",
+                         "jsonpath={range .items[?(@.metadata.name=='mine')]}{.metadata.namespace}{end}")
+    assert ns.stdout == project, (ns.stdout, project)
