@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git clang-16 libclang-rt-16-dev llvm-16
   libboost1.81-dev libboost-url1.81-dev rapidjson-dev libsqlite3-dev sqlite3 libssl-dev
   libfmt-dev libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc etcd-server
   curl python3 python3-yaml python3-pytest procps openssl
   cloud-init shellcheck
 )
