@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/object.h"
+#include "store/change_reader.h"
 #include "store/store.h"
 #include "util/result.h"
 
@@ -48,7 +49,7 @@ struct CommitError {
   CommitFailure failure = CommitFailure::RolledBack;
 };
 
-class SqliteDb {
+class SqliteDb final : public ChangeReader {
  public:
   enum class Role { Writer, Reader };
 
@@ -71,7 +72,8 @@ class SqliteDb {
   // Change-log events with after < revision <= upto of one kind (and namespace unless empty),
   // in revision order, at most `limit`.
   util::Result<std::vector<WatchEvent>> readChanges(int64_t after, int64_t upto, api::Kind kind,
-                                                    const std::string& namespace_, int limit);
+                                                    const std::string& namespace_,
+                                                    int limit) override;
 
  private:
   class Stmt;

@@ -126,6 +126,16 @@ HubWatchHandle::~HubWatchHandle() {
 
 WatchHub::WatchHub(ReaderFactory reader, size_t cache_events, int64_t revision,
                    int64_t compacted_revision, FailureHook on_failed)
+    : WatchHub(
+          [reader = std::move(reader)]() -> util::Result<std::unique_ptr<ChangeReader>> {
+            auto db = reader();
+            if (!db.ok()) return db.takeError();
+            return std::unique_ptr<ChangeReader>(std::move(db).value());
+          },
+          cache_events, revision, compacted_revision, std::move(on_failed)) {}
+
+WatchHub::WatchHub(ChangeReaderFactory reader, size_t cache_events, int64_t revision,
+                   int64_t compacted_revision, FailureHook on_failed)
     : shared_(std::make_shared<Shared>()),
       reader_factory_(std::move(reader)),
       on_failed_(std::move(on_failed)),

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/change_reader.h"
 #include "store/sqlite_db.h"
 #include "store/store.h"
 
@@ -29,12 +30,16 @@ class WatchHub {
  public:
   // Opens the dispatcher's own read connection, on the dispatcher thread, when first needed.
   using ReaderFactory = std::function<util::Result<std::unique_ptr<SqliteDb>>()>;
+  // The same for any history (etcd's): the hub only needs readChanges.
+  using ChangeReaderFactory = std::function<util::Result<std::unique_ptr<ChangeReader>>()>;
   // Told the reason ("callback_threw" | "replay_failed") of each watch the hub ends; may be empty.
   using FailureHook = std::function<void(std::string_view reason)>;
 
   // `revision`: everything up to it is committed and will never be published.
   WatchHub(ReaderFactory reader, size_t cache_events, int64_t revision, int64_t compacted_revision,
            FailureHook on_failed = {});
+  WatchHub(ChangeReaderFactory reader, size_t cache_events, int64_t revision,
+           int64_t compacted_revision, FailureHook on_failed = {});
   // Delivers what was published, then stops. Live handles may outlive the hub.
   ~WatchHub();
 
@@ -68,12 +73,12 @@ class WatchHub {
   void fail(Watcher& w, const char* reason, util::Error why);
 
   std::shared_ptr<Shared> shared_;
-  ReaderFactory reader_factory_;
+  ChangeReaderFactory reader_factory_;
   FailureHook on_failed_;
   const size_t cache_events_;
 
   // Owned by the dispatcher thread.
-  std::unique_ptr<SqliteDb> reader_;
+  std::unique_ptr<ChangeReader> reader_;
   std::deque<WatchEvent> tail_;  // the newest events, contiguous revisions ending at dispatched_
   int64_t dispatched_ = 0;       // every event up to here has reached every live watcher
   std::vector<WatcherPtr> live_;
