@@ -38,6 +38,9 @@ class EtcdKeys {
   // Every object of a kind (namespace_ empty) or of a kind in one namespace: the key prefix.
   std::string scopePrefix(api::Kind kind, const std::string& namespace_) const;
   std::string allObjects() const { return prefix_ + "/"; }
+  // Written when a store opens, so the revision its cache starts at is a change under the prefix
+  // (EtcdHistoryReader relies on it). Not an object.
+  std::string fenceKey() const { return prefix_ + "/fence"; }
   std::optional<api::ObjectKey> parse(std::string_view key) const;
   const std::string& prefix() const { return prefix_; }
 
@@ -82,7 +85,8 @@ class EtcdClient {
 
 // The history a watch replays when it fell behind the store's in-memory tail: etcd's own MVCC
 // history, read through a short-lived Watch from the wanted revision (etcd has no other way to
-// read past deletes). A compacted revision is Expired.
+// read past deletes). A compacted revision is Expired. `upto` must be the revision of a change
+// under the prefix.
 class EtcdHistoryReader final : public ChangeReader {
  public:
   EtcdHistoryReader(EtcdClient& client, const EtcdKeys& keys) : client_(client), keys_(keys) {}

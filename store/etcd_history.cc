@@ -1,14 +1,11 @@
 // EtcdHistoryReader: a watch's replay of etcd's history through a short-lived etcd Watch.
 //
 // A Watch from a past revision streams the history and then goes quiet: nothing says "that was
-// all". etcd answers a progress request only once the watcher has caught up (its header
-// revision then is the current one), so a helper asks every 100 ms until the answer comes.
+// all" (etcd 3.4 answers a progress request at once, ahead of the history it still owes). So the
+// reader watches the whole prefix and stops at the first event at or past `upto`: the store
+// makes sure there is one, since `upto` is always the revision of a change under the prefix (a
+// published event, or the fence the store wrote when it opened, see EtcdStore::start).
 #include <fmt/format.h>
-
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
 #include "store/etcd_client.h"
 
@@ -17,10 +14,8 @@ namespace magnumd::store {
 using util::ErrorCode;
 using util::makeError;
 
-util::Result<std::vector<WatchEvent>> EtcdHistoryReader::readChanges(int64_t after, int64_t upto,
-                                                                     api::Kind kind,
-                                                                     const std::string& namespace_,
-                                                                     int limit) {
+util::Result<std::vector<WatchEvent>> EtcdHistoryReader::readChanges(
+    int64_t after, int64_t upto, api::Kind kind, const std::string& namespace_, int limit) {
   std::vector<WatchEvent> events;
   if (after >= upto || limit <= 0) return events;
   grpc::ClientContext context;
@@ -28,76 +23,47 @@ util::Result<std::vector<WatchEvent>> EtcdHistoryReader::readChanges(int64_t aft
   auto stream = client_.watchStub().Watch(&context);
   etcdserverpb::WatchRequest create;
   auto* c = create.mutable_create_request();
-  c->set_key(keys_.scopePrefix(kind, namespace_));
-  c->set_range_end(prefixEnd(c->key()));
+  c->set_key(keys_.allObjects());
+  c->set_range_end(prefixEnd(keys_.allObjects()));
   c->set_start_revision(after + 1);
   c->set_prev_kv(true);
-  if (!stream->Write(create)) {
-    return makeError(ErrorCode::Unavailable,
-                     fmt::format("{}: cannot open a watch to read history", client_.name()));
-  }
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  std::thread prodder([&] {
-    etcdserverpb::WatchRequest progress;
-    progress.mutable_progress_request();
-    std::unique_lock lock(mu);
-    while (!cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return done; })) {
-      if (!stream->Write(progress)) break;
-    }
-  });
-  auto finish = [&] {
-    {
-      std::lock_guard lock(mu);
-      done = true;
-    }
-    cv.notify_all();
-    prodder.join();
-    context.TryCancel();
-    etcdserverpb::WatchResponse drain;
-    while (stream->Read(&drain)) {
-    }
-    return stream->Finish();
-  };
   std::optional<util::Error> failure;
-  etcdserverpb::WatchResponse response;
   bool complete = false;
-  while (!complete && !failure && stream->Read(&response)) {
-    if (response.compact_revision() != 0) {
-      failure = makeError(ErrorCode::Expired,
-                          fmt::format("{}: history after revision {} is compacted (up to {})",
-                                      client_.name(), after, response.compact_revision()));
-      break;
-    }
-    if (response.canceled()) {
-      failure = makeError(
-          ErrorCode::Unavailable,
-          fmt::format("{}: history watch cancelled: {}", client_.name(), response.cancel_reason()));
-      break;
-    }
-    for (const auto& e : response.events()) {
-      if (e.kv().mod_revision() > upto) {
-        complete = true;
-        break;
+  if (stream->Write(create)) {
+    etcdserverpb::WatchResponse response;
+    while (!complete && !failure && stream->Read(&response)) {
+      if (response.compact_revision() != 0) {
+        failure = makeError(ErrorCode::Expired,
+                            fmt::format("{}: history after revision {} is compacted (up to {})",
+                                        client_.name(), after, response.compact_revision()));
+      } else if (response.canceled()) {
+        failure = makeError(ErrorCode::Unavailable, fmt::format("{}: history watch cancelled: {}",
+                                                                client_.name(),
+                                                                response.cancel_reason()));
       }
-      auto event = toWatchEvent(keys_, e);
-      if (!event.ok()) {
-        failure = event.takeError();
-        break;
+      for (int i = 0; !failure && !complete && i < response.events_size(); ++i) {
+        const mvccpb::Event& e = response.events(i);
+        const int64_t revision = e.kv().mod_revision();
+        if (revision > upto) {
+          complete = true;
+          break;
+        }
+        auto event = toWatchEvent(keys_, e);
+        if (!event.ok()) {
+          failure = event.takeError();
+        } else if (*event && (*event)->object.kind == kind &&
+                   (namespace_.empty() || (*event)->object.metadata.namespace_ == namespace_)) {
+          events.push_back(std::move(**event));
+        }
+        if (revision == upto || static_cast<int>(events.size()) == limit) complete = true;
       }
-      if (*event) events.push_back(std::move(**event));
-      if (static_cast<int>(events.size()) == limit) {
-        complete = true;
-        break;
-      }
-    }
-    // A progress answer: every event up to its revision has been sent.
-    if (!response.created() && response.events().empty() && response.header().revision() >= upto) {
-      complete = true;
     }
   }
-  grpc::Status status = finish();
+  context.TryCancel();
+  etcdserverpb::WatchResponse drain;
+  while (stream->Read(&drain)) {
+  }
+  grpc::Status status = stream->Finish();
   if (failure) return *failure;
   if (!complete) return client_.error(status, fmt::format("reading history after {}", after));
   return events;

@@ -33,7 +33,11 @@ EtcdStore::EtcdStore(EtcdOptions options, std::unique_ptr<EtcdClient> client)
       keys_(options_.prefix) {}
 
 util::Status EtcdStore::start() {
-  ASSIGN_OR_RETURN(int64_t revision, loadInto(committed_));
+  // The cache starts at the fence's revision: a change under the prefix (etcd_history.cc).
+  etcdserverpb::PutRequest fence;
+  fence.set_key(keys_.fenceKey());
+  ASSIGN_OR_RETURN(auto fenced, client_->put(fence));
+  ASSIGN_OR_RETURN(int64_t revision, loadInto(committed_, fenced.header().revision()));
   revision_ = revision;
   ASSIGN_OR_RETURN(int64_t compacted, probeCompacted(revision));
   LOG_INFO("store", "{}: loaded {} objects under {} at revision {} (history from {})",
@@ -105,16 +109,15 @@ util::Result<int64_t> EtcdStore::probeCompacted(int64_t current) const {
   return kept <= 1 ? 0 : kept;
 }
 
-util::Result<int64_t> EtcdStore::loadInto(ObjectIndex& index) const {
+util::Result<int64_t> EtcdStore::loadInto(ObjectIndex& index, int64_t revision) const {
   etcdserverpb::RangeRequest request;
   request.set_key(keys_.allObjects());
   request.set_range_end(prefixEnd(keys_.allObjects()));
   request.set_limit(kLoadPage);
-  int64_t revision = 0;
   for (;;) {
+    request.set_revision(revision);  // every page at the first one's revision
     ASSIGN_OR_RETURN(auto page, client_->range(request));
     if (revision == 0) revision = page.header().revision();
-    request.set_revision(revision);  // every page at the first one's revision
     for (const auto& kv : page.kvs()) {
       if (!keys_.parse(kv.key())) continue;  // not an object
       ASSIGN_OR_RETURN(api::Object object, decodeStored(keys_, kv));

@@ -71,7 +71,8 @@ class EtcdStore final : public Store {
 
   // etcd_store.cc
   util::Result<ListResult> listFromEtcd(const ListOptions& options) const;
-  util::Result<int64_t> loadInto(ObjectIndex& index) const;  // returns the snapshot's revision
+  // Loads every object at `revision` (0: the current one); returns the snapshot's revision.
+  util::Result<int64_t> loadInto(ObjectIndex& index, int64_t revision = 0) const;
   // The oldest revision etcd still holds (0: nothing compacted), as of revision `current`.
   util::Result<int64_t> probeCompacted(int64_t current) const;
 

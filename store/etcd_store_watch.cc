@@ -137,7 +137,11 @@ void EtcdStore::apply(std::vector<Change> changes, int64_t revision) {
 
 void EtcdStore::relist() {
   ObjectIndex fresh;
-  auto revision = loadInto(fresh);
+  etcdserverpb::PutRequest fence;  // as in start(): the list's revision is a change under the prefix
+  fence.set_key(keys_.fenceKey());
+  auto fenced = client_->put(fence);
+  auto revision = fenced.ok() ? loadInto(fresh, fenced->header().revision())
+                              : util::Result<int64_t>(fenced.takeError());
   if (!revision.ok()) {
     LOG_ERROR("store", "{}: listing again failed: {}", client_->name(), revision.error().message);
     return;  // the watch loop retries, and lands here again
