@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "store_backend.h"
 #include "store_test_util.h"
 
 namespace magnumd::store {
@@ -86,9 +87,11 @@ SqliteOptions optionsIn(const TempDir& dir) {
   return o;
 }
 
-TEST(StoreConcurrencyTest, ConcurrentCreatesOfOneNameHaveOneWinner) {
-  TempDir dir;
-  StorePtr store = openOrDie(optionsIn(dir));
+// Races and many writers, on both backends; the group-commit tests below are SQLite's pipeline.
+class StoreRaceTest : public StoreBackendTest {};
+
+TEST_P(StoreRaceTest, ConcurrentCreatesOfOneNameHaveOneWinner) {
+  StorePtr store = open();
   constexpr int kThreads = 16;
   std::latch start(kThreads);
   std::atomic<int> created{0}, exists{0};
@@ -104,12 +107,11 @@ TEST(StoreConcurrencyTest, ConcurrentCreatesOfOneNameHaveOneWinner) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(created.load(), 1);
   EXPECT_EQ(exists.load(), kThreads - 1);
-  EXPECT_EQ(store->currentRevision(), 1);
+  EXPECT_EQ(store->currentRevision(), rev(1));
 }
 
-TEST(StoreConcurrencyTest, ConcurrentUpdatesWithTheSameVersionHaveOneWinner) {
-  TempDir dir;
-  StorePtr store = openOrDie(optionsIn(dir));
+TEST_P(StoreRaceTest, ConcurrentUpdatesWithTheSameVersionHaveOneWinner) {
+  StorePtr store = open();
   mustCreate(*store, cluster("ns", "a"));
   constexpr int kThreads = 8;
   std::latch start(kThreads);
@@ -118,7 +120,7 @@ TEST(StoreConcurrencyTest, ConcurrentUpdatesWithTheSameVersionHaveOneWinner) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       start.arrive_and_wait();
-      auto r = updateSync(*store, cluster("ns", "a", fmt::format(R"({{"t":{}}})", t)), 1);
+      auto r = updateSync(*store, cluster("ns", "a", fmt::format(R"({{"t":{}}})", t)), rev(1));
       if (r.ok()) ++ok;
       if (!r.ok() && r.error().code == ErrorCode::Conflict) ++conflicts;
     });
@@ -128,12 +130,11 @@ TEST(StoreConcurrencyTest, ConcurrentUpdatesWithTheSameVersionHaveOneWinner) {
   EXPECT_EQ(conflicts.load(), kThreads - 1);
 }
 
-TEST(StoreConcurrencyTest, ManyWritersEveryAcknowledgedWritePresentWithUniqueRevisions) {
-  TempDir dir;
+TEST_P(StoreRaceTest, ManyWritersEveryAcknowledgedWritePresentWithUniqueRevisions) {
   std::vector<api::Object> acked;
   std::mutex acked_mu;
   {
-    StorePtr store = openOrDie(optionsIn(dir));
+    StorePtr store = open();
     constexpr int kThreads = 8, kObjectsEach = 40;
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
@@ -157,11 +158,11 @@ TEST(StoreConcurrencyTest, ManyWritersEveryAcknowledgedWritePresentWithUniqueRev
     std::set<int64_t> revisions;
     for (const auto& o : acked) revisions.insert(o.metadata.resource_version);
     EXPECT_EQ(revisions.size(), acked.size()) << "a revision was handed out twice";
-    EXPECT_EQ(*revisions.begin(), 1);
-    EXPECT_EQ(*revisions.rbegin(), static_cast<int64_t>(acked.size()));
-    EXPECT_EQ(store->currentRevision(), static_cast<int64_t>(acked.size()));
+    EXPECT_EQ(*revisions.begin(), rev(1));
+    EXPECT_EQ(*revisions.rbegin(), rev(static_cast<int64_t>(acked.size())));
+    EXPECT_EQ(store->currentRevision(), rev(static_cast<int64_t>(acked.size())));
   }
-  StorePtr reopened = openOrDie(optionsIn(dir));
+  StorePtr reopened = open();
   for (const auto& o : acked) {
     auto got = reopened->get(keyOf(o));
     ASSERT_TRUE(got.ok()) << o.metadata.name;
@@ -169,6 +170,8 @@ TEST(StoreConcurrencyTest, ManyWritersEveryAcknowledgedWritePresentWithUniqueRev
     EXPECT_EQ(got->metadata.generation, 2);
   }
 }
+
+INSTANTIATE_STORE_BACKENDS(StoreRaceTest);
 
 TEST(StoreConcurrencyTest, QueuedWritesAreCommittedTogether) {
   TempDir dir;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "store/sqlite_store.h"
+#include "store_backend.h"
 #include "store_test_util.h"
 #include "util/time.h"
 
@@ -17,45 +18,38 @@ namespace {
 using namespace testing;
 using util::ErrorCode;
 
-class StoreCrudTest : public ::testing::Test {
+class StoreCrudTest : public StoreBackendTest {
  protected:
-  SqliteOptions options() {
-    SqliteOptions o;
-    o.path = dir_.file("magnumd.db");
-    o.clock = clock_;
-    return o;
-  }
-  void SetUp() override { store_ = openOrDie(options()); }
-  void reopen() {
-    store_.reset();
-    store_ = openOrDie(options());
+  void SetUp() override {
+    StoreBackendTest::SetUp();
+    if (IsSkipped()) return;
+    config_.clock = clock_;
+    openMain();
   }
 
-  TempDir dir_;
   std::shared_ptr<FixedClock> clock_ = std::make_shared<FixedClock>();
-  StorePtr store_;
 };
 
-TEST_F(StoreCrudTest, CreateAssignsServerFields) {
+TEST_P(StoreCrudTest, CreateAssignsServerFields) {
   api::Object in = cluster("ns", "a", R"({ "nodeCount": 3 })");
   in.metadata.uid = "client-chosen";
   in.metadata.generation = 7;
   in.metadata.labels = {{"team", "x"}};
   api::Object out = mustCreate(*store_, in);
-  EXPECT_EQ(out.metadata.resource_version, 1);
+  EXPECT_EQ(out.metadata.resource_version, rev(1));
   EXPECT_EQ(out.metadata.generation, 1);
   EXPECT_EQ(out.metadata.uid.size(), 36u);
   EXPECT_NE(out.metadata.uid, "client-chosen");
   EXPECT_EQ(out.metadata.creation_timestamp, util::formatRfc3339(clock_->now()));
   EXPECT_EQ(out.spec, R"({"nodeCount":3})");  // stored compact
   EXPECT_EQ(out.metadata.labels, in.metadata.labels);
-  EXPECT_EQ(store_->currentRevision(), 1);
+  EXPECT_EQ(store_->currentRevision(), rev(1));
   auto got = store_->get({api::Kind::Cluster, "ns", "a"});
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(*got, out);
 }
 
-TEST_F(StoreCrudTest, CreateRejectsDuplicatesAndBadInput) {
+TEST_P(StoreCrudTest, CreateRejectsDuplicatesAndBadInput) {
   mustCreate(*store_, cluster("ns", "a"));
   auto dup = createSync(*store_, cluster("ns", "a"));
   ASSERT_FALSE(dup.ok());
@@ -73,34 +67,34 @@ TEST_F(StoreCrudTest, CreateRejectsDuplicatesAndBadInput) {
   ASSERT_FALSE(bad_spec.ok());
   EXPECT_EQ(bad_spec.error().code, ErrorCode::BadRequest);
   EXPECT_EQ(bad_spec.error().message, "spec: must be an object, got array");
-  EXPECT_EQ(store_->currentRevision(), 3);  // rejected writes take no revision
+  EXPECT_EQ(store_->currentRevision(), rev(3));  // rejected writes take no revision
 }
 
-TEST_F(StoreCrudTest, GenerationBumpsOnlyOnSpecChange) {
+TEST_P(StoreCrudTest, GenerationBumpsOnlyOnSpecChange) {
   api::Object o = mustCreate(*store_, cluster("ns", "a", R"({"n":1})"));
   o.metadata.labels["l"] = "v";
   auto labelled = updateSync(*store_, o, o.metadata.resource_version);
   ASSERT_TRUE(labelled.ok());
   EXPECT_EQ(labelled->metadata.generation, 1);
-  EXPECT_EQ(labelled->metadata.resource_version, 2);
+  EXPECT_EQ(labelled->metadata.resource_version, rev(2));
 
   api::Object changed = *labelled;
   changed.spec = R"({"n":2})";
-  auto respecced = updateSync(*store_, changed, 2);
+  auto respecced = updateSync(*store_, changed, rev(2));
   ASSERT_TRUE(respecced.ok());
   EXPECT_EQ(respecced->metadata.generation, 2);
-  EXPECT_EQ(respecced->metadata.resource_version, 3);
+  EXPECT_EQ(respecced->metadata.resource_version, rev(3));
 
   api::Object status = *respecced;
   status.status = R"({"phase":"Ready"})";
-  auto stat = updateStatusSync(*store_, status, 3);
+  auto stat = updateStatusSync(*store_, status, rev(3));
   ASSERT_TRUE(stat.ok());
   EXPECT_EQ(stat->metadata.generation, 2);
   EXPECT_EQ(stat->status, R"({"phase":"Ready"})");
-  EXPECT_EQ(stat->metadata.resource_version, 4);
+  EXPECT_EQ(stat->metadata.resource_version, rev(4));
 }
 
-TEST_F(StoreCrudTest, UpdateKeepsStatusAndUpdateStatusKeepsEverythingElse) {
+TEST_P(StoreCrudTest, UpdateKeepsStatusAndUpdateStatusKeepsEverythingElse) {
   api::Object o = mustCreate(*store_, cluster("ns", "a", R"({"n":1})"));
   api::Object with_status = o;
   with_status.status = R"({"phase":"Creating"})";
@@ -125,22 +119,22 @@ TEST_F(StoreCrudTest, UpdateKeepsStatusAndUpdateStatusKeepsEverythingElse) {
   EXPECT_EQ(stat->status, R"({"phase":"Ready"})");
 }
 
-TEST_F(StoreCrudTest, StaleResourceVersionIsConflict) {
+TEST_P(StoreCrudTest, StaleResourceVersionIsConflict) {
   api::Object o = mustCreate(*store_, cluster("ns", "x"));
   o.spec = R"({"n":1})";
-  ASSERT_TRUE(updateSync(*store_, o, 1).ok());
-  for (auto result : {updateSync(*store_, o, 1), updateStatusSync(*store_, o, 1),
-                      removeSync(*store_, keyOf(o), 1)}) {
+  ASSERT_TRUE(updateSync(*store_, o, rev(1)).ok());
+  for (auto result : {updateSync(*store_, o, rev(1)), updateStatusSync(*store_, o, rev(1)),
+                      removeSync(*store_, keyOf(o), rev(1))}) {
     ASSERT_FALSE(result.ok());
     EXPECT_EQ(result.error().code, ErrorCode::Conflict);
     EXPECT_EQ(result.error().message,
               "Operation cannot be fulfilled on clusters \"x\": the object has been modified; "
               "please apply your changes to the latest version and try again");
   }
-  EXPECT_EQ(store_->get(keyOf(o))->metadata.resource_version, 2);
+  EXPECT_EQ(store_->get(keyOf(o))->metadata.resource_version, rev(2));
 }
 
-TEST_F(StoreCrudTest, MissingObjectIsNotFound) {
+TEST_P(StoreCrudTest, MissingObjectIsNotFound) {
   api::Object ghost = cluster("ns", "ghost");
   for (auto result : {updateSync(*store_, ghost, 0), updateStatusSync(*store_, ghost, 0),
                       removeSync(*store_, keyOf(ghost), 0), store_->get(keyOf(ghost))}) {
@@ -150,24 +144,24 @@ TEST_F(StoreCrudTest, MissingObjectIsNotFound) {
   }
 }
 
-TEST_F(StoreCrudTest, NoOpUpdateIsNotWritten) {
+TEST_P(StoreCrudTest, NoOpUpdateIsNotWritten) {
   api::Object o = mustCreate(*store_, cluster("ns", "a", R"({"n":1})"));
   api::Object same = o;
   same.spec = R"({ "n" : 1 })";  // same content, other formatting
-  auto result = updateSync(*store_, same, 1);
+  auto result = updateSync(*store_, same, rev(1));
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(*result, o);
-  auto status = updateStatusSync(*store_, o, 1);
+  auto status = updateStatusSync(*store_, o, rev(1));
   ASSERT_TRUE(status.ok());
-  EXPECT_EQ(status->metadata.resource_version, 1);
-  EXPECT_EQ(store_->currentRevision(), 1);
+  EXPECT_EQ(status->metadata.resource_version, rev(1));
+  EXPECT_EQ(store_->currentRevision(), rev(1));
 }
 
-TEST_F(StoreCrudTest, RemoveWithoutFinalizersDeletes) {
+TEST_P(StoreCrudTest, RemoveWithoutFinalizersDeletes) {
   mustCreate(*store_, cluster("ns", "a"));
   auto removed = removeSync(*store_, {api::Kind::Cluster, "ns", "a"}, 0);
   ASSERT_TRUE(removed.ok());
-  EXPECT_EQ(removed->metadata.resource_version, 2);  // the delete's revision
+  EXPECT_EQ(removed->metadata.resource_version, rev(2));  // the delete's revision
   EXPECT_EQ(removed->metadata.name, "a");
   EXPECT_FALSE(store_->get({api::Kind::Cluster, "ns", "a"}).ok());
   EXPECT_TRUE(createSync(*store_, cluster("ns", "a")).ok());  // the name is free again
@@ -175,7 +169,7 @@ TEST_F(StoreCrudTest, RemoveWithoutFinalizersDeletes) {
 
 // Shutdown relies on it: after flush() no callback of an earlier write is still to come, so the
 // executor those callbacks post to may go.
-TEST_F(StoreCrudTest, FlushReturnsOnceEveryEarlierWriteWasAnswered) {
+TEST_P(StoreCrudTest, FlushReturnsOnceEveryEarlierWriteWasAnswered) {
   std::atomic<int> answered{0};
   constexpr int kWrites = 20;
   for (int i = 0; i < kWrites; ++i) {
@@ -191,7 +185,7 @@ TEST_F(StoreCrudTest, FlushReturnsOnceEveryEarlierWriteWasAnswered) {
   store_->flush();  // nothing pending: returns at once
 }
 
-TEST_F(StoreCrudTest, FinalizersHoldDeletionUntilRemoved) {
+TEST_P(StoreCrudTest, FinalizersHoldDeletionUntilRemoved) {
   api::Object o = cluster("ns", "a");
   o.metadata.finalizers = {"magnumd.io/cloud", "magnumd.io/other"};
   o = mustCreate(*store_, o);
@@ -199,7 +193,7 @@ TEST_F(StoreCrudTest, FinalizersHoldDeletionUntilRemoved) {
   ASSERT_TRUE(marked.ok());
   ASSERT_TRUE(marked->deleting());
   EXPECT_EQ(*marked->metadata.deletion_timestamp, util::formatRfc3339(clock_->now()));
-  EXPECT_EQ(marked->metadata.resource_version, 2);
+  EXPECT_EQ(marked->metadata.resource_version, rev(2));
 
   auto again = removeSync(*store_, keyOf(o), 0);  // already deleting: nothing to do
   ASSERT_TRUE(again.ok());
@@ -215,7 +209,7 @@ TEST_F(StoreCrudTest, FinalizersHoldDeletionUntilRemoved) {
 
   api::Object one_left = *marked;
   one_left.metadata.finalizers = {"magnumd.io/other"};
-  auto kept = updateSync(*store_, one_left, 2);
+  auto kept = updateSync(*store_, one_left, rev(2));
   ASSERT_TRUE(kept.ok());
   EXPECT_TRUE(store_->get(keyOf(o)).ok());
 
@@ -223,14 +217,14 @@ TEST_F(StoreCrudTest, FinalizersHoldDeletionUntilRemoved) {
   none_left.metadata.finalizers.clear();
   auto gone = updateSync(*store_, none_left, kept->metadata.resource_version);
   ASSERT_TRUE(gone.ok());
-  EXPECT_EQ(gone->metadata.resource_version, 4);
+  EXPECT_EQ(gone->metadata.resource_version, rev(4));
   EXPECT_TRUE(gone->metadata.finalizers.empty());
   auto get = store_->get(keyOf(o));
   ASSERT_FALSE(get.ok());
   EXPECT_EQ(get.error().code, ErrorCode::NotFound);
 }
 
-TEST_F(StoreCrudTest, EverythingSurvivesReopen) {
+TEST_P(StoreCrudTest, EverythingSurvivesReopen) {
   api::Object a = mustCreate(*store_, cluster("ns", "a", R"({"n":1,"s":"x"})"));
   a.metadata.labels = {{"k", "v"}};
   a.metadata.annotations = {{"note", "with \"quotes\""}};
@@ -245,23 +239,28 @@ TEST_F(StoreCrudTest, EverythingSurvivesReopen) {
   int64_t revision = store_->currentRevision();
 
   reopen();
-  EXPECT_EQ(store_->currentRevision(), revision);
+  const int64_t reopened_at = store_->currentRevision();
+  EXPECT_EQ(reopened_at, revision + openWrites());
   auto got = store_->get(keyOf(a));
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(*got, a);
   EXPECT_TRUE(store_->get({api::Kind::NodeGroup, "ns", "workers"}).ok());
   EXPECT_FALSE(store_->get(keyOf(gone)).ok());
   // The revision counter continues; it never reuses a revision.
-  EXPECT_EQ(mustCreate(*store_, cluster("ns", "next")).metadata.resource_version, revision + 1);
+  EXPECT_EQ(mustCreate(*store_, cluster("ns", "next")).metadata.resource_version, reopened_at + 1);
 }
 
-TEST_F(StoreCrudTest, SecondOpenIsRefusedWhileTheFirstHoldsTheDatabase) {
-  auto second = openSqliteStore(options());
+TEST(StoreOpenTest, SecondOpenIsRefusedWhileTheFirstHoldsTheDatabase) {
+  TempDir dir;
+  SqliteOptions options;
+  options.path = dir.file("magnumd.db");
+  StorePtr first = openOrDie(options);
+  auto second = openSqliteStore(options);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().code, ErrorCode::Unavailable);
   EXPECT_NE(second.error().message.find("in use by another process"), std::string::npos);
-  store_.reset();
-  EXPECT_TRUE(openSqliteStore(options()).ok());
+  first.reset();
+  EXPECT_TRUE(openSqliteStore(options).ok());
 }
 
 TEST(StoreOpenTest, GarbageFileIsAnErrorNamingTheFile) {
@@ -323,6 +322,8 @@ TEST(StoreQuotaTest, FullDatabaseFailsTheWriteAndKeepsAcknowledgedState) {
   EXPECT_FALSE(store->get({api::Kind::Cluster, "ns", "c" + std::to_string(acked.size())}).ok());
   EXPECT_EQ(store->currentRevision(), static_cast<int64_t>(acked.size()));
 }
+
+INSTANTIATE_STORE_BACKENDS(StoreCrudTest);
 
 }  // namespace
 }  // namespace magnumd::store

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "store/object_index.h"
+#include "store_backend.h"
 #include "store_test_util.h"
 
 namespace magnumd::store {
@@ -11,12 +12,12 @@ namespace {
 using namespace testing;
 using util::ErrorCode;
 
-class StoreListTest : public ::testing::Test {
+class StoreListTest : public StoreBackendTest {
  protected:
   void SetUp() override {
-    SqliteOptions o;
-    o.path = dir_.file("list.db");
-    store_ = openOrDie(o);
+    StoreBackendTest::SetUp();
+    if (IsSkipped()) return;
+    openMain();
   }
   std::vector<std::string> names(const ListResult& r) {
     std::vector<std::string> out;
@@ -44,12 +45,9 @@ class StoreListTest : public ::testing::Test {
     }
     return all;
   }
-
-  TempDir dir_;
-  StorePtr store_;
 };
 
-TEST_F(StoreListTest, OrderedByNamespaceThenNameAndScopedByKindAndNamespace) {
+TEST_P(StoreListTest, OrderedByNamespaceThenNameAndScopedByKindAndNamespace) {
   for (auto [ns, name] : std::vector<std::pair<std::string, std::string>>{
            {"b", "z"}, {"a", "y"}, {"b", "a"}, {"a", "b"}, {"c", "m"}}) {
     mustCreate(*store_, cluster(ns, name));
@@ -58,7 +56,7 @@ TEST_F(StoreListTest, OrderedByNamespaceThenNameAndScopedByKindAndNamespace) {
   auto all = store_->list({.kind = api::Kind::Cluster});
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(names(*all), (std::vector<std::string>{"a/b", "a/y", "b/a", "b/z", "c/m"}));
-  EXPECT_EQ(all->revision, 6);
+  EXPECT_EQ(all->revision, rev(6));
   EXPECT_TRUE(all->continue_token.empty());
 
   auto in_b = store_->list({.kind = api::Kind::Cluster, .namespace_ = "b"});
@@ -69,7 +67,7 @@ TEST_F(StoreListTest, OrderedByNamespaceThenNameAndScopedByKindAndNamespace) {
   EXPECT_TRUE(none->items.empty());
 }
 
-TEST_F(StoreListTest, PagesCoverEverythingExactlyOnce) {
+TEST_P(StoreListTest, PagesCoverEverythingExactlyOnce) {
   std::vector<std::string> expected;
   for (int i = 0; i < 25; ++i) {
     std::string ns = i % 2 ? "odd" : "even";
@@ -85,7 +83,7 @@ TEST_F(StoreListTest, PagesCoverEverythingExactlyOnce) {
   for (const auto& n : odd) EXPECT_EQ(n.substr(0, 4), "odd/");
 }
 
-TEST_F(StoreListTest, FilterIsAppliedWhilePaging) {
+TEST_P(StoreListTest, FilterIsAppliedWhilePaging) {
   for (int i = 0; i < 30; ++i) {
     api::Object o = cluster("ns", fmt::format("c{:02}", i));
     o.metadata.labels["tier"] = i % 3 == 0 ? "gold" : "iron";
@@ -102,7 +100,7 @@ TEST_F(StoreListTest, FilterIsAppliedWhilePaging) {
 
 // Later pages keep the first page's revision, so list-then-watch from it misses nothing that
 // changed while the client paged.
-TEST_F(StoreListTest, EveryPageCarriesTheFirstPagesRevision) {
+TEST_P(StoreListTest, EveryPageCarriesTheFirstPagesRevision) {
   for (int i = 0; i < 4; ++i) mustCreate(*store_, cluster("ns", fmt::format("c{}", i)));
   auto first = store_->list({.kind = api::Kind::Cluster, .limit = 2});
   ASSERT_TRUE(first.ok());
@@ -115,22 +113,21 @@ TEST_F(StoreListTest, EveryPageCarriesTheFirstPagesRevision) {
   EXPECT_GT(store_->currentRevision(), listed_at);
 }
 
-TEST_F(StoreListTest, ContinueTokenOlderThanTheChangeLogIsExpired) {
-  SqliteOptions o;
-  o.path = dir_.file("short-log.db");
-  o.change_log_retention = 2;
-  auto store = openOrDie(o);
+TEST_P(StoreListTest, ContinueTokenOlderThanTheChangeLogIsExpired) {
+  config_.retention = 2;
+  auto store = open("short-log");
   for (int i = 0; i < 4; ++i) mustCreate(*store, cluster("ns", fmt::format("c{}", i)));
   auto first = store->list({.kind = api::Kind::Cluster, .limit = 2});
   ASSERT_TRUE(first.ok());
   for (int i = 0; i < 10; ++i) mustCreate(*store, cluster("ns", fmt::format("d{}", i)));
+  ASSERT_TRUE(waitCompacted(*store, first->revision + 1));
   auto late = store->list({.kind = api::Kind::Cluster, .limit = 2, .continue_token = first->continue_token});
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(late.error().code, ErrorCode::Expired);
   EXPECT_NE(late.error().message.find("list again without continue"), std::string::npos);
 }
 
-TEST_F(StoreListTest, ContinueSkipsToAfterTheLastKeyEvenIfItWasDeleted) {
+TEST_P(StoreListTest, ContinueSkipsToAfterTheLastKeyEvenIfItWasDeleted) {
   for (int i = 0; i < 6; ++i) mustCreate(*store_, cluster("ns", fmt::format("c{}", i)));
   auto first = store_->list({.kind = api::Kind::Cluster, .limit = 3});
   ASSERT_EQ(names(*first), (std::vector<std::string>{"ns/c0", "ns/c1", "ns/c2"}));
@@ -143,7 +140,7 @@ TEST_F(StoreListTest, ContinueSkipsToAfterTheLastKeyEvenIfItWasDeleted) {
   EXPECT_TRUE(second->continue_token.empty());
 }
 
-TEST_F(StoreListTest, BadTokensAndLimitsAreBadRequests) {
+TEST_P(StoreListTest, BadTokensAndLimitsAreBadRequests) {
   for (int i = 0; i < 4; ++i) mustCreate(*store_, cluster("ns", fmt::format("c{}", i)));
   auto page = store_->list({.kind = api::Kind::Cluster, .namespace_ = "ns", .limit = 2});
   ASSERT_FALSE(page->continue_token.empty());
@@ -169,6 +166,8 @@ TEST_F(StoreListTest, BadTokensAndLimitsAreBadRequests) {
   ASSERT_FALSE(negative.ok());
   EXPECT_EQ(negative.error().code, ErrorCode::BadRequest);
 }
+
+INSTANTIATE_STORE_BACKENDS(StoreListTest);
 
 TEST(ContinueTokenTest, RoundTrips) {
   ContinueToken token{42, api::Kind::NodeGroup, "ns", "ns", "name with spaces/and\"quotes"};

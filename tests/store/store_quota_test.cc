@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "store/sqlite_store.h"
+#include "store_backend.h"
 #include "store_test_util.h"
 
 namespace magnumd::store {
@@ -12,24 +13,22 @@ namespace {
 using namespace testing;
 using util::ErrorCode;
 
-int64_t storedSize(const api::Object& object) {
-  return static_cast<int64_t>(api::encodeObject(object).size());
-}
-
-class StoreQuotaLimitTest : public ::testing::Test {
+class StoreQuotaLimitTest : public StoreBackendTest {
  protected:
-  SqliteOptions options() {
-    SqliteOptions o;
-    o.path = dir_.file("magnumd.db");
-    o.clock = std::make_shared<FixedClock>();
-    return o;
+  void SetUp() override {
+    StoreBackendTest::SetUp();
+    config_.clock = std::make_shared<FixedClock>();
   }
-
-  TempDir dir_;
+  // What the quota counts for `object`: its stored JSON. SQLite stores the resourceVersion in it,
+  // etcd keeps it outside the value (as mod_revision).
+  int64_t storedSize(api::Object object) const {
+    if (GetParam() == Backend::Etcd) object.metadata.resource_version = 0;
+    return static_cast<int64_t>(api::encodeObject(object).size());
+  }
 };
 
-TEST_F(StoreQuotaLimitTest, UsageCountsTheStoredJsonOfEveryObject) {
-  StorePtr store = openOrDie(options());
+TEST_P(StoreQuotaLimitTest, UsageCountsTheStoredJsonOfEveryObject) {
+  StorePtr store = open();
   api::Object a = mustCreate(*store, cluster("ns", "a", R"({"nodeCount":3})"));
   api::Object b = mustCreate(*store, object(api::Kind::NodeGroup, "other", "b"));
   EXPECT_EQ(store->usage().objects, 2);
@@ -42,11 +41,10 @@ TEST_F(StoreQuotaLimitTest, UsageCountsTheStoredJsonOfEveryObject) {
   EXPECT_EQ(store->usage().bytes, storedSize(*grown));
 }
 
-TEST_F(StoreQuotaLimitTest, AFullStoreRefusesGrowthButAcceptsShrinkingStatusAndDeletes) {
+TEST_P(StoreQuotaLimitTest, AFullStoreRefusesGrowthButAcceptsShrinkingStatusAndDeletes) {
   std::string big = R"({"blob":")" + std::string(2000, 'z') + R"("})";
-  SqliteOptions o = options();
-  o.quota_bytes = 10000;
-  StorePtr store = openOrDie(o);
+  config_.quota_bytes = 10000;
+  StorePtr store = open();
   int created = 0;
   util::Error full;
   for (; created < 20; ++created) {
@@ -62,7 +60,7 @@ TEST_F(StoreQuotaLimitTest, AFullStoreRefusesGrowthButAcceptsShrinkingStatusAndD
       << full.message;
   EXPECT_NE(full.message.find("raise --store-quota-bytes"), std::string::npos) << full.message;
   // The refused create took no revision.
-  EXPECT_EQ(store->currentRevision(), 4);
+  EXPECT_EQ(store->currentRevision(), rev(4));
   EXPECT_LE(store->usage().bytes, 10000);
   EXPECT_EQ(store->usage().quota_bytes, 10000);
 
@@ -86,10 +84,9 @@ TEST_F(StoreQuotaLimitTest, AFullStoreRefusesGrowthButAcceptsShrinkingStatusAndD
   EXPECT_TRUE(after.ok()) << after.error().message;
 }
 
-TEST_F(StoreQuotaLimitTest, TheNamespaceLimitCountsEachKindInEachNamespace) {
-  SqliteOptions o = options();
-  o.max_objects_per_namespace = 2;
-  StorePtr store = openOrDie(o);
+TEST_P(StoreQuotaLimitTest, TheNamespaceLimitCountsEachKindInEachNamespace) {
+  config_.max_objects_per_namespace = 2;
+  StorePtr store = open();
   mustCreate(*store, cluster("demo", "a"));
   mustCreate(*store, cluster("demo", "b"));
   auto third = createSync(*store, cluster("demo", "c"));
@@ -109,10 +106,9 @@ TEST_F(StoreQuotaLimitTest, TheNamespaceLimitCountsEachKindInEachNamespace) {
   EXPECT_TRUE(createSync(*store, cluster("demo", "c")).ok());
 }
 
-TEST_F(StoreQuotaLimitTest, QueuedWritesCountSoConcurrentCreatesCannotRacePastTheLimit) {
-  SqliteOptions o = options();
-  o.max_objects_per_namespace = 10;
-  StorePtr store = openOrDie(o);
+TEST_P(StoreQuotaLimitTest, QueuedWritesCountSoConcurrentCreatesCannotRacePastTheLimit) {
+  config_.max_objects_per_namespace = 10;
+  StorePtr store = open();
   // Submitted back to back without waiting: most are still queued, not committed, when the
   // later ones are admitted.
   std::mutex mu;
@@ -134,17 +130,16 @@ TEST_F(StoreQuotaLimitTest, QueuedWritesCountSoConcurrentCreatesCannotRacePastTh
   EXPECT_EQ(store->usage().objects, 10);
 }
 
-TEST_F(StoreQuotaLimitTest, UsageIsRecomputedWhenTheStoreReopens) {
-  SqliteOptions o = options();
-  o.max_objects_per_namespace = 2;
+TEST_P(StoreQuotaLimitTest, UsageIsRecomputedWhenTheStoreReopens) {
+  config_.max_objects_per_namespace = 2;
   StoreUsage before;
   {
-    StorePtr store = openOrDie(o);
+    StorePtr store = open();
     mustCreate(*store, cluster("demo", "a", R"({"x":"some spec"})"));
     mustCreate(*store, cluster("demo", "b"));
     before = store->usage();
   }
-  StorePtr store = openOrDie(o);
+  StorePtr store = open();
   EXPECT_EQ(store->usage().bytes, before.bytes);
   EXPECT_EQ(store->usage().objects, 2);
   auto third = createSync(*store, cluster("demo", "c"));
@@ -152,8 +147,19 @@ TEST_F(StoreQuotaLimitTest, UsageIsRecomputedWhenTheStoreReopens) {
   EXPECT_EQ(third.error().code, ErrorCode::Forbidden);
 }
 
-TEST_F(StoreQuotaLimitTest, AFailedCommitGivesBackWhatItsWritesWereCharged) {
-  SqliteOptions o = options();
+INSTANTIATE_STORE_BACKENDS(StoreQuotaLimitTest);
+
+// SQLite's own limits: the database file cap, and option checks.
+SqliteOptions sqliteOptions(const TempDir& dir) {
+  SqliteOptions o;
+  o.path = dir.file("magnumd.db");
+  o.clock = std::make_shared<FixedClock>();
+  return o;
+}
+
+TEST(StoreSqliteLimitTest, AFailedCommitGivesBackWhatItsWritesWereCharged) {
+  TempDir dir;
+  SqliteOptions o = sqliteOptions(dir);
   o.max_objects_per_namespace = 2;
   o.max_database_bytes = 256 * 1024;
   StorePtr store = openOrDie(o);
@@ -168,8 +174,9 @@ TEST_F(StoreQuotaLimitTest, AFailedCommitGivesBackWhatItsWritesWereCharged) {
   EXPECT_EQ(store->usage().objects, 2);
 }
 
-TEST_F(StoreQuotaLimitTest, NegativeLimitsAreRejectedWhenOpening) {
-  SqliteOptions o = options();
+TEST(StoreSqliteLimitTest, NegativeLimitsAreRejectedWhenOpening) {
+  TempDir dir;
+  SqliteOptions o = sqliteOptions(dir);
   o.max_objects_per_namespace = -1;
   auto store = openSqliteStore(o);
   ASSERT_FALSE(store.ok());

@@ -1,0 +1,126 @@
+#include "tests/support/etcd_server.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace magnumd::testing {
+namespace {
+
+sockaddr_in loopback(uint16_t port) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return address;
+}
+
+uint16_t freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address = loopback(0);
+  socklen_t size = sizeof(address);
+  uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+bool accepts(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address = loopback(port);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+EtcdServer* EtcdServer::shared(std::string* why) {
+  static std::unique_ptr<EtcdServer> server;
+  static std::string failure;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    auto candidate = std::unique_ptr<EtcdServer>(new EtcdServer());
+    if (candidate->start(&failure)) server = std::move(candidate);
+  }
+  if (why) *why = failure;
+  return server.get();
+}
+
+bool EtcdServer::start(std::string* why) {
+  if (::access(kBinary, X_OK) != 0) {
+    *why = fmt::format("{} is not installed (Debian package etcd-server)", kBinary);
+    return false;
+  }
+  std::string base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp";
+  std::string tmpl = base + "/magnumd-etcd-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) {
+    *why = "cannot create a data directory in " + base;
+    return false;
+  }
+  dir_ = tmpl;
+  const uint16_t client = freePort(), peer = freePort();
+  endpoint_ = fmt::format("http://127.0.0.1:{}", client);
+  const std::string peer_url = fmt::format("http://127.0.0.1:{}", peer);
+  std::vector<std::string> argv = {
+      kBinary, "--name=test", "--data-dir=" + dir_ + "/data", "--listen-client-urls=" + endpoint_,
+      "--advertise-client-urls=" + endpoint_, "--listen-peer-urls=" + peer_url,
+      "--initial-advertise-peer-urls=" + peer_url, "--initial-cluster=test=" + peer_url,
+      // One member: elect itself at once rather than after 1 s.
+      "--heartbeat-interval=10", "--election-timeout=50"};
+  const std::string log = dir_ + "/etcd.log";
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a test that crashes takes etcd along
+    if (FILE* f = std::fopen(log.c_str(), "w")) {
+      ::dup2(fileno(f), 1);
+      ::dup2(fileno(f), 2);
+    }
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!accepts(client)) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_ || std::chrono::steady_clock::now() > deadline) {
+      *why = fmt::format("{} did not start listening on {} (log: {})", kBinary, endpoint_, log);
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+EtcdServer::~EtcdServer() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  if (!dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+}
+
+}  // namespace magnumd::testing
