@@ -103,6 +103,45 @@ ConnectionCap connectionCap(size_t requested, uint64_t descriptors) {
                       requested, descriptors, allowed)};
 }
 
+namespace {
+
+util::Status validateStoreConfig(const DaemonConfig& config) {
+  if (config.store != "sqlite" && config.store != "etcd") {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("--store \"{}\" is not one of sqlite, etcd", config.store));
+  }
+  const bool etcd_flags = !config.etcd_endpoints.empty() || !config.etcd_ca.empty() ||
+                          !config.etcd_cert.empty() || !config.etcd_key.empty();
+  if (config.store == "sqlite") {
+    if (etcd_flags) {
+      return makeError(ErrorCode::BadRequest,
+                       "--etcd-endpoints, --etcd-ca, --etcd-cert and --etcd-key only apply with "
+                       "--store etcd");
+    }
+    return {};
+  }
+#ifndef MAGNUMD_WITH_ETCD
+  return makeError(ErrorCode::BadRequest,
+                   "--store etcd: this magnumd was built without the etcd backend "
+                   "(-DMAGNUMD_ETCD=OFF)");
+#endif
+  if (config.etcd_endpoints.empty()) {
+    return makeError(ErrorCode::BadRequest,
+                     "--store etcd needs --etcd-endpoints URL,... (e.g. https://10.0.0.5:2379)");
+  }
+  if (config.etcd_cert.empty() != config.etcd_key.empty()) {
+    return makeError(ErrorCode::BadRequest, "--etcd-cert and --etcd-key must be given together");
+  }
+  if (config.etcd_prefix.empty() || config.etcd_prefix.front() != '/') {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("--etcd-prefix \"{}\" must start with '/' (e.g. /magnumd)",
+                                 config.etcd_prefix));
+  }
+  return {};
+}
+
+}  // namespace
+
 util::Status validateConfig(const DaemonConfig& config) {
   RETURN_IF_ERROR(parseListen(config.listen));
   util::LogLevel level;
@@ -147,6 +186,7 @@ util::Status validateConfig(const DaemonConfig& config) {
                                  "must not be negative; 0 turns the limit off",
                                  config.store_quota_bytes, config.max_objects_per_namespace));
   }
+  RETURN_IF_ERROR(validateStoreConfig(config));
   if (config.max_watches_per_user == 0) {
     return makeError(ErrorCode::BadRequest,
                      "--max-watches-per-user must be at least 1 (every watch would be refused)");

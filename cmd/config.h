@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "util/result.h"
 
@@ -47,6 +48,12 @@ struct DaemonConfig {
   // is 20).
   int64_t max_clusters_per_project = 0;
   int64_t max_nodes_per_project = 0;
+  // Where objects live: "sqlite" (DATA_DIR/magnumd.db, one process) or "etcd" (a cluster under
+  // etcd_prefix, store/etcd_store.h).
+  std::string store = "sqlite";
+  std::vector<std::string> etcd_endpoints;  // "https://10.0.0.5:2379", ...
+  std::string etcd_prefix = "/magnumd";
+  std::string etcd_ca, etcd_cert, etcd_key;  // TLS to etcd (PEM files)
 };
 
 struct ListenAddress {

@@ -14,6 +14,9 @@
 
 #include "cmd/dev_mode.h"
 #include "store/sqlite_store.h"
+#ifdef MAGNUMD_WITH_ETCD
+#include "store/etcd_store.h"
+#endif
 #include "util/log.h"
 #include "util/time.h"
 
@@ -135,6 +138,28 @@ util::Status Daemon::writeDevClientConfig(uint16_t port) {
 }
 
 util::Status Daemon::openStore() {
+  auto& watches_failed = metrics_.counter("magnumd_store_watches_failed_total",
+                                          "Watches the store ended by itself, by reason "
+                                          "(callback_threw|replay_failed).",
+                                          {"reason"});
+  auto on_watch_failed = [&watches_failed](std::string_view reason) {
+    watches_failed.with({std::string(reason)}).inc();
+  };
+#ifdef MAGNUMD_WITH_ETCD
+  if (config_.store == "etcd") {
+    store::EtcdOptions options;
+    options.endpoints = config_.etcd_endpoints;
+    options.prefix = config_.etcd_prefix;
+    options.ca_file = config_.etcd_ca;
+    options.cert_file = config_.etcd_cert;
+    options.key_file = config_.etcd_key;
+    options.quota_bytes = config_.store_quota_bytes;
+    options.max_objects_per_namespace = config_.max_objects_per_namespace;
+    options.on_watch_failed = on_watch_failed;
+    ASSIGN_OR_RETURN(store_, store::openEtcdStore(options));  // the store logs what it loaded
+    return {};
+  }
+#endif
   store::SqliteOptions options;
   options.path = config_.data_dir + "/magnumd.db";
   options.quota_bytes = config_.store_quota_bytes;
@@ -154,13 +179,7 @@ util::Status Daemon::openStore() {
     commit_writes.observe(static_cast<double>(info.writes));
     if (!info.ok) commit_failures.inc();
   };
-  auto& watches_failed = metrics_.counter("magnumd_store_watches_failed_total",
-                                          "Watches the store ended by itself, by reason "
-                                          "(callback_threw|replay_failed).",
-                                          {"reason"});
-  options.on_watch_failed = [&watches_failed](std::string_view reason) {
-    watches_failed.with({std::string(reason)}).inc();
-  };
+  options.on_watch_failed = on_watch_failed;
   ASSIGN_OR_RETURN(store_, store::openSqliteStore(options));  // the store logs what it opened
   return {};
 }

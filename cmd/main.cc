@@ -91,6 +91,20 @@ void addFlags(CLI::App& app, DaemonConfig& c, Flags& f) {
   app.add_option("--max-watches-per-user", c.max_watches_per_user,
                  "open watch streams per token user; more get 429")
       ->capture_default_str();
+  app.add_option("--store", c.store,
+                 "where objects live: sqlite (DATA_DIR/magnumd.db) or etcd (--etcd-endpoints)")
+      ->capture_default_str();
+  app.add_option("--etcd-endpoints", c.etcd_endpoints,
+                 "with --store etcd: the cluster's client URLs, comma-separated "
+                 "(http://IP:2379 or https://IP:2379)")
+      ->delimiter(',');
+  app.add_option("--etcd-prefix", c.etcd_prefix,
+                 "with --store etcd: the key prefix of every object")
+      ->capture_default_str();
+  app.add_option("--etcd-ca", c.etcd_ca,
+                 "with --store etcd: PEM CA that signed etcd's certificate");
+  app.add_option("--etcd-cert", c.etcd_cert, "with --store etcd: PEM client certificate");
+  app.add_option("--etcd-key", c.etcd_key, "with --store etcd: PEM key of --etcd-cert");
 }
 
 }  // namespace

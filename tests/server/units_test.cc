@@ -264,5 +264,36 @@ TEST(Config, FileSetsWhatTheCommandLineDidNotAndNothingElse) {
   EXPECT_EQ(cmd::parseListen("[::1]:80")->host, "::1");
 }
 
+TEST(Config, StoreIsSqliteOrEtcdWithItsEndpoints) {
+  cmd::DaemonConfig config;
+  config.dev = true;
+  ASSERT_TRUE(cmd::validateConfig(config).ok());  // sqlite by default
+  config.etcd_endpoints = {"http://127.0.0.1:2379"};
+  EXPECT_NE(cmd::validateConfig(config).error().message.find("only apply with --store etcd"),
+            std::string::npos);
+  config.store = "etcd3";
+  EXPECT_EQ(cmd::validateConfig(config).error().message,
+            "--store \"etcd3\" is not one of sqlite, etcd");
+  config.store = "etcd";
+#ifdef MAGNUMD_WITH_ETCD
+  EXPECT_TRUE(cmd::validateConfig(config).ok());
+  config.etcd_cert = "client.pem";
+  EXPECT_EQ(cmd::validateConfig(config).error().message,
+            "--etcd-cert and --etcd-key must be given together");
+  config.etcd_key = "client.key";
+  EXPECT_TRUE(cmd::validateConfig(config).ok());
+  config.etcd_prefix = "magnumd";
+  EXPECT_NE(cmd::validateConfig(config).error().message.find("must start with '/'"),
+            std::string::npos);
+  config.etcd_prefix = "/magnumd";
+  config.etcd_endpoints.clear();
+  EXPECT_NE(cmd::validateConfig(config).error().message.find("needs --etcd-endpoints"),
+            std::string::npos);
+#else
+  EXPECT_NE(cmd::validateConfig(config).error().message.find("built without the etcd backend"),
+            std::string::npos);
+#endif
+}
+
 }  // namespace
 }  // namespace magnumd::server
