@@ -1,0 +1,101 @@
+// What only the etcd backend has: several stores (replicas) on one prefix, etcd's limits, and an
+// unreachable cluster.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "store_backend.h"
+#include "store_test_util.h"
+
+namespace magnumd::store {
+namespace {
+
+using namespace testing;
+using util::ErrorCode;
+using namespace std::chrono_literals;
+
+class EtcdStoreTest : public StoreBackendTest {
+ protected:
+  // Waits (with a deadline) until `store` serves `key` at `revision` or later.
+  static bool waitForRevision(Store& store, const api::ObjectKey& key, int64_t revision) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    for (;;) {
+      auto got = store.get(key);
+      if (got.ok() && got->metadata.resource_version >= revision) return true;
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(2ms);
+    }
+  }
+};
+
+TEST_P(EtcdStoreTest, ReplicasOnOnePrefixSeeEachOthersWritesAndConflict) {
+  StorePtr a = open("shared");
+  StorePtr b = open("shared");
+  api::Object created = mustCreate(*a, cluster("ns", "x"));
+  // Read-your-writes on the writer; the other replica catches up through its watch.
+  EXPECT_TRUE(a->get(keyOf(created)).ok());
+  ASSERT_TRUE(waitForRevision(*b, keyOf(created), created.metadata.resource_version));
+  EXPECT_EQ(*b->get(keyOf(created)), created);
+
+  // Both update from the same version: etcd's transaction lets exactly one win.
+  api::Object from_a = created, from_b = created;
+  from_a.spec = R"({"by":"a"})";
+  from_b.spec = R"({"by":"b"})";
+  auto won = updateSync(*a, from_a, created.metadata.resource_version);
+  ASSERT_TRUE(won.ok()) << won.error().message;
+  auto lost = updateSync(*b, from_b, created.metadata.resource_version);
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.error().code, ErrorCode::Conflict);
+
+  // A version b's cache may not have seen yet is checked against etcd, not refused.
+  from_b.spec = R"({"by":"b","after":"a"})";
+  auto next = updateSync(*b, from_b, won->metadata.resource_version);
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(next->metadata.generation, 3);
+
+  // A watch on b sees a's delete.
+  EventSink sink;
+  auto handle = b->watch({api::Kind::Cluster, "", next->metadata.resource_version}, sink.callback(),
+                         sink.endCallback());
+  ASSERT_TRUE(handle.ok());
+  auto removed = removeSync(*a, keyOf(created), 0);
+  ASSERT_TRUE(removed.ok());
+  ASSERT_TRUE(sink.waitFor(1));
+  EXPECT_EQ(sink.events()[0].type, EventType::Deleted);
+  EXPECT_EQ(sink.revisions(), (std::vector<int64_t>{removed->metadata.resource_version}));
+}
+
+TEST_P(EtcdStoreTest, ObjectsOverTheSizeLimitAreRefusedBeforeEtcd) {
+  openMain();
+  std::string big = R"({"blob":")" + std::string(1100 * 1024, 'z') + R"("})";
+  auto result = createSync(*store_, cluster("ns", "big", big));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::TooLarge);
+  EXPECT_NE(result.error().message.find("more than the 1048576 bytes"), std::string::npos)
+      << result.error().message;
+  EXPECT_EQ(store_->currentRevision(), rev(0));
+}
+
+TEST_P(EtcdStoreTest, AnUnreachableClusterIsUnavailableNamingTheEndpoints) {
+  EtcdOptions o;
+  o.endpoints = {"http://127.0.0.1:1"};  // nothing listens on port 1
+  o.request_timeout = 500ms;
+  auto store = openEtcdStore(o);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code, ErrorCode::Unavailable);
+  EXPECT_NE(store.error().message.find("etcd http://127.0.0.1:1"), std::string::npos)
+      << store.error().message;
+
+  o.endpoints = {"127.0.0.1"};
+  EXPECT_EQ(openEtcdStore(o).error().code, ErrorCode::BadRequest);
+  o.endpoints = {"http://127.0.0.1:2379"};
+  o.prefix = "magnumd";
+  EXPECT_EQ(openEtcdStore(o).error().code, ErrorCode::BadRequest);
+}
+
+INSTANTIATE_TEST_SUITE_P(Etcd, EtcdStoreTest, ::testing::Values(Backend::Etcd), backendName);
+
+}  // namespace
+}  // namespace magnumd::store
