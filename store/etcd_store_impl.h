@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -62,6 +63,7 @@ class EtcdStore final : public Store {
     ObjectCallback done;
     api::ObjectKey key;
     WriteCharge charge;
+    std::chrono::steady_clock::time_point committed{};
   };
   // A change as the cache applies it: the event and the size of the stored value.
   struct Change {
@@ -91,6 +93,9 @@ class EtcdStore final : public Store {
   // Runs one etcd watch from revision_ + 1 until it ends; true when etcd compacted that revision.
   bool watchOnce();
   void apply(std::vector<Change> changes, int64_t revision);
+  // Answers the writes committed more than request_timeout ago that the cache still lacks (its
+  // watch is down): durable is what a write promises; read-your-writes yields to availability.
+  void releaseStaleAcks();
   void relist();  // after the cache's own watch fell behind compaction
   void compactLoop();
   void compactOnce();

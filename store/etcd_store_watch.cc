@@ -27,6 +27,7 @@ void EtcdStore::watchLoop() {
   for (;;) {
     bool compacted = watchOnce();
     if (compacted) relist();
+    releaseStaleAcks();
     std::unique_lock lock(write_mu_);
     if (stop_cv_.wait_for(lock, backoff, [&] { return stop_watching_; })) return;
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
@@ -133,6 +134,36 @@ void EtcdStore::apply(std::vector<Change> changes, int64_t revision) {
     }
   }
   if (!ready.empty()) answered(ready.size());
+}
+
+void EtcdStore::releaseStaleAcks() {
+  const auto cutoff = std::chrono::steady_clock::now() - options_.request_timeout;
+  std::vector<Ack> stale;
+  {
+    std::lock_guard lock(write_mu_);
+    for (auto it = acks_.begin(); it != acks_.end();) {
+      if (it->second.committed > cutoff) {
+        ++it;
+        continue;
+      }
+      Ack& ack = it->second;
+      inflight_.add(ack.key.kind, ack.key.namespace_, -ack.charge.bytes, -ack.charge.objects);
+      stale.push_back(std::move(ack));
+      it = acks_.erase(it);
+    }
+  }
+  if (stale.empty()) return;
+  LOG_WARN("store", "{}: acknowledging {} committed writes the cache has not seen yet (its watch "
+           "is down); reads here may not show them until it is back",
+           client_->name(), stale.size());
+  for (auto& ack : stale) {
+    try {
+      ack.done(std::move(ack.object));
+    } catch (const std::exception& e) {
+      LOG_ERROR("store", "a write callback threw: {}", e.what());
+    }
+  }
+  answered(stale.size());
 }
 
 void EtcdStore::relist() {

@@ -209,7 +209,8 @@ void EtcdStore::execute(Write& write) {
     if (response->succeeded()) {
       int64_t revision = response->header().revision();
       m.object.metadata.resource_version = revision;
-      acknowledge(revision, Ack{std::move(m.object), std::move(write.done), write.key, charge});
+      acknowledge(revision, Ack{std::move(m.object), std::move(write.done), write.key, charge,
+                                std::chrono::steady_clock::now()});
       return;
     }
     releaseCharge(write.key, charge);
