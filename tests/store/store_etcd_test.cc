@@ -8,6 +8,7 @@
 
 #include "store_backend.h"
 #include "store_test_util.h"
+#include "tests/support/tls_cert.h"
 
 namespace magnumd::store {
 namespace {
@@ -93,6 +94,32 @@ TEST_P(EtcdStoreTest, AnUnreachableClusterIsUnavailableNamingTheEndpoints) {
   o.endpoints = {"http://127.0.0.1:2379"};
   o.prefix = "magnumd";
   EXPECT_EQ(openEtcdStore(o).error().code, ErrorCode::BadRequest);
+}
+
+// etcd serving TLS and requiring client certificates: the store connects with --etcd-ca,
+// --etcd-cert and --etcd-key, and without its client certificate it is refused.
+TEST_P(EtcdStoreTest, SpeaksTlsWithAClientCertificate) {
+  magnumd::testing::TestCert cert = magnumd::testing::makeSelfSignedCert(dir_.file(""));
+  std::string why;
+  auto etcd =
+      magnumd::testing::EtcdServer::startTls({cert.cert_file, cert.key_file, cert.cert_file}, &why);
+  ASSERT_TRUE(etcd) << why;
+  EtcdOptions o;
+  o.endpoints = {etcd->endpoint()};
+  o.ca_file = cert.cert_file;
+  o.cert_file = cert.cert_file;
+  o.key_file = cert.key_file;
+  auto store = openEtcdStore(o);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  api::Object created = mustCreate(**store, cluster("ns", "secure"));
+  EXPECT_EQ((*store)->get(keyOf(created))->metadata.uid, created.metadata.uid);
+
+  o.cert_file.clear();
+  o.key_file.clear();
+  o.request_timeout = 1s;
+  auto refused = openEtcdStore(o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::Unavailable);
 }
 
 INSTANTIATE_TEST_SUITE_P(Etcd, EtcdStoreTest, ::testing::Values(Backend::Etcd), backendName);

@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -64,7 +66,13 @@ EtcdServer* EtcdServer::shared(std::string* why) {
   return server.get();
 }
 
-bool EtcdServer::start(std::string* why) {
+std::unique_ptr<EtcdServer> EtcdServer::startTls(const Tls& tls, std::string* why) {
+  auto server = std::unique_ptr<EtcdServer>(new EtcdServer());
+  if (!server->start(why, &tls)) return nullptr;
+  return server;
+}
+
+bool EtcdServer::start(std::string* why, const Tls* tls) {
   if (::access(kBinary, X_OK) != 0) {
     *why = fmt::format("{} is not installed (Debian package etcd-server)", kBinary);
     return false;
@@ -77,7 +85,7 @@ bool EtcdServer::start(std::string* why) {
   }
   dir_ = tmpl;
   const uint16_t client = freePort(), peer = freePort();
-  endpoint_ = fmt::format("http://127.0.0.1:{}", client);
+  endpoint_ = fmt::format("{}://127.0.0.1:{}", tls ? "https" : "http", client);
   const std::string peer_url = fmt::format("http://127.0.0.1:{}", peer);
   std::vector<std::string> argv = {
       kBinary, "--name=test", "--data-dir=" + dir_ + "/data", "--listen-client-urls=" + endpoint_,
@@ -85,6 +93,12 @@ bool EtcdServer::start(std::string* why) {
       "--initial-advertise-peer-urls=" + peer_url, "--initial-cluster=test=" + peer_url,
       // One member: elect itself at once rather than after 1 s.
       "--heartbeat-interval=10", "--election-timeout=50"};
+  if (tls) {
+    argv.push_back("--cert-file=" + tls->cert_file);
+    argv.push_back("--key-file=" + tls->key_file);
+    argv.push_back("--client-cert-auth");
+    argv.push_back("--trusted-ca-file=" + tls->ca_file);
+  }
   const std::string log = dir_ + "/etcd.log";
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -103,7 +117,11 @@ bool EtcdServer::start(std::string* why) {
   while (!accepts(client)) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_ || std::chrono::steady_clock::now() > deadline) {
-      *why = fmt::format("{} did not start listening on {} (log: {})", kBinary, endpoint_, log);
+      std::ifstream in(log);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (text.size() > 2000) text = text.substr(text.size() - 2000);
+      *why = fmt::format("{} did not start listening on {}; its log ends:\n{}", kBinary, endpoint_,
+                         text);
       return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 
 namespace magnumd::testing {
@@ -16,15 +17,22 @@ class EtcdServer {
   // come up (`why` says which).
   static EtcdServer* shared(std::string* why = nullptr);
 
+  // A private instance serving https with `cert_file`/`key_file`, requiring client certificates
+  // signed by `ca_file`; null as shared() (`why` says why).
+  struct Tls {
+    std::string cert_file, key_file, ca_file;
+  };
+  static std::unique_ptr<EtcdServer> startTls(const Tls& tls, std::string* why);
+
   ~EtcdServer();
   EtcdServer(const EtcdServer&) = delete;
   EtcdServer& operator=(const EtcdServer&) = delete;
 
-  const std::string& endpoint() const { return endpoint_; }  // "http://127.0.0.1:PORT"
+  const std::string& endpoint() const { return endpoint_; }  // "http(s)://127.0.0.1:PORT"
 
  private:
   EtcdServer() = default;
-  bool start(std::string* why);
+  bool start(std::string* why, const Tls* tls = nullptr);
 
   pid_t pid_ = -1;
   std::string dir_;
