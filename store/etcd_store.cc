@@ -182,7 +182,9 @@ util::Result<ListResult> EtcdStore::listFromEtcd(const ListOptions& options) con
   etcdserverpb::RangeRequest request;
   request.set_key(scope);
   request.set_range_end(prefixEnd(scope));
-  int64_t revision = 0;
+  // A first page is a snapshot at the cache's revision, not etcd's newest: a watch from the list's
+  // revision can then start at once (the hub knows it), and this store's own writes are in it.
+  int64_t revision = revision_.load();
   if (!options.continue_token.empty()) {
     ASSIGN_OR_RETURN(ContinueToken token, decodeContinueToken(options.continue_token));
     if (token.kind != options.kind || token.scope_namespace != options.namespace_) {
@@ -208,7 +210,6 @@ util::Result<ListResult> EtcdStore::listFromEtcd(const ListOptions& options) con
                                    "{}): list again without continue",
                                    revision, client_->name()));
     }
-    if (revision == 0) revision = page->header().revision();
     for (int i = 0; i < page->kvs_size(); ++i) {
       ASSIGN_OR_RETURN(api::Object object, decodeStored(keys_, page->kvs(i)));
       if (options.filter && !options.filter(object)) continue;

@@ -10,8 +10,9 @@
 // are acknowledged only once the cache has applied them, so a client that wrote through this
 // store reads its write (read-your-writes per replica, not across replicas).
 //
-// Paged lists (limit or continue token) go to etcd: the first page pins etcd's revision and every
-// later page ranges at it, so the pages are one consistent snapshot (Expired once compacted).
+// Paged lists (limit or continue token) go to etcd: the first page ranges at the cache's revision
+// and every later page at the same one, so the pages are one consistent snapshot (Expired once
+// compacted), and a watch from the list's revision starts without waiting for the cache.
 // Pages are in etcd's key order, which orders namespaces as strings with '/' appended (it differs
 // from (namespace, name) order only between namespaces where one is a prefix of the other).
 //

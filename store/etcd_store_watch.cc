@@ -25,7 +25,9 @@ using util::makeError;
 void EtcdStore::watchLoop() {
   auto backoff = std::chrono::milliseconds(100);
   for (;;) {
+    const int64_t before = revision_.load();
     bool compacted = watchOnce();
+    if (revision_.load() != before) backoff = std::chrono::milliseconds(100);  // it worked a while
     if (compacted) relist();
     releaseStaleAcks();
     std::unique_lock lock(write_mu_);
