@@ -60,6 +60,8 @@ bool EtcdStore::watchOnce() {
                   "{}: the cache's watch from revision {} is compacted (history starts at "
                   "{}); listing again",
                   client_->name(), from, response.compact_revision());
+        // Another replica compacted: watches from before that can no longer be served.
+        hub_->beginCompaction(response.compact_revision());
         compacted = true;
         break;
       }
