@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "store_backend.h"
@@ -94,6 +95,61 @@ TEST_P(EtcdStoreTest, AnUnreachableClusterIsUnavailableNamingTheEndpoints) {
   o.endpoints = {"http://127.0.0.1:2379"};
   o.prefix = "magnumd";
   EXPECT_EQ(openEtcdStore(o).error().code, ErrorCode::BadRequest);
+}
+
+// A store whose etcd went away comes back to the state etcd holds, with the events in between:
+// by resuming its watch, or, when another store compacted that history meanwhile, by listing
+// again and turning the difference into events (the path this test is set up to take).
+TEST_P(EtcdStoreTest, ACacheThatLostItsHistoryListsAgainAndReportsTheDifference) {
+  std::string why;
+  auto etcd = magnumd::testing::EtcdServer::startPrivate(&why);
+  ASSERT_TRUE(etcd) << why;
+  EtcdOptions o;
+  o.endpoints = {etcd->endpoint()};
+  o.prefix = "/relist";
+  auto a = openEtcdStore(o);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  Store& cache = **a;
+  api::Object kept = mustCreate(cache, cluster("ns", "kept"));
+  api::Object gone = mustCreate(cache, cluster("ns", "gone"));
+  EventSink sink;
+  auto handle = cache.watch({api::Kind::Cluster, "", cache.currentRevision()}, sink.callback(),
+                            sink.endCallback());
+  ASSERT_TRUE(handle.ok());
+
+  etcd->stop();
+  std::this_thread::sleep_for(3s);  // the store's reconnect backoff grows towards 2 s
+  ASSERT_TRUE(etcd->restart(&why)) << why;
+  // Another replica changes all three objects and compacts past the changes at once.
+  o.retention_revisions = 1;
+  o.compaction_interval = 10ms;
+  auto b = openEtcdStore(o);
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  ASSERT_TRUE(removeSync(**b, keyOf(gone), 0).ok());
+  api::Object changed = kept;
+  changed.spec = R"({"n":2})";
+  ASSERT_TRUE(updateSync(**b, changed, 0).ok());
+  api::Object added = mustCreate(**b, cluster("ns", "added"));
+  ASSERT_TRUE(waitCompacted(**b, added.metadata.resource_version));
+
+  ASSERT_TRUE(sink.waitFor(3, 30s));
+  std::map<std::string, EventType> seen;
+  for (const auto& e : sink.events()) seen[e.object.metadata.name] = e.type;
+  EXPECT_EQ(seen, (std::map<std::string, EventType>{{"added", EventType::Added},
+                                                    {"gone", EventType::Deleted},
+                                                    {"kept", EventType::Modified}}));
+  EXPECT_FALSE(cache.get(keyOf(gone)).ok());
+  EXPECT_EQ(cache.get(keyOf(kept))->spec, R"({"n":2})");
+  EXPECT_EQ(*cache.get(keyOf(added)), added);
+  EXPECT_TRUE(sink.ends().empty());
+  // What the other replica compacted is gone for this store's watches too (when it relisted).
+  if (cache.compactedRevision() > 0) {
+    auto too_old = cache.watch(
+        {api::Kind::Cluster, "", kept.metadata.resource_version}, [](auto) {},
+        [](const util::Error&) {});
+    ASSERT_FALSE(too_old.ok());
+    EXPECT_EQ(too_old.error().code, ErrorCode::Expired);
+  }
 }
 
 // etcd serving TLS and requiring client certificates: the store connects with --etcd-ca,

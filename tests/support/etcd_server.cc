@@ -66,6 +66,12 @@ EtcdServer* EtcdServer::shared(std::string* why) {
   return server.get();
 }
 
+std::unique_ptr<EtcdServer> EtcdServer::startPrivate(std::string* why) {
+  auto server = std::unique_ptr<EtcdServer>(new EtcdServer());
+  if (!server->start(why)) return nullptr;
+  return server;
+}
+
 std::unique_ptr<EtcdServer> EtcdServer::startTls(const Tls& tls, std::string* why) {
   auto server = std::unique_ptr<EtcdServer>(new EtcdServer());
   if (!server->start(why, &tls)) return nullptr;
@@ -99,22 +105,28 @@ bool EtcdServer::start(std::string* why, const Tls* tls) {
     argv.push_back("--client-cert-auth");
     argv.push_back("--trusted-ca-file=" + tls->ca_file);
   }
+  argv_ = std::move(argv);
+  client_port_ = client;
+  return launch(why);
+}
+
+bool EtcdServer::launch(std::string* why) {
   const std::string log = dir_ + "/etcd.log";
   pid_ = ::fork();
   if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a test that crashes takes etcd along
-    if (FILE* f = std::fopen(log.c_str(), "w")) {
+    if (FILE* f = std::fopen(log.c_str(), "a")) {
       ::dup2(fileno(f), 1);
       ::dup2(fileno(f), 2);
     }
     std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
+    for (auto& a : argv_) args.push_back(a.data());
     args.push_back(nullptr);
     ::execv(args[0], args.data());
     ::_exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!accepts(client)) {
+  while (!accepts(client_port_)) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_ || std::chrono::steady_clock::now() > deadline) {
       std::ifstream in(log);
@@ -129,12 +141,21 @@ bool EtcdServer::start(std::string* why, const Tls* tls) {
   return true;
 }
 
+void EtcdServer::stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+bool EtcdServer::restart(std::string* why) {
+  stop();
+  return launch(why);
+}
+
 EtcdServer::~EtcdServer() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
+  stop();
   if (!dir_.empty()) {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);

@@ -4,8 +4,10 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace magnumd::testing {
 
@@ -23,6 +25,12 @@ class EtcdServer {
     std::string cert_file, key_file, ca_file;
   };
   static std::unique_ptr<EtcdServer> startTls(const Tls& tls, std::string* why);
+  // A private plain-http instance, for tests that stop and restart it.
+  static std::unique_ptr<EtcdServer> startPrivate(std::string* why);
+
+  // Stops etcd (SIGTERM, waited for); restart() starts it again on the same ports and data.
+  void stop();
+  bool restart(std::string* why);
 
   ~EtcdServer();
   EtcdServer(const EtcdServer&) = delete;
@@ -33,10 +41,13 @@ class EtcdServer {
  private:
   EtcdServer() = default;
   bool start(std::string* why, const Tls* tls = nullptr);
+  bool launch(std::string* why);
 
   pid_t pid_ = -1;
   std::string dir_;
   std::string endpoint_;
+  std::vector<std::string> argv_;
+  uint16_t client_port_ = 0;
 };
 
 }  // namespace magnumd::testing
