@@ -270,6 +270,13 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
     events->normal(cluster, "CertificateIssued", "issued a client certificate {} to user {} ({})",
                    issued.subject, issued.caller, issued.endpoint);
   };
+  if (!api_write_observers_.empty()) {
+    api_options.on_write = [observers = api_write_observers_](
+                               const server::Identity& who, server::Verb verb,
+                               const api::Object* before, const api::Object& after) {
+      for (const auto& observer : observers) observer(who, verb, before, after);
+    };
+  }
   api_ = std::make_unique<server::ApiServer>(*store_, std::move(authenticator), metrics_, api_options);
   http_ = std::make_unique<net::HttpServer>(*io_, options, api_->handler(),
                                             &server::ApiServer::transportError);
@@ -328,7 +335,8 @@ util::Status Daemon::start() {
   RETURN_IF_ERROR(openStore());
   RETURN_IF_ERROR(openSecrets());
   io_ = std::make_unique<IoContext>();
-  Services services{config_, *store_, *io_, metrics_, *secrets_, heartbeat_, nullptr};
+  Services services{config_, *store_, *io_, metrics_, *secrets_, heartbeat_, nullptr,
+                    api_write_observers_};
   for (auto& component : components_) {
     auto status = component->start(services);
     if (!status.ok()) {

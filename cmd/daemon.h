@@ -46,6 +46,8 @@ struct Services {
   // Set by the component that talks to the cloud, for --keystone-auth: validates API users'
   // Keystone tokens with magnumd's own service token.
   std::shared_ptr<server::KeystoneValidator> keystone;
+  // Told of every write the API accepts (the audit's pending events); add before the API starts.
+  std::vector<server::WriteObserver>& api_write_observers;
 };
 
 class Component {
@@ -106,6 +108,7 @@ class Daemon {
   // Events the API records (CertificateIssued on a Cluster), from its own writer thread.
   std::unique_ptr<controller::StoreEventRecorder> api_events_;
   std::shared_ptr<server::KeystoneValidator> keystone_validator_;
+  std::vector<server::WriteObserver> api_write_observers_;
   std::unique_ptr<server::ApiServer> api_;
   // An io_context whose services can be shut down (every pending handler and suspended coroutine
   // destroyed) before the components whose sockets and timers belong to it are destroyed, and

@@ -6,6 +6,7 @@
 #ifndef MAGNUMD_API_ONLY
 #include "cmd/cloud_wiring.h"
 #endif
+#include "cmd/audit_wiring.h"
 #include "cmd/config.h"
 #include "cmd/daemon.h"
 #include "server/version.h"
@@ -122,6 +123,8 @@ int main(int argc, char** argv) {
   magnumd::cmd::CloudOptions cloud;
   magnumd::cmd::addCloudFlags(app, cloud);
 #endif
+  magnumd::cmd::AuditOptions audit;
+  magnumd::cmd::addAuditFlags(app, audit);
   CLI11_PARSE(app, argc, argv);
 
   // Defaults, then the config file, then every flag given on the command line.
@@ -154,6 +157,8 @@ int main(int argc, char** argv) {
   config.keystone_cache_ttl = std::chrono::seconds(flags.keystone_cache_ttl_seconds);
 
   magnumd::cmd::Daemon daemon(std::move(config));
+  // First, so it stops last: outcomes the controllers reach while stopping are still reported.
+  daemon.addComponent(magnumd::cmd::makeAuditComponent(audit));
 #ifndef MAGNUMD_API_ONLY
   daemon.addComponent(magnumd::cmd::makeCloudComponent(cloud));
 #endif

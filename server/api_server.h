@@ -35,6 +35,8 @@ struct ApiServerOptions {
   CredentialObserver on_credential_issued;
   // Per-project limits without a Quota object (--max-clusters-per-project, ...).
   QuotaDefaults quotas;
+  // Told of every accepted write through either API (e.g. to audit a cluster's operations).
+  WriteObserver on_write;
   // The controllers' heartbeat for Magnum's /v1/mservices; null: API only.
   const ServiceHeartbeat* heartbeat = nullptr;
   // Validates X-Auth-Token headers with Keystone; null: only bearer tokens are accepted.

@@ -138,6 +138,7 @@ asio::awaitable<net::Response> ResourceHandlers::apply(const RequestContext& ctx
         continue;  // created meanwhile: apply to it
       }
       if (!created.ok()) co_return writeError(ctx, created.takeError());
+      written(ctx, nullptr, *created, dry_run);
       co_return objectResponse(ctx, http::status::created, *created);
     }
 
@@ -153,14 +154,15 @@ asio::awaitable<net::Response> ResourceHandlers::apply(const RequestContext& ctx
     next->metadata.managed_fields = std::move(entries).value();
     // The merge was computed from this version of the object; a concurrent write means
     // computing it again.
-    auto written = co_await writeUpdate(ctx, std::move(next).value(),
-                                        current->metadata.resource_version, dry_run);
-    if (!written.ok() && written.error().code == ErrorCode::Conflict &&
+    auto stored = co_await writeUpdate(ctx, std::move(next).value(),
+                                       current->metadata.resource_version, dry_run);
+    if (!stored.ok() && stored.error().code == ErrorCode::Conflict &&
         config->metadata.resource_version == 0 && attempt < kApplyAttempts) {
       continue;
     }
-    if (!written.ok()) co_return writeError(ctx, written.takeError());
-    co_return objectResponse(ctx, http::status::ok, *written);
+    if (!stored.ok()) co_return writeError(ctx, stored.takeError());
+    written(ctx, &*current, *stored, dry_run);
+    co_return objectResponse(ctx, http::status::ok, *stored);
   }
 }
 

@@ -147,6 +147,7 @@ asio::awaitable<net::Response> ResourceHandlers::remove(const RequestContext& ct
   }
   auto removed = co_await storeWrite("delete", *current, options->resource_version);
   if (!removed.ok()) co_return writeError(ctx, removed.takeError());
+  written(ctx, &*current, *removed, false);
   if (!removed->metadata.finalizers.empty()) {
     co_return objectResponse(ctx, http::status::ok, *removed);  // waits for its finalizers
   }

@@ -278,6 +278,7 @@ asio::awaitable<net::Response> ResourceHandlers::create(const RequestContext& ct
   }
   auto created = co_await createObject(std::move(object).value(), *dry_run);
   if (!created.ok()) co_return writeError(named, created.takeError());
+  written(named, nullptr, *created, *dry_run);
   co_return objectResponse(named, http::status::created, *created);
 }
 
@@ -358,10 +359,11 @@ asio::awaitable<net::Response> ResourceHandlers::replace(const RequestContext& c
   if (!next.ok()) co_return writeError(ctx, next.takeError());
   auto recorded = recordWrite(ctx, &*current, candidate->metadata.managed_fields, *next);
   if (!recorded.ok()) co_return errorResponse(ctx, recorded.error());
-  auto written = co_await writeUpdate(ctx, std::move(next).value(),
-                                      candidate->metadata.resource_version, *dry_run);
-  if (!written.ok()) co_return writeError(ctx, written.takeError());
-  co_return objectResponse(ctx, http::status::ok, *written);
+  auto stored = co_await writeUpdate(ctx, std::move(next).value(),
+                                     candidate->metadata.resource_version, *dry_run);
+  if (!stored.ok()) co_return writeError(ctx, stored.takeError());
+  written(ctx, &*current, *stored, *dry_run);
+  co_return objectResponse(ctx, http::status::ok, *stored);
 }
 
 asio::awaitable<net::Response> ResourceHandlers::patch(const RequestContext& ctx) {
@@ -402,13 +404,14 @@ asio::awaitable<net::Response> ResourceHandlers::patch(const RequestContext& ctx
     if (!next.ok()) co_return writeError(ctx, next.takeError());
     auto recorded = recordWrite(ctx, &*current, candidate->metadata.managed_fields, *next);
     if (!recorded.ok()) co_return errorResponse(ctx, recorded.error());
-    auto written = co_await writeUpdate(ctx, std::move(next).value(), expected, *dry_run);
-    if (!written.ok() && written.error().code == ErrorCode::Conflict && !precondition &&
+    auto stored = co_await writeUpdate(ctx, std::move(next).value(), expected, *dry_run);
+    if (!stored.ok() && stored.error().code == ErrorCode::Conflict && !precondition &&
         attempt < kPatchAttempts) {
       continue;
     }
-    if (!written.ok()) co_return writeError(ctx, written.takeError());
-    co_return objectResponse(ctx, http::status::ok, *written);
+    if (!stored.ok()) co_return writeError(ctx, stored.takeError());
+    written(ctx, &*current, *stored, *dry_run);
+    co_return objectResponse(ctx, http::status::ok, *stored);
   }
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 
 #include "server/project_quotas.h"
 #include "server/request_context.h"
@@ -14,10 +15,17 @@
 
 namespace magnumd::server {
 
+// Told of every write of an object's spec or metadata that reached the store, through either
+// API (never a dry run, never a /status write): who made it, the object before (null for a
+// create) and after (for a delete, as the store left it). Runs on an I/O thread: must not block.
+using WriteObserver = std::function<void(const Identity& who, Verb verb, const api::Object* before,
+                                         const api::Object& after)>;
+
 class ResourceHandlers {
  public:
-  ResourceHandlers(store::Store& store, ServerMetrics& metrics, QuotaDefaults quotas = {})
-      : store_(store), metrics_(metrics), quotas_(store, quotas) {}
+  ResourceHandlers(store::Store& store, ServerMetrics& metrics, QuotaDefaults quotas = {},
+                   WriteObserver on_write = {})
+      : store_(store), metrics_(metrics), quotas_(store, quotas), on_write_(std::move(on_write)) {}
 
   // Per-project quotas (project_quotas.h), for Magnum's /v1/quotas and stats.
   ProjectQuotas& quotas() { return quotas_; }
@@ -47,10 +55,16 @@ class ResourceHandlers {
   boost::asio::awaitable<util::Result<api::Object>> storeWrite(const char* op, api::Object object,
                                                                int64_t expected_rv);
   net::Response writeError(const RequestContext& ctx, util::Error error) const;
+  void written(const RequestContext& ctx, const api::Object* before, const api::Object& after,
+               bool dry_run) const {
+    if (on_write_ && !dry_run && !ctx.path.status())
+      on_write_(ctx.identity, ctx.verb, before, after);
+  }
 
   store::Store& store_;
   ServerMetrics& metrics_;
   ProjectQuotas quotas_;
+  WriteObserver on_write_;
 };
 
 // The namespace a request reads: the path's, or the token's own for a namespace-limited token

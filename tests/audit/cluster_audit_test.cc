@@ -1,0 +1,152 @@
+#include "audit/cluster_audit.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "tests/audit/recording_sink.h"
+#include "tests/controller/store_fixture.h"
+#include "util/json.h"
+
+namespace magnumd::audit {
+namespace {
+
+using testing::Recorded;
+using testing::RecordingSink;
+
+api::Object cluster(std::string spec = R"({"clusterTemplate":"k8s","nodeCount":1})",
+                    std::string status = "{}") {
+  api::Object c;
+  c.kind = api::Kind::Cluster;
+  c.metadata.name = "prod";
+  c.metadata.namespace_ = "demo";
+  c.metadata.uid = "uid-1";
+  c.spec = std::move(spec);
+  c.status = std::move(status);
+  return c;
+}
+
+api::Object withPhase(std::string_view phase, std::string_view reason = "") {
+  return cluster(R"({"clusterTemplate":"k8s","nodeCount":1})",
+                 fmt::format(R"({{"phase":"{}","statusReason":"{}"}})", phase, reason));
+}
+
+const Initiator kAlice{"alice", "demo"};
+
+TEST(PendingEvent, CreateUpdateAndDeleteOfAClusterStartAnOperation) {
+  auto created = pendingEvent(kAlice, nullptr, cluster(), false);
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->action, Action::Create);
+  EXPECT_EQ(created->outcome, Outcome::Pending);
+  EXPECT_EQ(created->initiator, kAlice);
+  EXPECT_EQ(created->target.uid, "uid-1");
+
+  auto before = cluster();
+  auto scaled = cluster(R"({"clusterTemplate":"k8s","nodeCount":3})");
+  auto updated = pendingEvent(kAlice, &before, scaled, false);
+  ASSERT_TRUE(updated);
+  EXPECT_EQ(updated->action, Action::Update);
+  EXPECT_EQ(updated->target.node_count, 3);
+
+  auto deleting = before;
+  deleting.metadata.deletion_timestamp = "2026-12-07T16:00:00Z";
+  auto deleted = pendingEvent(kAlice, &before, deleting, true);
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->action, Action::Delete);
+}
+
+TEST(PendingEvent, NothingForMetadataOnlyWritesRepeatedDeletesOrOtherKinds) {
+  auto before = cluster();
+  auto labelled = before;
+  labelled.metadata.labels["team"] = "a";
+  EXPECT_FALSE(pendingEvent(kAlice, &before, labelled, false));
+
+  auto deleting = before;
+  deleting.metadata.deletion_timestamp = "2026-12-07T16:00:00Z";
+  EXPECT_FALSE(pendingEvent(kAlice, &deleting, deleting, true));
+
+  auto tmpl = cluster();
+  tmpl.kind = api::Kind::ClusterTemplate;
+  EXPECT_FALSE(pendingEvent(kAlice, nullptr, tmpl, false));
+}
+
+TEST(OutcomeEvent, AFinalPhaseReportsItsOperationsOutcome) {
+  struct Case {
+    std::string from, to;
+    std::optional<Action> action;
+    Outcome outcome;
+  };
+  std::vector<Case> cases = {
+      {"", "CREATE_IN_PROGRESS", std::nullopt, Outcome::Success},
+      {"CREATE_IN_PROGRESS", "CREATE_COMPLETE", Action::Create, Outcome::Success},
+      {"CREATE_IN_PROGRESS", "CREATE_FAILED", Action::Create, Outcome::Failure},
+      {"CREATE_COMPLETE", "UPDATE_IN_PROGRESS", std::nullopt, Outcome::Success},
+      {"UPDATE_IN_PROGRESS", "UPDATE_COMPLETE", Action::Update, Outcome::Success},
+      {"UPDATE_IN_PROGRESS", "ROLLBACK_COMPLETE", Action::Update, Outcome::Success},
+      {"UPDATE_IN_PROGRESS", "UPDATE_FAILED", Action::Update, Outcome::Failure},
+      {"DELETE_IN_PROGRESS", "DELETE_FAILED", Action::Delete, Outcome::Failure},
+      {"CREATE_COMPLETE", "CREATE_COMPLETE", std::nullopt, Outcome::Success},
+  };
+  for (const auto& c : cases) {
+    auto event = outcomeEvent(withPhase(c.from), withPhase(c.to, "stack failed: quota"));
+    ASSERT_EQ(event.has_value(), c.action.has_value()) << c.from << " -> " << c.to;
+    if (!event) continue;
+    EXPECT_EQ(event->action, *c.action) << c.to;
+    EXPECT_EQ(event->outcome, c.outcome) << c.to;
+    EXPECT_EQ(event->reason, c.outcome == Outcome::Failure ? "stack failed: quota" : "") << c.to;
+  }
+}
+
+class ClusterAuditorTest : public controller::testing::StoreFixture {};
+
+// One recorded notification's CADF payload fields.
+struct Seen {
+  std::string event_type, outcome, user, target;
+};
+Seen seen(const Notification& n) {
+  auto doc = util::parseJson(n.body);
+  EXPECT_TRUE(doc.ok());
+  const auto& p = (*doc)["payload"];
+  return {n.event_type, util::stringMember(p, "outcome").value_or(""),
+          util::stringMember(p["initiator"], "id").value_or(""),
+          util::stringMember(p["target"], "id").value_or("")};
+}
+
+TEST_F(ClusterAuditorTest, ALifeFromTheApiAndTheStatusIsPendingThenSuccessNamingTheCaller) {
+  util::MetricsRegistry registry;
+  Recorded recorded;
+  AuditNotifier notifier(NotifierOptions{}, registry);
+  notifier.addSink(std::make_unique<RecordingSink>(recorded));
+  notifier.start();
+  ClusterAuditor auditor(*store_, notifier);
+  auditor.start();
+  ASSERT_TRUE(auditor.waitForSync(std::chrono::seconds(20)));
+
+  auto stored = create(object(api::Kind::Cluster, "prod", R"({"clusterTemplate":"k8s"})"));
+  auditor.onApiWrite(kAlice, nullptr, stored, false);
+  ASSERT_TRUE(recorded.waitFor(1));
+  stored.status = R"({"phase":"CREATE_IN_PROGRESS"})";
+  stored = store::updateStatusSync(*store_, stored, 0).value();
+  stored.status = R"({"phase":"CREATE_COMPLETE"})";
+  stored = store::updateStatusSync(*store_, stored, 0).value();
+  ASSERT_TRUE(recorded.waitFor(2));
+  remove(stored);
+  ASSERT_TRUE(recorded.waitFor(3));
+  auditor.stop();
+  notifier.stop(std::chrono::seconds(5));
+
+  auto got = recorded.snapshot();
+  ASSERT_EQ(got.size(), 3u);
+  const std::string uid = stored.metadata.uid;
+  auto a = seen(got[0]), b = seen(got[1]), c = seen(got[2]);
+  EXPECT_EQ(a.event_type, "magnum.cluster.create");
+  EXPECT_EQ(a.outcome, "pending");
+  EXPECT_EQ(b.event_type, "magnum.cluster.create");
+  EXPECT_EQ(b.outcome, "success");
+  EXPECT_EQ(b.user, "alice");  // the outcome names who asked
+  EXPECT_EQ(c.event_type, "magnum.cluster.delete");
+  EXPECT_EQ(c.outcome, "success");
+  for (const auto& s : {a, b, c}) EXPECT_EQ(s.target, uid);
+}
+
+}  // namespace
+}  // namespace magnumd::audit
