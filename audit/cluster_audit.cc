@@ -1,5 +1,7 @@
 #include "audit/cluster_audit.h"
 
+#include "api/admission.h"
+#include "api/nodegroup.h"
 #include "util/json.h"
 
 namespace magnumd::audit {
@@ -42,6 +44,21 @@ std::optional<AuditEvent> pendingEvent(const Initiator& initiator, const api::Ob
   // Metadata-only writes (labels, annotations, finalizers) are no operation on the cluster.
   if (before->spec == after.spec) return std::nullopt;
   event.action = Action::Update;
+  return event;
+}
+
+std::optional<AuditEvent> nodeGroupResizeEvent(const Initiator& initiator,
+                                               const api::Object& before, const api::Object& after,
+                                               const api::Object& cluster) {
+  if (after.kind != api::Kind::NodeGroup || cluster.kind != api::Kind::Cluster) return std::nullopt;
+  auto was = api::decodeNodeGroupSpec(before.spec);
+  auto now = api::decodeNodeGroupSpec(after.spec);
+  if (!was.ok() || !now.ok() || was->node_count == now->node_count) return std::nullopt;
+  AuditEvent event;
+  event.action = Action::Update;
+  event.outcome = Outcome::Pending;
+  event.initiator = initiator;
+  event.target = clusterTarget(cluster);
   return event;
 }
 
@@ -99,11 +116,19 @@ Initiator ClusterAuditor::initiatorOf(const std::string& uid, bool forget) {
 
 void ClusterAuditor::onApiWrite(const Initiator& initiator, const api::Object* before,
                                 const api::Object& after, bool deleted) {
-  auto event = pendingEvent(initiator, before, after, deleted);
+  std::optional<AuditEvent> event;
+  if (after.kind == api::Kind::NodeGroup && before != nullptr && !deleted) {
+    // The cluster as the watch last saw it: a cache read, so an API handler never waits.
+    auto cluster = clusters_.get(
+        {api::Kind::Cluster, after.metadata.namespace_, api::clusterOfNodeGroup(after.spec)});
+    if (cluster) event = nodeGroupResizeEvent(initiator, *before, after, *cluster);
+  } else {
+    event = pendingEvent(initiator, before, after, deleted);
+  }
   if (!event) return;
   {
     std::lock_guard lock(mutex_);
-    initiators_[after.metadata.uid] = initiator;
+    initiators_[event->target.uid] = initiator;
   }
   notifier_.emit(*event);
 }

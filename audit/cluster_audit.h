@@ -1,7 +1,7 @@
 // Which moments of a Cluster's life are audited, as Magnum's conductor and periodic task do:
 //   pending  when the API accepts a create, an update of the spec (a resize, an upgrade = a
-//            template change, a CA rotation = a caGeneration bump, any other spec change) or a
-//            delete;
+//            template change, a CA rotation = a caGeneration bump, any other spec change), a
+//            resize of one of its node groups, or a delete;
 //   success  when status.phase moves to CREATE_COMPLETE, UPDATE_COMPLETE (or ROLLBACK_COMPLETE),
 //            and when a deleted cluster is gone (magnumd has no DELETE_COMPLETE: the object goes);
 //   failure  when status.phase moves to *_FAILED, with status.statusReason as the reason.
@@ -26,6 +26,12 @@ namespace magnumd::audit {
 // `deleted` says the write was a DELETE (then `after` is the object as the store left it).
 std::optional<AuditEvent> pendingEvent(const Initiator& initiator, const api::Object* before,
                                        const api::Object& after, bool deleted);
+
+// A resize of one of the cluster's node groups (its nodeCount changed), as Magnum's
+// cluster_resize reports it: an update of `cluster`, pending.
+std::optional<AuditEvent> nodeGroupResizeEvent(const Initiator& initiator,
+                                               const api::Object& before, const api::Object& after,
+                                               const api::Object& cluster);
 
 // The outcome a status change reports, if any: a phase that became *_COMPLETE or *_FAILED.
 std::optional<AuditEvent> outcomeEvent(const api::Object& before, const api::Object& after);

@@ -69,6 +69,25 @@ TEST(PendingEvent, NothingForMetadataOnlyWritesRepeatedDeletesOrOtherKinds) {
   EXPECT_FALSE(pendingEvent(kAlice, nullptr, tmpl, false));
 }
 
+TEST(NodeGroupResizeEvent, ANodeCountChangeIsAnUpdateOfItsCluster) {
+  api::Object group;
+  group.kind = api::Kind::NodeGroup;
+  group.metadata.name = "gpu";
+  group.metadata.namespace_ = "demo";
+  group.spec = R"({"cluster":"prod","role":"worker","nodeCount":1})";
+  auto resized = group;
+  resized.spec = R"({"cluster":"prod","role":"worker","nodeCount":4})";
+  auto event = nodeGroupResizeEvent(kAlice, group, resized, cluster());
+  ASSERT_TRUE(event);
+  EXPECT_EQ(event->action, Action::Update);
+  EXPECT_EQ(event->outcome, Outcome::Pending);
+  EXPECT_EQ(event->target.uid, "uid-1");
+  EXPECT_EQ(event->initiator, kAlice);
+  auto bounded = group;
+  bounded.spec = R"({"cluster":"prod","role":"worker","nodeCount":1,"maxNodeCount":5})";
+  EXPECT_FALSE(nodeGroupResizeEvent(kAlice, group, bounded, cluster()));
+}
+
 TEST(OutcomeEvent, AFinalPhaseReportsItsOperationsOutcome) {
   struct Case {
     std::string from, to;
