@@ -18,7 +18,7 @@ RUN --mount=type=cache,target=/root/.cache/ccache \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libssl3 libsqlite3-0 libfmt9 \
-      libyaml-cpp0.7 libboost-url1.81.0 libstdc++6 libgrpc++1.51 libprotobuf32 \
+      libyaml-cpp0.7 libboost-url1.81.0 librabbitmq4 libstdc++6 libgrpc++1.51 libprotobuf32 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/magnumd --create-home magnumd
 COPY --from=build /out/ /usr/local/bin/

@@ -8,10 +8,12 @@ packages=(
   libfmt-dev libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc etcd-server
   curl python3 python3-yaml python3-pytest procps openssl
-  cloud-init shellcheck
+  cloud-init shellcheck librabbitmq-dev
 )
 if [[ "${WITH_OPENSTACK_CLIENT:-1}" == 1 ]]; then
   packages+=(python3-openstackclient python3-heatclient python3-novaclient python3-magnumclient)
+  # The audit e2e: a real broker, a plain AMQP client and oslo.messaging's listener to read it.
+  packages+=(rabbitmq-server python3-amqp python3-oslo.messaging)
 fi
 missing=()
 for p in "${packages[@]}"; do
