@@ -103,6 +103,8 @@ TEST(AuditNotifier, EachSinkHasItsOwnQueueSoABrokenOneDoesNotHoldTheOther) {
   ASSERT_TRUE(good.waitFor(3));
   for (int i = 3; i < 6; ++i) notifier.publish(note(i));
   ASSERT_TRUE(good.waitFor(6));
+  // A second attempt means the first failure was recorded.
+  ASSERT_TRUE(broken.waitForAttempts(2));
   // The broken sink holds one in hand and three queued at most; the rest were dropped.
   EXPECT_GE(metric(registry, "magnumd_audit_dropped_total", "broken"), 2);
   EXPECT_EQ(metric(registry, "magnumd_audit_dropped_total", "good"), 0);

@@ -24,6 +24,11 @@ struct Recorded {
     std::unique_lock lock(mutex);
     return changed.wait_for(lock, std::chrono::seconds(20), [&] { return delivered.size() >= n; });
   }
+  // Waits until send() was called `n` times.
+  bool waitForAttempts(int n) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, std::chrono::seconds(20), [&] { return attempts >= n; });
+  }
   std::vector<Notification> snapshot() {
     std::lock_guard lock(mutex);
     return delivered;
@@ -38,6 +43,7 @@ class RecordingSink final : public Sink {
   util::Status send(const Notification& n) override {
     std::lock_guard lock(recorded_.mutex);
     ++recorded_.attempts;
+    recorded_.changed.notify_all();
     if (recorded_.fail_first < 0 || recorded_.attempts <= recorded_.fail_first) {
       return util::makeError(util::ErrorCode::Unavailable, "injected failure");
     }
