@@ -136,7 +136,9 @@ void ClusterAuditor::onApiWrite(const Initiator& initiator, const api::Object* b
 void ClusterAuditor::onUpdate(const api::Object& before, const api::Object& after) {
   auto event = outcomeEvent(before, after);
   if (!event) return;
-  event->initiator = initiatorOf(after.metadata.uid, false);
+  // Forgotten once reported: a later operation nobody asked for through the API (an auto-heal
+  // replacement, a certificate renewal, a retried create) is magnumd's own.
+  event->initiator = initiatorOf(after.metadata.uid, true);
   notifier_.emit(*event);
 }
 
