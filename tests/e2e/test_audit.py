@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import free_port, request
-from reconcile_util import Magnumd, cluster, template, wait_for
+from reconcile_util import Cloud, Magnumd, cluster, template, wait_for
 
 amqp = pytest.importorskip("amqp", reason="python3-amqp is not installed (scripts/install-deps.sh)")
 
@@ -261,7 +261,8 @@ def test_a_clusters_life_reaches_the_file_and_the_broker_and_survives_a_broker_o
 
 def test_an_oslo_messaging_notification_listener_reads_them_as_magnums(tmp_path, procs, broker):
     """What Ceilometer runs: oslo.messaging's own notification listener on topic notifications,
-    exchange magnum, decodes magnumd's notifications and dispatches them by priority."""
+    exchange magnum, decodes magnumd's notifications and dispatches them by priority: a create
+    that succeeds as info, one the cloud refuses as error, with the cloud's reason."""
     oslo_messaging = pytest.importorskip(
         "oslo_messaging", reason="python3-oslo.messaging is not installed (scripts/install-deps.sh)")
     from oslo_config import cfg
@@ -289,15 +290,26 @@ def test_an_oslo_messaging_notification_listener_reads_them_as_magnums(tmp_path,
         uid = m.apply(cluster("prod", masters=1, workers=1))["metadata"]["uid"]
         m.wait_phase("prod", "CREATE_COMPLETE", timeout=90)
         wait_for(lambda: len(received) >= 2, 30, "two notifications through oslo.messaging")
+        Cloud(m.sim_url()).faults(
+            {"fail_stack_create": {"count": 1000, "reason": "No valid host was found"}})
+        broken = m.apply(cluster("broken", 1, 1))["metadata"]["uid"]
+        m.wait_phase("broken", "CREATE_FAILED", timeout=60)
+        wait_for(lambda: len(received) >= 4, 30, "the failed create's notifications")
     finally:
         listener.stop()
         listener.wait()
         transport.cleanup()
-    assert [(r[0], r[2], r[3]["outcome"]) for r in received] == [
-        ("INFO", "magnum.cluster.create", "pending"), ("INFO", "magnum.cluster.create", "success")]
+    assert [(r[0], r[2], r[3]["outcome"], r[3]["target"]["id"]) for r in received[:4]] == [
+        ("INFO", "magnum.cluster.create", "pending", uid),
+        ("INFO", "magnum.cluster.create", "success", uid),
+        ("INFO", "magnum.cluster.create", "pending", broken),
+        ("ERROR", "magnum.cluster.create", "failure", broken)]
+    failure = received[3][3]
+    assert "No valid host was found" in failure["reason"]["reasonCode"], failure
+    assert failure["target"]["attachments"][0]["content"]["status"] == "CREATE_FAILED"
     for priority, publisher_id, event_type, payload, metadata in received:
         assert publisher_id.startswith("container-infra.")
-        assert payload["target"]["id"] == uid and payload["action"] == "create"
+        assert payload["action"] == "create"
         assert payload["initiator"]["id"] == "admin"
         assert re.fullmatch(r"[0-9a-f-]{36}", metadata["message_id"])
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", metadata["timestamp"])
