@@ -35,14 +35,15 @@ if [[ "$what" != "--e2e" ]]; then
 
   # The layers whose code runs on several threads at once (the HTTP client and server on a
   # multi-threaded io_context, the store's committer and watch hub, informers and work queues,
-  # the reconcilers' cloud calls and probes) again under ThreadSanitizer: a data race is what
-  # AddressSanitizer misses and what corrupted magnumd's heap at 1,000 clusters.
+  # the reconcilers' cloud calls and probes, the audit sinks' threads) again under
+  # ThreadSanitizer: a data race is what AddressSanitizer misses and what corrupted magnumd's
+  # heap at 1,000 clusters.
   echo "== the concurrent layers' unit tests under ThreadSanitizer =="
   cmake -S "$root" -B "$root/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=CI -DCMAKE_CXX_COMPILER="$cxx" \
     -DCMAKE_CXX_FLAGS="-fsanitize=thread -g1" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
     -DMAGNUMD_BUILD_BENCH=OFF >/dev/null
   tsan_tests=(drivers/drivers_test server/server_test store/store_test controller/controller_test
-              reconcilers/reconcilers_test)
+              reconcilers/reconcilers_test audit/audit_test)
   cmake --build "$root/build-tsan" -j "$jobs" --target "${tsan_tests[@]##*/}"
   for t in "${tsan_tests[@]}"; do
     log="$root/build-tsan/${t##*/}.log"
