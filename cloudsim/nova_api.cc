@@ -1,5 +1,5 @@
 // Nova v2.1 over HTTP: servers (list, detail, show, delete, actions, metadata, tags) and flavors,
-// with microversion negotiation.
+// with microversion negotiation; key pairs in keypair_api.cc.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -520,6 +520,7 @@ Response handleNova(Sim& sim, Call& call) {
   NovaCall nc{sim, call, *mv};
   if (seg.size() < 2) return novaError(http::status::not_found, "The resource could not be found.");
   if (seg[1] == "flavors" && call.method == "GET") return flavors(nc);
+  if (seg[1] == "os-keypairs") return handleKeypairs(sim, call, nc.mv);
   if (seg[1] != "servers") return novaError(http::status::not_found, "The resource could not be found.");
   if (seg.size() == 2 || (seg.size() == 3 && seg[2] == "detail")) {
     if (call.method == "GET") return listServers(nc, seg.size() == 3);
@@ -549,65 +550,6 @@ Response handleNova(Sim& sim, Call& call) {
   if (seg[3] == "metadata" && seg.size() <= 5) return metadataRoutes(nc, *slot);
   if (seg[3] == "tags" && seg.size() <= 5) return tagRoutes(nc, *slot);
   return novaError(http::status::not_found, "The resource could not be found.");
-}
-
-// Glance v2, read-only: the images servers were booted from, so `openstack server list/show`
-// can name them.
-Response handleGlance(Sim& sim, Call& call) {
-  const auto& seg = call.seg;
-  util::JsonDoc doc;
-  doc.SetObject();
-  auto& a = doc.GetAllocator();
-  if (seg.empty() || (seg.size() == 1 && seg[0] == "v2")) {
-    Json versions(rapidjson::kArrayType), v(rapidjson::kObjectType);
-    v.AddMember("id", "v2.15", a);
-    v.AddMember("status", "CURRENT", a);
-    v.AddMember("links", links(a, call.base + "/image/v2/", ""), a);
-    versions.PushBack(v, a);
-    doc.AddMember("versions", versions, a);
-    return jsonReply(http::status::multiple_choices, doc);
-  }
-  if (auto denied = sim.requireToken(call, true)) return *denied;
-  if (seg[0] != "v2" || seg[1] != "images" || seg.size() > 3 || call.method != "GET") {
-    return novaError(http::status::not_found, "The resource could not be found.");
-  }
-  std::map<std::string, std::string> images;  // id -> name, from the servers that use them
-  NovaStore& nova = sim.nova();
-  for (size_t i = 0; i < nova.slots(); ++i) {
-    const Server& s = nova.at(static_cast<uint32_t>(i));
-    if (s.purged || s.image == 0) continue;
-    const std::string& name = sim.strings().get(s.image);
-    images.emplace(imageId(name), name);
-  }
-  auto imageJson = [&](const std::string& id, const std::string& name) {
-    Json j(rapidjson::kObjectType);
-    j.AddMember("id", util::str(id, a), a);
-    j.AddMember("name", util::str(name, a), a);
-    j.AddMember("status", "active", a);
-    j.AddMember("visibility", "public", a);
-    j.AddMember("container_format", "bare", a);
-    j.AddMember("disk_format", "qcow2", a);
-    j.AddMember("min_disk", 0, a);
-    j.AddMember("min_ram", 0, a);
-    j.AddMember("protected", false, a);
-    j.AddMember("tags", Json(rapidjson::kArrayType), a);
-    j.AddMember("created_at", "2026-01-01T00:00:00Z", a);
-    j.AddMember("updated_at", "2026-01-01T00:00:00Z", a);
-    j.AddMember("self", util::str("/v2/images/" + id, a), a);
-    j.AddMember("schema", "/v2/schemas/image", a);
-    return j;
-  };
-  if (seg.size() == 3) {
-    auto it = images.find(seg[2]);
-    if (it == images.end()) return novaError(http::status::not_found, fmt::format("No image found with ID {}", seg[2]));
-    return jsonReply(http::status::ok, imageJson(it->first, it->second));
-  }
-  Json list(rapidjson::kArrayType);
-  for (const auto& [id, name] : images) list.PushBack(imageJson(id, name), a);
-  doc.AddMember("images", list, a);
-  doc.AddMember("schema", "/v2/schemas/images", a);
-  doc.AddMember("first", "/v2/images", a);
-  return jsonReply(http::status::ok, doc);
 }
 
 }  // namespace magnumd::cloudsim

@@ -8,9 +8,6 @@
 
 namespace magnumd::cloudsim {
 
-// Minimal Glance v2 (nova_api.cc): python-openstackclient needs an image endpoint for server lists.
-Response handleGlance(Sim& sim, Call& call);
-
 namespace {
 
 // Path words that are part of a route, not a variable (for /sim/v1/stats route patterns).
@@ -18,7 +15,7 @@ const std::set<std::string, std::less<>> kLiterals = {
     "auth", "tokens", "catalog", "projects", "users", "application_credentials", "domains", "system",
     "stacks", "resources", "events", "outputs", "template", "environment", "files", "actions",
     "servers", "detail", "action", "metadata", "tags", "flavors", "images", "limits", "build_info",
-    "os-keypairs", "os-availability-zone", "extensions", "template_versions", "validate", "images"};
+    "os-keypairs", "os-availability-zone", "extensions", "template_versions", "validate", "file"};
 
 std::vector<std::string> splitPath(std::string_view path) {
   std::vector<std::string> out;
@@ -81,10 +78,13 @@ Sim::Sim(SimConfig config, const util::Clock& clock)
       fault_rng_(config.seed ^ 0x5eed5eed5eedULL),
       identity_(clock, ids_, config.token_ttl, config.max_tokens),
       nova_(config_, clock, ids_, strings_, scheduler_),
+      images_(clock),
+      keypairs_(clock),
       heat_(config_, clock, ids_, strings_, scheduler_, nova_, faults_),
       kube_(clock, nova_, heat_, faults_) {
   nova_.onServerChange([this](uint32_t slot) { kube_.serverChanged(slot); });
   heat_.overrideOutput("api_address", [this](uint32_t stack) { return kube_.apiAddress(stack); });
+  images_.seed();
 }
 
 util::Status Sim::loadUsers(const util::Json& doc) {

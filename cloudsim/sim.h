@@ -11,6 +11,7 @@
 
 #include "cloudsim/api_util.h"
 #include "cloudsim/faults.h"
+#include "cloudsim/glance_store.h"
 #include "cloudsim/heat_engine.h"
 #include "cloudsim/identity.h"
 #include "cloudsim/kube_cluster.h"
@@ -38,6 +39,8 @@ class Sim {
 
   Identity& identity() { return identity_; }
   NovaStore& nova() { return nova_; }
+  ImageStore& images() { return images_; }
+  KeypairStore& keypairs() { return keypairs_; }
   HeatEngine& heat() { return heat_; }
   KubeClusters& kube() { return kube_; }
   Faults& faults() { return faults_; }
@@ -66,6 +69,8 @@ class Sim {
   Faults faults_;
   Identity identity_;
   NovaStore nova_;
+  ImageStore images_;
+  KeypairStore keypairs_;
   HeatEngine heat_;
   KubeClusters kube_;
   std::map<std::string, uint64_t> stats_;
@@ -73,13 +78,17 @@ class Sim {
   uint64_t requests_ = 0;
 };
 
-// Service handlers (identity_api.cc, heat_api.cc, nova_api.cc, sim_api.cc).
+// Service handlers (identity_api.cc, heat_api.cc, nova_api.cc, keypair_api.cc, glance_api.cc,
+// sim_api.cc).
 Response handleIdentity(Sim& sim, Call& call);
 // Keystone's projects, users, roles, role assignments and domains for an authenticated caller
 // (identity_admin_api.cc); nullopt when the path is none of those.
 std::optional<Response> handleIdentityAdmin(Sim& sim, Call& call, const Token& caller);
 Response handleHeat(Sim& sim, Call& call);
 Response handleNova(Sim& sim, Call& call);
+// Nova's os-keypairs; `mv` is the negotiated compute microversion's minor number.
+Response handleKeypairs(Sim& sim, Call& call, int mv);
+Response handleGlance(Sim& sim, Call& call);
 Response handleSimApi(Sim& sim, Call& call);
 Response versionsDocument(std::string_view service, const Call& call);
 

@@ -111,6 +111,43 @@ def test_openstack_client_stack_and_server_lifecycle(cloud, tmp_path):
     assert stats["requests"]["nova GET /servers/detail"] >= 2
 
 
+def test_openstack_client_images_and_keypairs(cloud, tmp_path):
+    # Glance v2: create with a property (no data: the client's stdin is not a terminal, so it
+    # uploads what it reads there), list, show by name, delete.
+    created = as_json(openstack(cloud, "image", "create", "--property", "os_distro=fedora-coreos",
+                                "--disk-format", "qcow2", "coreos-e2e", "-f", "json"))
+    assert created["name"] == "coreos-e2e"
+    assert created["properties"]["os_distro"] == "fedora-coreos"
+    listed = as_json(openstack(cloud, "image", "list", "-f", "json"))
+    names = {i["Name"]: i for i in listed}
+    assert "coreos-e2e" in names and "fedora-coreos-38" in names, listed
+    shown = as_json(openstack(cloud, "image", "show", "coreos-e2e", "-f", "json"))
+    assert shown["id"] == created["id"] and shown["properties"]["os_distro"] == "fedora-coreos"
+    seeded = as_json(openstack(cloud, "image", "show", "fedora-coreos-38", "-f", "json"))
+    assert seeded["properties"]["os_distro"] == "fedora-coreos" and seeded["status"] == "active"
+    openstack(cloud, "image", "delete", "coreos-e2e")
+    assert "coreos-e2e" not in {i["Name"] for i in as_json(openstack(cloud, "image", "list", "-f", "json"))}
+
+    # Nova os-keypairs: generated (the private key printed once), imported, listed, shown, deleted.
+    generated = openstack(cloud, "keypair", "create", "k-gen")
+    assert "PRIVATE KEY-----" in generated.stdout
+    pub = tmp_path / "id.pub"
+    pub.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAryRm/JJuIzw4uI3eOqPVeGzGyXb0vYtCLNUKzecsRU e2e\n")
+    imported = as_json(openstack(cloud, "keypair", "create", "--public-key", str(pub), "k-imp", "-f", "json"))
+    assert imported["name"] == "k-imp" and imported["fingerprint"].count(":") == 15
+    keys = {k["Name"] for k in as_json(openstack(cloud, "keypair", "list", "-f", "json"))}
+    assert keys == {"demo-key", "k-gen", "k-imp"}, keys
+    shown = as_json(openstack(cloud, "keypair", "show", "k-imp", "-f", "json"))
+    assert shown["fingerprint"] == imported["fingerprint"]
+    dup = openstack(cloud, "keypair", "create", "--public-key", str(pub), "k-imp", check=False)
+    assert dup.returncode != 0 and "409" in dup.stderr, dup.stderr
+    openstack(cloud, "keypair", "delete", "k-gen", "k-imp")
+    missing = openstack(cloud, "keypair", "show", "k-gen", check=False)
+    assert missing.returncode != 0
+    keys = {k["Name"] for k in as_json(openstack(cloud, "keypair", "list", "-f", "json"))}
+    assert keys == {"demo-key"}, keys
+
+
 def test_bad_credentials_are_refused(cloud):
     done = openstack(cloud, "stack", "list", password="wrong", check=False)
     assert done.returncode != 0
