@@ -35,7 +35,8 @@ OpenStackDriver::OpenStackDriver(std::unique_ptr<http::HttpClient> http, CloudCo
                                          options_.clock ? *options_.clock : real_clock_,
                                          options_.session)),
       heat_(*session_, options_.heat),
-      nova_(*session_, options_.nova) {}
+      nova_(*session_, options_.nova),
+      glance_(*session_) {}
 
 Task<std::string> OpenStackDriver::projectId() { return session_->projectId(); }
 
@@ -116,5 +117,17 @@ Task<Page<Server>> OpenStackDriver::listServersPage(ServerQuery query, PageReque
 Task<Server> OpenStackDriver::getServer(std::string id) { return nova_.get(std::move(id)); }
 
 StatusTask OpenStackDriver::deleteServer(std::string id) { return nova_.remove(std::move(id)); }
+
+Task<Image> OpenStackDriver::findImage(std::string name_or_id) {
+  return glance_.find(std::move(name_or_id));
+}
+
+Task<Flavor> OpenStackDriver::findFlavor(std::string name_or_id) {
+  return nova_.findFlavor(std::move(name_or_id));
+}
+
+Task<Keypair> OpenStackDriver::findKeypair(std::string name) {
+  return nova_.findKeypair(std::move(name));
+}
 
 }  // namespace magnumd::drivers::openstack

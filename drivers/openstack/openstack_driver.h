@@ -1,15 +1,16 @@
-// CloudDriver over real OpenStack APIs: Keystone session, Heat and Nova clients sharing one
-// HTTP client and one token.
+// CloudDriver and CloudLookup over real OpenStack APIs: Keystone session, Heat, Nova and Glance
+// clients sharing one HTTP client and one token.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-
 #include <memory>
 #include <string_view>
 
 #include "drivers/cloud_driver.h"
+#include "drivers/cloud_lookup.h"
 #include "drivers/http/http_client.h"
 #include "drivers/openstack/cloud_config.h"
+#include "drivers/openstack/glance.h"
 #include "drivers/openstack/heat.h"
 #include "drivers/openstack/nova.h"
 #include "drivers/openstack/session.h"
@@ -25,7 +26,7 @@ struct OpenStackDriverOptions {
   int nested_depth = 5;                // how deep explainFailure and markUnhealthy look
 };
 
-class OpenStackDriver final : public CloudDriver {
+class OpenStackDriver final : public CloudDriver, public CloudLookup {
  public:
   // The composition root's entry point: cloud_name from --os-cloud ("" = OS_CLOUD, then OS_*).
   static util::Result<std::unique_ptr<OpenStackDriver>> fromCloud(
@@ -51,6 +52,9 @@ class OpenStackDriver final : public CloudDriver {
   Task<Page<Server>> listServersPage(ServerQuery query, PageRequest page) override;
   Task<Server> getServer(std::string id) override;
   StatusTask deleteServer(std::string id) override;
+  Task<Image> findImage(std::string name_or_id) override;
+  Task<Flavor> findFlavor(std::string name_or_id) override;
+  Task<Keypair> findKeypair(std::string name) override;
 
   Session& session() { return *session_; }
   http::HttpClient& http() { return *http_; }
@@ -67,6 +71,7 @@ class OpenStackDriver final : public CloudDriver {
   std::unique_ptr<Session> session_;
   HeatClient heat_;
   NovaClient nova_;
+  GlanceClient glance_;
 };
 
 }  // namespace magnumd::drivers::openstack

@@ -133,10 +133,12 @@ FakeReply FakeOpenStack::keystone(const Recorded& r) {
       {{"interface": "public", "region_id": "RegionTwo", "url": "{}/heat-two/v1/%(tenant_id)s"}},
       {{"interface": "public", "region_id": "RegionOne", "url": "{}/heat-api/v1/$(project_id)s/"}}]}},
     {{"type": "compute", "name": "nova", "endpoints": [
-      {{"interface": "public", "region_id": "RegionOne", "url": "{}/compute/v2.1"}}]}}
+      {{"interface": "public", "region_id": "RegionOne", "url": "{}/compute/v2.1"}}]}},
+    {{"type": "image", "name": "glance", "endpoints": [
+      {{"interface": "public", "region_id": "RegionOne", "url": "{}/image"}}]}}
   ]}}}})",
       util::formatRfc3339(now + lifetime_), util::formatRfc3339(now), project_id, base, base, base,
-      base, base);
+      base, base, base);
   return {201, body, {{"X-Subject-Token", token}}};
 }
 

@@ -1,6 +1,6 @@
 // A tiny programmable OpenStack for driver tests: Keystone at /identity/v3 issuing tokens with
-// a catalog pointing back at this server, plus per-test routes for Heat and Nova paths. Runs on
-// its own thread so the client under test runs on the test's io_context.
+// a catalog pointing back at this server, plus per-test routes for Heat, Nova and Glance paths.
+// Runs on its own thread so the client under test runs on the test's io_context.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
