@@ -121,7 +121,10 @@ ApiServer::ApiServer(store::Store& store, std::shared_ptr<const Authenticator> a
       store_quota_(registry.gauge("magnumd_store_quota_bytes",
                                   "The store quota (--store-quota-bytes); 0: none.")),
       store_objects_(registry.gauge("magnumd_store_objects", "Objects in the store.")),
-      resources_(store, metrics_, options.quotas, std::move(options.on_write)),
+      cloud_admission_(options.cloud ? std::make_unique<CloudAdmission>(
+                                           store, *options.cloud, clock_, options.cloud_admission)
+                                     : nullptr),
+      resources_(store, metrics_, cloud_admission_.get(), options.quotas, std::move(options.on_write)),
       credentials_(store, options.secrets, registry, std::move(options.on_credential_issued)),
       magnum_(store, resources_, credentials_, options.heartbeat),
       watches_(store, metrics_, options.watch) {

@@ -41,6 +41,10 @@ struct ApiServerOptions {
   const ServiceHeartbeat* heartbeat = nullptr;
   // Validates X-Auth-Token headers with Keystone; null: only bearer tokens are accepted.
   std::shared_ptr<KeystoneAuthenticator> keystone;
+  // The cloud's images, flavors and key pairs, checked on writes (cloud_admission.h); null: API
+  // only, nothing is checked against a cloud.
+  drivers::CloudLookup* cloud = nullptr;
+  CloudAdmissionOptions cloud_admission;
 };
 
 class ApiServer {
@@ -88,6 +92,8 @@ class ApiServer {
   util::Family<util::Gauge>& store_bytes_;
   util::Family<util::Gauge>& store_quota_;
   util::Family<util::Gauge>& store_objects_;
+  util::RealClock clock_;
+  std::unique_ptr<CloudAdmission> cloud_admission_;  // before resources_, which points at it
   ResourceHandlers resources_;
   CredentialHandlers credentials_;
   magnum::MagnumApi magnum_;

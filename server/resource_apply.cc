@@ -129,6 +129,9 @@ asio::awaitable<net::Response> ResourceHandlers::apply(const RequestContext& ctx
       candidate->metadata.managed_fields.clear();
       auto object = admitCreate(std::move(candidate).value());
       if (!object.ok()) co_return errorResponse(ctx, object.error());
+      if (auto cloud = co_await checkCloud(ctx, *object, nullptr); !cloud.ok()) {
+        co_return writeError(ctx, cloud.takeError());
+      }
       auto entries = api::managed::encode(std::move(applied->managers), &touched, now(), {});
       if (!entries.ok()) co_return errorResponse(ctx, entries.error());
       object->metadata.managed_fields = std::move(entries).value();
@@ -148,6 +151,9 @@ asio::awaitable<net::Response> ResourceHandlers::apply(const RequestContext& ctx
     if (!next.ok()) co_return writeError(ctx, next.takeError());
     if (sameOwnedFields(*next, *current) && !applied->fields_changed) {
       co_return objectResponse(ctx, http::status::ok, *current);  // nothing to write
+    }
+    if (auto cloud = co_await checkCloud(ctx, *next, &*current); !cloud.ok()) {
+      co_return writeError(ctx, cloud.takeError());
     }
     auto entries = api::managed::encode(std::move(applied->managers), &touched, now(), {});
     if (!entries.ok()) co_return errorResponse(ctx, entries.error());

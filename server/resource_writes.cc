@@ -250,6 +250,13 @@ util::Result<api::Object> ResourceHandlers::admitCreate(api::Object object) cons
   return object;
 }
 
+asio::awaitable<util::Status> ResourceHandlers::checkCloud(const RequestContext& ctx,
+                                                           const api::Object& next,
+                                                           const api::Object* current) {
+  if (cloud_ == nullptr || ctx.path.status()) co_return util::Status();
+  co_return co_await cloud_->check(next, current);
+}
+
 asio::awaitable<util::Result<api::Object>> ResourceHandlers::createObject(api::Object object,
                                                                           bool dry_run) {
   // Held until the store answered (a dry run only checks).
@@ -272,6 +279,9 @@ asio::awaitable<net::Response> ResourceHandlers::create(const RequestContext& ct
   named.path.name = decoded->metadata.name;
   auto object = admitCreate(std::move(decoded).value());
   if (!object.ok()) co_return errorResponse(named, object.error());
+  if (auto cloud = co_await checkCloud(named, *object, nullptr); !cloud.ok()) {
+    co_return writeError(named, cloud.takeError());
+  }
   auto requested = object->metadata.managed_fields;
   if (auto recorded = recordWrite(named, nullptr, requested, *object); !recorded.ok()) {
     co_return errorResponse(named, recorded.error());
@@ -357,6 +367,9 @@ asio::awaitable<net::Response> ResourceHandlers::replace(const RequestContext& c
   if (!current.ok()) co_return writeError(ctx, current.takeError());
   auto next = admitUpdate(ctx, *current, *candidate);
   if (!next.ok()) co_return writeError(ctx, next.takeError());
+  if (auto cloud = co_await checkCloud(ctx, *next, &*current); !cloud.ok()) {
+    co_return writeError(ctx, cloud.takeError());
+  }
   auto recorded = recordWrite(ctx, &*current, candidate->metadata.managed_fields, *next);
   if (!recorded.ok()) co_return errorResponse(ctx, recorded.error());
   auto stored = co_await writeUpdate(ctx, std::move(next).value(),
@@ -402,6 +415,9 @@ asio::awaitable<net::Response> ResourceHandlers::patch(const RequestContext& ctx
     const bool precondition = expected != current->metadata.resource_version;
     auto next = admitUpdate(ctx, *current, *candidate);
     if (!next.ok()) co_return writeError(ctx, next.takeError());
+    if (auto cloud = co_await checkCloud(ctx, *next, &*current); !cloud.ok()) {
+      co_return writeError(ctx, cloud.takeError());
+    }
     auto recorded = recordWrite(ctx, &*current, candidate->metadata.managed_fields, *next);
     if (!recorded.ok()) co_return errorResponse(ctx, recorded.error());
     auto stored = co_await writeUpdate(ctx, std::move(next).value(), expected, *dry_run);

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "server/project_quotas.h"
+#include "server/cloud_admission.h"
 #include "server/request_context.h"
 #include "server/server_metrics.h"
 #include "server/table.h"
@@ -23,9 +24,15 @@ using WriteObserver = std::function<void(const Identity& who, Verb verb, const a
 
 class ResourceHandlers {
  public:
-  ResourceHandlers(store::Store& store, ServerMetrics& metrics, QuotaDefaults quotas = {},
-                   WriteObserver on_write = {})
-      : store_(store), metrics_(metrics), quotas_(store, quotas), on_write_(std::move(on_write)) {}
+  // `cloud`: admission against the cloud (images, flavors, key pairs); null when magnumd serves
+  // the API without a cloud, and then nothing is checked there.
+  ResourceHandlers(store::Store& store, ServerMetrics& metrics, CloudAdmission* cloud = nullptr,
+                   QuotaDefaults quotas = {}, WriteObserver on_write = {})
+      : store_(store),
+        metrics_(metrics),
+        cloud_(cloud),
+        quotas_(store, quotas),
+        on_write_(std::move(on_write)) {}
 
   // Per-project quotas (project_quotas.h), for Magnum's /v1/quotas and stats.
   ProjectQuotas& quotas() { return quotas_; }
@@ -42,6 +49,10 @@ class ResourceHandlers {
   boost::asio::awaitable<net::Response> apply(const RequestContext& ctx, bool dry_run);
   // The checks and server-set fields of a create; errors already name the object.
   util::Result<api::Object> admitCreate(api::Object object) const;
+  // The cloud half of admission (cloud_admission.h) for a spec write; OK without a cloud.
+  boost::asio::awaitable<util::Status> checkCloud(const RequestContext& ctx,
+                                                  const api::Object& next,
+                                                  const api::Object* current);
   // Stores an admitted new object, or returns it as the store would have made it for dryRun.
   boost::asio::awaitable<util::Result<api::Object>> createObject(api::Object object, bool dry_run);
   // Validates and admits an update of `current` to `candidate`; returns the object to write.
@@ -63,6 +74,7 @@ class ResourceHandlers {
 
   store::Store& store_;
   ServerMetrics& metrics_;
+  CloudAdmission* cloud_ = nullptr;
   ProjectQuotas quotas_;
   WriteObserver on_write_;
 };

@@ -130,6 +130,8 @@ class ApiTest : public ::testing::Test {
   CredentialObserver on_credential_issued_;
   // Validates X-Auth-Token at the next start(); null: Keystone tokens are not accepted.
   std::shared_ptr<KeystoneAuthenticator> keystone_;
+  // The cloud admission checks against (ApiServerOptions::cloud); null: none, as without a cloud.
+  drivers::CloudLookup* cloud_lookup_ = nullptr;
   util::RealClock clock_;
   std::unique_ptr<pki::KeyEncryptionKey> kek_;
   std::unique_ptr<secrets::ClusterSecretStore> secrets_;
