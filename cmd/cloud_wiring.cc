@@ -114,6 +114,7 @@ class CloudComponent final : public Component {
     if (!*driver) return {};  // no cloud configured: API only
     driver_ = std::move(*driver);
     services.keystone = std::make_shared<SessionTokenValidator>(openstack_->session());
+    services.cloud_lookup = openstack_;  // admission checks images, flavors and key pairs
     counting_ = std::make_unique<reconcilers::CountingCloudDriver>(*driver_, &services.metrics);
     call_ = std::make_unique<reconcilers::CloudCall>(services.io, *counting_);
 
@@ -161,7 +162,8 @@ class CloudComponent final : public Component {
 
  private:
   // nullptr (and no error) when neither --dev nor a cloud is configured.
-  util::Result<std::unique_ptr<drivers::CloudDriver>> openDriver(Services& services) {
+  util::Result<std::unique_ptr<drivers::openstack::OpenStackDriver>> openDriver(
+      Services& services) {
     drivers::openstack::CloudConfig config;
     if (services.config.dev && options_.os_cloud.empty()) {
       cloudsim::Options sim_options;
@@ -200,7 +202,7 @@ class CloudComponent final : public Component {
       if (options_.os_cloud.empty() && env.get("OS_CLOUD").empty() && env.get("OS_AUTH_URL").empty()) {
         LOG_WARN("controllers", "no cloud configured (--os-cloud, OS_CLOUD or OS_AUTH_URL): serving the "
                                 "API only, nothing is reconciled");
-        return std::unique_ptr<drivers::CloudDriver>();
+        return std::unique_ptr<drivers::openstack::OpenStackDriver>();
       }
       auto loaded = drivers::openstack::loadCloudConfig(options_.os_cloud, env);
       if (!loaded.ok()) return loaded.takeError();

@@ -228,7 +228,8 @@ util::Result<std::shared_ptr<server::TokenAuthenticator>> Daemon::loadAuthentica
 }
 
 util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authenticator,
-                              std::shared_ptr<server::KeystoneValidator> keystone) {
+                              std::shared_ptr<server::KeystoneValidator> keystone,
+                              drivers::CloudLookup* cloud_lookup) {
   ASSIGN_OR_RETURN(auto listen, parseListen(config_.listen));
   net::ServerOptions options;
   options.address = listen.host;
@@ -241,6 +242,7 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   api_options.watch.bookmark_interval = config_.watch_bookmark_interval;
   api_options.watch.max_streams_per_user = config_.max_watches_per_user;
   api_options.secrets = secrets_.get();
+  api_options.cloud = cloud_lookup;
   char host[256] = {};
   heartbeat_.host = ::gethostname(host, sizeof(host) - 1) == 0 ? host : "localhost";
   heartbeat_.started_at = util::formatRfc3339(std::chrono::system_clock::now());
@@ -346,7 +348,7 @@ util::Status Daemon::start() {
     }
     ++started_components_;
   }
-  return startApi(std::move(authenticator), std::move(services.keystone));
+  return startApi(std::move(authenticator), std::move(services.keystone), services.cloud_lookup);
 }
 
 void Daemon::requestStop() {

@@ -48,6 +48,9 @@ struct Services {
   std::shared_ptr<server::KeystoneValidator> keystone;
   // Told of every write the API accepts (the audit's pending events); add before the API starts.
   std::vector<server::WriteObserver>& api_write_observers;
+  // Set by the component that opens the cloud: what the API's admission looks up there (images,
+  // flavors, key pairs). Stays null without a cloud, and then nothing is checked.
+  drivers::CloudLookup* cloud_lookup = nullptr;
 };
 
 class Component {
@@ -88,7 +91,8 @@ class Daemon {
   util::Status openSecrets();
   util::Result<std::shared_ptr<server::TokenAuthenticator>> loadAuthenticator();
   util::Status startApi(std::shared_ptr<const server::Authenticator> authenticator,
-                        std::shared_ptr<server::KeystoneValidator> keystone);
+                        std::shared_ptr<server::KeystoneValidator> keystone,
+                        drivers::CloudLookup* cloud_lookup);
   void waitForSignal();
   void onSignal(const boost::system::error_code& ec, int number);
   void shutdown();
