@@ -10,6 +10,7 @@ import shutil
 import ssl
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -167,3 +168,58 @@ def test_openstack_coe_finds_magnumd_in_the_catalog_with_a_password_login(coe):
     ns = coe.dev.kubectl("get", "clustertemplates", "-A", "-o",
                          "jsonpath={range .items[?(@.metadata.name=='mine')]}{.metadata.namespace}{end}")
     assert ns.stdout == project, (ns.stdout, project)
+
+
+def magnum_post(coe, path, body):
+    """A raw POST, to read the error's detail: magnumclient prints only an error's title."""
+    context = ssl.create_default_context(cafile=str(coe.dev.data / "ca.crt"))
+    req = urllib.request.Request(coe.dev.proc.url + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"X-Auth-Token": coe.token, "Content-Type": "application/json",
+                                          "OpenStack-API-Version": "container-infra latest"})
+    try:
+        with urllib.request.urlopen(req, timeout=10, context=context) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_templates_and_clusters_are_validated_against_the_cloud(coe):
+    """As Magnum: an image Glance does not hold, or one without os_distro, and a flavor Nova does
+    not know are 400s; a missing key pair is fine on the template but not on the cluster; an image
+    made with `openstack image create --property os_distro=...` is accepted."""
+    base = ["cluster", "template", "create", "--coe", "kubernetes", "--external-network", "public",
+            "--network-driver", "flannel"]
+    missing = coe.run(*base, "t-missing", "--image", "fedora-coreos-99", check=False)
+    assert missing.returncode != 0 and "(HTTP 400)" in missing.stderr, missing.stderr
+    template = {"name": "t-raw", "coe": "kubernetes", "image_id": "fedora-coreos-99",
+                "external_network_id": "public", "flavor_id": "m9.giant"}
+    status, body = magnum_post(coe, "/v1/clustertemplates", template)
+    detail = body["errors"][0]["detail"]
+    assert status == 400, body
+    assert 'spec.image: image "fedora-coreos-99" not found in Glance' in detail, detail
+    assert 'spec.flavor: flavor "m9.giant" not found in Nova' in detail, detail
+
+    # The same cloud's Glance, through the openstack CLI and the clouds.yaml --dev wrote.
+    clouds = coe.dev.data / "clouds.yaml"
+    env = {**coe.env, "OS_CLIENT_CONFIG_FILE": str(clouds)}
+    for name, extra in (("plain-e2e", []), ("coreos-e2e", ["--property", "os_distro=fedora-coreos"])):
+        made = subprocess.run(["openstack", "--os-cloud", "magnumd-dev", "image", "create", name,
+                               "--disk-format", "qcow2", *extra], capture_output=True, text=True,
+                              timeout=120, env=env, stdin=subprocess.DEVNULL)
+        assert made.returncode == 0, made.stderr
+    status, body = magnum_post(coe, "/v1/clustertemplates", {**template, "image_id": "plain-e2e",
+                                                             "flavor_id": "m1.small"})
+    assert status == 400 and "has no os_distro property" in body["errors"][0]["detail"], body
+
+    made = coe.json(*base, "t-later-key", "--image", "coreos-e2e", "--keypair", "later-key")
+    assert made["keypair_id"] == "later-key", made
+    refused = coe.run("cluster", "create", "c-nokey", "--cluster-template", "t-later-key",
+                      "--master-count", "1", "--node-count", "1", check=False)
+    assert refused.returncode != 0 and "(HTTP 400)" in refused.stderr, refused.stderr
+    status, body = magnum_post(coe, "/v1/clusters", {"name": "c-raw", "cluster_template_id": "t-later-key",
+                                                     "master_count": 1, "node_count": 1})
+    assert status == 400, body
+    assert 'key pair "later-key" (from template "t-later-key") not found in Nova' in body["errors"][0]["detail"], body
+    accepted = coe.run("cluster", "create", "c-key", "--cluster-template", "t-later-key",
+                       "--keypair", "demo-key", "--master-count", "1", "--node-count", "1")
+    assert "accepted" in accepted.stdout, accepted.stdout
