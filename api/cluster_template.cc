@@ -84,6 +84,10 @@ const std::vector<std::string_view>& clusterDistros() {
   return kDistros;
 }
 
+const std::vector<std::string_view>& clusterDistrosFor(std::string_view coe) {
+  return distrosFor(coe);
+}
+
 const std::vector<std::string_view>& networkDriversFor(std::string_view coe) {
   static const std::vector<std::string_view> kKubernetes = {"flannel", "calico"};
   static const std::vector<std::string_view> kSwarm = {"docker", "flannel"};

@@ -35,6 +35,8 @@ const std::vector<std::string_view>& serverTypes();
 const std::vector<std::string_view>& networkDrivers();
 const std::vector<std::string_view>& volumeDrivers();
 const std::vector<std::string_view>& clusterDistros();
+// The os_distro values (an image property, spec.clusterDistro) the COE's driver boots.
+const std::vector<std::string_view>& clusterDistrosFor(std::string_view coe);
 const std::vector<std::string_view>& dockerStorageDrivers();
 
 struct ClusterTemplateSpec {

@@ -29,9 +29,9 @@ util::Result<std::vector<CloudAdmission::Ref>> CloudAdmission::refsOf(
   std::vector<Ref> refs;
   if (object.kind == api::Kind::ClusterTemplate) {
     ASSIGN_OR_RETURN(auto t, api::decodeClusterTemplateSpec(object.spec));
-    refs.push_back({What::Image, t.image, "spec.image", ""});
-    refs.push_back({What::Flavor, t.flavor, "spec.flavor", ""});
-    refs.push_back({What::Flavor, t.master_flavor, "spec.masterFlavor", ""});
+    refs.push_back({What::Image, t.image, "spec.image", "", t.coe});
+    refs.push_back({What::Flavor, t.flavor, "spec.flavor", "", ""});
+    refs.push_back({What::Flavor, t.master_flavor, "spec.masterFlavor", "", ""});
     return refs;
   }
   if (object.kind != api::Kind::Cluster) return refs;
@@ -42,12 +42,12 @@ util::Result<std::vector<CloudAdmission::Ref>> CloudAdmission::refsOf(
   ASSIGN_OR_RETURN(auto t, api::decodeClusterTemplateSpec(stored->spec));
   const auto config = api::resolveCluster(t, c);
   const std::string from = fmt::format(" (from template \"{}\")", ref.name);
-  refs.push_back({What::Image, config.image, "spec.clusterTemplate", from});
-  refs.push_back({What::Flavor, config.flavor, "spec.flavor", c.flavor ? "" : from});
+  refs.push_back({What::Image, config.image, "spec.clusterTemplate", from, t.coe});
+  refs.push_back({What::Flavor, config.flavor, "spec.flavor", c.flavor ? "" : from, ""});
   refs.push_back(
-      {What::Flavor, config.master_flavor, "spec.masterFlavor", c.master_flavor ? "" : from});
+      {What::Flavor, config.master_flavor, "spec.masterFlavor", c.master_flavor ? "" : from, ""});
   if (config.keypair)
-    refs.push_back({What::Keypair, *config.keypair, "spec.keypair", c.keypair ? "" : from});
+    refs.push_back({What::Keypair, *config.keypair, "spec.keypair", c.keypair ? "" : from, ""});
   return refs;
 }
 
@@ -109,11 +109,23 @@ util::Status CloudAdmission::judge(const Ref& ref, const util::Result<Cached>& f
   }
   if (ref.what == What::Image && found->os_distro.empty()) {
     // Magnum: OSDistroFieldNotFound (400); the property decides which driver boots the image.
-    causes.push_back({ref.field, fmt::format("image \"{}\"{} has no os_distro property, which "
-                                             "decides the driver; set one of {}, e.g. `openstack "
-                                             "image set --property os_distro=fedora-coreos {}`",
-                                             ref.value, ref.origin,
-                                             fmt::join(api::clusterDistros(), ", "), ref.value)});
+    causes.push_back(
+        {ref.field, fmt::format("image \"{}\"{} has no os_distro property, which "
+                                "decides the driver; set one of {}, e.g. `openstack "
+                                "image set --property os_distro=fedora-coreos {}`",
+                                ref.value, ref.origin,
+                                fmt::join(api::clusterDistrosFor(ref.coe), ", "), ref.value)});
+    return {};
+  }
+  const auto& bootable = api::clusterDistrosFor(ref.coe);
+  if (ref.what == What::Image &&
+      std::find(bootable.begin(), bootable.end(), found->os_distro) == bootable.end()) {
+    // Magnum: ClusterTypeNotSupported (400): no driver for (vm, os_distro, coe).
+    causes.push_back(
+        {ref.field,
+         fmt::format("image \"{}\"{} has os_distro \"{}\", which the {} driver "
+                     "does not boot; valid: {}",
+                     ref.value, ref.origin, found->os_distro, ref.coe, fmt::join(bootable, ", "))});
   }
   return {};
 }

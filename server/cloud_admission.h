@@ -46,6 +46,7 @@ class CloudAdmission {
     std::string value;
     std::string field;   // spec.image, spec.flavor, ...
     std::string origin;  // "" or ` (from template "t")`
+    std::string coe;     // for an image: whose driver must boot its os_distro
   };
   struct Cached {
     util::Status status;

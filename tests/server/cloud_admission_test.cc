@@ -47,6 +47,15 @@ TEST_F(CloudAdmissionTest, TemplateImageMustExistAndCarryAnOsDistro) {
   EXPECT_EQ(no_distro.code, 422u);
   EXPECT_NE(no_distro.body.find("has no os_distro property"), std::string::npos) << no_distro.body;
 
+  cloud.addImage("jammy", "ubuntu");
+  Reply ubuntu =
+      call(http::verb::post, kTemplates, templateWith("t4", R"("image":"jammy")"), kMemberA);
+  EXPECT_EQ(ubuntu.code, 422u);
+  EXPECT_NE(
+      ubuntu.body.find(R"(has os_distro \"ubuntu\", which the kubernetes driver does not boot)"),
+      std::string::npos)
+      << ubuntu.body;
+
   // Magnum's API answers the same refusals with 400 (ImageNotFound, OSDistroFieldNotFound).
   Reply magnum_missing = magnum(http::verb::post, "/v1/clustertemplates",
                                 R"({"name":"m1","image_id":"fedora-coreos-99","coe":"kubernetes",)"
