@@ -114,11 +114,16 @@ net::Response errorResponse(const util::Error& error, const Microversion* versio
   entry.AddMember("request_id", "", a);
   entry.AddMember("code", status >= http::status::internal_server_error ? "server" : "client", a);
   entry.AddMember("status", static_cast<int>(status), a);
-  entry.AddMember("title", Json(titleOf(status), a), a);
+  // As Magnum's ParsableErrorMiddleware: the title is the message's first sentence (what
+  // `openstack coe` prints), the detail the whole message.
+  std::string_view first = error.message;
+  first = first.substr(0, first.find('.'));
+  entry.AddMember("title", first.empty() ? Json(titleOf(status), a) : util::str(first, a), a);
   entry.AddMember("detail", util::str(error.message, a), a);
   entry.AddMember("links", Json(rapidjson::kArrayType), a);
   if (error.code == ErrorCode::NotAcceptable) {
     entry["code"] = "magnum.microversion-unsupported";
+    entry["title"] = "Requested microversion is unsupported";
     entry.AddMember("min_version", util::str(kMinVersion.str(), a), a);
     entry.AddMember("max_version", util::str(kMaxVersion.str(), a), a);
   }

@@ -130,6 +130,7 @@ def test_openstack_coe_drives_clusters_that_kubectl_sees(coe):
     # ClusterTemplateReferenced; the client prints the title and code, and exits 0).
     refused = coe.run("cluster", "template", "delete", "k8s-coe")
     assert "failed" in refused.stdout and "400" in refused.stdout, refused
+    assert "referenced by one or multiple clusters" in refused.stdout, refused  # the title
     assert "k8s-coe" in [t["name"] for t in coe.json("cluster", "template", "list")]
 
     coe.run("cluster", "delete", "coe-prod")

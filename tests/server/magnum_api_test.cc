@@ -238,7 +238,7 @@ TEST_F(MagnumApiTest, DeletesGoThroughTheSameRules) {
   Reply missing = magnum(http::verb::get, "/v1/clusters/nope");
   EXPECT_EQ(missing.code, 404u);
   EXPECT_EQ(missing.str("/errors/0/code"), "client");
-  EXPECT_EQ(missing.str("/errors/0/title"), "Not Found");
+  EXPECT_EQ(missing.str("/errors/0/title"), "Cluster nope could not be found");  // Magnum's
 }
 
 TEST_F(MagnumApiTest, NodeGroupsAreListedPerClusterFromOneNine) {
