@@ -211,7 +211,7 @@ class CloudComponent final : public Component {
     auto driver = drivers::openstack::OpenStackDriver::create(services.io.get_executor(), std::move(config));
     if (!driver.ok()) return driver.takeError();
     openstack_ = driver->get();
-    return std::unique_ptr<drivers::CloudDriver>(std::move(*driver));
+    return std::move(*driver);
   }
 
   // Each Kubernetes cluster's own API, through one outbound HTTP client with short deadlines and
