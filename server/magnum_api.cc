@@ -45,35 +45,12 @@ const char* titleOf(http::status status) {
   }
 }
 
+// /apis' status for the error, except that Magnum answers invalid input with 400, not 422/415.
 http::status statusOf(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::BadRequest:
-    case ErrorCode::Invalid:
-    case ErrorCode::UnsupportedMediaType:
-      return http::status::bad_request;
-    case ErrorCode::Unauthorized:
-      return http::status::unauthorized;
-    case ErrorCode::Forbidden:
-      return http::status::forbidden;
-    case ErrorCode::NotFound:
-      return http::status::not_found;
-    case ErrorCode::MethodNotAllowed:
-      return http::status::method_not_allowed;
-    case ErrorCode::NotAcceptable:
-      return http::status::not_acceptable;
-    case ErrorCode::AlreadyExists:
-    case ErrorCode::Conflict:
-      return http::status::conflict;
-    case ErrorCode::TooLarge:
-      return http::status::payload_too_large;
-    case ErrorCode::TooManyRequests:
-      return http::status::too_many_requests;
-    case ErrorCode::Unavailable:
-    case ErrorCode::Timeout:
-      return http::status::service_unavailable;
-    default:
-      return http::status::internal_server_error;
+  if (code == ErrorCode::Invalid || code == ErrorCode::UnsupportedMediaType) {
+    return http::status::bad_request;
   }
+  return static_cast<http::status>(util::httpCodeOf(code));
 }
 
 bool looksLikeUuid(std::string_view s) {

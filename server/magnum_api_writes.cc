@@ -24,33 +24,16 @@ using util::makeError;
 
 constexpr Microversion kZeroNodes{1, 10};
 
+// The error code /apis answered with: the first whose HTTP code is `status` (util::httpCodeOf is
+// the one table of both directions).
 ErrorCode codeOf(unsigned status) {
-  switch (status) {
-    case 400:
-      return ErrorCode::BadRequest;
-    case 401:
-      return ErrorCode::Unauthorized;
-    case 403:
-      return ErrorCode::Forbidden;
-    case 404:
-      return ErrorCode::NotFound;
-    case 409:
-      return ErrorCode::Conflict;
-    case 413:
-      return ErrorCode::TooLarge;
-    case 415:
-      return ErrorCode::UnsupportedMediaType;
-    case 422:
-      return ErrorCode::Invalid;
-    case 429:
-      return ErrorCode::TooManyRequests;
-    case 503:
-      return ErrorCode::Unavailable;
-    case 504:
-      return ErrorCode::Timeout;
-    default:
-      return ErrorCode::Internal;
+  for (int c = static_cast<int>(ErrorCode::BadRequest); c <= static_cast<int>(ErrorCode::Timeout);
+       ++c) {
+    if (util::httpCodeOf(static_cast<ErrorCode>(c)) == static_cast<int>(status)) {
+      return static_cast<ErrorCode>(c);
+    }
   }
+  return ErrorCode::Internal;
 }
 
 util::Result<util::JsonDoc> parseBody(const Call& call) {
@@ -64,12 +47,11 @@ util::Result<util::JsonDoc> parseBody(const Call& call) {
 
 std::string uuidBody(const std::string& uid) { return fmt::format(R"({{"uuid":"{}"}})", uid); }
 
-net::Response accepted(const Call& call, const std::string& uid) {
+net::Response accepted(const std::string& uid) {
   net::Response res{http::status::accepted, 11};
   res.set(http::field::content_type, "application/json");
   res.body() = uuidBody(uid);
   res.prepare_payload();
-  (void)call;
   return res;
 }
 
@@ -329,7 +311,7 @@ asio::awaitable<net::Response> MagnumApi::createCluster(Call& call) {
   auto created =
       co_await write(call, Verb::Create, path, api::encodeObject(object), "application/json");
   if (!created.ok()) co_return errorResponse(created.error(), &call.version);
-  co_return accepted(call, created->metadata.uid);
+  co_return accepted(created->metadata.uid);
 }
 
 asio::awaitable<net::Response> MagnumApi::createNodeGroup(Call& call, const api::Object& cluster) {
@@ -519,14 +501,14 @@ asio::awaitable<net::Response> MagnumApi::patchObject(Call& call, const api::Obj
     res.result(http::status::accepted);
     co_return res;
   }
-  co_return accepted(call, object.metadata.uid);
+  co_return accepted(object.metadata.uid);
 }
 
 asio::awaitable<net::Response> MagnumApi::remove(Call& call, const api::Object& object) {
   ResourcePath path{object.kind, object.metadata.namespace_, object.metadata.name};
   auto removed = co_await write(call, Verb::Delete, path, "", "application/json");
   if (!removed.ok() && object.kind == api::Kind::ClusterTemplate &&
-      removed.error().code == ErrorCode::Conflict) {
+      util::httpCodeOf(removed.error().code) == 409) {
     // Magnum's ClusterTemplateReferenced is a 400 (magnum/common/exception.py).
     co_return errorResponse(
         makeError(ErrorCode::BadRequest, fmt::format("ClusterTemplate {} is referenced by one or "
@@ -591,7 +573,7 @@ asio::awaitable<net::Response> MagnumApi::resize(Call& call, const api::Object& 
                                   "application/merge-patch+json");
     if (!updated.ok()) co_return errorResponse(updated.error(), &call.version);
   }
-  co_return accepted(call, cluster.metadata.uid);
+  co_return accepted(cluster.metadata.uid);
 }
 
 asio::awaitable<net::Response> MagnumApi::upgrade(Call& call, const api::Object& cluster) {
@@ -634,7 +616,7 @@ asio::awaitable<net::Response> MagnumApi::upgrade(Call& call, const api::Object&
   auto updated = co_await write(call, Verb::Patch, path, mergePatch("spec", spec),
                                 "application/merge-patch+json");
   if (!updated.ok()) co_return errorResponse(updated.error(), &call.version);
-  co_return accepted(call, cluster.metadata.uid);
+  co_return accepted(cluster.metadata.uid);
 }
 
 }  // namespace magnumd::server::magnum
