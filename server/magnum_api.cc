@@ -274,29 +274,6 @@ net::Response MagnumApi::v1Root(const Call& call) const {
   return call.json(http::status::ok, doc);
 }
 
-std::optional<api::Object> MagnumApi::parentOf(const api::Object& object) const {
-  auto spec = util::parseJson(object.spec);
-  if (!spec.ok()) return std::nullopt;
-  if (object.kind == api::Kind::Cluster) {
-    auto ref = util::stringMember(*spec, "clusterTemplate");
-    if (!ref) return std::nullopt;
-    size_t slash = ref->find('/');
-    api::ObjectKey key{
-        api::Kind::ClusterTemplate,
-        slash == std::string::npos ? object.metadata.namespace_ : ref->substr(0, slash),
-        slash == std::string::npos ? *ref : ref->substr(slash + 1)};
-    auto found = store_.get(key);
-    return found.ok() ? std::optional(std::move(found).value()) : std::nullopt;
-  }
-  if (object.kind == api::Kind::NodeGroup) {
-    auto cluster = util::stringMember(*spec, "cluster");
-    if (!cluster) return std::nullopt;
-    auto found = store_.get({api::Kind::Cluster, object.metadata.namespace_, *cluster});
-    return found.ok() ? std::optional(std::move(found).value()) : std::nullopt;
-  }
-  return std::nullopt;
-}
-
 util::Result<api::Object> MagnumApi::find(const Call& call, api::Kind kind, std::string_view ident,
                                           const std::string& cluster_name) const {
   const std::string& ns = call.project();
@@ -358,18 +335,6 @@ util::Result<api::Object> MagnumApi::find(const Call& call, api::Kind kind, std:
   return makeError(ErrorCode::NotFound, fmt::format("{} {} could not be found.", singular, ident));
 }
 
-net::Response MagnumApi::show(Call& call, const api::Object& object) {
-  if (auto allowed =
-          call.authorize(Verb::Get, object.kind, object.metadata.name, object.metadata.namespace_);
-      !allowed.ok()) {
-    return errorResponse(allowed.error());
-  }
-  Call::Doc doc;
-  ViewContext view = call.view(true, [this](const api::Object& o) { return parentOf(o); });
-  renderObject(object, view, doc, doc.GetAllocator());
-  return call.json(http::status::ok, doc);
-}
-
 net::Response MagnumApi::list(Call& call, api::Kind kind, bool detail, const api::Object* cluster) {
   const std::string cluster_name = cluster ? cluster->metadata.name : std::string();
   if (auto allowed = call.authorize(Verb::List, kind, "", call.project()); !allowed.ok()) {
@@ -396,32 +361,19 @@ net::Response MagnumApi::list(Call& call, api::Kind kind, bool detail, const api
   }
   auto page = call.page(items, *paging);
   if (!page.ok()) return errorResponse(page.error());
-  Call::Doc doc;
-  auto& a = doc.GetAllocator();
-  ViewContext view = call.view(detail, [this](const api::Object& o) { return parentOf(o); });
-  Json array(rapidjson::kArrayType);
-  for (const api::Object* o : page->items) {
-    Json one;
-    renderObject(*o, view, one, a);
-    array.PushBack(one, a);
-  }
-  doc.SetObject();
   std::string plural =
       kind == api::Kind::NodeGroup ? "nodegroups" : std::string(api::kindInfo(kind).plural);
-  doc.AddMember(util::str(plural, a), array, a);
+  std::string next;
   if (!page->next_marker.empty()) {
     std::string base =
         cluster ? fmt::format("{}/v1/clusters/{}/nodegroups", call.base_url, cluster->metadata.uid)
                 : fmt::format("{}/v1/{}", call.base_url, plural);
     if (detail) base += "/detail";
-    doc.AddMember(
-        "next",
-        util::str(fmt::format("{}?limit={}&sort_key={}&sort_dir={}&marker={}", base, paging->limit,
-                              paging->sort_key, paging->sort_dir, page->next_marker),
-                  a),
-        a);
+    next = fmt::format("{}?limit={}&sort_key={}&sort_dir={}&marker={}", base, paging->limit,
+                       paging->sort_key, paging->sort_dir, page->next_marker);
   }
-  return call.json(http::status::ok, doc);
+  return call.json(http::status::ok,
+                   listBody(plural, page->items, call.view(detail, nullptr), next));
 }
 
 }  // namespace magnumd::server::magnum

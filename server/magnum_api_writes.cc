@@ -391,7 +391,7 @@ asio::awaitable<net::Response> MagnumApi::patchObject(Call& call, const api::Obj
     co_return errorResponse(ok.error(), &call.version);
   }
   util::JsonDoc before, after;
-  ViewContext view = call.view(true, [this](const api::Object& o) { return parentOf(o); });
+  ViewContext view = call.view(true, parentLookup());
   renderObject(object, view, before, before.GetAllocator());
   after.CopyFrom(before, after.GetAllocator());
   if (auto ok = applyJsonPatch(after, *patch, after.GetAllocator()); !ok.ok()) {
@@ -593,7 +593,7 @@ asio::awaitable<net::Response> MagnumApi::upgrade(Call& call, const api::Object&
     co_return errorResponse(makeError(ErrorCode::BadRequest, "max_batch_size must be at least 1"),
                             &call.version);
   }
-  std::optional<api::Object> current = parentOf(cluster);
+  std::shared_ptr<const api::Object> current = parentOf(cluster);
   if (auto group = util::stringMember(*body, "nodegroup");
       group && *group != api::kDefaultWorkerNodeGroup && *group != api::kDefaultMasterNodeGroup &&
       (!current || current->metadata.uid != tmpl->metadata.uid)) {

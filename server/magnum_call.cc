@@ -49,9 +49,8 @@ util::Status Call::authorize(Verb verb, api::Kind kind, const std::string& name,
   return server::authorize(*identity, verb, path);
 }
 
-ViewContext Call::view(bool detail,
-                       std::function<std::optional<api::Object>(const api::Object&)> parent) const {
-  return ViewContext{base_url, version, detail, std::move(parent)};
+ViewContext Call::view(bool detail, ViewContext::ParentLookup parent) const {
+  return ViewContext{base_url, version, detail, std::move(parent), {}};
 }
 
 std::string_view Call::query(std::string_view name) const {
@@ -96,11 +95,16 @@ util::Result<Paging> Call::paging(int64_t max_limit) const {
 
 util::Result<Page> Call::page(std::vector<const api::Object*>& items, const Paging& paging) const {
   const bool desc = paging.sort_dir == "desc";
-  std::stable_sort(items.begin(), items.end(), [&](const api::Object* a, const api::Object* b) {
-    auto ka = std::pair(sortValue(*a, paging.sort_key), a->metadata.uid);
-    auto kb = std::pair(sortValue(*b, paging.sort_key), b->metadata.uid);
-    return desc ? kb < ka : ka < kb;
+  // Each key computed once (a name is read from an annotation, times are strings).
+  std::vector<std::pair<std::string, const api::Object*>> keyed;
+  keyed.reserve(items.size());
+  for (const api::Object* o : items) keyed.emplace_back(sortValue(*o, paging.sort_key), o);
+  std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
+    int c = a.first.compare(b.first);
+    if (c == 0) c = a.second->metadata.uid.compare(b.second->metadata.uid);
+    return desc ? c > 0 : c < 0;
   });
+  for (size_t i = 0; i < keyed.size(); ++i) items[i] = keyed[i].second;
   size_t start = 0;
   if (!paging.marker.empty()) {
     auto it = std::find_if(items.begin(), items.end(),
@@ -123,9 +127,13 @@ util::Result<Page> Call::page(std::vector<const api::Object*>& items, const Pagi
 }
 
 net::Response Call::json(http::status status, const util::Json& body) const {
+  return json(status, util::toJson(body));
+}
+
+net::Response Call::json(http::status status, std::string body) const {
   net::Response res{status, 11};
   res.set(http::field::content_type, "application/json");
-  res.body() = util::toJson(body);
+  res.body() = std::move(body);
   res.prepare_payload();
   return res;
 }

@@ -46,8 +46,7 @@ struct Call {
   bool canSee(const api::Object& object) const;
   util::Status authorize(Verb verb, api::Kind kind, const std::string& name,
                          const std::string& namespace_, bool status = false) const;
-  ViewContext view(bool detail,
-                   std::function<std::optional<api::Object>(const api::Object&)> parent) const;
+  ViewContext view(bool detail, ViewContext::ParentLookup parent) const;
   std::string_view query(std::string_view name) const;
 
   util::Result<Paging> paging(int64_t max_limit) const;
@@ -55,6 +54,8 @@ struct Call {
   util::Result<Page> page(std::vector<const api::Object*>& items, const Paging& paging) const;
 
   net::Response json(net::http::status status, const util::Json& body) const;
+  // `body` is JSON already.
+  net::Response json(net::http::status status, std::string body) const;
   net::Response methodNotAllowed() const;
   net::Response notFound(std::string_view rest) const;
   // 406: the method exists from `needed` on (magnum/api/controllers/base.py's message).

@@ -181,9 +181,17 @@ void addLabelsDiff(Json& out, const Json* labels, const Json* parent_labels, Jso
 
 void renderCluster(const api::Object& object, const Parsed& p, const ViewContext& ctx, Json& out,
                    JsonAlloc& alloc) {
-  std::optional<api::Object> parent = ctx.parent ? ctx.parent(object) : std::nullopt;
-  std::optional<Parsed> tp;
-  if (parent) tp = parse(*parent);
+  std::shared_ptr<const api::Object> parent = ctx.parent ? ctx.parent(object, p.spec) : nullptr;
+  const Json* template_spec = nullptr;
+  if (parent) {
+    auto& parsed = ctx.parent_specs[parent->metadata.uid];
+    if (!parsed) {
+      parsed = std::make_unique<util::JsonDoc>();
+      parsed->Parse(parent->spec.data(), parent->spec.size());
+      if (!parsed->IsObject()) parsed->SetObject();
+    }
+    template_spec = parsed.get();
+  }
   addString(out, "cluster_template_id", parent ? parent->metadata.uid : "", alloc);
   for (const Field& f : kClusterFields) {
     if (!ctx.detail && !f.list) continue;
@@ -191,7 +199,9 @@ void renderCluster(const api::Object& object, const Parsed& p, const ViewContext
     // Summed over every worker group once observed (status), the default group's before then.
     if (f.magnum == "node_count" && at(p, "status.nodeCount")) value = at(p, "status.nodeCount");
     for (auto [name, path] : kInheritedFromTemplate) {
-      if (!value && tp && name == f.magnum) value = at(*tp, path);
+      if (!value && template_spec && name == f.magnum) {
+        value = util::member(*template_spec, path.substr(5));  // "spec.x"
+      }
     }
     add(out, f.magnum, copyOrNull(value, alloc), alloc);
   }
@@ -200,7 +210,8 @@ void renderCluster(const api::Object& object, const Parsed& p, const ViewContext
       copyOrNull(stack && stack->IsString() && stack->GetStringLength() ? stack : nullptr, alloc),
       alloc);
   if (!ctx.detail) return;
-  addLabelsDiff(out, at(p, "spec.labels"), tp ? at(*tp, "spec.labels") : nullptr, alloc);
+  addLabelsDiff(out, at(p, "spec.labels"),
+                template_spec ? util::member(*template_spec, "labels") : nullptr, alloc);
   const Json* phase = at(p, "status.phase");
   bool failed = false;
   for (std::string_view s : kFailedStatuses) {
@@ -211,7 +222,7 @@ void renderCluster(const api::Object& object, const Parsed& p, const ViewContext
 
 void renderNodeGroup(const api::Object& object, const Parsed& p, const ViewContext& ctx, Json& out,
                      JsonAlloc& alloc) {
-  std::optional<api::Object> cluster = ctx.parent ? ctx.parent(object) : std::nullopt;
+  std::shared_ptr<const api::Object> cluster = ctx.parent ? ctx.parent(object, p.spec) : nullptr;
   for (const Field& f : kNodeGroupFields) {
     if (!ctx.detail && !f.list) continue;
     add(out, f.magnum, copyOrNull(at(p, f.path), alloc), alloc);
@@ -306,7 +317,7 @@ void renderObject(const api::Object& object, const ViewContext& ctx, Json& out, 
   addString(out, "name", magnumName(object), alloc);
   std::string_view plural = api::kindInfo(object.kind).plural;
   if (object.kind == api::Kind::NodeGroup) {
-    std::optional<api::Object> cluster = ctx.parent ? ctx.parent(object) : std::nullopt;
+    std::shared_ptr<const api::Object> cluster = ctx.parent ? ctx.parent(object, p.spec) : nullptr;
     addLinks(out, ctx,
              fmt::format("clusters/{}/nodegroups/{}", cluster ? cluster->metadata.uid : "",
                          object.metadata.uid),

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -37,8 +39,13 @@ struct ViewContext {
   std::string base_url;  // "http://127.0.0.1:9511", for links
   Microversion version;
   bool detail = true;  // false: the non-detailed list view
-  // The uid and labels of the cluster's template (clusters), or the cluster's (node groups).
-  std::function<std::optional<api::Object>(const api::Object&)> parent;
+  // The cluster's template (clusters), or the cluster (node groups); null when missing. `spec`
+  // is the object's spec, already parsed.
+  using ParentLookup =
+      std::function<std::shared_ptr<const api::Object>(const api::Object&, const util::Json& spec)>;
+  ParentLookup parent;
+  // Templates' specs parsed once per view (a list renders many clusters of few templates).
+  mutable std::map<std::string, std::unique_ptr<util::JsonDoc>> parent_specs;
 };
 
 // The Magnum JSON of one object.

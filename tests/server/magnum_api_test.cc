@@ -184,6 +184,50 @@ TEST_F(MagnumApiTest, ClusterPatchChangesOnlyWhatMagnumAllows) {
   EXPECT_EQ(op.code, 400u);
 }
 
+// Renderings are cached per version of the object and of its template (magnum_render_cache.h):
+// every change to either shows in the next show and list, in every variant of the view.
+TEST_F(MagnumApiTest, ShowsAndListsFollowEveryChangeOfAClusterAndItsTemplate) {
+  std::string tmpl = createMagnumTemplate("k8s");
+  createMagnumCluster("prod", tmpl);
+  auto shown = [&](const std::string& target, const char* pointer) {
+    Reply r = magnum(http::verb::get, target);
+    EXPECT_EQ(r.code, 200u) << r.body;
+    return r.str(pointer);
+  };
+  for (int round = 0; round < 2; ++round) {  // the second round reads what the first cached
+    EXPECT_EQ(shown("/v1/clusters/prod", "/node_count"), "2");
+    EXPECT_EQ(shown("/v1/clusters", "/clusters/0/node_count"), "2");
+    EXPECT_EQ(shown("/v1/clusters/detail", "/clusters/0/labels/kube_tag"), "v1.32.1");
+  }
+  ASSERT_EQ(call(http::verb::patch, fmt::format("{}/namespaces/team-a/clusters/prod", kBase),
+                 R"({"spec":{"nodeCount":4}})", kAdmin, "application/merge-patch+json")
+                .code,
+            200u);
+  EXPECT_EQ(shown("/v1/clusters/prod", "/node_count"), "4");
+  EXPECT_EQ(shown("/v1/clusters", "/clusters/0/node_count"), "4");
+  EXPECT_EQ(shown("/v1/clusters/detail", "/clusters/0/node_count"), "4");
+
+  // Pointed at another template (an upgrade), the cluster shows that template's labels.
+  createMagnumTemplate("k8s-v2");
+  ASSERT_EQ(
+      call(http::verb::patch, fmt::format("{}/namespaces/team-a/clustertemplates/k8s-v2", kBase),
+           R"({"spec":{"labels":{"kube_tag":"v1.32.2"}}})", kAdmin, "application/merge-patch+json")
+          .code,
+      200u);
+  Reply upgraded = magnum(http::verb::post, "/v1/clusters/prod/actions/upgrade",
+                          R"({"cluster_template":"k8s-v2"})");
+  ASSERT_EQ(upgraded.code, 202u) << upgraded.body;
+  EXPECT_EQ(shown("/v1/clusters/detail", "/clusters/0/labels/kube_tag"), "v1.32.2");
+  EXPECT_EQ(shown("/v1/clusters/prod", "/labels/kube_tag"), "v1.32.2");
+
+  // Another microversion is another rendering: stack_id before 1.13, cluster_id from it.
+  Reply old = magnum(http::verb::get, "/v1/clusters", {}, kMemberA, "container-infra 1.12");
+  EXPECT_TRUE(old.json["clusters"][0].HasMember("stack_id")) << old.body;
+  Reply now = magnum(http::verb::get, "/v1/clusters");
+  EXPECT_TRUE(now.json["clusters"][0].HasMember("cluster_id")) << now.body;
+  EXPECT_FALSE(now.json["clusters"][0].HasMember("stack_id"));
+}
+
 TEST_F(MagnumApiTest, ResizeAndUpgradeNeedTheirMicroversions) {
   std::string tmpl = createMagnumTemplate("k8s");
   std::string v2 = createMagnumTemplate("k8s-v2");
