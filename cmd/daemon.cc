@@ -29,28 +29,14 @@ using util::makeError;
 
 namespace {
 
-// Clang 16 miscompiles coroutines that resume on another thread than the one they suspended on,
-// once optimising: the smallest Beast coroutine server (bench/api/ceiling_server: one io_context
-// on two threads, a strand per connection) aborts within seconds under 64 connections when built
-// by Clang 16 at -O1 or -O2 (Beast's "two reads in flight" assertion, heap corruption, a null
-// frame resumed), and serves the same load without an error when built by GCC 12, or by Clang 16
-// at -O0 (LLVM issues of this kind: #63022, #65018, #72006, fixed in later releases). So a Clang
-// 16 build runs its coroutines on one I/O thread; store commits, reconciles and key generation
-// have threads of their own, and one I/O thread serves about 50,000 GETs/s
-// (docs/benchmarks.md).
-#if defined(__clang__) && __clang_major__ < 17 && defined(__OPTIMIZE__)
-constexpr unsigned kMaxIoThreads = 1;
-constexpr char kIoThreadsLimitReason[] =
-    "Clang 16 miscompiles coroutines that resume on another thread";
-#else
+// Each I/O thread runs an io_context of its own, and connections are dealt to them in turn: a
+// connection's coroutines then never resume on another thread than the one they suspended on.
+// Clang 16 miscompiles coroutines that do, once optimising: the smallest Beast coroutine server
+// (bench/api/ceiling_server: one io_context on two threads, a strand per connection) aborts
+// within seconds under 64 connections when built by Clang 16 at -O1 or -O2 (Beast's "two reads in
+// flight" assertion, heap corruption, a null frame resumed; LLVM issues of this kind: #63022,
+// #65018, #72006, fixed in later releases), and serves the same load with a context per thread.
 constexpr unsigned kMaxIoThreads = 256;
-constexpr char kIoThreadsLimitReason[] = "the limit";
-#endif
-#if defined(__clang__)
-constexpr char kCompiler[] = "built by Clang " __clang_version__;
-#else
-constexpr char kCompiler[] = "built by GCC " __VERSION__;
-#endif
 
 // --max-connections under this process's file-descriptor limit (see connectionCap).
 size_t connectionLimit(size_t requested) {
@@ -280,21 +266,21 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
     };
   }
   api_ = std::make_unique<server::ApiServer>(*store_, std::move(authenticator), metrics_, api_options);
+  unsigned threads = config_.io_threads > 0 ? config_.io_threads
+                                            : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min(threads, kMaxIoThreads);
+  options.session_contexts.push_back(io_.get());
+  for (unsigned i = 1; i < threads; ++i) {
+    auto& context = session_ios_.emplace_back(std::make_unique<IoContext>());
+    session_work_.push_back(asio::make_work_guard(*context));
+    options.session_contexts.push_back(context.get());
+  }
   http_ = std::make_unique<net::HttpServer>(*io_, options, api_->handler(),
                                             &server::ApiServer::transportError);
   RETURN_IF_ERROR(http_->start());
   RETURN_IF_ERROR(writeDevClientConfig(http_->port()));
-  unsigned threads = config_.io_threads > 0 ? config_.io_threads
-                                            : std::max(1u, std::thread::hardware_concurrency());
-  if (threads > kMaxIoThreads) {
-    if (config_.io_threads > 0) {
-      LOG_WARN("magnumd",
-               "--io-threads {}: this build runs its coroutines on {} I/O thread(s) ({}): {}",
-               config_.io_threads, kMaxIoThreads, kCompiler, kIoThreadsLimitReason);
-    }
-    threads = kMaxIoThreads;
-  }
-  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { io_->run(); });
+  threads_.emplace_back([this] { io_->run(); });
+  for (auto& context : session_ios_) threads_.emplace_back([&context] { context->run(); });
   api_->setReady(true);
   LOG_INFO("magnumd", "serving the API on {}://{}:{} with {} I/O thread(s), at most {} connections",
            options.tls ? "https" : "http", options.address, http_->port(), threads,
@@ -406,6 +392,8 @@ void Daemon::shutdown() {
   while (started_components_ > 0) components_[--started_components_]->stop();
   if (api_events_) api_events_->stop(std::chrono::seconds(1));
   if (io_) io_->stop();
+  session_work_.clear();
+  for (auto& context : session_ios_) context->stop();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
   // No coroutine runs any more, so no write can be submitted; the store answers those in flight
@@ -418,9 +406,11 @@ void Daemon::shutdown() {
   // the API and the components they point into still exist; then those components, whose
   // sockets and timers still need the context's services; then the context.
   if (io_) io_->shutdownServices();
+  for (auto& context : session_ios_) context->shutdownServices();
   api_.reset();
   api_events_.reset();
   components_.clear();
+  session_ios_.clear();
   io_.reset();
   secrets_.reset();
   if (store_) {

@@ -9,10 +9,10 @@
 // Reconcilers, the controller manager and the embedded cloudsim plug in as Components.
 #pragma once
 
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-
-#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -23,13 +23,13 @@
 
 #include "cmd/config.h"
 #include "cmd/dev_mode.h"
+#include "controller/event_recorder.h"
 #include "net/http_server.h"
-#include "server/api_server.h"
 #include "pki/kek.h"
 #include "secrets/cluster_secrets.h"
+#include "server/api_server.h"
 #include "server/auth.h"
 #include "server/keystone_auth.h"
-#include "controller/event_recorder.h"
 #include "store/store.h"
 #include "util/metrics.h"
 
@@ -122,6 +122,10 @@ class Daemon {
     void shutdownServices() { shutdown(); }
   };
   std::unique_ptr<IoContext> io_;
+  // The other I/O threads' contexts, one thread each (io_ is the first I/O thread's).
+  std::vector<std::unique_ptr<IoContext>> session_ios_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+      session_work_;
   std::unique_ptr<net::HttpServer> http_;
   std::vector<std::thread> threads_;
   std::unique_ptr<boost::asio::signal_set> signal_set_;

@@ -44,6 +44,13 @@ struct HttpServer::State {
   std::atomic<bool> stopping{false};
   std::atomic<size_t> open_connections{0};
 
+  size_t next_context = 0;  // accept_strand's: the session context the next connection gets
+
+  asio::io_context& sessionContext() {
+    if (options.session_contexts.empty()) return io;
+    return *options.session_contexts[next_context++ % options.session_contexts.size()];
+  }
+
   std::mutex mutex;
   uint64_t next_session_id = 0;
   std::map<uint64_t, std::function<void()>> cancellers;  // wake idle sessions on stop
@@ -336,7 +343,8 @@ asio::awaitable<void> acceptLoop(std::shared_ptr<HttpServer::State> state) {
       state->slot_freed.expires_at(std::chrono::steady_clock::time_point::max());
       co_await state->slot_freed.async_wait(kTuple);
     }
-    auto [ec, socket] = co_await state->acceptor.async_accept(asio::make_strand(state->io), kTuple);
+    auto [ec, socket] =
+        co_await state->acceptor.async_accept(asio::make_strand(state->sessionContext()), kTuple);
     if (state->stopping.load() || ec == asio::error::operation_aborted) co_return;
     if (ec) {
       if (backoff == kMinBackoff) {

@@ -3,19 +3,19 @@
 // without sockets. Every read and write has a deadline; every parser a header and body limit.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "util/result.h"
 
@@ -73,6 +73,10 @@ struct ServerOptions {
   // clients wait in the listen backlog, and resumes as soon as a connection closes.
   size_t max_connections = 0;
   std::string server_name = "magnumd";
+  // The contexts connections run on, in turn; empty: the server's own. Each must be run by
+  // exactly one thread, so a connection's coroutines never resume on another thread than the
+  // one they suspended on (which Clang 16's optimised coroutines get wrong).
+  std::vector<asio::io_context*> session_contexts;
 };
 
 class HttpServer {
