@@ -64,10 +64,15 @@ std::optional<api::ObjectKey> EtcdKeys::parse(std::string_view key) const {
   if (second == std::string_view::npos || key.find('/', second + 1) != std::string_view::npos) {
     return std::nullopt;
   }
-  auto kind = api::kindFromPlural(key.substr(0, first));
-  if (!kind) return std::nullopt;
-  return api::ObjectKey{*kind, std::string(key.substr(first + 1, second - first - 1)),
-                        std::string(key.substr(second + 1))};
+  // Every kind, not only those the API serves (api::kindFromPlural): ClusterSecrets are stored.
+  std::string_view plural = key.substr(0, first);
+  for (size_t k = 0; k < api::kKindCount; ++k) {
+    auto kind = static_cast<api::Kind>(k);
+    if (api::kindInfo(kind).plural != plural) continue;
+    return api::ObjectKey{kind, std::string(key.substr(first + 1, second - first - 1)),
+                          std::string(key.substr(second + 1))};
+  }
+  return std::nullopt;
 }
 
 std::string prefixEnd(std::string prefix) {
