@@ -86,6 +86,13 @@ std::string prefixEnd(std::string prefix) {
   return std::string(1, '\0');  // every key
 }
 
+std::string encodeStored(const api::Object& object) {
+  if (object.metadata.resource_version == 0) return api::encodeObject(object);
+  api::Object unversioned = object;
+  unversioned.metadata.resource_version = 0;
+  return api::encodeObject(unversioned);
+}
+
 util::Result<api::Object> decodeStored(const EtcdKeys& keys, const mvccpb::KeyValue& kv) {
   auto key = keys.parse(kv.key());
   auto object = api::decodeObject(kv.value());

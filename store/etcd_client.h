@@ -41,6 +41,9 @@ class EtcdKeys {
   // Written when a store opens, so the revision its cache starts at is a change under the prefix
   // (EtcdHistoryReader relies on it). Not an object.
   std::string fenceKey() const { return prefix_ + "/fence"; }
+  // Present while `magnumd migrate` copies objects in (store/etcd_migrate.h): a store refuses to
+  // open on a partial copy. Not an object.
+  std::string migrationKey() const { return prefix_ + "/migrating"; }
   std::optional<api::ObjectKey> parse(std::string_view key) const;
   const std::string& prefix() const { return prefix_; }
 
@@ -50,6 +53,10 @@ class EtcdKeys {
 
 // The first key after every key that starts with `prefix` (etcd's range_end for a prefix).
 std::string prefixEnd(std::string prefix);
+
+// An object as etcd stores it: its JSON without the resourceVersion (etcd's mod_revision is it).
+// Copies the object only when its resourceVersion is set.
+std::string encodeStored(const api::Object& object);
 
 // A stored value as the store's object: the JSON decoded, resourceVersion = mod_revision. The key
 // must match the JSON's kind, namespace and name, or the value is corrupt (Internal).

@@ -33,6 +33,18 @@ EtcdStore::EtcdStore(EtcdOptions options, std::unique_ptr<EtcdClient> client)
       keys_(options_.prefix) {}
 
 util::Status EtcdStore::start() {
+  // A copy `magnumd migrate` has not finished is not a state to serve (store/etcd_migrate.h).
+  etcdserverpb::RangeRequest marker;
+  marker.set_key(keys_.migrationKey());
+  ASSIGN_OR_RETURN(auto migrating, client_->range(marker));
+  if (migrating.kvs_size() > 0) {
+    return makeError(
+        ErrorCode::Unavailable,
+        fmt::format("{}: {} holds an unfinished `magnumd migrate` ({}); let it "
+                    "finish, or remove the partial copy with `etcdctl del --prefix "
+                    "{}/` and run the migration again",
+                    client_->name(), keys_.prefix(), migrating.kvs(0).value(), keys_.prefix()));
+  }
   // The cache starts at the fence's revision: a change under the prefix (etcd_history.cc).
   etcdserverpb::PutRequest fence;
   fence.set_key(keys_.fenceKey());

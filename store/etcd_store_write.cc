@@ -173,7 +173,7 @@ void EtcdStore::execute(Write& write) {
     Mutation m = std::move(planned).value();
     const bool deleted = m.type == EventType::Deleted;
     m.object.metadata.resource_version = 0;  // etcd's mod_revision is the version
-    std::string json = api::encodeObject(m.object);
+    std::string json = encodeStored(m.object);
     const int64_t bytes = deleted ? 0 : static_cast<int64_t>(json.size());
     if (bytes > options_.max_object_bytes) {
       return fail(makeError(ErrorCode::TooLarge,
