@@ -9,6 +9,7 @@
 #include "cmd/audit_wiring.h"
 #include "cmd/config.h"
 #include "cmd/daemon.h"
+#include "cmd/migrate.h"
 #include "server/version.h"
 #include "util/time.h"
 
@@ -125,7 +126,10 @@ int main(int argc, char** argv) {
 #endif
   magnumd::cmd::AuditOptions audit;
   magnumd::cmd::addAuditFlags(app, audit);
+  magnumd::cmd::MigrateOptions migrate;
+  CLI::App* migrate_command = magnumd::cmd::addMigrateCommand(app, migrate);
   CLI11_PARSE(app, argc, argv);
+  if (migrate_command->parsed()) return magnumd::cmd::runMigrate(migrate);
 
   // Defaults, then the config file, then every flag given on the command line.
   if (!flags.config_file.empty()) {
