@@ -60,15 +60,15 @@ bool RecordingWriter::waitFor(
 }
 
 void ApiTest::start(WatchOptions watch_options) {
-  store::SqliteOptions options;
-  options.path = dir_.path() + "/magnumd.db";
-  options.quota_bytes = store_quota_bytes_;
-  options.max_objects_per_namespace = store_max_objects_;
-  options.change_log_retention = store_retention_;
-  options.watch_cache_events = store_cache_events_;
-  auto opened = store::openSqliteStore(options);
+  ::magnumd::testing::BackendConfig config;
+  config.quota_bytes = store_quota_bytes_;
+  config.max_objects_per_namespace = store_max_objects_;
+  config.retention = store_retention_;
+  config.cache_events = store_cache_events_;
+  auto opened = stores_.open(dir_.path(), "magnumd", config);
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   store_ = std::move(opened).value();
+  opened_revision_ = store_->currentRevision();
   auto auth = std::make_shared<TokenAuthenticator>();
   auth->add(kAdmin, Identity{"root", "*", Role::Admin});
   auth->add(kAdminA, Identity{"alice-admin", "team-a", Role::Admin});

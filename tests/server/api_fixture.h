@@ -1,5 +1,7 @@
-// A real SqliteStore in a temporary directory behind an ApiServer, driven without sockets:
-// requests go straight into ApiServer::handle on an io_context running in a background thread.
+// A real store behind an ApiServer, driven without sockets: requests go straight into
+// ApiServer::handle on an io_context running in a background thread. ApiTest's store is SQLite in
+// a temporary directory; ApiBackendTest runs a suite on SQLite and on etcd
+// (tests/support/store_backend.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -24,6 +26,7 @@
 #include "secrets/cluster_secrets.h"
 #include "server/api_server.h"
 #include "store/sqlite_store.h"
+#include "tests/support/store_backend.h"
 #include "util/json.h"
 #include "util/time.h"
 
@@ -119,11 +122,14 @@ class ApiTest : public ::testing::Test {
                       const std::string& labels_json = "{}");
 
   TempDir dir_;
-  int64_t store_quota_bytes_ = 0;  // SqliteOptions::quota_bytes at the next start()
-  int64_t store_max_objects_ = 0;  // SqliteOptions::max_objects_per_namespace
+  // The backend start() opens the store on (SQLite unless ApiBackendTest prepared another).
+  ::magnumd::testing::BackendStores stores_;
+  int64_t store_quota_bytes_ = 0;  // BackendConfig::quota_bytes at the next start()
+  int64_t store_max_objects_ = 0;  // BackendConfig::max_objects_per_namespace
   int64_t store_retention_ = 100000;
   size_t store_cache_events_ = 4096;
   store::StorePtr store_;
+  int64_t opened_revision_ = 0;  // the store's revision when start() opened it
   // The cluster secrets behind the credentials endpoints; with_secrets_ = false starts the API
   // without them (ApiServerOptions::secrets null).
   bool with_secrets_ = true;
@@ -141,6 +147,16 @@ class ApiTest : public ::testing::Test {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::thread thread_;
   std::vector<std::shared_ptr<RecordingWriter>> writers_;
+};
+
+// ApiTest on each store backend: a TEST_P suite instantiated with INSTANTIATE_STORE_BACKENDS.
+class ApiBackendTest : public ApiTest,
+                       public ::testing::WithParamInterface<::magnumd::testing::Backend> {
+ protected:
+  void SetUp() override {
+    if (std::string why = stores_.prepare(GetParam()); !why.empty()) GTEST_SKIP() << why;
+    ApiTest::SetUp();
+  }
 };
 
 std::string templateJson(const std::string& ns, const std::string& name, bool is_public = false);

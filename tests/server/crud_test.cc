@@ -1,4 +1,4 @@
-// The REST verbs end to end through ApiServer::handle with a real SqliteStore.
+// The REST verbs end to end through ApiServer::handle, on each store backend.
 #include <fmt/format.h>
 
 #include <map>
@@ -19,9 +19,9 @@ std::string templates(const std::string& ns) {
   return fmt::format("{}/namespaces/{}/clustertemplates", kBase, ns);
 }
 
-class CrudTest : public ApiTest {};
+class CrudTest : public ApiBackendTest {};
 
-TEST_F(CrudTest, CreateFillsServerFieldsAndDefaultsAndGetReturnsThem) {
+TEST_P(CrudTest, CreateFillsServerFieldsAndDefaultsAndGetReturnsThem) {
   auto created = createTemplate("demo", "k8s");
   ASSERT_EQ(created.code, 201u) << created.body;
   EXPECT_EQ(created.str("/kind"), "ClusterTemplate");
@@ -36,7 +36,7 @@ TEST_F(CrudTest, CreateFillsServerFieldsAndDefaultsAndGetReturnsThem) {
   EXPECT_EQ(got.str("/spec/dnsNameserver"), "8.8.8.8");
 }
 
-TEST_F(CrudTest, GetMissingIsKubeStyleNotFound) {
+TEST_P(CrudTest, GetMissingIsKubeStyleNotFound) {
   auto got = call(V::get, cluster("demo", "prod"));
   EXPECT_EQ(got.code, 404u);
   EXPECT_EQ(got.str("/kind"), "Status");
@@ -49,7 +49,7 @@ TEST_F(CrudTest, GetMissingIsKubeStyleNotFound) {
   EXPECT_EQ(got.str("/details/kind"), "clusters");
 }
 
-TEST_F(CrudTest, CreateTwiceIsAlreadyExists) {
+TEST_P(CrudTest, CreateTwiceIsAlreadyExists) {
   ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
   auto again = createTemplate("demo", "k8s");
   EXPECT_EQ(again.code, 409u);
@@ -57,7 +57,7 @@ TEST_F(CrudTest, CreateTwiceIsAlreadyExists) {
   EXPECT_EQ(again.str("/message"), R"(clustertemplates "k8s" already exists)");
 }
 
-TEST_F(CrudTest, ValidationFailureIs422WithOneCausePerField) {
+TEST_P(CrudTest, ValidationFailureIs422WithOneCausePerField) {
   std::string body = R"({"apiVersion":"container-infra/v1","kind":"ClusterTemplate",
     "metadata":{"name":"bad"},"spec":{"coe":"kubernetes","image":"img","externalNetwork":"public",
     "serverType":"xx","labels":{"flannel_backend":"gre"}}})";
@@ -72,7 +72,7 @@ TEST_F(CrudTest, ValidationFailureIs422WithOneCausePerField) {
   EXPECT_NE(r.str("/message").find(R"(ClusterTemplate "bad" is invalid)"), std::string::npos) << r.body;
 }
 
-TEST_F(CrudTest, UnknownFieldsAre400NamingThem) {
+TEST_P(CrudTest, UnknownFieldsAre400NamingThem) {
   std::string body = R"({"apiVersion":"container-infra/v1","kind":"ClusterTemplate",
     "metadata":{"name":"x"},"spec":{"coe":"kubernetes","image":"i","externalNetwork":"p","flavour":"m1"}})";
   auto r = call(V::post, templates("demo"), body);
@@ -85,7 +85,7 @@ TEST_F(CrudTest, UnknownFieldsAre400NamingThem) {
   EXPECT_NE(top.str("/message").find("extra"), std::string::npos) << top.body;
 }
 
-TEST_F(CrudTest, NamespaceAndKindMustMatchTheUrl) {
+TEST_P(CrudTest, NamespaceAndKindMustMatchTheUrl) {
   auto wrong_ns = call(V::post, templates("demo"), templateJson("other", "k8s"));
   EXPECT_EQ(wrong_ns.code, 400u);
   EXPECT_NE(wrong_ns.str("/message").find("does not match the namespace"), std::string::npos);
@@ -98,7 +98,7 @@ TEST_F(CrudTest, NamespaceAndKindMustMatchTheUrl) {
   EXPECT_EQ(filled.str("/metadata/namespace"), "demo");
 }
 
-TEST_F(CrudTest, ClusterNeedsAnExistingTemplate) {
+TEST_P(CrudTest, ClusterNeedsAnExistingTemplate) {
   auto r = createCluster("demo", "prod", "missing");
   ASSERT_EQ(r.code, 422u) << r.body;
   bool named = false;
@@ -108,7 +108,7 @@ TEST_F(CrudTest, ClusterNeedsAnExistingTemplate) {
   EXPECT_TRUE(named) << r.body;
 }
 
-TEST_F(CrudTest, ClusterMayUseAPublicTemplateOfAnotherNamespaceOnly) {
+TEST_P(CrudTest, ClusterMayUseAPublicTemplateOfAnotherNamespaceOnly) {
   ASSERT_EQ(createTemplate("shared", "private", false).code, 201u);
   ASSERT_EQ(createTemplate("shared", "public", true).code, 201u);
   EXPECT_EQ(createCluster("demo", "a", "shared/private").code, 422u);
@@ -116,7 +116,7 @@ TEST_F(CrudTest, ClusterMayUseAPublicTemplateOfAnotherNamespaceOnly) {
   EXPECT_EQ(ok.code, 201u) << ok.body;
 }
 
-TEST_F(CrudTest, PutWithStaleResourceVersionConflicts) {
+TEST_P(CrudTest, PutWithStaleResourceVersionConflicts) {
   ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
   auto created = createCluster("demo", "prod", "k8s");
   ASSERT_EQ(created.code, 201u) << created.body;
@@ -138,7 +138,7 @@ TEST_F(CrudTest, PutWithStaleResourceVersionConflicts) {
             "please apply your changes to the latest version and try again");
 }
 
-TEST_F(CrudTest, PutOfMissingObjectIs404AndNameMismatchIs400) {
+TEST_P(CrudTest, PutOfMissingObjectIs404AndNameMismatchIs400) {
   EXPECT_EQ(call(V::put, cluster("demo", "ghost"), clusterJson("demo", "ghost", "t")).code, 404u);
   ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
   ASSERT_EQ(createCluster("demo", "prod", "k8s").code, 201u);
@@ -147,7 +147,7 @@ TEST_F(CrudTest, PutOfMissingObjectIs404AndNameMismatchIs400) {
   EXPECT_NE(r.str("/message").find("does not match the name"), std::string::npos);
 }
 
-TEST_F(CrudTest, ImmutableMasterCountIs422) {
+TEST_P(CrudTest, ImmutableMasterCountIs422) {
   ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
   auto created = createCluster("demo", "prod", "k8s");
   ASSERT_EQ(created.code, 201u);
@@ -157,7 +157,7 @@ TEST_F(CrudTest, ImmutableMasterCountIs422) {
   EXPECT_NE(r.body.find("spec.masterCount"), std::string::npos);
 }
 
-TEST_F(CrudTest, TemplateInUseCannotChangeSpecOrBeDeleted) {
+TEST_P(CrudTest, TemplateInUseCannotChangeSpecOrBeDeleted) {
   ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
   ASSERT_EQ(createCluster("demo", "prod", "k8s").code, 201u);
   auto patched = call(V::patch, templates("demo") + "/k8s", R"({"spec":{"image":"other"}})", kAdmin,
@@ -175,7 +175,7 @@ TEST_F(CrudTest, TemplateInUseCannotChangeSpecOrBeDeleted) {
   EXPECT_EQ(call(V::delete_, templates("demo") + "/k8s").code, 200u);
 }
 
-TEST_F(CrudTest, MergePatchFollowsRfc7386AndRetriesWithoutPrecondition) {
+TEST_P(CrudTest, MergePatchFollowsRfc7386AndRetriesWithoutPrecondition) {
   ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
   auto created = createCluster("demo", "prod", "k8s", R"({"a":"1","b":"2"})");
   ASSERT_EQ(created.code, 201u);
@@ -195,7 +195,7 @@ TEST_F(CrudTest, MergePatchFollowsRfc7386AndRetriesWithoutPrecondition) {
   EXPECT_EQ(stale.code, 409u) << stale.body;
 }
 
-TEST_F(CrudTest, JsonPatchAndUnsupportedPatchTypes) {
+TEST_P(CrudTest, JsonPatchAndUnsupportedPatchTypes) {
   ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
   ASSERT_EQ(createCluster("demo", "prod", "k8s").code, 201u);
   auto r = call(V::patch, cluster("demo", "prod"),
@@ -213,7 +213,7 @@ TEST_F(CrudTest, JsonPatchAndUnsupportedPatchTypes) {
   EXPECT_EQ(strategic.reason(), "UnsupportedMediaType");
 }
 
-TEST_F(CrudTest, StatusSubresourceChangesOnlyStatusAndMainResourceIgnoresStatus) {
+TEST_P(CrudTest, StatusSubresourceChangesOnlyStatusAndMainResourceIgnoresStatus) {
   ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
   auto created = createCluster("demo", "prod", "k8s");
   ASSERT_EQ(created.code, 201u);
@@ -238,7 +238,7 @@ TEST_F(CrudTest, StatusSubresourceChangesOnlyStatusAndMainResourceIgnoresStatus)
   EXPECT_EQ(get.str("/status/phase"), "CREATE_IN_PROGRESS");
 }
 
-TEST_F(CrudTest, DryRunValidatesWithoutPersisting) {
+TEST_P(CrudTest, DryRunValidatesWithoutPersisting) {
   auto dry = call(V::post, templates("demo") + "?dryRun=All", templateJson("demo", "k8s"));
   ASSERT_EQ(dry.code, 201u) << dry.body;
   EXPECT_EQ(dry.str("/spec/dnsNameserver"), "8.8.8.8");
@@ -253,7 +253,7 @@ TEST_F(CrudTest, DryRunValidatesWithoutPersisting) {
   EXPECT_EQ(call(V::get, templates("demo") + "/k8s").code, 200u);
 }
 
-TEST_F(CrudTest, DeleteWithFinalizersMarksThenRemovesWhenFinalizersGo) {
+TEST_P(CrudTest, DeleteWithFinalizersMarksThenRemovesWhenFinalizersGo) {
   ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
   std::string body = clusterJson("demo", "prod", "k8s");
   const std::string labels = R"("labels":{})";
@@ -278,7 +278,7 @@ TEST_F(CrudTest, DeleteWithFinalizersMarksThenRemovesWhenFinalizersGo) {
   EXPECT_EQ(call(V::get, cluster("demo", "prod")).code, 404u);
 }
 
-TEST_F(CrudTest, DeleteWithoutFinalizersAnswersSuccessStatus) {
+TEST_P(CrudTest, DeleteWithoutFinalizersAnswersSuccessStatus) {
   ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
   auto created = createCluster("demo", "prod", "k8s");
   auto deleted = call(V::delete_, cluster("demo", "prod"));
@@ -289,7 +289,7 @@ TEST_F(CrudTest, DeleteWithoutFinalizersAnswersSuccessStatus) {
   EXPECT_EQ(call(V::delete_, cluster("demo", "prod")).code, 404u);
 }
 
-TEST_F(CrudTest, DefaultNodeGroupsGoOnlyWithTheirCluster) {
+TEST_P(CrudTest, DefaultNodeGroupsGoOnlyWithTheirCluster) {
   ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
   ASSERT_EQ(createCluster("demo", "prod", "k8s").code, 201u);
   // What the cluster reconciler creates (the API refuses these names from users).
@@ -315,7 +315,7 @@ TEST_F(CrudTest, DefaultNodeGroupsGoOnlyWithTheirCluster) {
   EXPECT_EQ(call(V::delete_, groups + "prod-default-worker").code, 200u);
 }
 
-TEST_F(CrudTest, DeletePreconditionsInDeleteOptions) {
+TEST_P(CrudTest, DeletePreconditionsInDeleteOptions) {
   ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
   auto r = call(V::delete_, templates("demo") + "/k8s",
                 R"({"kind":"DeleteOptions","apiVersion":"v1","preconditions":{"uid":"nope"}})");
@@ -324,7 +324,7 @@ TEST_F(CrudTest, DeletePreconditionsInDeleteOptions) {
   EXPECT_EQ(call(V::delete_, templates("demo") + "/k8s", R"({"bogus":1})").code, 400u);
 }
 
-TEST_F(CrudTest, YamlInAndOut) {
+TEST_P(CrudTest, YamlInAndOut) {
   std::string yaml = R"(apiVersion: container-infra/v1
 kind: ClusterTemplate
 metadata:
@@ -352,7 +352,7 @@ spec:
   EXPECT_EQ(call(V::post, templates("demo"), "x", kAdmin, "application/xml").code, 415u);
 }
 
-TEST_F(CrudTest, HostileBodiesAreRejectedNotCrashing) {
+TEST_P(CrudTest, HostileBodiesAreRejectedNotCrashing) {
   std::string deep(100000, '[');
   EXPECT_EQ(call(V::post, templates("demo"), deep).code, 400u);
   EXPECT_EQ(call(V::post, templates("demo"), deep, kAdmin, "application/yaml").code, 400u);
@@ -361,7 +361,7 @@ TEST_F(CrudTest, HostileBodiesAreRejectedNotCrashing) {
   EXPECT_EQ(call(V::post, templates("demo"), "").code, 400u);
 }
 
-TEST_F(CrudTest, ListWithSelectorAndPagination) {
+TEST_P(CrudTest, ListWithSelectorAndPagination) {
   ASSERT_EQ(createTemplate("demo", "k8s").code, 201u);
   for (int i = 0; i < 5; ++i) {
     ASSERT_EQ(createCluster("demo", fmt::format("c{}", i), "k8s",
@@ -400,7 +400,7 @@ TEST_F(CrudTest, ListWithSelectorAndPagination) {
   EXPECT_EQ(everywhere.json["items"].Size(), 5u);
 }
 
-TEST_F(CrudTest, MethodsAndPathsThatDoNotExist) {
+TEST_P(CrudTest, MethodsAndPathsThatDoNotExist) {
   EXPECT_EQ(call(V::get, std::string(kBase) + "/namespaces/demo/widgets").code, 404u);
   EXPECT_EQ(call(V::post, cluster("demo", "x"), "{}").code, 405u);
   EXPECT_EQ(call(V::delete_, clusters("demo")).code, 405u);
@@ -437,6 +437,8 @@ TEST_F(CrudTest, MethodsAndPathsThatDoNotExist) {
   EXPECT_EQ(call(V::post, cluster("demo", "x"), "{}", "").code, 401u);
   EXPECT_EQ(call(V::post, "/healthz", "{}", "").code, 405u);
 }
+
+INSTANTIATE_STORE_BACKENDS(CrudTest);
 
 }  // namespace
 }  // namespace magnumd::server::testing
