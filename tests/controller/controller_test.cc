@@ -250,9 +250,9 @@ TEST_F(ControllerTest, StopWaitsForRunningReconcilesUpToTheDeadline) {
   // The destructor joins the straggler.
 }
 
-class ControllerInformerTest : public testing::StoreFixture {};
+class ControllerInformerTest : public testing::StoreBackendFixture {};
 
-TEST_F(ControllerInformerTest, ChangesOfOtherKindsEnqueueTheirOwner) {
+TEST_P(ControllerInformerTest, ChangesOfOtherKindsEnqueueTheirOwner) {
   util::RealClock clock;
   Informer clusters(*store_, InformerOptions{.kind = api::Kind::Cluster});
   Informer nodegroups(*store_, InformerOptions{.kind = api::Kind::NodeGroup});
@@ -287,7 +287,7 @@ TEST_F(ControllerInformerTest, ChangesOfOtherKindsEnqueueTheirOwner) {
   c.stop(1s);
 }
 
-TEST_F(ControllerInformerTest, PredicateFiltersStatusOnlyWrites) {
+TEST_P(ControllerInformerTest, PredicateFiltersStatusOnlyWrites) {
   util::RealClock clock;
   std::atomic<int64_t> handled{0};  // outlives the informer whose handler writes it
   Informer clusters(*store_, InformerOptions{.kind = api::Kind::Cluster});
@@ -316,6 +316,8 @@ TEST_F(ControllerInformerTest, PredicateFiltersStatusOnlyWrites) {
   EXPECT_TRUE(eventually([&] { return rec->calls(kProd) == 2; })) << "a spec change was not";
   c.stop(1s);
 }
+
+INSTANTIATE_STORE_BACKENDS(ControllerInformerTest);
 
 }  // namespace
 }  // namespace magnumd::controller

@@ -11,7 +11,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class EventRecorderTest : public testing::StoreFixture {
+class EventRecorderTest : public testing::StoreBackendFixture {
  protected:
   std::vector<api::EventSpec> events() {
     auto listed = store_->list(store::ListOptions{api::Kind::Event, "", nullptr, 0, {}});
@@ -31,7 +31,7 @@ class EventRecorderTest : public testing::StoreFixture {
   testing::FakeClock clock_;
 };
 
-TEST_F(EventRecorderTest, WritesAnEventObjectAboutTheObject) {
+TEST_P(EventRecorderTest, WritesAnEventObjectAboutTheObject) {
   auto prod = cluster("prod");
   StoreEventRecorder recorder(*store_, EventRecorderOptions{}, clock_);
   recorder.warning(prod, "StackCreateFailed", "stack {} failed: {}", "prod-abc", "quota exceeded");
@@ -60,7 +60,7 @@ TEST_F(EventRecorderTest, WritesAnEventObjectAboutTheObject) {
   EXPECT_TRUE(causes.empty()) << "what the recorder writes passes the API's own validation";
 }
 
-TEST_F(EventRecorderTest, RepeatsOfOneEventBumpItsCount) {
+TEST_P(EventRecorderTest, RepeatsOfOneEventBumpItsCount) {
   auto prod = cluster("prod");
   StoreEventRecorder recorder(*store_, EventRecorderOptions{}, clock_);
   const auto first = clock_.now();
@@ -83,7 +83,7 @@ TEST_F(EventRecorderTest, RepeatsOfOneEventBumpItsCount) {
   EXPECT_GT(stats.merged, 0u) << "a hot loop must not cost a store write per call";
 }
 
-TEST_F(EventRecorderTest, RateLimitsPerObjectThenCatchesUp) {
+TEST_P(EventRecorderTest, RateLimitsPerObjectThenCatchesUp) {
   auto prod = cluster("prod");
   auto dev = cluster("dev");
   EventRecorderOptions o;
@@ -103,7 +103,7 @@ TEST_F(EventRecorderTest, RateLimitsPerObjectThenCatchesUp) {
   EXPECT_EQ(events().size(), 6u);
 }
 
-TEST_F(EventRecorderTest, AFullQueueDropsAndCounts) {
+TEST_P(EventRecorderTest, AFullQueueDropsAndCounts) {
   auto prod = cluster("prod");
   EventRecorderOptions o;
   o.per_object_burst = 1;
@@ -124,7 +124,7 @@ TEST_F(EventRecorderTest, AFullQueueDropsAndCounts) {
   EXPECT_EQ(events().size(), 3u);
 }
 
-TEST_F(EventRecorderTest, DeletesItsEventsAfterTheTtl) {
+TEST_P(EventRecorderTest, DeletesItsEventsAfterTheTtl) {
   auto prod = cluster("prod");
   EventRecorderOptions o;
   o.ttl = 1h;
@@ -143,7 +143,7 @@ TEST_F(EventRecorderTest, DeletesItsEventsAfterTheTtl) {
   EXPECT_EQ(left[0].reason, "Scaled");
 }
 
-TEST_F(EventRecorderTest, LongMessagesAreTruncated) {
+TEST_P(EventRecorderTest, LongMessagesAreTruncated) {
   auto prod = cluster("prod");
   StoreEventRecorder recorder(*store_, EventRecorderOptions{}, clock_);
   recorder.normal(prod, "Big", "{}", std::string(10000, 'x'));
@@ -164,6 +164,8 @@ TEST(FakeEventRecorderTest, KeepsWhatItWasTold) {
   EXPECT_EQ(fake.events()[0].message, "stack s-1");
   EXPECT_EQ(fake.events()[1].type, EventType::Warning);
 }
+
+INSTANTIATE_STORE_BACKENDS(EventRecorderTest);
 
 }  // namespace
 }  // namespace magnumd::controller

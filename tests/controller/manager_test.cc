@@ -60,7 +60,7 @@ class RecordingRunnable final : public Runnable {
   util::Status start_result_;
 };
 
-class ManagerTest : public testing::StoreFixture {
+class ManagerTest : public testing::StoreBackendFixture {
  protected:
   ManagerOptions fastOptions() {
     ManagerOptions o;
@@ -72,7 +72,7 @@ class ManagerTest : public testing::StoreFixture {
   util::MetricsRegistry registry_;
 };
 
-TEST_F(ManagerTest, StartsInOrderReconcilesEverythingAndStopsInReverse) {
+TEST_P(ManagerTest, StartsInOrderReconcilesEverythingAndStopsInReverse) {
   create(object(api::Kind::Cluster, "a"));
   create(object(api::Kind::Cluster, "b"));
   Journal journal;
@@ -105,7 +105,7 @@ TEST_F(ManagerTest, StartsInOrderReconcilesEverythingAndStopsInReverse) {
   EXPECT_EQ(journal.count("reconcile d"), 0) << "reconciled after stop()";
 }
 
-TEST_F(ManagerTest, StartFailsWhenACacheCannotSync) {
+TEST_P(ManagerTest, StartFailsWhenACacheCannotSync) {
   testing::FaultyStore faulty(*store_);
   faulty.list_failures = -1;  // forever
   ManagerOptions o = fastOptions();
@@ -119,7 +119,7 @@ TEST_F(ManagerTest, StartFailsWhenACacheCannotSync) {
   EXPECT_FALSE(manager.ready());
 }
 
-TEST_F(ManagerTest, AFailingRunnableStopsTheStart) {
+TEST_P(ManagerTest, AFailingRunnableStopsTheStart) {
   Journal journal;
   Manager manager(*store_, fastOptions(), clock_, registry_);
   manager.informer(api::Kind::Cluster);
@@ -131,7 +131,7 @@ TEST_F(ManagerTest, AFailingRunnableStopsTheStart) {
   EXPECT_EQ(journal.find("observer stop"), -1) << "a runnable that did not start is not stopped";
 }
 
-TEST_F(ManagerTest, StopReportsReconcilesStillRunningAtTheDeadline) {
+TEST_P(ManagerTest, StopReportsReconcilesStillRunningAtTheDeadline) {
   create(object(api::Kind::Cluster, "slow"));
   ManagerOptions o = fastOptions();
   o.shutdown_timeout = 30ms;
@@ -153,7 +153,7 @@ TEST_F(ManagerTest, StopReportsReconcilesStillRunningAtTheDeadline) {
   release = true;
 }
 
-TEST_F(ManagerTest, EventsRecordedByReconcilersAreWrittenByStop) {
+TEST_P(ManagerTest, EventsRecordedByReconcilersAreWrittenByStop) {
   create(object(api::Kind::Cluster, "prod"));
   Manager manager(*store_, fastOptions(), clock_, registry_);
   Informer& clusters = manager.informer(api::Kind::Cluster);
@@ -180,6 +180,8 @@ TEST_F(ManagerTest, EventsRecordedByReconcilersAreWrittenByStop) {
       << metrics;
   EXPECT_NE(metrics.find("magnumd_informer_objects{kind=\"Cluster\"} 1"), std::string::npos);
 }
+
+INSTANTIATE_STORE_BACKENDS(ManagerTest);
 
 }  // namespace
 }  // namespace magnumd::controller

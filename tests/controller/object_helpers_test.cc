@@ -28,9 +28,9 @@ TEST(JsonEqualTest, IgnoresMemberOrderButNotValues) {
   EXPECT_FALSE(jsonEqual("{", "{}"));
 }
 
-class ObjectHelpersTest : public testing::StoreFixture {};
+class ObjectHelpersTest : public testing::StoreBackendFixture {};
 
-TEST_F(ObjectHelpersTest, PatchStatusWritesOnlyWhenTheStatusChanged) {
+TEST_P(ObjectHelpersTest, PatchStatusWritesOnlyWhenTheStatusChanged) {
   auto prod = create(object(api::Kind::Cluster, "prod"));
   auto first = patchStatus(*store_, prod, R"({"phase":"CREATE_IN_PROGRESS","nodeCount":1})");
   ASSERT_TRUE(first.ok()) << first.error().message;
@@ -45,7 +45,7 @@ TEST_F(ObjectHelpersTest, PatchStatusWritesOnlyWhenTheStatusChanged) {
   EXPECT_EQ(stale.error().code, util::ErrorCode::Conflict);
 }
 
-TEST_F(ObjectHelpersTest, EnsureAndDropFinalizer) {
+TEST_P(ObjectHelpersTest, EnsureAndDropFinalizer) {
   auto prod = create(object(api::Kind::Cluster, "prod"));
   auto with = ensureFinalizer(*store_, prod, kFinalizer);
   ASSERT_TRUE(with.ok());
@@ -62,7 +62,7 @@ TEST_F(ObjectHelpersTest, EnsureAndDropFinalizer) {
   EXPECT_FALSE(store_->get(api::keyOf(prod)).ok()) << "last finalizer gone: object removed";
 }
 
-TEST_F(ObjectHelpersTest, PatchHelperWritesWhatChangedAndNothingElse) {
+TEST_P(ObjectHelpersTest, PatchHelperWritesWhatChangedAndNothingElse) {
   auto prod = create(object(api::Kind::Cluster, "prod", R"({"nodeCount":1})"));
   {
     PatchHelper helper(prod);
@@ -95,6 +95,8 @@ TEST_F(ObjectHelpersTest, PatchHelperWritesWhatChangedAndNothingElse) {
   EXPECT_EQ(last.writes(), 1);
   EXPECT_FALSE(store_->get(api::keyOf(prod)).ok());
 }
+
+INSTANTIATE_STORE_BACKENDS(ObjectHelpersTest);
 
 }  // namespace
 }  // namespace magnumd::controller

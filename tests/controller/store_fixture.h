@@ -1,4 +1,5 @@
-// A real SqliteStore in a temporary directory, plus object builders, for the controller tests.
+// A real store, plus object builders, for the controller tests: SQLite in a temporary directory,
+// or (StoreBackendFixture) each backend in turn, tests/support/store_backend.h.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,8 +11,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "store/sqlite_store.h"
 #include "store/store.h"
+#include "tests/support/store_backend.h"
 
 namespace magnumd::controller::testing {
 
@@ -31,10 +32,9 @@ class StoreFixture : public ::testing::Test {
       dir_ = tmpl;
     }
     store_.reset();
-    store::SqliteOptions o;
-    o.path = (std::filesystem::path(dir_) / "test.db").string();
-    o.change_log_retention = retention;
-    auto opened = store::openSqliteStore(o);
+    ::magnumd::testing::BackendConfig config;
+    config.retention = retention;
+    auto opened = stores_.open(dir_, "test", config);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(opened).value();
   }
@@ -65,7 +65,18 @@ class StoreFixture : public ::testing::Test {
   }
 
   std::string dir_;
+  ::magnumd::testing::BackendStores stores_;  // SQLite unless StoreBackendFixture prepared etcd
   store::StorePtr store_;
+};
+
+// StoreFixture on each store backend: a TEST_P suite instantiated with INSTANTIATE_STORE_BACKENDS.
+class StoreBackendFixture : public StoreFixture,
+                            public ::testing::WithParamInterface<::magnumd::testing::Backend> {
+ protected:
+  void SetUp() override {
+    if (std::string why = stores_.prepare(GetParam()); !why.empty()) GTEST_SKIP() << why;
+    StoreFixture::SetUp();
+  }
 };
 
 // Delegates to a real store but fails the first `list_failures` lists and `watch_failures`
