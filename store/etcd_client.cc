@@ -189,6 +189,12 @@ util::Result<std::unique_ptr<EtcdClient>> EtcdClient::connect(const EtcdConnectO
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetMaxReceiveMessageSize(-1);  // a page of a large list
+  if (tls && addresses.size() > 1) {
+    // One channel has one authority, and gRPC's default for "ipv4:a:p,b:p" is that whole list,
+    // which no certificate matches. Every member is checked against the first one's address
+    // instead: the members' certificates carry every member's address (docs/ha.md, "TLS").
+    args.SetSslTargetNameOverride(addresses[0].substr(0, addresses[0].rfind(':')));
+  }
   auto channel = grpc::CreateCustomChannel(target, credentials, args);
   std::string name = fmt::format("etcd {}", fmt::join(options.endpoints, ","));
   return std::unique_ptr<EtcdClient>(

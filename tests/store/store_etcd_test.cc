@@ -170,6 +170,15 @@ TEST_P(EtcdStoreTest, SpeaksTlsWithAClientCertificate) {
   api::Object created = mustCreate(**store, cluster("ns", "secure"));
   EXPECT_EQ((*store)->get(keyOf(created))->metadata.uid, created.metadata.uid);
 
+  // Several endpoints (here the same member twice): each is checked against an address, not
+  // against the list of all of them.
+  o.endpoints = {etcd->endpoint(), etcd->endpoint()};
+  o.request_timeout = 5s;
+  auto several = openEtcdStore(o);
+  ASSERT_TRUE(several.ok()) << several.error().message;
+  EXPECT_EQ((*several)->get(keyOf(created))->metadata.uid, created.metadata.uid);
+
+  o.endpoints = {etcd->endpoint()};
   o.cert_file.clear();
   o.key_file.clear();
   o.request_timeout = 1s;
