@@ -206,6 +206,7 @@ EtcdClient::EtcdClient(std::shared_ptr<grpc::Channel> channel, std::string name,
     : channel_(std::move(channel)),
       kv_(etcdserverpb::KV::NewStub(channel_)),
       watch_(etcdserverpb::Watch::NewStub(channel_)),
+      lease_(etcdserverpb::Lease::NewStub(channel_)),
       name_(std::move(name)),
       timeout_(timeout) {}
 
@@ -277,6 +278,51 @@ util::Result<etcdserverpb::CompactionResponse> EtcdClient::compact(int64_t revis
   grpc::Status status = kv_->Compact(&context, request, &response);
   if (!status.ok()) return error(status, fmt::format("compaction to revision {}", revision));
   return response;
+}
+
+util::Result<etcdserverpb::LeaseGrantResponse> EtcdClient::leaseGrant(int64_t ttl_seconds) {
+  grpc::ClientContext context;
+  setDeadline(context);
+  etcdserverpb::LeaseGrantRequest request;
+  request.set_ttl(ttl_seconds);
+  etcdserverpb::LeaseGrantResponse response;
+  grpc::Status status = lease_->LeaseGrant(&context, request, &response);
+  if (!status.ok()) return error(status, "lease grant");
+  if (!response.error().empty()) {
+    return makeError(ErrorCode::Unavailable,
+                     fmt::format("{}: lease grant failed: {}", name_, response.error()));
+  }
+  return response;
+}
+
+util::Status EtcdClient::leaseRevoke(int64_t id) {
+  grpc::ClientContext context;
+  setDeadline(context);
+  etcdserverpb::LeaseRevokeRequest request;
+  request.set_id(id);
+  etcdserverpb::LeaseRevokeResponse response;
+  grpc::Status status = lease_->LeaseRevoke(&context, request, &response);
+  if (!status.ok()) return error(status, fmt::format("revoking lease {:x}", id));
+  return {};
+}
+
+util::Result<int64_t> EtcdClient::leaseKeepAlive(int64_t id) {
+  // etcd renews leases only over its bidirectional stream; one request and its answer suffice.
+  grpc::ClientContext context;
+  setDeadline(context);
+  auto stream = lease_->LeaseKeepAlive(&context);
+  etcdserverpb::LeaseKeepAliveRequest request;
+  request.set_id(id);
+  etcdserverpb::LeaseKeepAliveResponse response;
+  const bool answered = stream->Write(request) && stream->Read(&response);
+  context.TryCancel();  // the stream stays open otherwise; its end is not an error here
+  grpc::Status status = stream->Finish();
+  if (!answered) {
+    return error(
+        status.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed") : status,
+        fmt::format("keeping lease {:x} alive", id));
+  }
+  return response.ttl();
 }
 
 }  // namespace magnumd::store

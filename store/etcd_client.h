@@ -44,6 +44,9 @@ class EtcdKeys {
   // Present while `magnumd migrate` copies objects in (store/etcd_migrate.h): a store refuses to
   // open on a partial copy. Not an object.
   std::string migrationKey() const { return prefix_ + "/migrating"; }
+  // The elected leader's key (etcd_election.h): its value names the leader, its lease is the
+  // leader's, its creation revision is the leadership's fencing token. Not an object.
+  std::string leaderKey() const { return prefix_ + "/leader"; }
   std::optional<api::ObjectKey> parse(std::string_view key) const;
   const std::string& prefix() const { return prefix_; }
 
@@ -70,6 +73,12 @@ class EtcdClient {
   util::Result<etcdserverpb::TxnResponse> txn(const etcdserverpb::TxnRequest& request);
   util::Result<etcdserverpb::PutResponse> put(const etcdserverpb::PutRequest& request);
   util::Result<etcdserverpb::CompactionResponse> compact(int64_t revision);
+  // Leases (etcd's Lease service): a grant with a TTL in seconds, its revocation (which deletes
+  // the keys attached to it), and one keep-alive round trip, answering the lease's remaining
+  // TTL in seconds (0 or less: the lease has expired).
+  util::Result<etcdserverpb::LeaseGrantResponse> leaseGrant(int64_t ttl_seconds);
+  util::Status leaseRevoke(int64_t id);
+  util::Result<int64_t> leaseKeepAlive(int64_t id);
 
   etcdserverpb::Watch::Stub& watchStub() { return *watch_; }
   // "etcd http://127.0.0.1:2379": how errors name the cluster.
@@ -86,6 +95,7 @@ class EtcdClient {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
   std::unique_ptr<etcdserverpb::Watch::Stub> watch_;
+  std::unique_ptr<etcdserverpb::Lease::Stub> lease_;
   std::string name_;
   std::chrono::milliseconds timeout_;
 };

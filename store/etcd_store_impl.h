@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -48,6 +49,16 @@ class EtcdStore final : public Store {
   int64_t compactedRevision() const override { return hub_->compactedRevision(); }
   StoreUsage usage() const override;
   void flush() override;
+  StorePtr fenced(WriteFence fence) override;
+
+  // The writes above, checking `fence` in their transaction when it is set (the fenced view).
+  void createFenced(api::Object object, ObjectCallback done, std::optional<WriteFence> fence);
+  void updateFenced(api::Object object, int64_t expected_rv, ObjectCallback done,
+                    std::optional<WriteFence> fence);
+  void updateStatusFenced(api::Object object, int64_t expected_rv, ObjectCallback done,
+                          std::optional<WriteFence> fence);
+  void removeFenced(api::ObjectKey key, int64_t expected_rv, ObjectCallback done,
+                    std::optional<WriteFence> fence);
 
  private:
   using Plan = std::function<util::Result<Mutation>(const api::Object* current)>;
@@ -56,6 +67,7 @@ class EtcdStore final : public Store {
     bool checked = true;  // subject to the limits (see WriteCharge::checked)
     Plan plan;
     ObjectCallback done;
+    std::optional<WriteFence> fence;  // the leader's writes: commit only while it holds
   };
   // A committed write waiting for the cache to reach its revision.
   struct Ack {
@@ -79,7 +91,8 @@ class EtcdStore final : public Store {
   util::Result<int64_t> probeCompacted(int64_t current) const;
 
   // etcd_store_write.cc
-  void submit(api::ObjectKey key, bool checked, Plan plan, ObjectCallback done);
+  void submit(api::ObjectKey key, bool checked, Plan plan, ObjectCallback done,
+              std::optional<WriteFence> fence);
   void writerLoop();
   void execute(Write& write);
   util::Result<StoredObject> readKey(const std::string& key) const;

@@ -32,9 +32,28 @@ void reply(ObjectCallback& done, util::Result<api::Object> result) {
   }
 }
 
+// Whether the leader key the fence names still is the one of the fenced leadership.
+bool fenceHolds(const WriteFence& fence, const etcdserverpb::RangeResponse& leader) {
+  return leader.kvs_size() == 1 && leader.kvs(0).create_revision() == fence.revision;
+}
+
 }  // namespace
 
 void EtcdStore::create(api::Object object, ObjectCallback done) {
+  createFenced(std::move(object), std::move(done), std::nullopt);
+}
+void EtcdStore::update(api::Object object, int64_t expected_rv, ObjectCallback done) {
+  updateFenced(std::move(object), expected_rv, std::move(done), std::nullopt);
+}
+void EtcdStore::updateStatus(api::Object object, int64_t expected_rv, ObjectCallback done) {
+  updateStatusFenced(std::move(object), expected_rv, std::move(done), std::nullopt);
+}
+void EtcdStore::remove(api::ObjectKey key, int64_t expected_rv, ObjectCallback done) {
+  removeFenced(std::move(key), expected_rv, std::move(done), std::nullopt);
+}
+
+void EtcdStore::createFenced(api::Object object, ObjectCallback done,
+                             std::optional<WriteFence> fence) {
   api::ObjectKey key = keyOf(object);
   std::string now = util::formatRfc3339(clock_->now());
   submit(
@@ -42,40 +61,44 @@ void EtcdStore::create(api::Object object, ObjectCallback done) {
       [object = std::move(object), now](const api::Object* current) {
         return planCreate(object, current, now);
       },
-      std::move(done));
+      std::move(done), std::move(fence));
 }
 
-void EtcdStore::update(api::Object object, int64_t expected_rv, ObjectCallback done) {
+void EtcdStore::updateFenced(api::Object object, int64_t expected_rv, ObjectCallback done,
+                             std::optional<WriteFence> fence) {
   api::ObjectKey key = keyOf(object);
   submit(
       key, true,
       [object = std::move(object), expected_rv](const api::Object* current) {
         return planUpdate(object, current, expected_rv);
       },
-      std::move(done));
+      std::move(done), std::move(fence));
 }
 
-void EtcdStore::updateStatus(api::Object object, int64_t expected_rv, ObjectCallback done) {
+void EtcdStore::updateStatusFenced(api::Object object, int64_t expected_rv, ObjectCallback done,
+                                   std::optional<WriteFence> fence) {
   api::ObjectKey key = keyOf(object);
   submit(
       key, false,
       [object = std::move(object), expected_rv](const api::Object* current) {
         return planUpdateStatus(object, current, expected_rv);
       },
-      std::move(done));
+      std::move(done), std::move(fence));
 }
 
-void EtcdStore::remove(api::ObjectKey key, int64_t expected_rv, ObjectCallback done) {
+void EtcdStore::removeFenced(api::ObjectKey key, int64_t expected_rv, ObjectCallback done,
+                             std::optional<WriteFence> fence) {
   std::string now = util::formatRfc3339(clock_->now());
   submit(
       key, false,
       [key, expected_rv, now](const api::Object* current) {
         return planRemove(key, current, expected_rv, now);
       },
-      std::move(done));
+      std::move(done), std::move(fence));
 }
 
-void EtcdStore::submit(api::ObjectKey key, bool checked, Plan plan, ObjectCallback done) {
+void EtcdStore::submit(api::ObjectKey key, bool checked, Plan plan, ObjectCallback done,
+                       std::optional<WriteFence> fence) {
   if (!done) done = [](util::Result<api::Object>) {};
   std::optional<util::Error> refused;
   {
@@ -88,7 +111,8 @@ void EtcdStore::submit(api::ObjectKey key, bool checked, Plan plan, ObjectCallba
                     fmt::format("store: {} writes are waiting for {} (the limit); retry later",
                                 queue_.size(), client_->name()));
     } else {
-      queue_.push_back(Write{std::move(key), checked, std::move(plan), std::move(done)});
+      queue_.push_back(
+          Write{std::move(key), checked, std::move(plan), std::move(done), std::move(fence)});
       ++ops_queued_;
     }
   }
@@ -201,6 +225,14 @@ void EtcdStore::execute(Write& write) {
       put->set_value(std::move(json));
     }
     txn.add_failure()->mutable_request_range()->set_key(key);
+    if (write.fence) {
+      auto* fence = txn.add_compare();
+      fence->set_key(write.fence->key);
+      fence->set_target(etcdserverpb::Compare::CREATE);
+      fence->set_result(etcdserverpb::Compare::EQUAL);
+      fence->set_create_revision(write.fence->revision);
+      txn.add_failure()->mutable_request_range()->set_key(write.fence->key);
+    }
     auto response = client_->txn(txn);
     if (!response.ok()) {
       releaseCharge(write.key, charge);
@@ -214,6 +246,13 @@ void EtcdStore::execute(Write& write) {
       return;
     }
     releaseCharge(write.key, charge);
+    if (write.fence && !fenceHolds(*write.fence, response->responses(1).response_range())) {
+      return fail(makeError(ErrorCode::Unavailable,
+                            fmt::format("{} {}/{}: not written: this replica is no longer the "
+                                        "leader (its leader key {} of revision {} is gone)",
+                                        api::kindInfo(write.key.kind).name, write.key.namespace_,
+                                        write.key.name, write.fence->key, write.fence->revision)));
+    }
     // Someone else changed the key: plan again against what the transaction read.
     const auto& range = response->responses(0).response_range();
     if (range.kvs_size() == 0) {

@@ -82,6 +82,18 @@ struct StoreUsage {
   int64_t max_objects_per_namespace = 0;  // objects of one kind in one namespace; 0: no limit
 };
 
+// What the elected leader's writes are fenced with (store/leader_election.h): a write commits
+// only while the backend's key `key` still has creation revision `revision`, that is while the
+// leadership that created the key lasts. The backend checks it in the write's own transaction,
+// so a deposed leader's write fails even when it was sent before the leader noticed.
+struct WriteFence {
+  std::string key;  // the backend's own key (etcd: "<prefix>/leader")
+  int64_t revision = 0;
+};
+
+class Store;
+using StorePtr = std::unique_ptr<Store>;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -137,8 +149,13 @@ class Store {
   virtual void flush() = 0;
 
   virtual StoreUsage usage() const = 0;
+
+  // This store for the leader's controllers: the same reads, and writes that also check `fence`
+  // (a write whose fence no longer holds fails with Unavailable, "no longer the leader"). A
+  // single-process backend (SQLite) has no other replica to be fenced from and writes as the
+  // store does. The view must not outlive this store.
+  virtual StorePtr fenced(WriteFence fence);
 };
-using StorePtr = std::unique_ptr<Store>;
 
 // Blocking conveniences for controllers, tools and tests (never call on an I/O thread).
 util::Result<api::Object> createSync(Store& store, api::Object object);
