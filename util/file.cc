@@ -1,6 +1,7 @@
 #include "util/file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <fmt/format.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -80,5 +81,35 @@ Status writeSecretFile(const std::string& path, std::string_view content, Secret
   }
   return {};
 }
+
+Result<std::unique_ptr<FileLock>> FileLock::acquire(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return makeError(ErrorCode::Unavailable,
+                     fmt::format("cannot open the lock file {}: {}", path, std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char holder[32] = {};
+    ssize_t n = ::pread(fd, holder, sizeof(holder) - 1, 0);
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      std::string pid(holder, n > 0 ? static_cast<size_t>(n) : 0);
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+      return makeError(ErrorCode::Conflict,
+                       fmt::format("{} is locked by another process (pid {})", path,
+                                   pid.empty() ? "unknown" : pid));
+    }
+    return makeError(ErrorCode::Unavailable,
+                     fmt::format("cannot lock {}: {}", path, std::strerror(err)));
+  }
+  const std::string pid = fmt::format("{}\n", ::getpid());
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The lock holds without the pid; only the message of a second process loses it.
+  }
+  return std::unique_ptr<FileLock>(new FileLock(fd));
+}
+
+FileLock::~FileLock() { ::close(fd_); }
 
 }  // namespace magnumd::util

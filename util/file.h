@@ -1,6 +1,7 @@
 // Files that hold secrets: tokens, clouds.yaml (passwords, application credentials), private keys.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,20 @@ enum class SecretFileMode {
 // file does not outlive a failure.
 Status writeSecretFile(const std::string& path, std::string_view content,
                        SecretFileMode mode = SecretFileMode::Replace);
+
+// An exclusive advisory lock (flock) on `path`, created if absent, held until the lock is
+// destroyed or the process ends (a killed holder releases it). The holder's pid is written into
+// the file, so a second process's Conflict error names it.
+class FileLock {
+ public:
+  static Result<std::unique_ptr<FileLock>> acquire(const std::string& path);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 }  // namespace magnumd::util

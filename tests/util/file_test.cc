@@ -1,6 +1,8 @@
 #include "util/file.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -106,6 +108,24 @@ TEST_F(SecretFileTest, AFailedRenameIsAnErrorAndLeavesNoTemporaryFile) {
             std::string::npos)
       << written.error().message;
   EXPECT_EQ(entries(), std::vector<std::string>{"key.pem"});
+}
+
+TEST_F(SecretFileTest, AFileLockIsHeldByOneHolderAtATime) {
+  const std::string path = dir_ + "/magnumd.lock";
+  auto first = FileLock::acquire(path);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+
+  // flock locks belong to an open file, so a second open in this process conflicts as another
+  // process's would.
+  auto second = FileLock::acquire(path);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, ErrorCode::Conflict);
+  EXPECT_NE(second.error().message.find(fmt::format("pid {}", ::getpid())), std::string::npos)
+      << second.error().message;
+
+  first->reset();
+  auto third = FileLock::acquire(path);
+  EXPECT_TRUE(third.ok()) << third.error().message;
 }
 
 }  // namespace
