@@ -23,6 +23,7 @@
 #include "reconcilers/control_plane_observer.h"
 #include "reconcilers/counting_cloud_driver.h"
 #include "reconcilers/garbage_collector.h"
+#include "reconcilers/leader_checked_cloud_driver.h"
 #include "reconcilers/names.h"
 #include "reconcilers/nodegroup_reconciler.h"
 #include "server/keystone_auth.h"
@@ -115,7 +116,18 @@ class CloudComponent final : public Component {
     driver_ = std::move(*driver);
     services.keystone = std::make_shared<SessionTokenValidator>(openstack_->session());
     services.cloud_lookup = openstack_;  // admission checks images, flavors and key pairs
-    counting_ = std::make_unique<reconcilers::CountingCloudDriver>(*driver_, &services.metrics);
+    return {};
+  }
+
+  // The controllers, on the elected replica only: their store writes are fenced by the term,
+  // and their cloud actions check the leadership right before they are sent.
+  util::Status lead(Services& services, const Leadership& leadership) override {
+    if (!driver_) return {};
+    store::Store& store = leadership.store;
+    leader_secrets_ = std::make_unique<secrets::ClusterSecretStore>(
+        store, services.secrets.kek(), clock_, services.secrets.options());
+    checked_ = std::make_unique<reconcilers::LeaderCheckedCloudDriver>(*driver_, leadership.leading);
+    counting_ = std::make_unique<reconcilers::CountingCloudDriver>(*checked_, &services.metrics);
     call_ = std::make_unique<reconcilers::CloudCall>(services.io, *counting_);
 
     auto& m = services.metrics;
@@ -142,14 +154,14 @@ class CloudComponent final : public Component {
     RETURN_IF_ERROR(startControlPlaneObserver(services));
 
     controller::ManagerOptions manager_options;
-    manager_ = std::make_unique<controller::Manager>(services.store, manager_options, clock_, services.metrics);
-    wireControllers(services);
+    manager_ = std::make_unique<controller::Manager>(store, manager_options, clock_, services.metrics);
+    wireControllers(services, store);
     RETURN_IF_ERROR(manager_->start());
     gc_->queue().add(reconcilers::garbageCollectorKey());
     boost::asio::co_spawn(services.io, observer_->run(), boost::asio::detached);
     boost::asio::co_spawn(services.io, control_plane_->run(), boost::asio::detached);
-    LOG_INFO("controllers", "reconciling with {} workers, sync every {}s, orphan grace {}s",
-             options_.workers, options_.sync_interval_seconds, options_.orphan_grace_seconds);
+    LOG_INFO("controllers", "leading (term {}): reconciling with {} workers, sync every {}s, orphan grace {}s",
+             leadership.term, options_.workers, options_.sync_interval_seconds, options_.orphan_grace_seconds);
     return {};
   }
 
@@ -252,7 +264,7 @@ class CloudComponent final : public Component {
     return {};
   }
 
-  void wireControllers(Services& services) {
+  void wireControllers(Services& services, store::Store& store) {
     auto& clusters = manager_->informer(api::Kind::Cluster);
     auto& nodegroups = manager_->informer(api::Kind::NodeGroup);
     auto& templates = manager_->informer(api::Kind::ClusterTemplate);
@@ -279,8 +291,8 @@ class CloudComponent final : public Component {
         {"cluster", options_.workers, {}},
         std::make_unique<reconcilers::ClusterReconciler>(
             reconcilers::ClusterDeps{
-                services.store, nodegroups, *call_, *observer_, events, clock_,
-                &services.secrets, control_plane_.get(),
+                store, nodegroups, *call_, *observer_, events, clock_,
+                leader_secrets_.get(), control_plane_.get(),
                 &services.metrics.counter("magnumd_remediations_total",
                                           "Unhealthy nodes magnumd replaced (auto-heal), by why "
                                           "they were unhealthy",
@@ -289,13 +301,13 @@ class CloudComponent final : public Component {
     nodegroup_ = &manager_->addController(
         {"nodegroup", std::max(1, options_.workers / 2), {}},
         std::make_unique<reconcilers::NodeGroupReconciler>(
-            reconcilers::NodeGroupDeps{services.store, *observer_, events, clock_}));
+            reconcilers::NodeGroupDeps{store, *observer_, events, clock_}));
     reconcilers::GarbageCollectorOptions gc_options;
     gc_options.grace = millis(options_.orphan_grace_seconds);
     gc_options.period = std::max(millis(options_.sync_interval_seconds), std::chrono::milliseconds(1s));
     gc_ = &manager_->addController(
         {"garbage-collector", 1, {}},
-        std::make_unique<reconcilers::GarbageCollector>(services.store, clusters, *call_, *observer_, clock_,
+        std::make_unique<reconcilers::GarbageCollector>(store, clusters, *call_, *observer_, clock_,
                                                         gc_options));
 
     const auto changed = controller::specOrMetadataChanged;
@@ -349,6 +361,8 @@ class CloudComponent final : public Component {
   std::unique_ptr<EmbeddedCloudsim> sim_;
   std::unique_ptr<drivers::CloudDriver> driver_;
   drivers::openstack::OpenStackDriver* openstack_ = nullptr;  // driver_, for its Keystone session
+  std::unique_ptr<secrets::ClusterSecretStore> leader_secrets_;  // writes fenced by the term
+  std::unique_ptr<reconcilers::LeaderCheckedCloudDriver> checked_;
   std::unique_ptr<reconcilers::CountingCloudDriver> counting_;
   std::unique_ptr<reconcilers::CloudCall> call_;
   std::unique_ptr<reconcilers::CloudObserver> observer_;

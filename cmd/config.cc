@@ -5,8 +5,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <tuple>
 
 #include "util/log.h"
+#include "util/time.h"
 
 namespace magnumd::cmd {
 
@@ -142,6 +144,22 @@ util::Status validateStoreConfig(const DaemonConfig& config) {
 
 }  // namespace
 
+util::Result<store::ElectionTiming> electionTiming(const DaemonConfig& config) {
+  store::ElectionTiming timing;
+  for (auto [flag, text, out] :
+       {std::tuple{"--leader-lease-duration", &config.leader_lease_duration, &timing.lease_duration},
+        std::tuple{"--leader-renew-deadline", &config.leader_renew_deadline, &timing.renew_deadline},
+        std::tuple{"--leader-retry-period", &config.leader_retry_period, &timing.retry_period}}) {
+    auto parsed = util::parseDuration(*text);
+    if (!parsed.ok()) {
+      return makeError(ErrorCode::BadRequest, fmt::format("{}: {}", flag, parsed.error().message));
+    }
+    *out = *parsed;
+  }
+  RETURN_IF_ERROR(store::validateElectionTiming(timing));
+  return timing;
+}
+
 util::Status validateConfig(const DaemonConfig& config) {
   RETURN_IF_ERROR(parseListen(config.listen));
   util::LogLevel level;
@@ -187,6 +205,7 @@ util::Status validateConfig(const DaemonConfig& config) {
                                  config.store_quota_bytes, config.max_objects_per_namespace));
   }
   RETURN_IF_ERROR(validateStoreConfig(config));
+  RETURN_IF_ERROR(electionTiming(config));
   if (config.max_watches_per_user == 0) {
     return makeError(ErrorCode::BadRequest,
                      "--max-watches-per-user must be at least 1 (every watch would be refused)");

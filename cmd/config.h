@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "store/leader_election.h"
 #include "util/result.h"
 
 namespace CLI {
@@ -54,6 +55,12 @@ struct DaemonConfig {
   std::vector<std::string> etcd_endpoints;  // "https://10.0.0.5:2379", ...
   std::string etcd_prefix = "/magnumd";
   std::string etcd_ca, etcd_cert, etcd_key;  // TLS to etcd (PEM files)
+  // Leader election among the replicas on one etcd (store/leader_election.h): this replica's
+  // name in the leader key ("" = HOSTNAME:PORT of --listen) and client-go's timing.
+  std::string replica_id;
+  std::string leader_lease_duration = "15s";
+  std::string leader_renew_deadline = "10s";
+  std::string leader_retry_period = "2s";
 };
 
 struct ListenAddress {
@@ -79,6 +86,9 @@ struct ConnectionCap {
   std::string warning;
 };
 ConnectionCap connectionCap(size_t requested, uint64_t descriptors);
+
+// The --leader-* durations, parsed; errors name the flag.
+util::Result<store::ElectionTiming> electionTiming(const DaemonConfig& config);
 
 // Consistency checks that do not touch the filesystem: TLS needs both files, production needs
 // a token file or Keystone authentication, --dev-plain-http needs --dev and no --tls-cert, the log

@@ -146,6 +146,16 @@ util::Status Daemon::openStore() {
     return {};
   }
 #endif
+  // Two processes on one database would each keep their own cache and revision counter, and
+  // both run the controllers.
+  auto lock = util::FileLock::acquire(config_.data_dir + "/magnumd.lock");
+  if (!lock.ok()) {
+    return makeError(lock.error().code,
+                     fmt::format("--data-dir {}: another magnumd is using it ({}); one process "
+                                 "per SQLite data dir: several replicas need --store etcd",
+                                 config_.data_dir, lock.error().message));
+  }
+  data_dir_lock_ = std::move(*lock);
   store::SqliteOptions options;
   options.path = config_.data_dir + "/magnumd.db";
   options.quota_bytes = config_.store_quota_bytes;
@@ -234,6 +244,7 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   heartbeat_.started_at = util::formatRfc3339(std::chrono::system_clock::now());
   api_options.heartbeat = &heartbeat_;
   api_options.quotas = {config_.max_clusters_per_project, config_.max_nodes_per_project};
+  api_options.role = [this] { return role(); };
   if (keystone && (config_.keystone_auth || config_.dev)) {
     keystone_validator_ = std::move(keystone);
     server::KeystoneAuthOptions keystone_options;
@@ -278,6 +289,7 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   http_ = std::make_unique<net::HttpServer>(*io_, options, api_->handler(),
                                             &server::ApiServer::transportError);
   RETURN_IF_ERROR(http_->start());
+  RETURN_IF_ERROR(createElector(http_->port()));
   RETURN_IF_ERROR(writeDevClientConfig(http_->port()));
   threads_.emplace_back([this] { io_->run(); });
   for (auto& context : session_ios_) threads_.emplace_back([&context] { context->run(); });
@@ -323,8 +335,9 @@ util::Status Daemon::start() {
   RETURN_IF_ERROR(openStore());
   RETURN_IF_ERROR(openSecrets());
   io_ = std::make_unique<IoContext>();
-  Services services{config_, *store_, *io_, metrics_, *secrets_, heartbeat_, nullptr,
-                    api_write_observers_};
+  services_.reset(new Services{config_, *store_, *io_, metrics_, *secrets_, heartbeat_, nullptr,
+                               api_write_observers_});
+  Services& services = *services_;
   for (auto& component : components_) {
     auto status = component->start(services);
     if (!status.ok()) {
@@ -334,8 +347,12 @@ util::Status Daemon::start() {
     }
     ++started_components_;
   }
-  return startApi(std::move(authenticator), std::move(services.keystone), services.cloud_lookup);
+  RETURN_IF_ERROR(
+      startApi(std::move(authenticator), std::move(services.keystone), services.cloud_lookup));
+  startElection();
+  return {};
 }
+
 
 void Daemon::requestStop() {
   std::lock_guard lock(mutex_);
@@ -389,7 +406,11 @@ void Daemon::shutdown() {
                http_->openConnections(), config_.shutdown_timeout.count());
     }
   }
+  // From here on leading() is false: the controllers' cloud actions are refused while they stop,
+  // and only then is the leadership handed over.
+  if (elector_) elector_->stop();
   while (started_components_ > 0) components_[--started_components_]->stop();
+  if (elector_) elector_->resign();
   if (api_events_) api_events_->stop(std::chrono::seconds(1));
   if (io_) io_->stop();
   session_work_.clear();
@@ -410,6 +431,8 @@ void Daemon::shutdown() {
   api_.reset();
   api_events_.reset();
   components_.clear();
+  leader_store_.reset();
+  services_.reset();
   session_ios_.clear();
   io_.reset();
   secrets_.reset();

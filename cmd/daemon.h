@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -30,7 +31,9 @@
 #include "server/api_server.h"
 #include "server/auth.h"
 #include "server/keystone_auth.h"
+#include "store/leader_election.h"
 #include "store/store.h"
+#include "util/file.h"
 #include "util/metrics.h"
 
 namespace magnumd::cmd {
@@ -53,12 +56,28 @@ struct Services {
   drivers::CloudLookup* cloud_lookup = nullptr;
 };
 
+// What the elected leader's components act with (Component::lead).
+struct Leadership {
+  // The store, with every write fenced by this term: a deposed leader's writes fail.
+  store::Store& store;
+  // Checked right before every cloud action: false once the term may have ended.
+  std::function<bool()> leading;
+  int64_t term = 0;  // the fencing token, for logs
+};
+
 class Component {
  public:
   virtual ~Component() = default;
   virtual std::string_view name() const = 0;
-  // Called once the store is open, before the API accepts requests. Errors abort start-up.
+  // Called once the store is open, before the API accepts requests; on every replica. Errors
+  // abort start-up.
   virtual util::Status start(Services& services) = 0;
+  // Called when this replica is elected to run the controllers (with SQLite, the only replica,
+  // right after start-up), on another thread than start(), at most once: a replica that loses
+  // the leadership exits. An error makes the replica exit (and give the leadership up).
+  virtual util::Status lead(Services& /*services*/, const Leadership& /*leadership*/) {
+    return {};
+  }
   // Stop promptly: called after the API drained, before the store closes; joins own threads.
   virtual void stop() = 0;
 };
@@ -80,6 +99,9 @@ class Daemon {
   void runUntilStopped();
   void requestStop();
   uint16_t port() const;
+  // What main returns: 0, or kExitLostLeadership after a lost term, or 1 when leading failed.
+  int exitCode() const { return exit_code_.load(); }
+  static constexpr int kExitLostLeadership = 75;  // EX_TEMPFAIL: the supervisor restarts it
 
  private:
   util::Status prepareDataDir();
@@ -93,13 +115,22 @@ class Daemon {
   util::Status startApi(std::shared_ptr<const server::Authenticator> authenticator,
                         std::shared_ptr<server::KeystoneValidator> keystone,
                         drivers::CloudLookup* cloud_lookup);
+  // Once the listener has its port: this replica's identity and its elector (SoleLeader for
+  // SQLite); startElection() campaigns once the API serves.
+  util::Status createElector(uint16_t port);
+  void startElection();
+  void onElected(const store::LeaderTerm& term);
+  void onDeposed();
+  server::ReplicaRole role() const;
   void waitForSignal();
   void onSignal(const boost::system::error_code& ec, int number);
   void shutdown();
 
   DaemonConfig config_;
   util::MetricsRegistry metrics_;
-  store::StorePtr store_;  // declared first: closed last
+  // SQLite: DATA_DIR/magnumd.lock, held for the process's life (one process per data dir).
+  std::unique_ptr<util::FileLock> data_dir_lock_;
+  store::StorePtr store_;  // declared early: closed last
   util::RealClock clock_;
   server::ServiceHeartbeat heartbeat_;
   std::optional<pki::KeyEncryptionKey> kek_;
@@ -109,6 +140,11 @@ class Daemon {
   std::unique_ptr<secrets::ClusterSecretStore> secrets_;
   std::vector<std::unique_ptr<Component>> components_;
   size_t started_components_ = 0;
+  std::unique_ptr<Services> services_;
+  store::LeaderElectorPtr elector_;
+  store::StorePtr leader_store_;  // store_ fenced by the term this replica leads
+  std::atomic<bool> elected_{false};
+  std::atomic<int> exit_code_{0};
   // Events the API records (CertificateIssued on a Cluster), from its own writer thread.
   std::unique_ptr<controller::StoreEventRecorder> api_events_;
   std::shared_ptr<server::KeystoneValidator> keystone_validator_;

@@ -107,6 +107,20 @@ void addFlags(CLI::App& app, DaemonConfig& c, Flags& f) {
                  "with --store etcd: PEM CA that signed etcd's certificate");
   app.add_option("--etcd-cert", c.etcd_cert, "with --store etcd: PEM client certificate");
   app.add_option("--etcd-key", c.etcd_key, "with --store etcd: PEM key of --etcd-cert");
+  app.add_option("--replica-id", c.replica_id,
+                 "with --store etcd: this replica's name in the leader key, shown by `magnumctl "
+                 "version` (default: HOSTNAME:PORT)");
+  app.add_option("--leader-lease-duration", c.leader_lease_duration,
+                 "with --store etcd: TTL of the leader's etcd lease; a dead leader is replaced "
+                 "this long after its last renewal (whole seconds)")
+      ->capture_default_str();
+  app.add_option("--leader-renew-deadline", c.leader_renew_deadline,
+                 "with --store etcd: the leader stops acting when it could not renew its lease "
+                 "for this long (shorter than the lease duration)")
+      ->capture_default_str();
+  app.add_option("--leader-retry-period", c.leader_retry_period,
+                 "with --store etcd: between two renewals, and two campaigns of a follower")
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -171,5 +185,5 @@ int main(int argc, char** argv) {
     return 1;
   }
   daemon.runUntilStopped();
-  return 0;
+  return daemon.exitCode();
 }

@@ -111,6 +111,7 @@ class ClusterSecretStore {
 
   const pki::KeyEncryptionKey& kek() const { return kek_; }
   std::chrono::seconds tokenTtl() const { return options_.token_ttl; }
+  const SecretOptions& options() const { return options_; }
 
  private:
   util::Result<api::Object> generate(const api::Object& cluster) const;

@@ -11,6 +11,7 @@
 #include "server/selectors.h"
 #include "server/status.h"
 #include "server/version.h"
+#include "util/json.h"
 
 namespace magnumd::server {
 
@@ -127,7 +128,8 @@ ApiServer::ApiServer(store::Store& store, std::shared_ptr<const Authenticator> a
       resources_(store, metrics_, cloud_admission_.get(), options.quotas, std::move(options.on_write)),
       credentials_(store, options.secrets, registry, std::move(options.on_credential_issued)),
       magnum_(store, resources_, credentials_, options.heartbeat),
-      watches_(store, metrics_, options.watch) {
+      watches_(store, metrics_, options.watch),
+      role_(std::move(options.role)) {
   const auto& build = buildInfo();
   registry.gauge("magnumd_build_info", "Version and commit magnumd was built from (always 1).",
                  {"version", "git_commit"})
@@ -183,14 +185,36 @@ net::Response ApiServer::systemEndpoint(const net::Request& request, std::string
                                                 std::string(request.method_string()), path)));
   }
   if (path == "/healthz" || path == "/livez") return textResponse(http::status::ok, "ok\n");
+  std::optional<ReplicaRole> role;
+  if (role_) role = role_();
   if (path == "/readyz") {
-    return ready_ ? textResponse(http::status::ok, "ok\n")
-                  : textResponse(http::status::service_unavailable, "not ready: shutting down or starting\n");
+    // Every replica serves the API, so a follower is ready too; the role is for operators.
+    if (!ready_) {
+      return textResponse(http::status::service_unavailable,
+                          "not ready: shutting down or starting\n");
+    }
+    if (!role) return textResponse(http::status::ok, "ok\n");
+    auto res = textResponse(
+        http::status::ok,
+        role->leading ? "ok: leader\n"
+                      : fmt::format("ok: follower (leader: {})\n",
+                                    role->leader.empty() ? "none elected" : role->leader));
+    res.set("X-Magnumd-Role", role->leading ? "leader" : "follower");
+    return res;
   }
   const auto& build = buildInfo();
-  return jsonText(http::status::ok,
-                  fmt::format(R"({{"version":"{}","gitCommit":"{}","buildDate":"{}"}})",
-                              build.version, build.git_commit, build.build_date));
+  util::JsonDoc doc;
+  doc.SetObject();
+  auto& a = doc.GetAllocator();
+  doc.AddMember("version", util::str(build.version, a), a);
+  doc.AddMember("gitCommit", util::str(build.git_commit, a), a);
+  doc.AddMember("buildDate", util::str(build.build_date, a), a);
+  if (role) {
+    doc.AddMember("replica", util::str(role->replica, a), a);
+    doc.AddMember("role", util::str(role->leading ? "leader" : "follower", a), a);
+    doc.AddMember("leader", util::str(role->leader, a), a);
+  }
+  return jsonText(http::status::ok, util::toJson(doc));
 }
 
 net::Response ApiServer::metricsEndpoint() {

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <string>
 #include <boost/asio/awaitable.hpp>
 #include <memory>
 
@@ -26,6 +28,13 @@
 #include "util/metrics.h"
 
 namespace magnumd::server {
+
+// Which replica answers and which one leads the controllers (store/leader_election.h).
+struct ReplicaRole {
+  std::string replica;  // "host:port", the leader key's value when this one leads
+  std::string leader;   // empty when unknown (no leader elected yet, or etcd unreachable)
+  bool leading = false;
+};
 
 struct ApiServerOptions {
   WatchOptions watch;
@@ -45,6 +54,9 @@ struct ApiServerOptions {
   // only, nothing is checked against a cloud.
   drivers::CloudLookup* cloud = nullptr;
   CloudAdmissionOptions cloud_admission;
+  // This replica's role, shown by /readyz (body and X-Magnumd-Role) and /version; null: no
+  // election (a test's server).
+  std::function<ReplicaRole()> role;
 };
 
 class ApiServer {
@@ -98,6 +110,7 @@ class ApiServer {
   CredentialHandlers credentials_;
   magnum::MagnumApi magnum_;
   WatchHub watches_;
+  std::function<ReplicaRole()> role_;
   std::atomic<bool> ready_{false};
 };
 

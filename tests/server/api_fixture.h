@@ -138,6 +138,8 @@ class ApiTest : public ::testing::Test {
   std::shared_ptr<KeystoneAuthenticator> keystone_;
   // The cloud admission checks against (ApiServerOptions::cloud); null: none, as without a cloud.
   drivers::CloudLookup* cloud_lookup_ = nullptr;
+  // This replica's role at the next start() (ApiServerOptions::role); null: no election.
+  std::function<ReplicaRole()> role_;
   util::RealClock clock_;
   std::unique_ptr<pki::KeyEncryptionKey> kek_;
   std::unique_ptr<secrets::ClusterSecretStore> secrets_;

@@ -63,6 +63,31 @@ TEST_F(AuthTest, MissingOrBadTokenIs401) {
   EXPECT_FALSE(version.str("/version").empty());
 }
 
+TEST_F(AuthTest, ReadyzAndVersionShowWhichReplicaLeads) {
+  stop();
+  ReplicaRole role{"b:9511", "a:9511", false};
+  role_ = [&role] { return role; };
+  start(WatchOptions{});
+  // A follower serves the API too, so it is ready; the body and a header say it follows whom.
+  auto ready = call(V::get, "/readyz", "", "");
+  EXPECT_EQ(ready.code, 200u);
+  EXPECT_EQ(ready.body, "ok: follower (leader: a:9511)\n");
+  EXPECT_EQ(last_headers_["X-Magnumd-Role"], "follower");
+  auto version = call(V::get, "/version", "", "");
+  EXPECT_EQ(version.str("/replica"), "b:9511");
+  EXPECT_EQ(version.str("/role"), "follower");
+  EXPECT_EQ(version.str("/leader"), "a:9511");
+
+  role = {"b:9511", "b:9511", true};
+  ready = call(V::get, "/readyz", "", "");
+  EXPECT_EQ(ready.body, "ok: leader\n");
+  EXPECT_EQ(last_headers_["X-Magnumd-Role"], "leader");
+  EXPECT_EQ(call(V::get, "/version", "", "").str("/role"), "leader");
+  stop();
+  role_ = nullptr;
+  start(WatchOptions{});
+}
+
 TEST_F(AuthTest, NamespaceLimitedTokenIsConfinedToItsNamespace) {
   ASSERT_EQ(createTemplate("team-a", "k8s").code, 201u);
   ASSERT_EQ(createTemplate("team-b", "k8s").code, 201u);

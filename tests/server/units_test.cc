@@ -234,6 +234,20 @@ TEST(Config, FileSetsWhatTheCommandLineDidNotAndNothingElse) {
   EXPECT_NE(no_watches.error().message.find("--max-watches-per-user"), std::string::npos);
   production.max_watches_per_user = 1;
   EXPECT_TRUE(cmd::validateConfig(production).ok());
+  // Leader election's timing follows client-go's rule, and the errors name the flags.
+  production.leader_renew_deadline = "20s";
+  auto renew = cmd::validateConfig(production);
+  ASSERT_FALSE(renew.ok());
+  EXPECT_NE(renew.error().message.find("--leader-lease-duration (15000 ms) must be longer than "
+                                       "--leader-renew-deadline (20000 ms)"),
+            std::string::npos)
+      << renew.error().message;
+  production.leader_renew_deadline = "10s";
+  production.leader_retry_period = "often";
+  EXPECT_NE(cmd::validateConfig(production).error().message.find("--leader-retry-period"),
+            std::string::npos);
+  production.leader_retry_period = "2s";
+  EXPECT_TRUE(cmd::validateConfig(production).ok());
   // --dev-plain-http: only with --dev, and not with the operator's own certificate.
   production.dev_plain_http = true;
   EXPECT_TRUE(cmd::validateConfig(production).ok());
