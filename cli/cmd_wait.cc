@@ -268,6 +268,13 @@ int runVersion(Context& ctx, bool client_only) {
     }
   }
   ctx.out << "Server Version: " << (version.empty() ? util::toJson(*server) : version) << "\n";
+  // Replicas on etcd: which one answered, and which one runs the controllers.
+  if (auto replica = util::stringMember(*server, "replica")) {
+    auto role = util::stringMember(*server, "role").value_or("");
+    auto leader = util::stringMember(*server, "leader").value_or("");
+    ctx.out << "Server Replica: " << *replica << " (" << role << ")\n"
+            << "Leader: " << (leader.empty() ? "none elected" : leader) << "\n";
+  }
   return 0;
 }
 

@@ -253,6 +253,16 @@ TEST_F(Commands, WaitSeesTheConditionArriveOnTheWatch) {
   EXPECT_EQ(out_.str(), "cluster/prod condition met\n");
 }
 
+TEST_F(Commands, VersionShowsWhichReplicaAnsweredAndWhichLeads) {
+  script_.add("GET /version", json(http::status::ok, R"({"version":"0.1.0","replica":"b:9511",)"
+                                                     R"("role":"follower","leader":"a:9511"})"));
+  auto ctx = context();
+  EXPECT_EQ(runVersion(ctx, false), 0) << err_.str();
+  const std::string expected =
+      "Server Version: 0.1.0\nServer Replica: b:9511 (follower)\nLeader: a:9511\n";
+  EXPECT_TRUE(out_.str().ends_with(expected)) << out_.str();
+}
+
 TEST_F(Commands, WaitForAConditionFailsWhenTheObjectIsDeleted) {
   script_.add(fmt::format("GET {}?limit=1", kClusters),
               json(http::status::ok, R"({"metadata":{"resourceVersion":"20"},"items":[]})"));
