@@ -69,6 +69,21 @@ TEST_P(EtcdStoreTest, ReplicasOnOnePrefixSeeEachOthersWritesAndConflict) {
   EXPECT_EQ(sink.revisions(), (std::vector<int64_t>{removed->metadata.resource_version}));
 }
 
+TEST_P(EtcdStoreTest, EveryKindReachesTheOtherReplicasIncludingThoseTheApiDoesNotServe) {
+  StorePtr a = open("kinds");
+  StorePtr b = open("kinds");
+  for (size_t i = 0; i < api::kKindCount; ++i) {
+    const auto kind = static_cast<api::Kind>(i);
+    api::Object created = mustCreate(*a, object(kind, "ns", "x"));
+    ASSERT_TRUE(waitForRevision(*b, keyOf(created), created.metadata.resource_version))
+        << api::kindInfo(kind).name;
+    EXPECT_EQ(*b->get(keyOf(created)), created) << api::kindInfo(kind).name;
+  }
+  // A store opened now loads them all from etcd.
+  StorePtr c = open("kinds");
+  EXPECT_EQ(c->usage().objects, static_cast<int64_t>(api::kKindCount));
+}
+
 TEST_P(EtcdStoreTest, ObjectsOverTheSizeLimitAreRefusedBeforeEtcd) {
   openMain();
   std::string big = R"({"blob":")" + std::string(1100 * 1024, 'z') + R"("})";
