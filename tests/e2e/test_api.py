@@ -326,6 +326,14 @@ def test_startup_refusals_are_clear(tmp_path, procs):
                           "--encryption-key-file", key_file(tmp_path), *api_only_flags()],
                          capture_output=True, timeout=30)
     assert out.returncode != 0 and b"cannot listen" in out.stderr, out.stderr
+    # One process per SQLite data dir: a second one would keep a cache and run controllers of its
+    # own on the same database.
+    out = subprocess.run([binary("magnumd"), "--data-dir", str(tmp_path / "data"), "--token-file",
+                          str(tmp_path / "tokens.csv"), "--listen", f"127.0.0.1:{free_port()}",
+                          "--encryption-key-file", key_file(tmp_path), *api_only_flags()],
+                         capture_output=True, timeout=30)
+    assert out.returncode != 0 and b"another magnumd is using it" in out.stderr, out.stderr
+    assert f"pid {first.proc.pid}".encode() in out.stderr, out.stderr
 
 
 def test_dev_mode_generates_a_private_admin_token(tmp_path, procs):

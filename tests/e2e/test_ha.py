@@ -1,0 +1,168 @@
+"""High availability with real processes: a three-member etcd cluster (Debian's etcd-server) and
+three magnumd replicas on it, loopback only. Every replica serves the API; exactly one leads the
+controllers. A SIGKILLed leader is replaced within 20 s (lease 15 s, retry 2 s); a SIGSTOPped
+leader whose lease expired does not act when resumed: it finds its term over and exits."""
+import base64
+import os
+import shutil
+import signal
+import time
+
+import pytest
+
+from conftest import Process, free_port, request, wait_ready
+from reconcile_util import Cloud, Magnumd, cluster, converged, start_cloudsim, template, wait_for
+
+ETCD = "/usr/bin/etcd"
+
+pytestmark = pytest.mark.skipif(not os.access(ETCD, os.X_OK),
+                                reason=f"{ETCD} is not installed (Debian package etcd-server)")
+
+
+def start_etcd_cluster(tmp_path, procs):
+    """Three members on loopback ports; returns their client URLs."""
+    members = [(f"m{i}", free_port(), free_port()) for i in range(3)]
+    initial = ",".join(f"{name}=http://127.0.0.1:{peer}" for name, _, peer in members)
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else str(tmp_path)
+    urls = []
+    for name, client, peer in members:
+        data = os.path.join(base, f"magnumd-ha-{os.getpid()}-{name}")
+        shutil.rmtree(data, ignore_errors=True)
+        url = f"http://127.0.0.1:{client}"
+        proc = Process([ETCD, f"--name={name}", f"--data-dir={data}",
+                        f"--listen-client-urls={url}", f"--advertise-client-urls={url}",
+                        f"--listen-peer-urls=http://127.0.0.1:{peer}",
+                        f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
+                        f"--initial-cluster={initial}", "--initial-cluster-state=new",
+                        "--heartbeat-interval=50", "--election-timeout=500"],
+                       client, str(tmp_path / f"etcd-{name}.log"))
+        procs.append(proc)
+        urls.append(url)
+    for url in urls:
+        wait_ready(url, "/health", timeout=30)
+    return urls
+
+
+class Replicas:
+    """Three magnumd replicas on one etcd prefix and one cloud, sharing the encryption key."""
+
+    def __init__(self, tmp_path, procs, etcd_urls, clouds_yaml):
+        key = tmp_path / "encryption.key"
+        key.write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
+        os.chmod(key, 0o600)
+        self.members = []
+        for i in range(3):
+            self.members.append(Magnumd(
+                tmp_path, procs, clouds_yaml=clouds_yaml, data_dir=str(tmp_path / f"replica{i}"),
+                extra=["--store", "etcd", "--etcd-endpoints", ",".join(etcd_urls),
+                       "--etcd-prefix", "/ha", "--replica-id", f"replica{i}",
+                       "--encryption-key-file", str(key),
+                       "--orphan-grace", "2", "--failed-retry", "2"]))
+
+    def roles(self):
+        out = {}
+        for m in self.members:
+            if m.proc.proc.poll() is not None:
+                continue
+            try:
+                status, _, body = request("GET", m.url + "/version", timeout=2)
+            except OSError:
+                continue
+            if status == 200:
+                out[body["replica"]] = body
+        return out
+
+    def leader(self):
+        """The replica that leads, once every one that answers agrees; None before that."""
+        roles = self.roles()
+        leaders = [r for r, v in roles.items() if v["role"] == "leader"]
+        if len(leaders) != 1:
+            return None
+        if any(v["leader"] != leaders[0] for v in roles.values()):
+            return None
+        return self.by_id(leaders[0])
+
+    def by_id(self, replica):
+        return self.members[int(replica.removeprefix("replica"))]
+
+    def any_follower(self, leader):
+        return next(m for m in self.members if m is not leader and m.proc.proc.poll() is None)
+
+
+def cloud_changes(cloud):
+    """Requests that change the cloud (Heat's and Nova's POST, PATCH, PUT and DELETE), by kind."""
+    return {k: v for k, v in cloud.stats()["requests"].items()
+            if k.split(" ")[0] in ("heat", "nova")
+            and k.split(" ")[1] in ("POST", "PATCH", "PUT", "DELETE")}
+
+
+@pytest.fixture
+def ha(tmp_path, procs):
+    urls = start_etcd_cluster(tmp_path, procs)
+    sim, clouds = start_cloudsim(tmp_path, procs)
+    replicas = Replicas(tmp_path, procs, urls, clouds)
+    return replicas, Cloud(sim.url)
+
+
+def test_a_killed_leader_is_replaced_within_20s_and_clusters_converge(ha):
+    replicas, cloud = ha
+    leader = wait_for(replicas.leader, 30, "one leader all replicas agree on")
+    api = replicas.any_follower(leader)  # followers serve the API too
+    api.apply(template())
+    desired = {}
+    for i in range(4):
+        api.apply(cluster(f"c{i}", 1, 1))
+        desired[f"c{i}"] = 1
+
+    for kill in range(2):
+        time.sleep(1)  # mid-way: stacks building
+        leader.proc.kill()  # SIGKILL
+        killed_at = time.monotonic()
+        new = wait_for(lambda: replicas.leader(), 25, f"a new leader after kill {kill + 1}")
+        took = time.monotonic() - killed_at
+        assert new is not leader
+        assert took < 20, f"a new leader only after {took:.1f}s"
+        # The next leader acts: a cluster created now converges.
+        api = new
+        api.apply(cluster(f"after{kill}", 1, 1))
+        desired[f"after{kill}"] = 1
+        leader.proc.start()  # back as a follower
+        wait_ready(leader.url, "/readyz", timeout=60, proc=leader.proc)
+        assert wait_for(lambda: replicas.roles().get(f"replica{replicas.members.index(leader)}"),
+                        30, "the restarted replica")["role"] == "follower"
+        leader = new
+
+    wait_for(lambda: converged(api, cloud, desired, set()) is None, 120,
+             f"convergence ({converged(api, cloud, desired, set())})")
+    assert len(cloud.stacks()) == len(desired)  # one stack per cluster, none doubled
+    assert len(cloud.servers()) == 2 * len(desired)
+
+
+def test_a_paused_leader_does_not_act_when_resumed(ha):
+    replicas, cloud = ha
+    old = wait_for(replicas.leader, 30, "one leader all replicas agree on")
+    api = replicas.any_follower(old)
+    api.apply(template())
+    api.apply(cluster("before", 1, 1))
+    wait_for(lambda: converged(api, cloud, {"before": 1}, set()) is None, 60, "the first cluster")
+
+    old.proc.proc.send_signal(signal.SIGSTOP)
+    # The paused replica answers nothing; the others agree on a new leader once its lease expired.
+    new = wait_for(replicas.leader, 30, "another leader while the old one is paused")
+    assert new is not old
+    # While the old leader sleeps, the new one builds a cluster the old one has never seen.
+    new.apply(cluster("during", 1, 1))
+    wait_for(lambda: converged(new, cloud, {"before": 1, "during": 1}, set()) is None, 60,
+             "the cluster made under the new leader")
+    changes = cloud_changes(cloud)
+
+    old.proc.proc.send_signal(signal.SIGCONT)
+    # It finds its term over (renewal late by far more than the renew deadline) and exits,
+    # for its supervisor to restart it as a follower.
+    old.proc.proc.wait(timeout=30)
+    assert old.proc.proc.returncode == 75, old.proc.output()[-3000:]
+    assert "lost the leadership" in old.proc.output()
+    time.sleep(2)
+    assert cloud_changes(cloud) == changes  # everything converged: nobody had to act
+    assert converged(new, cloud, {"before": 1, "during": 1}, set()) is None
+    assert len(cloud.stacks()) == 2
