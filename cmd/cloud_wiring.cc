@@ -116,6 +116,9 @@ class CloudComponent final : public Component {
     driver_ = std::move(*driver);
     services.keystone = std::make_shared<SessionTokenValidator>(openstack_->session());
     services.cloud_lookup = openstack_;  // admission checks images, flavors and key pairs
+    // Before the API serves (it reads the interval unguarded); `running` says whether this
+    // replica's controllers report.
+    services.heartbeat.report_interval = millis(options_.sync_interval_seconds);
     return {};
   }
 
@@ -137,7 +140,6 @@ class CloudComponent final : public Component {
     reconcilers::ObserverOptions observer_options;
     observer_options.sync_interval = millis(options_.sync_interval_seconds);
     observer_options.sweep_pages_per_period = options_.sweep_pages;
-    services.heartbeat.report_interval = observer_options.sync_interval;
     services.heartbeat.running = true;
     observer_options.on_period = [&periods, &duration, &known, &heartbeat = services.heartbeat](
                                      const reconcilers::ObserverStats& s, bool ok,
