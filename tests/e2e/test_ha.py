@@ -20,13 +20,14 @@ pytestmark = pytest.mark.skipif(not os.access(ETCD, os.X_OK),
 
 
 def start_etcd_cluster(tmp_path, procs):
-    """Three members on loopback ports; returns their client URLs."""
+    """Three members on loopback ports; returns their client URLs and data directories."""
     members = [(f"m{i}", free_port(), free_port()) for i in range(3)]
     initial = ",".join(f"{name}=http://127.0.0.1:{peer}" for name, _, peer in members)
     base = "/dev/shm" if os.path.isdir("/dev/shm") else str(tmp_path)
-    urls = []
+    urls, dirs = [], []
     for name, client, peer in members:
         data = os.path.join(base, f"magnumd-ha-{os.getpid()}-{name}")
+        dirs.append(data)
         shutil.rmtree(data, ignore_errors=True)
         url = f"http://127.0.0.1:{client}"
         proc = Process([ETCD, f"--name={name}", f"--data-dir={data}",
@@ -40,7 +41,7 @@ def start_etcd_cluster(tmp_path, procs):
         urls.append(url)
     for url in urls:
         wait_ready(url, "/health", timeout=30)
-    return urls
+    return urls, dirs
 
 
 class Replicas:
@@ -98,10 +99,13 @@ def cloud_changes(cloud):
 
 @pytest.fixture
 def ha(tmp_path, procs):
-    urls = start_etcd_cluster(tmp_path, procs)
-    sim, clouds = start_cloudsim(tmp_path, procs)
-    replicas = Replicas(tmp_path, procs, urls, clouds)
-    return replicas, Cloud(sim.url)
+    urls, dirs = start_etcd_cluster(tmp_path, procs)
+    try:
+        sim, clouds = start_cloudsim(tmp_path, procs)
+        yield Replicas(tmp_path, procs, urls, clouds), Cloud(sim.url)
+    finally:
+        for data in dirs:  # /dev/shm outlives the test otherwise
+            shutil.rmtree(data, ignore_errors=True)
 
 
 def test_a_killed_leader_is_replaced_within_20s_and_clusters_converge(ha):
