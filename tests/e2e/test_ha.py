@@ -114,11 +114,11 @@ def test_a_killed_leader_is_replaced_within_20s_and_clusters_converge(ha):
     api = replicas.any_follower(leader)  # followers serve the API too
     api.apply(template())
     desired = {}
-    for i in range(4):
+    for i in range(8):
         api.apply(cluster(f"c{i}", 1, 1))
         desired[f"c{i}"] = 1
 
-    for kill in range(2):
+    for kill in range(5):
         time.sleep(1)  # mid-way: stacks building
         leader.proc.kill()  # SIGKILL
         killed_at = time.monotonic()
