@@ -155,6 +155,24 @@ util::Result<std::vector<CatalogService>> parseCatalogResponse(std::string_view 
   return parseCatalogArray(*catalog);
 }
 
+util::Result<std::vector<ProjectRef>> parseProjectsResponse(std::string_view body) {
+  constexpr std::string_view what = "keystone projects";
+  auto doc = util::parseJson(body);
+  if (!doc.ok()) return malformedResponse(what, doc.error().message);
+  const Json* projects = util::member(doc.value(), "projects");
+  if (projects == nullptr || !projects->IsArray())
+    return malformedResponse(what, "no \"projects\" array");
+  std::vector<ProjectRef> out;
+  for (const auto& p : projects->GetArray()) {
+    if (!p.IsObject() || text(p, "id").empty())
+      return malformedResponse(what, "a project without an id");
+    const Json* enabled = util::member(p, "enabled");
+    out.push_back({text(p, "id"), text(p, "name"), text(p, "domain_id"),
+                   enabled == nullptr || !enabled->IsBool() || enabled->GetBool()});
+  }
+  return out;
+}
+
 util::Result<std::string> selectEndpoint(const std::vector<CatalogService>& catalog,
                                          std::string_view service_type, std::string_view interface,
                                          std::string_view region, std::string_view project_id) {

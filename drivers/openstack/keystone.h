@@ -36,6 +36,14 @@ struct Token {
   std::vector<CatalogService> catalog;
 };
 
+// A project the caller may scope a token to (GET /v3/auth/projects).
+struct ProjectRef {
+  std::string id;
+  std::string name;
+  std::string domain_id;
+  bool enabled = true;
+};
+
 // POST /v3/auth/tokens body for the configured method. Application credentials send no scope.
 std::string authRequestBody(const CloudConfig& config);
 
@@ -43,6 +51,9 @@ std::string authRequestBody(const CloudConfig& config);
 util::Result<Token> parseTokenResponse(std::string_view body, std::string token_id);
 // Parses {"catalog": [...]} (GET /v3/auth/catalog) or a token's catalog array.
 util::Result<std::vector<CatalogService>> parseCatalogResponse(std::string_view body);
+
+// Parses {"projects": [...]} (GET /v3/auth/projects).
+util::Result<std::vector<ProjectRef>> parseProjectsResponse(std::string_view body);
 
 // The endpoint URL for a service type, interface and region ("" = any region), with the
 // project id substituted for %(tenant_id)s, %(project_id)s, $(tenant_id)s, $(project_id)s and

@@ -23,14 +23,34 @@ util::Result<std::unique_ptr<OpenStackDriver>> OpenStackDriver::create(
   options.http.tls.failure_hint = "check the CA bundle: cacert / OS_CACERT";
   if (!options.http.clock) options.http.clock = options.clock;
   ASSIGN_OR_RETURN(auto http, http::HttpClient::create(std::move(executor), options.http));
+  http::HttpClient& shared = *http;
   return std::unique_ptr<OpenStackDriver>(
-      new OpenStackDriver(std::move(http), std::move(config), std::move(options)));
+      new OpenStackDriver(std::move(http), shared, std::move(config), std::move(options)));
 }
 
-OpenStackDriver::OpenStackDriver(std::unique_ptr<http::HttpClient> http, CloudConfig config,
+util::Result<std::unique_ptr<OpenStackDriver>> OpenStackDriver::scopedTo(
+    const std::string& project_id) const {
+  CloudConfig config = session_->config();
+  if (config.isApplicationCredential()) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("cloud \"{}\" authenticates with an application credential, which "
+                                 "is bound to its own project: magnumd cannot act in project {}",
+                                 config.name, project_id));
+  }
+  config.project_id = project_id;
+  config.project_name.clear();
+  config.project_domain_id.clear();
+  config.project_domain_name.clear();
+  return std::unique_ptr<OpenStackDriver>(
+      new OpenStackDriver(nullptr, *http_, std::move(config), options_));
+}
+
+OpenStackDriver::OpenStackDriver(std::unique_ptr<http::HttpClient> owned_http,
+                                 http::HttpClient& http, CloudConfig config,
                                  OpenStackDriverOptions options)
     : options_(std::move(options)),
-      http_(std::move(http)),
+      owned_http_(std::move(owned_http)),
+      http_(&http),
       session_(std::make_unique<Session>(*http_, std::move(config),
                                          options_.clock ? *options_.clock : real_clock_,
                                          options_.session)),

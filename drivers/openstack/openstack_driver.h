@@ -56,18 +56,24 @@ class OpenStackDriver final : public CloudDriver, public CloudLookup {
   Task<Flavor> findFlavor(std::string name_or_id) override;
   Task<Keypair> findKeypair(std::string name) override;
 
+  // The same cloud and user acting in another project: a session whose token is scoped to
+  // `project_id`, over this driver's HTTP client (which must outlive it). Application
+  // credentials carry their own project and cannot be rescoped (BadRequest).
+  util::Result<std::unique_ptr<OpenStackDriver>> scopedTo(const std::string& project_id) const;
+
   Session& session() { return *session_; }
   http::HttpClient& http() { return *http_; }
   HeatClient& heat() { return heat_; }
   NovaClient& nova() { return nova_; }
 
  private:
-  OpenStackDriver(std::unique_ptr<http::HttpClient> http, CloudConfig config,
-                  OpenStackDriverOptions options);
+  OpenStackDriver(std::unique_ptr<http::HttpClient> owned_http, http::HttpClient& http,
+                  CloudConfig config, OpenStackDriverOptions options);
 
   OpenStackDriverOptions options_;
   util::RealClock real_clock_;
-  std::unique_ptr<http::HttpClient> http_;
+  std::unique_ptr<http::HttpClient> owned_http_;  // null when sharing another driver's
+  http::HttpClient* http_;
   std::unique_ptr<Session> session_;
   HeatClient heat_;
   NovaClient nova_;

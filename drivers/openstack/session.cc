@@ -237,4 +237,16 @@ asio::awaitable<util::Result<std::optional<Token>>> Session::validateToken(std::
   co_return std::optional<Token>(std::move(token));
 }
 
+asio::awaitable<util::Result<std::vector<ProjectRef>>> Session::availableProjects() {
+  const std::string url = config_.auth_url + "/auth/projects";
+  CO_ASSIGN_OR_RETURN(auto res, co_await request("identity", "GET", url));
+  if (res.status != 200) {
+    co_return errorFromResponse(
+        res, fmt::format("listing the projects of {} at {}",
+                         config_.username.empty() ? config_.user_id : config_.username,
+                         config_.auth_url));
+  }
+  co_return parseProjectsResponse(res.body);
+}
+
 }  // namespace magnumd::drivers::openstack

@@ -54,6 +54,10 @@ class Session {
   // (unknown, expired or revoked); errors when it cannot be reached or refuses the service.
   boost::asio::awaitable<util::Result<std::optional<Token>>> validateToken(std::string subject);
 
+  // GET /v3/auth/projects: the projects this session's user may scope a token to (those it has
+  // a role on).
+  boost::asio::awaitable<util::Result<std::vector<ProjectRef>>> availableProjects();
+
   const CloudConfig& config() const { return config_; }
   uint64_t authentications() const { return authentications_.load(); }
 

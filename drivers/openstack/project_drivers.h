@@ -1,0 +1,53 @@
+// ProjectDrivers over Keystone: the projects magnumd's service user may act in are those it has
+// a role on (GET /v3/auth/projects, listed again on a miss at most every `relist_after`), and a
+// project's driver is the service driver rescoped to it, sharing its HTTP client. The service
+// user's password stays where it is (clouds.yaml); nothing per project is stored.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drivers/openstack/openstack_driver.h"
+#include "drivers/project_drivers.h"
+#include "util/time.h"
+
+namespace magnumd::drivers::openstack {
+
+struct KeystoneProjectsOptions {
+  std::chrono::seconds relist_after{30};
+};
+
+// Keystone's own project ids are uuid4 hex: 32 lowercase hex digits.
+bool looksLikeProjectId(std::string_view ns);
+
+class KeystoneProjectDrivers final : public ProjectDrivers {
+ public:
+  // `service` is magnumd's own driver (its project serves namespaces that name none); it must
+  // outlive this object and every driver it opens.
+  KeystoneProjectDrivers(OpenStackDriver& service, const util::Clock& clock,
+                         KeystoneProjectsOptions options = {});
+
+  Task<std::string> projectOf(std::string ns) override;
+  util::Result<CloudDriverPtr> open(const std::string& project_id) override;
+
+  uint64_t listings() const;
+
+ private:
+  // The project `ns` names in the cached list: its id, "" when none, Forbidden when ambiguous.
+  util::Result<std::string> find(const std::string& ns) const;  // mutex_ held
+  std::string serviceUser() const;
+
+  OpenStackDriver& service_;
+  const util::Clock& clock_;
+  const KeystoneProjectsOptions options_;
+
+  mutable std::mutex mutex_;
+  std::vector<ProjectRef> projects_;
+  std::optional<util::SystemTime> listed_at_;
+  uint64_t listings_ = 0;
+};
+
+}  // namespace magnumd::drivers::openstack
