@@ -17,6 +17,7 @@
 #include "drivers/http/http_client.h"
 #include "drivers/kube/kube_client.h"
 #include "drivers/openstack/openstack_driver.h"
+#include "drivers/openstack/project_drivers.h"
 #include "reconcilers/cloud_call.h"
 #include "reconcilers/cloud_observer.h"
 #include "reconcilers/cluster/cluster_reconciler.h"
@@ -26,6 +27,7 @@
 #include "reconcilers/leader_checked_cloud_driver.h"
 #include "reconcilers/names.h"
 #include "reconcilers/nodegroup_reconciler.h"
+#include "reconcilers/project_clouds.h"
 #include "server/keystone_auth.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -141,17 +143,22 @@ class CloudComponent final : public Component {
     observer_options.sync_interval = millis(options_.sync_interval_seconds);
     observer_options.sweep_pages_per_period = options_.sweep_pages;
     services.heartbeat.running = true;
-    observer_options.on_period = [&periods, &duration, &known, &heartbeat = services.heartbeat](
-                                     const reconcilers::ObserverStats& s, bool ok,
+    // Every project's observer reports here; the gauges show the sum over projects.
+    observer_options.on_period = [this, &periods, &duration, &known,
+                                  &heartbeat = services.heartbeat](
+                                     const reconcilers::ObserverStats& one, bool ok,
                                      std::chrono::steady_clock::duration took) {
       periods.with({ok ? "ok" : "error"}).inc();
       if (ok) heartbeat.beat();  // a period that reached the cloud, as a conductor's report
       duration.with({}).observe(std::chrono::duration<double>(took).count());
+      const auto s = pool_ ? pool_->totalStats() : one;
       known.with({"stack"}).set(static_cast<double>(s.stacks));
       known.with({"server"}).set(static_cast<double>(s.servers));
     };
-    observer_ = std::make_unique<reconcilers::CloudObserver>(
-        *counting_, observer_options, [this](const std::string& uid) { onCloudChange(uid); });
+    auto on_change = [this](const std::string& uid) { onCloudChange(uid); };
+    observer_ =
+        std::make_unique<reconcilers::CloudObserver>(*counting_, observer_options, on_change);
+    wireProjects(services, observer_options, on_change, leadership.leading);
 
     RETURN_IF_ERROR(startControlPlaneObserver(services));
 
@@ -169,6 +176,7 @@ class CloudComponent final : public Component {
 
   void stop() override {
     if (observer_) observer_->stop();
+    if (pool_) pool_->stop();
     if (control_plane_) control_plane_->stop();
     if (manager_) manager_->stop();
     sim_.reset();  // after the controllers: nothing calls it any more
@@ -226,6 +234,32 @@ class CloudComponent final : public Component {
     if (!driver.ok()) return driver.takeError();
     openstack_ = driver->get();
     return std::move(*driver);
+  }
+
+  // With Keystone (--keystone-auth, --dev) a namespace that names a project acts in that project
+  // with magnumd's service user scoped to it, one observer per project; without it, or when
+  // magnumd logs in with an application credential (bound to one project), every namespace
+  // shares magnumd's own project as before.
+  void wireProjects(Services& services, const reconcilers::ObserverOptions& observer_options,
+                    reconcilers::CloudObserver::ChangeCallback on_change,
+                    std::function<bool()> leading) {
+    const bool keystone = services.config.keystone_auth || services.config.dev;
+    if (!keystone || openstack_->session().config().isApplicationCredential()) {
+      if (keystone) {
+        LOG_WARN("controllers",
+                 "magnumd authenticates with an application credential, which is "
+                 "bound to its own project: every namespace's stacks go there");
+      }
+      one_project_ = std::make_unique<reconcilers::OneProject>(*call_, *observer_);
+      clouds_ = one_project_.get();
+      return;
+    }
+    project_drivers_ =
+        std::make_unique<drivers::openstack::KeystoneProjectDrivers>(*openstack_, clock_);
+    pool_ = std::make_unique<reconcilers::CloudPool>(services.io, *project_drivers_, *call_,
+                                                     *observer_, *counting_, observer_options,
+                                                     std::move(on_change), std::move(leading));
+    clouds_ = pool_.get();
   }
 
   // Each Kubernetes cluster's own API, through one outbound HTTP client with short deadlines and
@@ -293,8 +327,8 @@ class CloudComponent final : public Component {
         {"cluster", options_.workers, {}},
         std::make_unique<reconcilers::ClusterReconciler>(
             reconcilers::ClusterDeps{
-                store, nodegroups, *call_, *observer_, events, clock_,
-                leader_secrets_.get(), control_plane_.get(),
+                store, nodegroups, *clouds_, events, clock_, leader_secrets_.get(),
+                control_plane_.get(),
                 &services.metrics.counter("magnumd_remediations_total",
                                           "Unhealthy nodes magnumd replaced (auto-heal), by why "
                                           "they were unhealthy",
@@ -303,14 +337,13 @@ class CloudComponent final : public Component {
     nodegroup_ = &manager_->addController(
         {"nodegroup", std::max(1, options_.workers / 2), {}},
         std::make_unique<reconcilers::NodeGroupReconciler>(
-            reconcilers::NodeGroupDeps{store, *observer_, events, clock_}));
+            reconcilers::NodeGroupDeps{store, *clouds_, events, clock_}));
     reconcilers::GarbageCollectorOptions gc_options;
     gc_options.grace = millis(options_.orphan_grace_seconds);
     gc_options.period = std::max(millis(options_.sync_interval_seconds), std::chrono::milliseconds(1s));
-    gc_ = &manager_->addController(
-        {"garbage-collector", 1, {}},
-        std::make_unique<reconcilers::GarbageCollector>(store, clusters, *call_, *observer_, clock_,
-                                                        gc_options));
+    gc_ = &manager_->addController({"garbage-collector", 1, {}},
+                                   std::make_unique<reconcilers::GarbageCollector>(
+                                       store, clusters, *clouds_, clock_, gc_options));
 
     const auto changed = controller::specOrMetadataChanged;
     cluster_->watch(clusters, changed);
@@ -368,6 +401,11 @@ class CloudComponent final : public Component {
   std::unique_ptr<reconcilers::CountingCloudDriver> counting_;
   std::unique_ptr<reconcilers::CloudCall> call_;
   std::unique_ptr<reconcilers::CloudObserver> observer_;
+  // Which project each namespace's objects live in: one of the two below.
+  std::unique_ptr<drivers::openstack::KeystoneProjectDrivers> project_drivers_;
+  std::unique_ptr<reconcilers::OneProject> one_project_;
+  std::unique_ptr<reconcilers::CloudPool> pool_;  // its drivers share driver_'s HTTP client
+  reconcilers::CloudProjects* clouds_ = nullptr;
   std::unique_ptr<drivers::http::HttpClient> kube_http_;
   std::unique_ptr<drivers::kube::KubeClient> kube_;
   std::unique_ptr<reconcilers::ControlPlaneObserver> control_plane_;

@@ -2,8 +2,10 @@
 // cloudsim in --dev), the observer, and the Cluster / NodeGroup reconcilers and the garbage
 // collector under a controller Manager — wired as one Daemon Component.
 //
-// Namespaces map to cloud projects; this slice drives ONE project (the configured cloud's) for
-// every namespace.
+// With Keystone (--keystone-auth, --dev) a namespace that names a project (its id, or its name
+// where unambiguous) is acted on in that project, by magnumd's service user holding a role there,
+// with one observer per project; other namespaces, and every namespace without Keystone, use the
+// configured cloud's own project.
 #pragma once
 
 #include <chrono>

@@ -19,6 +19,9 @@ class CountingCloudDriver final : public drivers::CloudDriver {
   };
   // `registry` may be null (tests); the inner driver must outlive the decorator.
   CountingCloudDriver(drivers::CloudDriver& inner, util::MetricsRegistry* registry);
+  // Another project's driver counted in the same metric family as `sibling`'s.
+  CountingCloudDriver(drivers::CloudDriver& inner, const CountingCloudDriver& sibling)
+      : inner_(inner), family_(sibling.family_) {}
 
   uint64_t calls(Verb verb) const { return counts_[verb].load(); }
   uint64_t total() const;

@@ -11,11 +11,10 @@ using controller::Result;
 
 controller::Request garbageCollectorKey() { return {api::Kind::Cluster, "", "garbage-collector"}; }
 
-GarbageCollector::GarbageCollector(store::Store& store, controller::Informer& clusters, CloudCall& cloud,
-                                   CloudObserver& observer, const util::Clock& clock,
+GarbageCollector::GarbageCollector(store::Store& store, controller::Informer& clusters,
+                                   CloudProjects& clouds, const util::Clock& clock,
                                    GarbageCollectorOptions options)
-    : store_(store), clusters_(clusters), cloud_(cloud), observer_(observer), clock_(clock),
-      options_(options) {}
+    : store_(store), clusters_(clusters), clouds_(clouds), clock_(clock), options_(options) {}
 
 bool GarbageCollector::clusterExists(const std::string& uid) const {
   if (!clusters_.byIndex(kByUid, uid).empty()) return true;
@@ -28,12 +27,32 @@ bool GarbageCollector::clusterExists(const std::string& uid) const {
 }
 
 Result GarbageCollector::reconcile(const controller::Request&) {
-  if (!observer_.synced() || !clusters_.hasSynced()) return Result::after(std::chrono::seconds(1));
+  if (!clusters_.hasSynced()) return Result::after(std::chrono::seconds(1));
   const auto now = clock_.now();
   auto next = options_.period;
   std::set<std::string> candidates;
-  for (const auto& uid : observer_.clusterUids()) {
-    auto observed = observer_.cluster(uid);
+  bool unsynced = false;
+  for (const auto& cloud : clouds_.opened()) {
+    // A project whose observer has not listed everything yet is swept once it has.
+    if (!cloud.observer->synced()) {
+      unsynced = true;
+      continue;
+    }
+    sweep(cloud, now, candidates, next);
+  }
+  if (unsynced) next = std::min<std::chrono::milliseconds>(next, std::chrono::seconds(1));
+  {
+    std::lock_guard lock(mutex_);
+    std::erase_if(orphan_since_, [&](const auto& kv) { return !candidates.count(kv.first); });
+  }
+  return Result::after(next);
+}
+
+void GarbageCollector::sweep(const ProjectCloud& cloud, util::SystemTime now,
+                             std::set<std::string>& candidates, std::chrono::milliseconds& next) {
+  CloudObserver& observer = *cloud.observer;
+  for (const auto& uid : observer.clusterUids()) {
+    auto observed = observer.cluster(uid);
     if (!observed || !observed->stack) continue;
     const auto& stack = *observed->stack;
     if (stack.action() == "DELETE" && stack.inProgress()) continue;
@@ -53,24 +72,19 @@ Result GarbageCollector::reconcile(const controller::Request&) {
       candidates.erase(uid);
       continue;
     }
-    auto deleted = cloud_.run(cloud_.driver().deleteStack(stack.ref));
+    auto deleted = cloud.call->run(cloud.call->driver().deleteStack(stack.ref));
     if (!deleted.ok() && deleted.error().code != util::ErrorCode::NotFound) {
       LOG_WARN("gc", "deleting orphan stack {} ({}) of missing cluster {}: {}", stack.ref.name,
                stack.ref.id, uid, deleted.error().message);
       continue;
     }
-    LOG_INFO("gc", "deleted orphan stack {} ({}): cluster {} no longer exists", stack.ref.name,
-             stack.ref.id, uid);
+    LOG_INFO("gc", "deleted orphan stack {} ({}){}: cluster {} no longer exists", stack.ref.name,
+             stack.ref.id, cloud.project.empty() ? "" : " in project " + cloud.project, uid);
     drivers::Stack deleting = stack;
     deleting.status = "DELETE_IN_PROGRESS";
-    observer_.recordStack(uid, deleting);
+    observer.recordStack(uid, deleting);
     ++deleted_;
   }
-  {
-    std::lock_guard lock(mutex_);
-    std::erase_if(orphan_since_, [&](const auto& kv) { return !candidates.count(kv.first); });
-  }
-  return Result::after(next);
 }
 
 }  // namespace magnumd::reconcilers

@@ -7,12 +7,13 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "controller/informer.h"
 #include "controller/types.h"
 #include "reconcilers/cloud_call.h"
-#include "reconcilers/cloud_observer.h"
+#include "reconcilers/project_clouds.h"
 #include "store/store.h"
 #include "util/time.h"
 
@@ -28,10 +29,10 @@ controller::Request garbageCollectorKey();
 
 class GarbageCollector final : public controller::Reconciler {
  public:
-  GarbageCollector(store::Store& store, controller::Informer& clusters, CloudCall& cloud,
-                   CloudObserver& observer, const util::Clock& clock, GarbageCollectorOptions options);
+  GarbageCollector(store::Store& store, controller::Informer& clusters, CloudProjects& clouds,
+                   const util::Clock& clock, GarbageCollectorOptions options);
 
-  // Sweeps every uid the observer knows; the request is ignored.
+  // Sweeps every uid each project's observer knows; the request is ignored.
   controller::Result reconcile(const controller::Request& request) override;
 
   uint64_t deleted() const { return deleted_; }
@@ -41,8 +42,11 @@ class GarbageCollector final : public controller::Reconciler {
 
   store::Store& store_;
   controller::Informer& clusters_;
-  CloudCall& cloud_;
-  CloudObserver& observer_;
+  // One project's orphans; lowers `next` to when the earliest of them falls due.
+  void sweep(const ProjectCloud& cloud, util::SystemTime now, std::set<std::string>& candidates,
+             std::chrono::milliseconds& next);
+
+  CloudProjects& clouds_;
   const util::Clock& clock_;
   GarbageCollectorOptions options_;
   std::mutex mutex_;

@@ -84,7 +84,11 @@ Result NodeGroupReconciler::reconcile(const controller::Request& request) {
   const auto bounds = boundsOf(*spec);
   const std::string group = groupNameOf(ng);
   std::optional<ObservedCluster> observed;
-  if (owned) observed = deps_.observer.cluster(cluster->metadata.uid);
+  if (owned) {
+    auto cloud = deps_.clouds.forNamespace(ng.metadata.namespace_);
+    if (!cloud.ok()) return Result::fail(cloud.takeError());  // the Cluster reports why
+    observed = cloud->observer->cluster(cluster->metadata.uid);
+  }
   const drivers::Stack* stack = observed && observed->stack ? &*observed->stack : nullptr;
 
   st.nodes.clear();

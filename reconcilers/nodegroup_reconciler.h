@@ -8,7 +8,7 @@
 
 #include "controller/event_recorder.h"
 #include "controller/types.h"
-#include "reconcilers/cloud_observer.h"
+#include "reconcilers/project_clouds.h"
 #include "store/store.h"
 #include "util/time.h"
 
@@ -16,7 +16,7 @@ namespace magnumd::reconcilers {
 
 struct NodeGroupDeps {
   store::Store& store;
-  CloudObserver& observer;
+  CloudProjects& clouds;  // the observer of the node group's project
   controller::EventRecorder& events;
   const util::Clock& clock;
 };

@@ -113,7 +113,7 @@ util::Status ClusterReconciler::manageCertificates(ClusterScope& scope) {
         auto written = deps_.control_plane == nullptr
                            ? util::Status(util::makeError(util::ErrorCode::Unavailable,
                                                           "magnumd does not watch cluster APIs"))
-                           : deps_.cloud.run(deps_.control_plane->setClusterInfoCa(
+                           : scope.cloud.call->run(deps_.control_plane->setClusterInfoCa(
                                  scope.uid(), bundle->cluster_ca.cert_pem));
         if (!written.ok()) {
           waiting = fmt::format("{}: cannot write cluster-info yet: {}", plan.message,
@@ -197,7 +197,7 @@ void ClusterReconciler::refreshJoinToken(ClusterScope& scope) {
     return;
   }
   const auto expires = now + ttl;
-  auto written = deps_.cloud.run(deps_.control_plane->refreshBootstrapToken(
+  auto written = scope.cloud.call->run(deps_.control_plane->refreshBootstrapToken(
       scope.uid(), scope.secrets->bootstrap_token, expires));
   if (!written.ok()) {
     // Again soon, well before the token runs out (a quarter of its lifetime at most).

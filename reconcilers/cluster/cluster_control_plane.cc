@@ -99,7 +99,7 @@ void ClusterReconciler::observeControlPlane(ClusterScope& scope) {
       scope.stack->action() != "DELETE") {
     // A complete stack without outputs in the cache (read before it finished, or replaced by a
     // listing): read them again.
-    deps_.observer.refreshOutputs(scope.uid());
+    scope.cloud.observer->refreshOutputs(scope.uid());
   }
   if (view.api_url.empty() || scope.stack->action() == "DELETE") {
     stopWith(Mode::WaitingForAddress,
@@ -149,7 +149,7 @@ void ClusterReconciler::assessNodes(ClusterScope& scope) {
   // Waiting on an API that has no address or does not answer: its address output may have been
   // read before it existed (a simulator binds the API late; a restart may read none at all).
   if (gate && view.observed && !view.observed->reachable) {
-    deps_.observer.refreshOutputs(scope.uid());
+    scope.cloud.observer->refreshOutputs(scope.uid());
   }
   const auto timeout = api::nodeStartupTimeoutOf(scope.spec);
   const auto now = deps_.clock.now();

@@ -22,7 +22,7 @@ Result ClusterReconciler::reconcileDelete(ClusterScope& scope) {
     if (deps_.secrets != nullptr) {
       if (auto s = deps_.secrets->remove(scope.cluster); !s.ok()) return Result::fail(s.takeError());
     }
-    deps_.observer.forgetStack(scope.uid());
+    scope.cloud.observer->forgetStack(scope.uid());
     forgetAttempts(scope.uid());
     auto dropped = controller::dropFinalizer(deps_.store, scope.cluster, kClusterFinalizer);
     if (!dropped.ok() && dropped.error().code != util::ErrorCode::NotFound) {
@@ -49,11 +49,11 @@ Result ClusterReconciler::reconcileDelete(ClusterScope& scope) {
                         stack.ref.name, scope.failure);
   }
 
-  auto deleted = deps_.cloud.run(deps_.cloud.driver().deleteStack(stack.ref));
+  auto deleted = scope.cloud.call->run(scope.cloud.call->driver().deleteStack(stack.ref));
   if (!deleted.ok()) {
     if (deleted.error().code == util::ErrorCode::NotFound) {
       // Already gone: that is what we wanted.
-      deps_.observer.forgetStack(scope.uid());
+      scope.cloud.observer->forgetStack(scope.uid());
       scope.stack.reset();
       return reconcileDelete(scope);
     }
@@ -66,7 +66,7 @@ Result ClusterReconciler::reconcileDelete(ClusterScope& scope) {
   deleting.status = "DELETE_IN_PROGRESS";
   deleting.status_reason.clear();
   deleting.updated = deps_.clock.now();
-  deps_.observer.recordStack(scope.uid(), deleting);
+  scope.cloud.observer->recordStack(scope.uid(), deleting);
   scope.stack = deleting;
   scope.failure.clear();
   deps_.events.normal(scope.cluster, "StackDeleting", "deleting stack {} ({} was {})", stack.ref.name,

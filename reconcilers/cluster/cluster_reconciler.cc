@@ -35,12 +35,15 @@ Result ClusterReconciler::reconcile(const controller::Request& request) {
     if (loaded.error().code == util::ErrorCode::NotFound) return Result::done();
     return Result::fail(loaded.takeError());
   }
-  // Acting on a cache that has not seen the cloud yet would create stacks that exist.
-  if (!deps_.observer.synced()) return Result::after(options_.unsynced_requeue);
-
   ClusterScope scope;
   scope.cluster = std::move(*loaded);
-  scope.observed = deps_.observer.cluster(scope.uid());
+  auto cloud = deps_.clouds.forNamespace(scope.cluster.metadata.namespace_);
+  if (!cloud.ok()) return projectUnavailable(scope, cloud.takeError());
+  scope.cloud = *cloud;
+  // Acting on a cache that has not seen the cloud yet would create stacks that exist.
+  if (!scope.cloud.observer->synced()) return Result::after(options_.unsynced_requeue);
+
+  scope.observed = scope.cloud.observer->cluster(scope.uid());
   if (scope.observed && scope.observed->stack) scope.stack = scope.observed->stack;
   auto status = api::decodeClusterStatus(scope.cluster.status);
   if (status.ok()) scope.old_status = std::move(*status);
@@ -62,6 +65,21 @@ Result ClusterReconciler::reconcile(const controller::Request& request) {
   }
   scope.spec = std::move(*spec);
   return reconcileNormal(scope);
+}
+
+// The namespace's project cannot be acted in: a configuration the operator fixes (Forbidden,
+// which names the fix) shows in status; Keystone being unreachable is retried with backoff.
+Result ClusterReconciler::projectUnavailable(ClusterScope& scope, util::Error error) {
+  if (error.code != util::ErrorCode::Forbidden || scope.cluster.deleting()) {
+    return Result::fail(std::move(error));
+  }
+  auto status = api::decodeClusterStatus(scope.cluster.status);
+  if (status.ok()) scope.old_status = std::move(*status);
+  if (auto spec = api::decodeClusterSpec(scope.cluster.spec); spec.ok())
+    scope.spec = std::move(*spec);
+  scope.blocked = error.message;
+  auto written = writeStatus(scope);
+  return written.ok() ? Result::after(std::chrono::seconds(30)) : Result::fail(written.takeError());
 }
 
 Result ClusterReconciler::reconcileNormal(ClusterScope& scope) {

@@ -21,9 +21,8 @@
 #include "controller/event_recorder.h"
 #include "controller/informer.h"
 #include "controller/types.h"
-#include "reconcilers/cloud_call.h"
-#include "reconcilers/cloud_observer.h"
 #include "reconcilers/control_plane_observer.h"
+#include "reconcilers/project_clouds.h"
 #include "secrets/cluster_secrets.h"
 #include "store/store.h"
 #include "util/metrics.h"
@@ -48,8 +47,7 @@ struct ClusterReconcilerOptions {
 struct ClusterDeps {
   store::Store& store;
   controller::Informer& nodegroups;  // indexed by kByCluster
-  CloudCall& cloud;
-  CloudObserver& observer;
+  CloudProjects& clouds;             // each namespace's project: its driver and its observer
   controller::EventRecorder& events;
   const util::Clock& clock;
   // Each cluster's CAs and join token; null in tests that render no user_data.
@@ -72,6 +70,7 @@ class ClusterReconciler final : public controller::Reconciler {
 
  private:
   // cluster_reconciler.cc
+  controller::Result projectUnavailable(ClusterScope& scope, util::Error error);
   controller::Result reconcileNormal(ClusterScope& scope);
   util::Status resolveTemplate(ClusterScope& scope);
   controller::Result withNodeDeadline(const ClusterScope& scope, controller::Result result) const;

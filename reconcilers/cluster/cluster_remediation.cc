@@ -119,7 +119,7 @@ Result ClusterReconciler::remediate(ClusterScope& scope, Result result) {
       if (s.name == victim->name) server = &s;
     }
     if (server == nullptr) continue;
-    auto marked = deps_.cloud.run(deps_.cloud.driver().markUnhealthy(
+    auto marked = scope.cloud.call->run(scope.cloud.call->driver().markUnhealthy(
         scope.stack->ref, server->id,
         fmt::format("magnumd auto-heal: {} ({})", victim->reason, victim->message)));
     if (!marked.ok()) return Result::fail(marked.takeError());

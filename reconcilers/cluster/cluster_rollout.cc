@@ -61,7 +61,7 @@ bool ClusterReconciler::drainBeforeRemoval(ClusterScope& scope, const std::strin
                         why);
   }
   const auto started = util::parseRfc3339(it->started).value_or(now);
-  auto step = deps_.cloud.run(deps_.control_plane->drainStep(scope.uid(), node));
+  auto step = scope.cloud.call->run(deps_.control_plane->drainStep(scope.uid(), node));
   if (step.ok()) it->pods_left = step->pods_left;
   const bool drained = step.ok() && (!step->node_found || step->pods_left == 0);
   if (!drained && now < started + timeout) return false;
@@ -75,7 +75,7 @@ bool ClusterReconciler::drainBeforeRemoval(ClusterScope& scope, const std::strin
   // The Node goes before its server (as Cluster API deletes it): a replacement registers under
   // the same name, and a master's etcd member is removed by the other masters once its Node is
   // gone (see the master bootstrap).
-  auto deleted = deps_.cloud.run(deps_.control_plane->deleteNode(scope.uid(), node));
+  auto deleted = scope.cloud.call->run(deps_.control_plane->deleteNode(scope.uid(), node));
   if (!deleted.ok()) {
     deps_.events.warning(scope.cluster, "NodeDeleteFailed", "deleting Node {}: {}", node,
                          deleted.error().message);

@@ -16,6 +16,7 @@
 #include "drivers/kube/kube_client.h"
 #include "reconcilers/cloud_observer.h"
 #include "reconcilers/health_check.h"
+#include "reconcilers/project_clouds.h"
 #include "secrets/cluster_secrets.h"
 #include "util/time.h"
 
@@ -62,6 +63,7 @@ struct HealthView {
 
 struct ClusterScope {
   api::Object cluster;  // the latest stored version; replaced after every metadata write
+  ProjectCloud cloud;   // the project of the cluster's namespace: where its stack lives
   api::ClusterSpec spec;
   api::ClusterStatus old_status;
   std::optional<ObservedCluster> observed;

@@ -90,9 +90,9 @@ Result ClusterReconciler::createOrAdopt(ClusterScope& scope) {
   // A crash between create and the next observation must not make a second stack: the name
   // derives from the uid, so look it up first.
   // With outputs: an adopted complete stack is a cluster whose API address is needed now.
-  auto found = deps_.cloud.run(deps_.cloud.driver().getStack({def.name, ""}, true));
+  auto found = scope.cloud.call->run(scope.cloud.call->driver().getStack({def.name, ""}, true));
   if (found.ok() && found->status != "DELETE_COMPLETE") {
-    deps_.observer.recordStack(scope.uid(), *found);
+    scope.cloud.observer->recordStack(scope.uid(), *found);
     scope.stack = *found;
     deps_.events.normal(scope.cluster, "StackAdopted",
                         "found stack {} ({}, {}) of this cluster; using it instead of creating another",
@@ -111,7 +111,7 @@ Result ClusterReconciler::createOrAdopt(ClusterScope& scope) {
   request.tags = stackTags(scope);
   request.timeout_mins = static_cast<int>(def.timeout_mins);
   request.disable_rollback = true;
-  auto created = deps_.cloud.run(deps_.cloud.driver().createStack(request));
+  auto created = scope.cloud.call->run(scope.cloud.call->driver().createStack(request));
   if (!created.ok()) {
     if (created.error().code == util::ErrorCode::Conflict) {
       // The name is still taken by a stack Heat is deleting; try again shortly.
@@ -127,7 +127,7 @@ Result ClusterReconciler::createOrAdopt(ClusterScope& scope) {
   started.status = "CREATE_IN_PROGRESS";
   started.tags = request.tags;
   started.created = deps_.clock.now();
-  deps_.observer.recordStack(scope.uid(), started);
+  scope.cloud.observer->recordStack(scope.uid(), started);
   scope.stack = started;
 
   bool recreating_failed;
@@ -168,7 +168,7 @@ Result ClusterReconciler::handleFailed(ClusterScope& scope) {
     return Result::after(options_.in_flight_requeue);
   }
   // CREATE_FAILED (and a failed delete of it): delete the stack and create it again.
-  auto deleted = deps_.cloud.run(deps_.cloud.driver().deleteStack(stack.ref));
+  auto deleted = scope.cloud.call->run(scope.cloud.call->driver().deleteStack(stack.ref));
   if (!deleted.ok() && deleted.error().code != util::ErrorCode::NotFound) {
     deps_.events.warning(scope.cluster, "StackDeleteFailed", "deleting failed stack {}: {}",
                          stack.ref.name, deleted.error().message);
@@ -181,7 +181,7 @@ Result ClusterReconciler::handleFailed(ClusterScope& scope) {
   drivers::Stack deleting = stack;
   deleting.status = "DELETE_IN_PROGRESS";
   deleting.status_reason.clear();
-  deps_.observer.recordStack(scope.uid(), deleting);
+  scope.cloud.observer->recordStack(scope.uid(), deleting);
   scope.stack = deleting;
   scope.progress = fmt::format("{}: deleting failed stack {} to create it again", why, stack.ref.name);
   deps_.events.normal(scope.cluster, "StackRetry", "{} (it failed: {})", scope.progress, scope.failure);
@@ -213,7 +213,7 @@ Result ClusterReconciler::repairDrift(ClusterScope& scope) {
   if (short_groups.empty()) return Result::done();
 
   const auto ref = scope.stack->ref;
-  auto resources = deps_.cloud.run(deps_.cloud.driver().listResources(ref, 2));
+  auto resources = scope.cloud.call->run(scope.cloud.call->driver().listResources(ref, 2));
   if (!resources.ok()) return Result::fail(resources.takeError());
   std::set<std::string> live;
   for (const auto& s : scope.observed ? scope.observed->servers : std::vector<drivers::Server>{}) live.insert(s.id);
@@ -222,7 +222,7 @@ Result ClusterReconciler::repairDrift(ClusterScope& scope) {
     if (r.type != "OS::Nova::Server" || r.physical_id.empty() || live.count(r.physical_id)) continue;
     GroupMember m = memberOf(r, *resources);
     if (!short_groups.count(m.group)) continue;
-    auto server = deps_.cloud.run(deps_.cloud.driver().getServer(r.physical_id));
+    auto server = scope.cloud.call->run(scope.cloud.call->driver().getServer(r.physical_id));
     bool gone = (!server.ok() && server.error().code == util::ErrorCode::NotFound) ||
                 (server.ok() && server->status == "DELETED");
     if (gone) missing.push_back(std::move(m));
@@ -233,8 +233,8 @@ Result ClusterReconciler::repairDrift(ClusterScope& scope) {
   }
   std::string names;
   for (const auto& m : missing) {
-    auto marked = deps_.cloud.run(
-        deps_.cloud.driver().markUnhealthy(ref, m.server_id, "server deleted outside magnumd"));
+    auto marked = scope.cloud.call->run(scope.cloud.call->driver().markUnhealthy(
+        ref, m.server_id, "server deleted outside magnumd"));
     if (!marked.ok()) return Result::fail(marked.takeError());
     names += fmt::format("{}{}.{} ({})", names.empty() ? "" : ", ", m.group, m.member, m.server_id);
   }
@@ -257,13 +257,13 @@ util::Status ClusterReconciler::patch(ClusterScope& scope, std::string_view why)
   drivers::Stack stack = *scope.stack;
   // PATCH keeps parameters it is not given; those of a removed node group would make Heat
   // refuse the new template ("The Parameter (...) was not defined in template"). Clear them.
-  auto current = deps_.cloud.run(deps_.cloud.driver().getStack(stack.ref, false));
+  auto current = scope.cloud.call->run(scope.cloud.call->driver().getStack(stack.ref, false));
   if (current.ok()) {
     for (const auto& [key, value] : current->parameters) {
       if (!def.parameters.count(key) && !key.starts_with("OS::")) request.clear_parameters.push_back(key);
     }
   }
-  auto patched = deps_.cloud.run(deps_.cloud.driver().patchStack(stack.ref, request));
+  auto patched = scope.cloud.call->run(scope.cloud.call->driver().patchStack(stack.ref, request));
   if (!patched.ok()) {
     scope.failure = fmt::format("updating stack {} failed: {}", stack.ref.name, patched.error().message);
     deps_.events.warning(scope.cluster, "StackUpdateFailed", "{}", scope.failure);
@@ -273,7 +273,7 @@ util::Status ClusterReconciler::patch(ClusterScope& scope, std::string_view why)
   stack.status_reason.clear();
   stack.tags = *request.tags;
   stack.updated = deps_.clock.now();
-  deps_.observer.recordStack(scope.uid(), stack);
+  scope.cloud.observer->recordStack(scope.uid(), stack);
   scope.stack = stack;
   scope.failure.clear();
   scope.progress = std::string(why);
@@ -290,7 +290,7 @@ std::string ClusterReconciler::explain(ClusterScope& scope, const drivers::Stack
     auto it = explained_.find(scope.uid());
     if (it != explained_.end() && it->second.first == key) return it->second.second;
   }
-  auto explained = deps_.cloud.run(deps_.cloud.driver().explainFailure(stack.ref));
+  auto explained = scope.cloud.call->run(scope.cloud.call->driver().explainFailure(stack.ref));
   std::string reason = explained.ok() && !explained->empty() ? *explained : stack.status_reason;
   if (reason.empty()) reason = "the cloud gave no reason";
   {

@@ -101,7 +101,7 @@ class ClusterControlPlaneTest : public ReconcilerTest {
 
   // The reconciler with the scripted API; `secrets` null: magnumd keeps no cluster CAs.
   void useControlPlane(secrets::ClusterSecretStore* secrets) {
-    ClusterDeps deps{*store_, *nodegroups_, *cloud_, *observer_, events_, clock_};
+    ClusterDeps deps{*store_, *nodegroups_, *clouds_, events_, clock_};
     deps.secrets = secrets;
     deps.control_plane = &api_;
     cluster_reconciler_ = std::make_unique<ClusterReconciler>(deps, options_);

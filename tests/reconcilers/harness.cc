@@ -25,6 +25,7 @@ void ReconcilerTest::SetUp() {
   cloud_ = std::make_unique<CloudCall>(io_, *counting_, std::chrono::seconds(10));
   observer_ = std::make_unique<CloudObserver>(*counting_, ObserverOptions{},
                                               [this](const std::string& uid) { changed_.push_back(uid); });
+  clouds_ = std::make_unique<OneProject>(*cloud_, *observer_);
 
   controller::InformerOptions cluster_options;
   cluster_options.kind = api::Kind::Cluster;
@@ -53,13 +54,12 @@ void ReconcilerTest::SetUp() {
   kek_.emplace(std::move(*kek));
   secrets_ = std::make_unique<secrets::ClusterSecretStore>(*store_, *kek_, clock_);
   cluster_reconciler_ = std::make_unique<ClusterReconciler>(
-      ClusterDeps{*store_, *nodegroups_, *cloud_, *observer_, events_, clock_, secrets_.get()},
-      options_);
-  nodegroup_reconciler_ = std::make_unique<NodeGroupReconciler>(
-      NodeGroupDeps{*store_, *observer_, events_, clock_});
+      ClusterDeps{*store_, *nodegroups_, *clouds_, events_, clock_, secrets_.get()}, options_);
+  nodegroup_reconciler_ =
+      std::make_unique<NodeGroupReconciler>(NodeGroupDeps{*store_, *clouds_, events_, clock_});
   GarbageCollectorOptions gc_options;
   gc_options.grace = std::chrono::minutes(5);
-  gc_ = std::make_unique<GarbageCollector>(*store_, *clusters_, *cloud_, *observer_, clock_, gc_options);
+  gc_ = std::make_unique<GarbageCollector>(*store_, *clusters_, *clouds_, clock_, gc_options);
   observe(true);
 }
 

@@ -4,29 +4,30 @@
 // indices; indices never reused; CHECK_FAILED members replaced on update).
 #pragma once
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "api/admission.h"
 #include "api/cluster.h"
 #include "api/nodegroup.h"
 #include "controller/informer.h"
-#include "tests/support/fake_cloud_driver.h"
 #include "reconcilers/cloud_call.h"
 #include "reconcilers/cloud_observer.h"
 #include "reconcilers/cluster/cluster_reconciler.h"
 #include "reconcilers/counting_cloud_driver.h"
 #include "reconcilers/garbage_collector.h"
 #include "reconcilers/nodegroup_reconciler.h"
+#include "reconcilers/project_clouds.h"
 #include "secrets/cluster_secrets.h"
 #include "tests/controller/fakes.h"
 #include "tests/controller/store_fixture.h"
+#include "tests/support/fake_cloud_driver.h"
 
 namespace magnumd::reconcilers::testing {
 
@@ -82,6 +83,7 @@ class ReconcilerTest : public controller::testing::StoreFixture {
   std::thread io_thread_;
   std::unique_ptr<CloudCall> cloud_;
   std::unique_ptr<CloudObserver> observer_;
+  std::unique_ptr<OneProject> clouds_;
   std::unique_ptr<controller::Informer> clusters_;
   std::unique_ptr<controller::Informer> nodegroups_;
   controller::testing::FakeEventRecorder events_;
