@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "drivers/cloud_driver.h"
 
@@ -21,6 +22,11 @@ class ProjectDrivers {
   // such as "default"). Forbidden, naming the fix, when `ns` looks like a project id magnumd
   // has no role on; Unavailable when Keystone cannot be asked.
   virtual Task<std::string> projectOf(std::string ns) = 0;
+
+  // The ids of every project magnumd's service user may act in, so each is observed even when
+  // no namespace has named it yet (a restarted magnumd still collects the orphan stacks of a
+  // project whose clusters were all deleted while it was down).
+  virtual Task<std::vector<std::string>> projects() = 0;
 
   // A driver acting in `project_id` with a token scoped to it (cached, renewed before expiry).
   virtual util::Result<CloudDriverPtr> open(const std::string& project_id) = 0;

@@ -30,6 +30,14 @@ Result GarbageCollector::reconcile(const controller::Request&) {
   if (!clusters_.hasSynced()) return Result::after(std::chrono::seconds(1));
   const auto now = clock_.now();
   auto next = options_.period;
+  if (!discovered_ || now - *discovered_ >= options_.discover_every) {
+    auto discovered = clouds_.discover();
+    if (discovered.ok()) {
+      discovered_ = now;
+    } else {
+      LOG_WARN("gc", "listing the projects magnumd may act in: {}", discovered.error().message);
+    }
+  }
   std::set<std::string> candidates;
   bool unsynced = false;
   for (const auto& cloud : clouds_.opened()) {

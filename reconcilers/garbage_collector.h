@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -22,6 +23,8 @@ namespace magnumd::reconcilers {
 struct GarbageCollectorOptions {
   std::chrono::milliseconds grace{std::chrono::minutes(5)};
   std::chrono::milliseconds period{std::chrono::seconds(30)};  // sweep at least this often
+  // How often the projects magnumd may act in are listed, to observe those no namespace named.
+  std::chrono::milliseconds discover_every{std::chrono::minutes(5)};
 };
 
 // The one key the collector's queue holds.
@@ -50,7 +53,9 @@ class GarbageCollector final : public controller::Reconciler {
   const util::Clock& clock_;
   GarbageCollectorOptions options_;
   std::mutex mutex_;
-  std::map<std::string, util::SystemTime> orphan_since_;  // uid -> first seen without a Cluster
+  std::map<std::string, util::SystemTime> orphan_since_;
+  std::optional<util::SystemTime> discovered_;  // the last project listing that succeeded  // uid
+                                                // -> first seen without a Cluster
   uint64_t deleted_ = 0;
 };
 

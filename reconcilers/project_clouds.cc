@@ -90,6 +90,18 @@ util::Result<ProjectCloud> CloudPool::open(const std::string& project) {
   return ProjectCloud{project, it->second->call.get(), it->second->observer.get()};
 }
 
+util::Status CloudPool::discover() {
+  ASSIGN_OR_RETURN(auto ids, own_.call->run(projects_.projects()));
+  ASSIGN_OR_RETURN(auto own, ownProject());
+  util::Status first_error;
+  for (const auto& id : ids) {
+    if (id == own) continue;
+    auto opened = open(id);
+    if (!opened.ok() && first_error.ok()) first_error = opened.takeError();
+  }
+  return first_error;
+}
+
 std::vector<ProjectCloud> CloudPool::opened() const {
   std::lock_guard lock(mutex_);
   std::vector<ProjectCloud> out{own_};

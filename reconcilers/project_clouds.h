@@ -37,6 +37,9 @@ class CloudProjects {
   virtual util::Result<ProjectCloud> forNamespace(const std::string& ns) = 0;
   // Every project cloud opened so far, magnumd's own first.
   virtual std::vector<ProjectCloud> opened() const = 0;
+  // Opens the cloud of every project magnumd may act in, named by a namespace or not yet, so
+  // each is observed and its orphans collected. Blocks on the cloud: worker threads only.
+  virtual util::Status discover() { return {}; }
 };
 
 // Every namespace in one project.
@@ -66,6 +69,7 @@ class CloudPool final : public CloudProjects {
 
   util::Result<ProjectCloud> forNamespace(const std::string& ns) override;
   std::vector<ProjectCloud> opened() const override;
+  util::Status discover() override;
 
   // Stops the observers this pool started (not magnumd's own).
   void stop();

@@ -56,16 +56,8 @@ Task<std::string> KeystoneProjectDrivers::projectOf(std::string ns) {
   }
   if (relist) {
     // A project added (or a role granted) since the last listing is found on its first use.
-    auto listed = co_await service_.session().availableProjects();
-    if (!listed.ok()) {
-      auto error = listed.takeError();
-      error.code = ErrorCode::Unavailable;
-      co_return error;
-    }
+    CO_RETURN_IF_ERROR(co_await this->relist());
     std::lock_guard lock(mutex_);
-    projects_ = std::move(*listed);
-    listed_at_ = clock_.now();
-    listings_++;
     CO_ASSIGN_OR_RETURN(auto found, find(ns));
     if (!found.empty()) co_return found;
   }
@@ -78,6 +70,30 @@ Task<std::string> KeystoneProjectDrivers::projectOf(std::string ns) {
                     ns, serviceUser(), ns, serviceUser()));
   }
   co_return std::string();
+}
+
+boost::asio::awaitable<util::Status> KeystoneProjectDrivers::relist() {
+  auto listed = co_await service_.session().availableProjects();
+  if (!listed.ok()) {
+    auto error = listed.takeError();
+    error.code = ErrorCode::Unavailable;
+    co_return error;
+  }
+  std::lock_guard lock(mutex_);
+  projects_ = std::move(*listed);
+  listed_at_ = clock_.now();
+  listings_++;
+  co_return util::Status{};
+}
+
+Task<std::vector<std::string>> KeystoneProjectDrivers::projects() {
+  CO_RETURN_IF_ERROR(co_await relist());
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> ids;
+  for (const auto& p : projects_) {
+    if (p.enabled) ids.push_back(p.id);
+  }
+  co_return ids;
 }
 
 util::Result<CloudDriverPtr> KeystoneProjectDrivers::open(const std::string& project_id) {

@@ -31,6 +31,7 @@ class KeystoneProjectDrivers final : public ProjectDrivers {
                          KeystoneProjectsOptions options = {});
 
   Task<std::string> projectOf(std::string ns) override;
+  Task<std::vector<std::string>> projects() override;
   util::Result<CloudDriverPtr> open(const std::string& project_id) override;
 
   uint64_t listings() const;
@@ -39,6 +40,8 @@ class KeystoneProjectDrivers final : public ProjectDrivers {
   // The project `ns` names in the cached list: its id, "" when none, Forbidden when ambiguous.
   util::Result<std::string> find(const std::string& ns) const;  // mutex_ held
   std::string serviceUser() const;
+  // GET /v3/auth/projects into the cache.
+  boost::asio::awaitable<util::Status> relist();
 
   OpenStackDriver& service_;
   const util::Clock& clock_;

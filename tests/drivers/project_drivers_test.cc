@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
@@ -106,6 +107,12 @@ TEST_F(ProjectDriversTest, ANamespaceNamesAProjectByIdOrNameOrNone) {
   EXPECT_EQ(projectOf("default"), "");   // no such project: magnumd's own serves it
   EXPECT_EQ(projectOf("team-c"), "");    // not a project magnumd has a role on, and not an id
   EXPECT_EQ(projects_->listings(), 1u);  // misses within relist_after reuse the listing
+
+  // Every project it has a role on, team-c not among them.
+  auto ids = run(projects_->projects());
+  ASSERT_TRUE(ids.ok()) << ids.error().message;
+  EXPECT_EQ(ids->size(), 3u);
+  EXPECT_NE(std::find(ids->begin(), ids->end(), *team_a), ids->end());
 
   auto unknown_id = run(projects_->projectOf("0123456789abcdef0123456789abcdef"));
   ASSERT_FALSE(unknown_id.ok());

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <functional>
 #include <set>
@@ -23,7 +25,13 @@ class FakeProjects final : public drivers::ProjectDrivers {
  public:
   std::map<std::string, std::string> names;  // namespace -> project id
   std::set<std::string> forbidden;           // namespaces answered with Forbidden
-  std::function<void(FakeCloudDriver&)> on_open;
+  std::vector<std::string> listed;           // what projects() answers
+  std::function<void(const std::string& project, FakeCloudDriver&)> on_open;
+
+  drivers::Task<std::vector<std::string>> projects() override {
+    std::lock_guard lock(mutex_);
+    co_return listed;
+  }
 
   drivers::Task<std::string> projectOf(std::string ns) override {
     std::lock_guard lock(mutex_);
@@ -36,7 +44,7 @@ class FakeProjects final : public drivers::ProjectDrivers {
 
   util::Result<drivers::CloudDriverPtr> open(const std::string& project) override {
     auto driver = std::make_unique<FakeCloudDriver>(project);
-    if (on_open) on_open(*driver);
+    if (on_open) on_open(project, *driver);
     std::lock_guard lock(mutex_);
     opened_[project].push_back(driver.get());
     return drivers::CloudDriverPtr(std::move(driver));
@@ -72,6 +80,11 @@ drivers::StackCreate stackOf(const std::string& uid) {
   create.template_text = "heat_template_version: 2021-04-16";
   create.tags = {std::string(coe::kStackTag), coe::clusterTag(uid)};
   return create;
+}
+
+boost::asio::awaitable<void> seedOrphan(FakeCloudDriver& cloud) {
+  auto created = co_await cloud.createStack(stackOf("gone-uid"));
+  EXPECT_TRUE(created.ok()) << created.error().message;
 }
 
 class CloudPoolTest : public ::testing::Test {
@@ -142,6 +155,17 @@ TEST_F(CloudPoolTest, NamespacesOfOneProjectShareItsCloudOthersUseMagnumdsOwn) {
   EXPECT_EQ(projects_.asked("team-a"), 1);
 }
 
+TEST_F(CloudPoolTest, DiscoveryObservesEveryProjectMagnumdMayActInOnce) {
+  projects_.listed = {"own-project", "pa", "pb"};
+  ASSERT_TRUE(pool_->discover().ok());
+  ASSERT_TRUE(pool_->discover().ok());
+  EXPECT_EQ(pool_->opened().size(), 3u);  // magnumd's own, pa and pb
+  EXPECT_EQ(projects_.opens("pa"), 1u);
+  EXPECT_EQ(projects_.opens("own-project"), 0u);
+  projects_.names = {{"team-a", "pa"}};
+  EXPECT_EQ(cloudOf("team-a").observer, pool_->opened()[1].observer);
+}
+
 TEST_F(CloudPoolTest, ANamespaceMagnumdCannotActInIsRefusedUntilTheRoleIsGranted) {
   projects_.forbidden = {"0123456789abcdef0123456789abcdef"};
   auto refused = pool_->forNamespace("0123456789abcdef0123456789abcdef");
@@ -199,7 +223,7 @@ class ProjectReconcilerTest : public ReconcilerTest {
   void SetUp() override {
     ReconcilerTest::SetUp();
     projects_.names = {{"demo", "pa"}};
-    projects_.on_open = [](FakeCloudDriver& f) { f.setAutoComplete(true); };
+    projects_.on_open = [](const std::string&, FakeCloudDriver& f) { f.setAutoComplete(true); };
     ObserverOptions observer_options;
     observer_options.sync_interval = std::chrono::hours(1);
     pool_ = std::make_unique<CloudPool>(io_, projects_, *cloud_, *observer_, *counting_,
@@ -296,6 +320,31 @@ TEST_F(ProjectReconcilerTest, AnOrphanStackIsCollectedInTheProjectThatHoldsIt) {
   ASSERT_NE(project, nullptr);
   EXPECT_EQ(project->calls(Op::DeleteStack), 1);
   EXPECT_EQ(fake_->calls(Op::DeleteStack), 0);
+}
+
+TEST_F(ProjectReconcilerTest, OrphansOfAProjectNoNamespaceNamesAreCollectedToo) {
+  // Project pc holds the stack of a cluster deleted while magnumd was down; no Cluster names pc.
+  projects_.listed = {"pa", "pc"};
+  projects_.on_open = [](const std::string& project, FakeCloudDriver& f) {
+    f.setAutoComplete(true);
+    if (project != "pc") return;
+    boost::asio::io_context local;
+    boost::asio::co_spawn(local, seedOrphan(f), boost::asio::detached);
+    local.run();
+  };
+  gc_->reconcile(garbageCollectorKey());  // lists the projects: opens pa and pc
+  ASSERT_EQ(pool_->opened().size(), 3u);
+  for (const auto& cloud : pool_->opened()) {
+    for (int i = 0; i < 500 && !cloud.observer->synced(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  gc_->reconcile(garbageCollectorKey());
+  EXPECT_EQ(gc_->deleted(), 1u);
+  FakeCloudDriver* pc = projects_.driver("pc");
+  ASSERT_NE(pc, nullptr);
+  EXPECT_EQ(pc->calls(Op::DeleteStack), 1);
+  EXPECT_EQ(projects_.driver("pa")->calls(Op::DeleteStack), 0);
 }
 
 }  // namespace
