@@ -1,5 +1,7 @@
 // Keystone's admin API in cloudsim: what `openstack project create`, `user create` and `role add`
 // call, then password authentication of the new user and validation of its token.
+#include <algorithm>
+
 #include "tests/cloudsim/sim_fixture.h"
 
 namespace magnumd::cloudsim::testing {
@@ -40,6 +42,30 @@ class IdentityAdminTest : public SimTest {
 
   std::string project_id, user_id;
 };
+
+// The projects a token may be scoped to are those with a role, for an admin too: a project the
+// admin made but holds no role on is not among them until a role is granted.
+TEST_F(IdentityAdminTest, AuthProjectsListsOnlyProjectsWithARole) {
+  auto names = [&](const std::string& token) {
+    Reply r = call("GET", "/identity/v3/auth/projects", "", token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::vector<std::string> out;
+    for (const auto& p : r.json["projects"].GetArray()) out.push_back(str(p["name"]));
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  makeUser("alpha", "alice", "member");
+  EXPECT_EQ(names(admin()), (std::vector<std::string>{"admin", "demo"}));
+  Reply g = call(
+      "PUT",
+      "/identity/v3/projects/" + project_id + "/users/" +
+          str(call("GET", "/identity/v3/users?name=admin", "", admin()).json["users"][0]["id"]) +
+          "/roles/" + roleId("member"),
+      "", admin());
+  ASSERT_EQ(g.status, 204) << g.body;
+  EXPECT_EQ(names(admin()), (std::vector<std::string>{"admin", "alpha", "demo"}));
+  EXPECT_EQ(names(login("alice", "alpha", "secret")), (std::vector<std::string>{"alpha"}));
+}
 
 TEST_F(IdentityAdminTest, DefaultRolesAreListed) {
   Reply r = call("GET", "/identity/v3/roles", "", admin());
