@@ -22,7 +22,8 @@ Result ClusterReconciler::reconcileDelete(ClusterScope& scope) {
     if (deps_.secrets != nullptr) {
       if (auto s = deps_.secrets->remove(scope.cluster); !s.ok()) return Result::fail(s.takeError());
     }
-    scope.cloud.observer->forgetStack(scope.uid());
+    // No observer when the namespace's project could not be opened (and never held the stack).
+    if (scope.cloud.observer != nullptr) scope.cloud.observer->forgetStack(scope.uid());
     forgetAttempts(scope.uid());
     auto dropped = controller::dropFinalizer(deps_.store, scope.cluster, kClusterFinalizer);
     if (!dropped.ok() && dropped.error().code != util::ErrorCode::NotFound) {

@@ -68,13 +68,16 @@ Result ClusterReconciler::reconcile(const controller::Request& request) {
 }
 
 // The namespace's project cannot be acted in: a configuration the operator fixes (Forbidden,
-// which names the fix) shows in status; Keystone being unreachable is retried with backoff.
+// which names the fix) shows in status; Keystone being unreachable is retried with backoff. A
+// cluster that never had a stack there can still be deleted: there is nothing to clean up.
 Result ClusterReconciler::projectUnavailable(ClusterScope& scope, util::Error error) {
-  if (error.code != util::ErrorCode::Forbidden || scope.cluster.deleting()) {
-    return Result::fail(std::move(error));
-  }
   auto status = api::decodeClusterStatus(scope.cluster.status);
   if (status.ok()) scope.old_status = std::move(*status);
+  const bool forbidden = error.code == util::ErrorCode::Forbidden;
+  if (forbidden && scope.cluster.deleting() && scope.old_status.stack_id.empty()) {
+    return reconcileDelete(scope);
+  }
+  if (!forbidden || scope.cluster.deleting()) return Result::fail(std::move(error));
   if (auto spec = api::decodeClusterSpec(scope.cluster.spec); spec.ok())
     scope.spec = std::move(*spec);
   scope.blocked = error.message;

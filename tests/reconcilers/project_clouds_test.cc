@@ -301,6 +301,20 @@ TEST_F(ProjectReconcilerTest, AClusterInANamespaceMagnumdCannotActInSaysWhyAndCr
   EXPECT_NE(clusterStatus("c1").phase, api::kPhaseCreateFailed);
 }
 
+TEST_F(ProjectReconcilerTest, AClusterThatNeverReachedItsProjectCanStillBeDeleted) {
+  projects_.forbidden = {"demo"};
+  createTemplate();
+  createCluster("c1", 1, 1);
+  settleInformers();
+  reconcileCluster("c1");
+  ASSERT_EQ(clusterStatus("c1").phase, api::kPhaseCreateFailed);
+  deleteObject(api::Kind::Cluster, "c1");
+  settleInformers();
+  reconcileCluster("c1");
+  EXPECT_FALSE(store_->get({api::Kind::Cluster, "demo", "c1"}).ok());  // finalizer released
+  EXPECT_EQ(projects_.opens("pa"), 0u);
+}
+
 TEST_F(ProjectReconcilerTest, AnOrphanStackIsCollectedInTheProjectThatHoldsIt) {
   createTemplate();
   createCluster("c1", 1, 1);
