@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/route.h"
 #include "util/result.h"
@@ -32,6 +33,9 @@ struct Identity {
   std::string user;
   std::string namespace_ = "*";  // "*": every namespace
   Role role = Role::Reader;
+  // The Keystone role names of the token, which Magnum's policy rules test beside those `role`
+  // implies (magnum_policy.h); empty for token-file identities.
+  std::vector<std::string> roles;
   bool allNamespaces() const { return namespace_ == "*"; }
 };
 
