@@ -29,6 +29,8 @@ struct DaemonConfig {
   bool keystone_auth = false;
   std::chrono::seconds keystone_cache_ttl{60};  // a revoked token works at most this long
   size_t keystone_cache_size = 10000;           // validated tokens remembered
+  // Overrides of Magnum's policy rules for the /v1 API (server/magnum_policy.h); "": defaults.
+  std::string policy_file;
   // Key-encryption key for the cluster secrets (pki/kek.h); --dev creates DATA_DIR/encryption.key.
   std::string encryption_key_file;
   // How long a cluster's join token is valid (kubeadm's bootstrapTokens ttl); magnumd renews it

@@ -245,6 +245,11 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   api_options.heartbeat = &heartbeat_;
   api_options.quotas = {config_.max_clusters_per_project, config_.max_nodes_per_project};
   api_options.role = [this] { return role(); };
+  if (!config_.policy_file.empty()) {
+    ASSIGN_OR_RETURN(api_options.magnum_policy,
+                     server::magnum::Policy::loadFile(config_.policy_file));
+    LOG_INFO("magnumd", "Magnum API policy: defaults overridden by {}", config_.policy_file);
+  }
   if (keystone && (config_.keystone_auth || config_.dev)) {
     keystone_validator_ = std::move(keystone);
     server::KeystoneAuthOptions keystone_options;

@@ -49,6 +49,11 @@ void addFlags(CLI::App& app, DaemonConfig& c, Flags& f) {
                  "validated Keystone tokens remembered; the oldest is forgotten first")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000000));
+  app.add_option(
+      "--policy-file", c.policy_file,
+      "YAML file of Magnum policy rules in oslo.policy's syntax (\"cluster:create\": "
+      "\"role:admin\") overriding Magnum's defaults on the /v1 API; a rule that does not "
+      "parse stops magnumd");
   app.add_option("--encryption-key-file", c.encryption_key_file,
                  "base64 file of 32 random bytes (mode 0600) that encrypts cluster CA keys and "
                  "join tokens at rest; --dev creates DATA_DIR/encryption.key");

@@ -125,9 +125,10 @@ ApiServer::ApiServer(store::Store& store, std::shared_ptr<const Authenticator> a
       cloud_admission_(options.cloud ? std::make_unique<CloudAdmission>(
                                            store, *options.cloud, clock_, options.cloud_admission)
                                      : nullptr),
-      resources_(store, metrics_, cloud_admission_.get(), options.quotas, std::move(options.on_write)),
+      resources_(store, metrics_, cloud_admission_.get(), options.quotas,
+                 std::move(options.on_write)),
       credentials_(store, options.secrets, registry, std::move(options.on_credential_issued)),
-      magnum_(store, resources_, credentials_, options.heartbeat),
+      magnum_(store, resources_, credentials_, options.heartbeat, options.magnum_policy),
       watches_(store, metrics_, options.watch),
       role_(std::move(options.role)) {
   const auto& build = buildInfo();

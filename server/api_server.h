@@ -57,6 +57,8 @@ struct ApiServerOptions {
   // This replica's role, shown by /readyz (body and X-Magnumd-Role) and /version; null: no
   // election (a test's server).
   std::function<ReplicaRole()> role;
+  // Magnum's policy for the /v1 API (--policy-file); null: Magnum's defaults.
+  std::shared_ptr<const magnum::Policy> magnum_policy;
 };
 
 class ApiServer {

@@ -22,7 +22,7 @@ bool hasRole(const KeystoneToken& token, std::string_view role) {
 
 util::Result<Identity> identityFromKeystone(const KeystoneToken& token) {
   const std::string& user = token.user_name.empty() ? token.user_id : token.user_name;
-  if (hasRole(token, "admin")) return Identity{user, "*", Role::Admin};
+  if (hasRole(token, "admin")) return Identity{user, "*", Role::Admin, token.roles};
   if (token.project_id.empty()) {
     return makeError(ErrorCode::Forbidden,
                      fmt::format("Keystone user \"{}\": the token is not scoped to a project; "
@@ -30,12 +30,14 @@ util::Result<Identity> identityFromKeystone(const KeystoneToken& token) {
                                  "project-scoped token (--os-project-name)",
                                  user));
   }
-  if (hasRole(token, "member")) return Identity{user, token.project_id, Role::Member};
-  if (hasRole(token, "reader")) return Identity{user, token.project_id, Role::Reader};
+  if (hasRole(token, "member")) return Identity{user, token.project_id, Role::Member, token.roles};
+  // magnum-auto-healer's identity: reads, and writes a cluster's health only.
+  if (hasRole(token, "healer")) return Identity{user, token.project_id, Role::Healer, token.roles};
+  if (hasRole(token, "reader")) return Identity{user, token.project_id, Role::Reader, token.roles};
   return makeError(
       ErrorCode::Forbidden,
       fmt::format("Keystone user \"{}\" has roles [{}] on project \"{}\" ({}); magnumd "
-                  "needs one of admin, member or reader",
+                  "needs one of admin, member, healer or reader",
                   user, fmt::join(token.roles, ", "), token.project_name, token.project_id));
 }
 

@@ -8,7 +8,9 @@
 // Keystone's roles on the token's project map to magnumd's roles, the highest one winning:
 //   admin  -> admin, in every namespace (Magnum's all_tenants: `admin_api` is role:admin)
 //   member -> member, in the namespace named by the project id
+//   healer -> healer, in the namespace named by the project id (magnum-auto-healer's user)
 //   reader -> reader, in the namespace named by the project id
+// The token's role names stay with the identity, for Magnum's policy rules (magnum_policy.h).
 // A token with none of these, or scoped to no project, is refused with 403.
 #pragma once
 

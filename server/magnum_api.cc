@@ -118,7 +118,7 @@ net::Response errorResponse(const util::Error& error, const Microversion* versio
 
 asio::awaitable<net::Response> MagnumApi::handle(const net::Request& request, const Target& target,
                                                  const Identity* identity, bool tls) {
-  Call call{request, target, identity};
+  Call call{request, target, identity, policy_.get()};
   std::string host(request[http::field::host]);
   call.base_url = fmt::format("{}://{}", tls ? "https" : "http", host.empty() ? "localhost" : host);
   if (target.path == "/") co_return versionsRoot(call);
@@ -174,6 +174,8 @@ asio::awaitable<net::Response> MagnumApi::route(Call& call, std::string_view res
   if (seg.size() == 2) {
     switch (method) {
       case http::verb::get:
+        if (auto ok = checkGet(call, *object); !ok.ok())
+          co_return errorResponse(ok.error(), &call.version);
         co_return show(call, *object);
       case http::verb::patch:
         co_return co_await patchObject(call, *object);
@@ -205,6 +207,8 @@ asio::awaitable<net::Response> MagnumApi::route(Call& call, std::string_view res
   if (!group.ok()) co_return errorResponse(group.error());
   switch (method) {
     case http::verb::get:
+      if (auto ok = checkGet(call, *group); !ok.ok())
+        co_return errorResponse(ok.error(), &call.version);
       co_return show(call, *group);
     case http::verb::patch:
       co_return co_await patchObject(call, *group);
@@ -335,8 +339,30 @@ util::Result<api::Object> MagnumApi::find(const Call& call, api::Kind kind, std:
   return makeError(ErrorCode::NotFound, fmt::format("{} {} could not be found.", singular, ident));
 }
 
+util::Status MagnumApi::checkGet(const Call& call, const api::Object& object) const {
+  // As Magnum: the *_all_projects rule for admins first, and no rule for a public template.
+  if (auto ok = call.enforceAllProjects(policyRule(object.kind, "get_one_all_projects"));
+      !ok.ok()) {
+    return ok;
+  }
+  if (object.kind == api::Kind::ClusterTemplate) {
+    auto spec = util::parseJson(object.spec);
+    if (spec.ok() && util::boolMember(*spec, "public").value_or(false)) return {};
+  }
+  return call.enforce(policyRule(object.kind, "get"), &object);
+}
+
 net::Response MagnumApi::list(Call& call, api::Kind kind, bool detail, const api::Object* cluster) {
   const std::string cluster_name = cluster ? cluster->metadata.name : std::string();
+  const bool detail_rule = detail && kind != api::Kind::NodeGroup;
+  if (auto ok = call.enforceAllProjects(
+          policyRule(kind, detail_rule ? "detail_all_projects" : "get_all_all_projects"));
+      !ok.ok()) {
+    return errorResponse(ok.error(), &call.version);
+  }
+  if (auto ok = call.enforce(policyRule(kind, detail_rule ? "detail" : "get_all")); !ok.ok()) {
+    return errorResponse(ok.error(), &call.version);
+  }
   if (auto allowed = call.authorize(Verb::List, kind, "", call.project()); !allowed.ok()) {
     return errorResponse(allowed.error());
   }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@
 
 #include "server/auth.h"
 #include "server/credentials.h"
+#include "server/magnum_policy.h"
 #include "server/magnum_render_cache.h"
 #include "server/magnum_version.h"
 #include "server/magnum_views.h"
@@ -43,10 +45,15 @@ bool isPublicPath(std::string_view path);
 
 class MagnumApi {
  public:
-  // `heartbeat` null: /v1/mservices lists no controller (API only).
+  // `heartbeat` null: /v1/mservices lists no controller (API only). `policy` null: Magnum's
+  // default rules.
   MagnumApi(store::Store& store, ResourceHandlers& resources, CredentialHandlers& credentials,
-            const ServiceHeartbeat* heartbeat)
-      : store_(store), resources_(resources), credentials_(credentials), heartbeat_(heartbeat) {}
+            const ServiceHeartbeat* heartbeat, std::shared_ptr<const Policy> policy = nullptr)
+      : store_(store),
+        resources_(resources),
+        credentials_(credentials),
+        heartbeat_(heartbeat),
+        policy_(policy ? std::move(policy) : Policy::defaults()) {}
 
   // `identity` is null only for public paths.
   boost::asio::awaitable<net::Response> handle(const net::Request& request, const Target& target,
@@ -67,6 +74,8 @@ class MagnumApi {
   // Node groups: those of `cluster`.
   net::Response list(Call& call, api::Kind kind, bool detail, const api::Object* cluster = nullptr);
   net::Response show(Call& call, const api::Object& object);
+  // Magnum's policy for a GET of `object` (cluster:get, nodegroup:get, ...).
+  util::Status checkGet(const Call& call, const api::Object& object) const;
   util::Result<api::Object> find(const Call& call, api::Kind kind, std::string_view ident,
                                  const std::string& cluster_name = {}) const;
   // The cluster's template (clusters) or the cluster (node groups), as named by `spec`.
@@ -105,6 +114,7 @@ class MagnumApi {
   ResourceHandlers& resources_;
   CredentialHandlers& credentials_;
   const ServiceHeartbeat* heartbeat_;
+  std::shared_ptr<const Policy> policy_;
   // uid -> key, so a lookup by uuid scans the store once; checked on every use.
   mutable std::mutex uid_mu_;
   mutable std::unordered_map<std::string, api::ObjectKey> by_uid_;

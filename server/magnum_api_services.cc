@@ -65,6 +65,12 @@ asio::awaitable<net::Response> MagnumApi::certificates(Call& call, std::string_v
     co_return errorResponse(cluster.error(), &call.version);
   }
   ResourcePath path{api::Kind::Cluster, cluster->metadata.namespace_, cluster->metadata.name};
+  std::string_view rule = method == http::verb::patch  ? "certificate:rotate_ca"
+                          : method == http::verb::post ? "certificate:create"
+                                                       : "certificate:get";
+  if (auto ok = call.enforce(rule, &*cluster); !ok.ok()) {
+    co_return errorResponse(ok.error(), &call.version);
+  }
 
   if (method == http::verb::patch) {  // CA rotation: one generation up
     if (call.version < kCaRotation) co_return call.notAvailable(kCaRotation);
@@ -124,6 +130,8 @@ asio::awaitable<net::Response> MagnumApi::certificates(Call& call, std::string_v
 }
 
 net::Response MagnumApi::stats(Call& call) {
+  if (auto ok = call.enforce("stats:get_all"); !ok.ok())
+    return errorResponse(ok.error(), &call.version);
   std::string project(call.query("project_id"));
   std::string_view type = call.query("type");
   if (!type.empty() && type != "cluster") {
@@ -168,10 +176,8 @@ net::Response MagnumApi::stats(Call& call) {
 }
 
 net::Response MagnumApi::mservices(Call& call) {
-  if (call.identity->role != Role::Admin) {
-    return errorResponse(makeError(ErrorCode::Forbidden,
-                                   "Policy doesn't allow magnum-service:get_all to be performed."),
-                         &call.version);
+  if (auto ok = call.enforce("magnum-service:get_all"); !ok.ok()) {
+    return errorResponse(ok.error(), &call.version);
   }
   util::JsonDoc doc;
   doc.SetObject();

@@ -25,6 +25,13 @@ std::string sortValue(const api::Object& o, std::string_view key) {
 
 }  // namespace
 
+std::string policyRule(api::Kind kind, std::string_view action) {
+  std::string_view prefix = kind == api::Kind::Cluster           ? "cluster"
+                            : kind == api::Kind::ClusterTemplate ? "clustertemplate"
+                                                                 : "nodegroup";
+  return fmt::format("{}:{}", prefix, action);
+}
+
 const std::string& Call::project() const {
   return identity && !identity->allNamespaces() ? identity->namespace_ : kEveryProject;
 }
@@ -47,6 +54,22 @@ util::Status Call::authorize(Verb verb, api::Kind kind, const std::string& name,
   // Reading a public template of another project is allowed, as Magnum lists them to everyone.
   if (!isWrite(verb) && kind == api::Kind::ClusterTemplate) path.namespace_ = project();
   return server::authorize(*identity, verb, path);
+}
+
+util::Status Call::enforce(std::string_view rule, const api::Object* object) const {
+  if (!identity) return makeError(ErrorCode::Unauthorized, "Authentication required");
+  policy::Target target;
+  // magnumd does not record which user created an object, so `user_id:%(user_id)s` (Magnum's
+  // is_user) matches every caller the project rules admit.
+  if (object) target["project_id"] = object->metadata.namespace_;
+  return policy->enforce(rule, *identity, std::move(target));
+}
+
+util::Status Call::enforceAllProjects(std::string_view rule) const {
+  // As Magnum, for admins only: another identity of every namespace (a token file's reader) sees
+  // every project because its token says so.
+  if (!project().empty() || !identity || !policy->isAdmin(*identity)) return {};
+  return enforce(rule);
 }
 
 ViewContext Call::view(bool detail, ViewContext::ParentLookup parent) const {

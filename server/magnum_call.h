@@ -9,6 +9,7 @@
 
 #include "api/object.h"
 #include "server/auth.h"
+#include "server/magnum_policy.h"
 #include "server/magnum_version.h"
 #include "server/magnum_views.h"
 #include "server/route.h"
@@ -28,12 +29,16 @@ struct Page {
   std::string next_marker;  // the last item's uuid when the page is full
 };
 
+// Magnum's policy rule for `action` on `kind`: "cluster:get", "clustertemplate:update", ...
+std::string policyRule(api::Kind kind, std::string_view action);
+
 struct Call {
   using Doc = util::JsonDoc;
 
   const net::Request& request;
   const Target& target;
   const Identity* identity;
+  const Policy* policy;
   Microversion version;
   std::string base_url;
 
@@ -46,6 +51,12 @@ struct Call {
   bool canSee(const api::Object& object) const;
   util::Status authorize(Verb verb, api::Kind kind, const std::string& name,
                          const std::string& namespace_, bool status = false) const;
+  // Magnum's policy rule `rule` (magnum_policy.h), on `object` when given (the target is its
+  // project, as Magnum passes the object's attributes), else on the caller's own project.
+  util::Status enforce(std::string_view rule, const api::Object* object = nullptr) const;
+  // For an admin of every namespace, rule `rule` too (Magnum's *_all_projects rules, which it
+  // checks for admins before it lets them see every project); nothing for other callers.
+  util::Status enforceAllProjects(std::string_view rule) const;
   ViewContext view(bool detail, ViewContext::ParentLookup parent) const;
   std::string_view query(std::string_view name) const;
 

@@ -54,6 +54,16 @@ std::optional<std::string_view> resourceOf(std::string_view text) {
 asio::awaitable<net::Response> MagnumApi::quotas(Call& call, std::string_view project,
                                                  std::string_view resource_text) {
   const http::verb method = call.request.method();
+  // Magnum's quota rules by operation; a project's caller reads only its own (below).
+  std::string_view rule = method == http::verb::get
+                              ? (project.empty() ? "quota:get_all" : "quota:get")
+                          : method == http::verb::post    ? "quota:create"
+                          : method == http::verb::patch   ? "quota:update"
+                          : method == http::verb::delete_ ? "quota:delete"
+                                                          : "";
+  if (!rule.empty()) {
+    if (auto ok = call.enforce(rule); !ok.ok()) co_return errorResponse(ok.error(), &call.version);
+  }
   if (project.empty()) {
     if (method == http::verb::get) {
       // Every project for an identity of every namespace (Magnum's all_tenants), else its own.

@@ -140,6 +140,8 @@ class ApiTest : public ::testing::Test {
   drivers::CloudLookup* cloud_lookup_ = nullptr;
   // This replica's role at the next start() (ApiServerOptions::role); null: no election.
   std::function<ReplicaRole()> role_;
+  // Magnum's policy at the next start() (ApiServerOptions::magnum_policy); null: the defaults.
+  std::shared_ptr<const magnum::Policy> magnum_policy_;
   util::RealClock clock_;
   std::unique_ptr<pki::KeyEncryptionKey> kek_;
   std::unique_ptr<secrets::ClusterSecretStore> secrets_;

@@ -105,7 +105,8 @@ TEST_F(KeystoneApiTest, RefusalsSayWhy) {
   EXPECT_EQ(unknown.body.find("no-such-token"), std::string::npos) << "tokens are never echoed";
   Reply no_role = keystoneCall(http::verb::get, clusters("team-a-id"), "eve-a");
   EXPECT_EQ(no_role.code, 403u);
-  EXPECT_NE(no_role.body.find("admin, member or reader"), std::string::npos) << no_role.body;
+  EXPECT_NE(no_role.body.find("admin, member, healer or reader"), std::string::npos)
+      << no_role.body;
   fake_->down = true;
   Reply down = keystoneCall(http::verb::get, clusters("team-b-id"), "bob-b");
   EXPECT_EQ(down.code, 503u) << down.body;

@@ -434,7 +434,11 @@ TEST_F(MagnumApiTest, QuotasAreSetByAdminsAndLimitCreatesThroughBothApis) {
                    R"([{"op":"replace","path":"/node_count","value":1}])")
                 .code,
             202u);
-  Reply listed = magnum(http::verb::get, "/v1/quotas");
+  // Listing quotas is quota:get_all, Magnum's admin-only rule; a member reads its own one by one.
+  Reply mine = magnum(http::verb::get, "/v1/quotas");
+  EXPECT_EQ(mine.code, 403u) << mine.body;
+  EXPECT_EQ(mine.str("/errors/0/detail"), "Policy doesn't allow quota:get_all to be performed.");
+  Reply listed = magnum(http::verb::get, "/v1/quotas", {}, kAdmin);
   ASSERT_EQ(listed.code, 200u) << listed.body;
   EXPECT_EQ(listed.json["quotas"].Size(), 2u);
   EXPECT_EQ(magnum(http::verb::delete_, "/v1/quotas/team-a/Node", {}, kAdmin).code, 204u);
@@ -490,6 +494,107 @@ TEST_F(MagnumApiTest, ConcurrentCreatesCannotPassAClusterQuotaTogether) {
   EXPECT_EQ(refused, 9);
   Reply listed = call(http::verb::get, fmt::format("{}/namespaces/team-a/clusters", kBase));
   EXPECT_EQ(listed.json["items"].Size(), 3u);
+}
+
+}  // namespace
+}  // namespace magnumd::server::testing
+
+namespace magnumd::server::testing {
+namespace {
+
+class MagnumPolicyApiTest : public MagnumApiTest {};
+
+// magnum-auto-healer's PATCH of the health: allowed by cluster:update_health_status, which admits
+// the healer role and project members; nothing else of the cluster is the healer's to change.
+TEST_F(MagnumPolicyApiTest, HealersAndMembersPatchTheHealthReadersDoNot) {
+  std::string uuid = createMagnumCluster("prod", createMagnumTemplate("k8s"));
+  const std::string health =
+      R"([{"op":"replace","path":"/health_status","value":"UNHEALTHY"},)"
+      R"({"op":"replace","path":"/health_status_reason","value":"{'api': 'ok', 'n1.Ready': 'NotReady'}"}])";
+  Reply healed = magnum(http::verb::patch, "/v1/clusters/" + uuid, health, kHealerA);
+  ASSERT_EQ(healed.code, 202u) << healed.body;
+  Reply shown = magnum(http::verb::get, "/v1/clusters/" + uuid, {}, kHealerA);
+  ASSERT_EQ(shown.code, 200u) << shown.body;
+  EXPECT_EQ(shown.str("/health_status"), "UNHEALTHY");
+  EXPECT_EQ(shown.str("/health_status_reason/n1.Ready"), "NotReady");
+  // The same PATCH again changes nothing and is still the healer's to send.
+  EXPECT_EQ(magnum(http::verb::patch, "/v1/clusters/" + uuid, health, kHealerA).code, 202u);
+
+  Reply scale = magnum(http::verb::patch, "/v1/clusters/" + uuid,
+                       R"([{"op":"replace","path":"/node_count","value":5}])", kHealerA);
+  EXPECT_EQ(scale.code, 403u) << scale.body;
+  EXPECT_EQ(scale.str("/errors/0/detail"), "Policy doesn't allow cluster:update to be performed.");
+  EXPECT_EQ(magnum(http::verb::post, "/v1/clusters", R"({"name":"x","cluster_template_id":"k8s"})",
+                   kHealerA)
+                .code,
+            403u);
+
+  // A member may set the health too (Magnum's default), though /apis keeps status to admins and
+  // healers: the Magnum layer writes it with a healer's rights.
+  Reply member = magnum(http::verb::patch, "/v1/clusters/" + uuid,
+                        R"([{"op":"replace","path":"/health_status","value":"HEALTHY"}])");
+  ASSERT_EQ(member.code, 202u) << member.body;
+  EXPECT_EQ(magnum(http::verb::get, "/v1/clusters/" + uuid).str("/health_status"), "HEALTHY");
+  EXPECT_EQ(
+      call(http::verb::patch, fmt::format("{}/namespaces/team-a/clusters/prod/status", kBase),
+           R"({"status":{"healthStatus":"UNKNOWN"}})", kMemberA, "application/merge-patch+json")
+          .code,
+      403u);
+  Reply reader =
+      magnum(http::verb::patch, "/v1/clusters/" + uuid,
+             R"([{"op":"replace","path":"/health_status","value":"UNKNOWN"}])", kReaderAll);
+  EXPECT_EQ(reader.code, 403u) << reader.body;
+}
+
+TEST_F(MagnumPolicyApiTest, APolicyFileNarrowsTheMagnumApiOnlyAndRbacStaysTheCeiling) {
+  auto policy = magnum::Policy::withOverrides(R"(
+"cluster:create": "rule:context_is_admin"
+"cluster:get_all_all_projects": "!"
+"clustertemplate:create": "role:reader"
+"stats:get_all": "@"
+)",
+                                              "policy.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.error().message;
+  stop();
+  magnum_policy_ = *policy;
+  start(WatchOptions{});
+
+  std::string tmpl = createMagnumTemplate("k8s");
+  Reply member = magnum(http::verb::post, "/v1/clusters",
+                        fmt::format(R"({{"name":"a","cluster_template_id":"{}"}})", tmpl));
+  EXPECT_EQ(member.code, 403u) << member.body;
+  EXPECT_EQ(member.str("/errors/0/detail"), "Policy doesn't allow cluster:create to be performed.");
+  // /apis keeps its own rules: the member still creates there.
+  EXPECT_EQ(createCluster("team-a", "b", "k8s").code, 201u);
+  // An admin of every project is refused the all-projects list the file took away...
+  Reply all = magnum(http::verb::get, "/v1/clusters", {}, kAdmin);
+  EXPECT_EQ(all.code, 403u) << all.body;
+  EXPECT_EQ(all.str("/errors/0/detail"),
+            "Policy doesn't allow cluster:get_all_all_projects to be performed.");
+  // ...and a project's own list is unaffected.
+  EXPECT_EQ(magnum(http::verb::get, "/v1/clusters").json["clusters"].Size(), 1u);
+  // A rule that allows a reader what its role does not is still refused by the role.
+  Reply reader = magnum(http::verb::post, "/v1/clustertemplates",
+                        R"({"name":"r","image_id":"fedora-coreos-38","coe":"kubernetes",)"
+                        R"("external_network_id":"public"})",
+                        kReaderAll);
+  EXPECT_EQ(reader.code, 403u) << reader.body;
+  EXPECT_NE(reader.str("/errors/0/detail").find("role reader is read-only"), std::string::npos)
+      << reader.body;
+  EXPECT_EQ(magnum(http::verb::get, "/v1/stats", {}, kHealerA).code, 200u);
+}
+
+TEST_F(MagnumPolicyApiTest, AdminOnlyRulesByOperation) {
+  EXPECT_EQ(magnum(http::verb::get, "/v1/mservices").code, 403u);
+  EXPECT_EQ(magnum(http::verb::get, "/v1/mservices", {}, kAdmin).code, 200u);
+  Reply publish = magnum(http::verb::post, "/v1/clustertemplates",
+                         R"({"name":"x","image_id":"i","coe":"kubernetes","public":true})");
+  EXPECT_EQ(publish.code, 403u) << publish.body;
+  EXPECT_EQ(publish.str("/errors/0/detail"),
+            "Policy doesn't allow clustertemplate:publish to be performed.");
+  std::string uuid = createMagnumCluster("prod", createMagnumTemplate("k8s"));
+  EXPECT_EQ(magnum(http::verb::delete_, "/v1/clusters/" + uuid, {}, kReaderAll).code, 403u);
+  EXPECT_EQ(magnum(http::verb::get, "/v1/clusters/" + uuid, {}, kReaderAll).code, 200u);
 }
 
 }  // namespace
