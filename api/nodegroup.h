@@ -35,6 +35,31 @@ inline bool isDefaultNodeGroupName(std::string_view name, std::string_view clust
   return group == kDefaultMasterNodeGroup || group == kDefaultWorkerNodeGroup;
 }
 
+inline constexpr size_t kMaxNodeTaints = 64;
+
+// The effects a Kubernetes taint may have.
+const std::vector<std::string_view>& taintEffects();
+
+// A Kubernetes taint every node of a group registers with (Magnum 1.14's node_taints entries).
+struct NodeTaint {
+  std::string key;
+  std::string value;  // "" for a taint without one
+  std::string effect;
+
+  bool operator==(const NodeTaint&) const = default;
+
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("key", s.key, {.description = "The taint's key, a Kubernetes label key.", .required = true});
+    v("value", s.value,
+      {.description = "The taint's value, a Kubernetes label value; may be empty."});
+    v("effect", s.effect,
+      {.description = "What the taint does to pods that do not tolerate it.",
+       .values = taintEffects,
+       .required = true});
+  }
+};
+
 struct NodeGroupSpec {
   std::string cluster;                        // a Cluster in the same namespace (required; immutable)
   std::string role = "worker";                // free-form; "master" only for default-master
@@ -47,6 +72,8 @@ struct NodeGroupSpec {
   StringMap labels;                           // replace the cluster's, or merge when mergeLabels
   bool merge_labels = false;
   std::vector<std::string> nodes_to_remove;   // server names or ids to remove first on scale-down
+  StringMap node_labels;                      // Kubernetes labels of the group's nodes
+  std::vector<NodeTaint> node_taints;         // Kubernetes taints of the group's nodes
 
   template <class S, class V>
   static void fields(S& s, V& v) {
@@ -95,6 +122,17 @@ struct NodeGroupSpec {
                       "(Magnum's nodes_to_remove).",
        .max_size = kMaxNodesToRemove,
        .list_type = ListType::Set});
+    v("nodeLabels", s.node_labels,
+      {.description = "Kubernetes labels every node of the group registers with (Magnum's "
+                      "node_labels); not on the master group. Keys under kubernetes.io/ and "
+                      "k8s.io/ only as the kubelet allows them (node.kubernetes.io/..., "
+                      "topology.kubernetes.io/zone, ...). Servers booted after a change get it.",
+       .max_size = kMaxLabels});
+    v("nodeTaints", s.node_taints,
+      {.description = "Kubernetes taints every node of the group registers with (Magnum's "
+                      "node_taints); not on the master group. Servers booted after a change get "
+                      "it.",
+       .max_size = kMaxNodeTaints});
   }
 };
 

@@ -23,6 +23,7 @@ using util::Json;
 using util::makeError;
 
 constexpr Microversion kZeroNodes{1, 10};
+constexpr Microversion kNodeLabels{1, 14};  // node_labels and node_taints on node groups
 
 // The error code /apis answered with: the first whose HTTP code is `status` (util::httpCodeOf is
 // the one table of both directions).
@@ -127,6 +128,23 @@ std::vector<std::string> changed(const Json& before, const Json& after) {
   return names;
 }
 
+// Python's repr of a dict or list ("{'api': 'ok'}"), which Magnum's JSON Patch literal_evals for
+// health_status_reason, node_labels and node_taints, as JSON.
+util::Result<util::JsonDoc> pythonLiteral(std::string text, std::string_view attribute) {
+  std::replace(text.begin(), text.end(), '\'', '"');
+  for (auto [from, to] : {std::pair{"True", "true"}, std::pair{"False", "false"}}) {
+    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
+      text.replace(at, std::string_view(from).size(), to);
+    }
+  }
+  auto doc = util::parseJson(text);
+  if (!doc.ok()) {
+    return makeError(ErrorCode::BadRequest,
+                     fmt::format("{} must be a dict or list, e.g. {{'key': 'value'}}", attribute));
+  }
+  return doc;
+}
+
 // health_status_reason arrives as a dict, or as Python's repr of one ("{'api': 'ok'}"), which
 // Magnum literal_evals; either way the stored form is a map of strings.
 util::Result<util::JsonDoc> healthReason(const Json* value) {
@@ -136,18 +154,8 @@ util::Result<util::JsonDoc> healthReason(const Json* value) {
   util::JsonDoc parsed;
   const Json* source = value;
   if (value->IsString()) {
-    std::string text = value->GetString();
-    std::replace(text.begin(), text.end(), '\'', '"');
-    for (auto [from, to] : {std::pair{"True", "true"}, std::pair{"False", "false"}}) {
-      for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
-        text.replace(at, std::string_view(from).size(), to);
-      }
-    }
-    auto doc = util::parseJson(text);
-    if (!doc.ok()) {
-      return makeError(ErrorCode::BadRequest,
-                       "health_status_reason must be a dict of strings, e.g. {'api': 'ok'}");
-    }
+    auto doc = pythonLiteral(value->GetString(), "health_status_reason");
+    if (!doc.ok()) return doc.error();
     parsed = std::move(doc).value();
     source = &parsed;
   }
@@ -276,8 +284,10 @@ asio::awaitable<net::Response> MagnumApi::createTemplate(Call& call) {
   object.metadata.name = objectNameFor(name);
   if (object.metadata.name != name)
     object.metadata.annotations[std::string(kMagnumNameAnnotation)] = name;
-  if (auto ok =
-          applyAttributes(object.kind, *body, object, [](const Field& f) { return f.create; });
+  if (auto ok = applyAttributes(object.kind, *body, object,
+                                [&](const Field& f) {
+                                  return f.create && call.version >= Microversion{1, f.since_minor};
+                                });
       !ok.ok()) {
     co_return errorResponse(ok.error(), &call.version);
   }
@@ -373,8 +383,10 @@ asio::awaitable<net::Response> MagnumApi::createNodeGroup(Call& call, const api:
   object.metadata.name = objectNameFor(fmt::format("{}-{}", cluster.metadata.name, name));
   object.metadata.annotations[std::string(kMagnumNameAnnotation)] = name;
   object.spec = fmt::format(R"({{"cluster":"{}"}})", cluster.metadata.name);
-  if (auto ok =
-          applyAttributes(object.kind, *body, object, [](const Field& f) { return f.create; });
+  if (auto ok = applyAttributes(object.kind, *body, object,
+                                [&](const Field& f) {
+                                  return f.create && call.version >= Microversion{1, f.since_minor};
+                                });
       !ok.ok()) {
     co_return errorResponse(ok.error(), &call.version);
   }
@@ -474,6 +486,9 @@ asio::awaitable<net::Response> MagnumApi::patchObject(Call& call, const api::Obj
       object.kind == api::Kind::Cluster
           ? std::set<std::string>{"node_count", "health_status", "health_status_reason"}
           : std::set<std::string>{"min_node_count", "max_node_count"};
+  if (object.kind == api::Kind::NodeGroup && call.version >= kNodeLabels) {
+    allowed.insert({"node_labels", "node_taints"});
+  }
   std::vector<std::string> refused;
   for (const std::string& n : names) {
     if (!allowed.count(n)) refused.push_back(n);
@@ -499,6 +514,22 @@ asio::awaitable<net::Response> MagnumApi::patchObject(Call& call, const api::Obj
                                 &call.version);
       }
       spec.AddMember("nodeCount", value ? Json(*value, sa) : Json(), sa);
+    } else if (n == "node_labels" || n == "node_taints") {
+      // As Magnum's apply_jsonpatch: a string is Python's repr of the dict or list.
+      auto parsed = value && value->IsString() ? pythonLiteral(value->GetString(), n)
+                                               : util::Result<util::JsonDoc>(util::JsonDoc());
+      if (!parsed.ok()) co_return errorResponse(parsed.error(), &call.version);
+      const Json* given = value && value->IsString() ? &*parsed : value;
+      Json stored = given ? Json(*given, sa) : Json();
+      // A merge patch merges maps: a label the PATCH dropped is removed with a null.
+      if (n == "node_labels" && stored.IsObject()) {
+        if (const Json* old = util::member(before, n); old && old->IsObject()) {
+          for (const auto& m : old->GetObject()) {
+            if (!stored.HasMember(m.name)) stored.AddMember(Json(m.name, sa), Json(), sa);
+          }
+        }
+      }
+      spec.AddMember(n == "node_labels" ? "nodeLabels" : "nodeTaints", stored, sa);
     } else if (n == "min_node_count" || n == "max_node_count") {
       spec.AddMember(n == "min_node_count" ? "minNodeCount" : "maxNodeCount",
                      value ? Json(*value, sa) : Json(), sa);

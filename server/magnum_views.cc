@@ -84,6 +84,8 @@ constexpr std::array kNodeGroupFields{
     Field{"docker_volume_size", "spec.dockerVolumeSize"},
     Field{"labels", "spec.labels"},
     Field{"merge_labels", "spec.mergeLabels"},
+    Field{"node_labels", "spec.nodeLabels", true, false, 14},
+    Field{"node_taints", "spec.nodeTaints", true, false, 14},
     Field{"status", "status.phase", false, true},
     Field{"status_reason", "status.statusReason", false},
     Field{"stack_id", "status.stackId", false, true},
@@ -224,7 +226,7 @@ void renderNodeGroup(const api::Object& object, const Parsed& p, const ViewConte
                      JsonAlloc& alloc) {
   std::shared_ptr<const api::Object> cluster = ctx.parent ? ctx.parent(object, p.spec) : nullptr;
   for (const Field& f : kNodeGroupFields) {
-    if (!ctx.detail && !f.list) continue;
+    if ((!ctx.detail && !f.list) || ctx.version < Microversion{1, f.since_minor}) continue;
     add(out, f.magnum, copyOrNull(at(p, f.path), alloc), alloc);
   }
   const Json* owner = at(p, "spec.cluster");

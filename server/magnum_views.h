@@ -31,6 +31,7 @@ struct Field {
   std::string_view path;    // "spec.image", "status.stackId"
   bool create = true;       // accepted in a create body
   bool list = false;        // shown by the non-detailed list of clusters and node groups
+  int since_minor = 1;      // shown and accepted from microversion 1.<since_minor> on
 };
 std::span<const Field> fieldsOf(api::Kind kind);
 

@@ -45,6 +45,9 @@ struct NodeGroupShape {
   // Member names ("3", "7") Heat must remove when count drops; removed names are never reused.
   std::vector<std::string> removal_list;
   std::map<std::string, std::string> labels;
+  // Kubernetes labels and taints ("key[=value]:Effect") its nodes register with.
+  std::map<std::string, std::string> node_labels;
+  std::vector<std::string> node_taints;
   // The cloud-config every server of the group boots with; empty: none. Heat substitutes
   // "%index%" (the member's name) and kApiHostToken in it.
   std::string user_data;

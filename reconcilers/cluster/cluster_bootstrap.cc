@@ -54,6 +54,8 @@ util::Status ClusterReconciler::renderBootstrap(ClusterScope& scope) {
     in.node_name = fmt::format("{}-{}-%index%", scope.shape.name, group.key());
     in.member_index = "%index%";
     in.labels = group.labels;
+    in.node_labels = group.node_labels;
+    in.node_taints = group.node_taints;
     // The CA set of the group's revision: during a CA rotation the revisions differ.
     auto set = api::parseCaSet(group.pki);
     if (!set) {

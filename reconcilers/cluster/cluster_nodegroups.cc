@@ -163,6 +163,12 @@ util::Status ClusterReconciler::buildDefinition(ClusterScope& scope) {
     group.image = cfg.image;
     group.docker_volume_size = cfg.docker_volume_size.value_or(0);
     group.labels = cfg.labels;
+    group.node_labels = spec->node_labels;
+    for (const auto& taint : spec->node_taints) {
+      group.node_taints.push_back(
+          taint.value.empty() ? fmt::format("{}:{}", taint.key, taint.effect)
+                              : fmt::format("{}={}:{}", taint.key, taint.value, taint.effect));
+    }
     shape.node_groups.push_back(std::move(group));
   }
   if (shape.node_groups.empty() || shape.node_groups.front().role != api::kRoleMaster) {

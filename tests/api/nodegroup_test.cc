@@ -63,6 +63,43 @@ TEST(NodeGroupValidation, NodesToRemove) {
   EXPECT_EQ(testing::causeAt(r.error(), "spec.nodesToRemove[1]"), "must be a string, got integer");
 }
 
+TEST(NodeGroupValidation, NodeLabelsAndTaintsAsTheKubeletTakesThem) {
+  auto doc = admitted(Kind::NodeGroup,
+                      ng(R"("nodeLabels":{"gpu":"a100","node.kubernetes.io/pool":"gpu",)"
+                         R"("topology.kubernetes.io/zone":"az1"},)"
+                         R"("nodeTaints":[{"key":"gpu","value":"true","effect":"NoSchedule"},)"
+                         R"({"key":"dedicated","effect":"NoExecute"}])"));
+  ASSERT_NE(util::member(doc, "nodeTaints"), nullptr);
+  EXPECT_EQ(util::stringMember((*util::member(doc, "nodeTaints"))[0], "value"), "true");
+  EXPECT_EQ(util::member((*util::member(doc, "nodeTaints"))[1], "value"), nullptr);  // none
+  expectInvalid(admitSpec(Kind::NodeGroup, ng(R"("nodeLabels":{"kubernetes.io/role":"x"})")),
+                "spec.nodeLabels[\"kubernetes.io/role\"]", "kubelet would refuse to start");
+  expectInvalid(admitSpec(Kind::NodeGroup, ng(R"("nodeLabels":{"x.k8s.io/y":"x"})")),
+                "spec.nodeLabels[\"x.k8s.io/y\"]", "restricted");
+  expectInvalid(admitSpec(Kind::NodeGroup, ng(R"("nodeLabels":{"magnum.openstack.org/role":"x"})")),
+                "spec.nodeLabels[\"magnum.openstack.org/role\"]", "set by magnumd");
+  expectInvalid(admitSpec(Kind::NodeGroup, ng(R"("nodeLabels":{"a b":"x"})")),
+                "spec.nodeLabels[\"a b\"]", "key");
+  expectInvalid(admitSpec(Kind::NodeGroup, ng(R"("nodeLabels":{"a":"x y"})")),
+                "spec.nodeLabels[\"a\"]");
+  expectInvalid(admitSpec(Kind::NodeGroup, ng(R"("nodeTaints":[{"key":"gpu","effect":"NoWay"}])")),
+                "spec.nodeTaints[0].effect",
+                "is not one of NoSchedule, PreferNoSchedule, NoExecute");
+  expectInvalid(
+      admitSpec(Kind::NodeGroup, ng(R"("nodeTaints":[{"key":"","effect":"NoSchedule"}])")),
+      "spec.nodeTaints[0].key", "required");
+  expectInvalid(admitSpec(Kind::NodeGroup, ng(R"("nodeTaints":[{"key":"a","effect":"NoSchedule"},)"
+                                              R"({"key":"a","value":"b","effect":"NoSchedule"}])")),
+                "spec.nodeTaints[1]", "already listed");
+  expectInvalid(
+      admitSpec(Kind::NodeGroup, ng(R"("role":"master","nodeCount":1,"nodeLabels":{"a":"b"})")),
+      "spec.nodeLabels", "master");
+  expectInvalid(
+      admitSpec(Kind::NodeGroup, ng(R"("role":"master","nodeCount":1,)"
+                                    R"("nodeTaints":[{"key":"a","effect":"NoSchedule"}])")),
+      "spec.nodeTaints", "master");
+}
+
 TEST(NodeGroupValidation, DockerVolumeSizeWithTemplate) {
   auto tmpl = admitSpec(Kind::ClusterTemplate, testing::kTemplate);
   ASSERT_TRUE(tmpl.ok());

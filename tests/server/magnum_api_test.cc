@@ -599,3 +599,62 @@ TEST_F(MagnumPolicyApiTest, AdminOnlyRulesByOperation) {
 
 }  // namespace
 }  // namespace magnumd::server::testing
+
+namespace magnumd::server::testing {
+namespace {
+
+// Microversion 1.14: node_labels and node_taints on node groups, on create and PATCH.
+TEST_F(MagnumApiTest, NodeGroupsCarryNodeLabelsAndTaintsFromOneFourteen) {
+  std::string uuid = createMagnumCluster("prod", createMagnumTemplate("k8s"));
+  const std::string url = "/v1/clusters/" + uuid + "/nodegroups";
+  const std::string body = R"({"name":"gpu","node_count":1,"node_labels":{"gpu":"a100"},)"
+                           R"("node_taints":[{"key":"gpu","value":"true","effect":"NoSchedule"}]})";
+  // Before 1.14 the attributes do not exist.
+  Reply old = magnum(http::verb::post, url, body, kMemberA, "container-infra 1.13");
+  EXPECT_EQ(old.code, 400u) << old.body;
+  EXPECT_NE(old.str("/errors/0/detail").find("node_labels"), std::string::npos) << old.body;
+
+  Reply made = magnum(http::verb::post, url, body);
+  ASSERT_EQ(made.code, 202u) << made.body;
+  EXPECT_EQ(made.str("/node_labels/gpu"), "a100");
+  EXPECT_EQ(made.str("/node_taints/0/effect"), "NoSchedule");
+  Reply stored =
+      call(http::verb::get, fmt::format("{}/namespaces/team-a/nodegroups/prod-gpu", kBase));
+  ASSERT_EQ(stored.code, 200u) << stored.body;
+  EXPECT_EQ(stored.str("/spec/nodeLabels/gpu"), "a100");
+  EXPECT_EQ(stored.str("/spec/nodeTaints/0/key"), "gpu");
+  Reply shown_old = magnum(http::verb::get, url + "/gpu", {}, kMemberA, "container-infra 1.13");
+  ASSERT_EQ(shown_old.code, 200u);
+  EXPECT_FALSE(shown_old.json.HasMember("node_labels")) << shown_old.body;
+
+  // PATCH replaces them; a string value is Python's repr, as magnumclient sends a dict.
+  Reply patched = magnum(
+      http::verb::patch, url + "/gpu",
+      R"([{"op":"replace","path":"/node_labels","value":"{'pool': 'gpu'}"},)"
+      R"({"op":"replace","path":"/node_taints","value":[{"key":"gpu","effect":"NoExecute"}]}])");
+  ASSERT_EQ(patched.code, 202u) << patched.body;
+  stored = call(http::verb::get, fmt::format("{}/namespaces/team-a/nodegroups/prod-gpu", kBase));
+  EXPECT_EQ(stored.str("/spec/nodeLabels/pool"), "gpu");
+  EXPECT_EQ(stored.str("/spec/nodeLabels/gpu"), "") << stored.body;  // removed, not merged
+  EXPECT_EQ(stored.str("/spec/nodeTaints/0/effect"), "NoExecute");
+  EXPECT_EQ(magnum(http::verb::patch, url + "/gpu",
+                   R"([{"op":"replace","path":"/node_labels","value":{"a":"b"}}])", kMemberA,
+                   "container-infra 1.13")
+                .code,
+            400u);
+  Reply restricted =
+      magnum(http::verb::patch, url + "/gpu",
+             R"([{"op":"replace","path":"/node_labels","value":{"kubernetes.io/x":"y"}}])");
+  EXPECT_EQ(restricted.code, 400u) << restricted.body;
+  EXPECT_NE(restricted.str("/errors/0/detail").find("kubelet would refuse"), std::string::npos)
+      << restricted.body;
+  Reply effect = magnum(http::verb::post, url,
+                        R"({"name":"bad","node_taints":[{"key":"a","effect":"Never"}]})");
+  EXPECT_EQ(effect.code, 400u) << effect.body;
+  EXPECT_NE(effect.str("/errors/0/detail").find("NoSchedule, PreferNoSchedule, NoExecute"),
+            std::string::npos)
+      << effect.body;
+}
+
+}  // namespace
+}  // namespace magnumd::server::testing

@@ -56,6 +56,10 @@ struct BootstrapInput {
   std::string dns_domain = "cluster.local";
   // Template labels overlaid by cluster and node group labels, with defaults applied.
   std::map<std::string, std::string> labels;
+  // The node group's Kubernetes node labels and taints ("key[=value]:Effect"), validated by the
+  // API (api/nodegroup.h); given to the kubelet.
+  std::map<std::string, std::string> node_labels;
+  std::vector<std::string> node_taints;
   std::optional<std::string> http_proxy, https_proxy, no_proxy;
   std::optional<std::string> insecure_registry;  // "host[:port]"
 };

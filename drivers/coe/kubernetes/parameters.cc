@@ -1,6 +1,7 @@
 #include "drivers/coe/kubernetes/parameters.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
@@ -90,12 +91,17 @@ util::Result<std::vector<Arg>> kubeletArgs(const BootstrapInput& in) {
     }
     node_labels += ",topology.kubernetes.io/zone=" + zone;
   }
+  for (const auto& [key, value] : in.node_labels) node_labels += fmt::format(",{}={}", key, value);
   std::vector<Arg> args = {{"node-labels", node_labels}};
+  if (!in.node_taints.empty()) {
+    args.push_back({"register-with-taints", fmt::format("{}", fmt::join(in.node_taints, ","))});
+  }
   if (label(in, "cloud_provider_enabled") == "true") args.push_back({"cloud-provider", "external"});
   auto extra = parseExtraArgs(labelField("kubelet_options"), label(in, "kubelet_options"));
   if (!extra) return extra.takeError();
   for (auto& a : *extra) {
-    if (a.name == "node-labels" || a.name == "cloud-provider") {
+    if (a.name == "node-labels" || a.name == "cloud-provider" ||
+        (a.name == "register-with-taints" && !in.node_taints.empty())) {
       return invalid(labelField("kubelet_options"),
                      fmt::format("--{} is set by magnumd from the node group and labels", a.name));
     }

@@ -152,6 +152,30 @@ TEST(Bootstrap, ExtraArgsAreFlagsAndMagnumdsOwnFlagsCannotBeOverridden) {
             "group and labels");
 }
 
+TEST(Bootstrap, NodeGroupsNodeLabelsAndTaintsReachTheKubelet) {
+  BootstrapInput in = prodInput(NodeRole::Worker);
+  in.node_labels = {{"gpu", "a100"}, {"node.kubernetes.io/pool", "gpu"}};
+  in.node_taints = {"gpu=true:NoSchedule", "dedicated:NoExecute"};
+  auto params = nodeParameters(in);
+  ASSERT_TRUE(params.ok()) << params.error().message;
+  std::map<std::string, std::string> flags;
+  for (const auto& a : params->kubelet_args) flags[a.name] = a.value;
+  EXPECT_EQ(flags["node-labels"],
+            "magnum.openstack.org/role=worker,magnum.openstack.org/nodegroup=default-worker,"
+            "gpu=a100,node.kubernetes.io/pool=gpu");
+  EXPECT_EQ(flags["register-with-taints"], "gpu=true:NoSchedule,dedicated:NoExecute");
+  EXPECT_NE(render(in).find("gpu=true:NoSchedule,dedicated:NoExecute"), std::string::npos);
+  // Without taints the flag is absent, and kubelet_options may set it.
+  BootstrapInput plain = prodInput(NodeRole::Worker);
+  auto plain_params = nodeParameters(plain);
+  ASSERT_TRUE(plain_params.ok());
+  for (const auto& a : plain_params->kubelet_args) EXPECT_NE(a.name, "register-with-taints");
+  in.labels["kubelet_options"] = "--register-with-taints=x:NoSchedule";
+  EXPECT_EQ(errorOf(in),
+            "spec.labels.kubelet_options: --register-with-taints is set by magnumd from the node "
+            "group and labels");
+}
+
 TEST(Bootstrap, LabelsTheNodesCannotTakeAreRefusedByName) {
   struct Bad {
     std::string key, value, field;
