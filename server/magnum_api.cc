@@ -143,6 +143,10 @@ asio::awaitable<net::Response> MagnumApi::route(Call& call, std::string_view res
   if (collection == "certificates" && seg.size() <= 2) {
     co_return co_await certificates(call, seg.size() == 2 ? seg[1] : std::string_view());
   }
+  if (collection == "credentials" && seg.size() == 2) {
+    if (method != http::verb::patch) co_return call.methodNotAllowed();
+    co_return rotateCredentials(call, seg[1]);
+  }
   if (collection == "quotas" && (seg.size() == 1 || seg.size() == 3)) {
     co_return co_await quotas(call, seg.size() == 3 ? seg[1] : std::string_view(),
                               seg.size() == 3 ? seg[2] : std::string_view());
@@ -269,7 +273,8 @@ net::Response MagnumApi::v1Root(const Call& call) const {
   Json self_links = linkPair(call.base_url + "/v1/", "");
   self_links.PopBack();
   doc.AddMember("links", self_links, a);
-  for (std::string_view resource : {"clustertemplates", "clusters", "certificates", "mservices"}) {
+  for (std::string_view resource :
+       {"clustertemplates", "clusters", "certificates", "mservices", "credentials"}) {
     doc.AddMember(util::str(resource, a),
                   linkPair(fmt::format("{}/v1/{}/", call.base_url, resource),
                            fmt::format("{}/{}/", call.base_url, resource)),

@@ -7,6 +7,8 @@
 //   /v1/clusters/{ident}/actions/{resize,upgrade}    1.7+ and 1.8+
 //   /v1/clusters/{ident}/nodegroups[/{ng}]           1.9+
 //   /v1/certificates[/{cluster}]  CA show, CSR sign, CA rotate (PATCH)
+//   /v1/credentials/{cluster}     credential rotation (PATCH, 1.12+): not supported, as with
+//                                 Magnum's Heat driver (magnum_api_services.cc says why)
 //   /v1/stats                     clusters and nodes per project
 //   /v1/quotas[/{project}/{resource}]   per-project limits (Quota objects; admins write)
 //   /v1/mservices                 the controllers, as Magnum shows its conductor (admin)
@@ -64,6 +66,8 @@ class MagnumApi {
   net::Response versionsRoot(const Call& call) const;
   net::Response v1Root(const Call& call) const;
   boost::asio::awaitable<net::Response> certificates(Call& call, std::string_view cluster_ident);
+  // PATCH /v1/credentials/{cluster} (1.12): Magnum's credential rotation.
+  net::Response rotateCredentials(Call& call, std::string_view cluster_ident);
   net::Response stats(Call& call);
   // /v1/quotas[/{project}/{resource}] (magnum_quotas.cc).
   boost::asio::awaitable<net::Response> quotas(Call& call, std::string_view project,

@@ -3,6 +3,8 @@
 // project, and the controllers' heartbeat shown as Magnum shows its conductor.
 #include <fmt/format.h>
 
+#include <set>
+
 #include "server/magnum_api.h"
 #include "server/magnum_call.h"
 #include "server/magnum_views.h"
@@ -18,6 +20,7 @@ using util::Json;
 using util::makeError;
 
 constexpr Microversion kCaRotation{1, 5};
+constexpr Microversion kCredentialRotation{1, 12};
 
 void addLinks(Call::Doc& doc, const Call& call, const std::string& uuid) {
   auto& a = doc.GetAllocator();
@@ -127,6 +130,42 @@ asio::awaitable<net::Response> MagnumApi::certificates(Call& call, std::string_v
     co_return call.json(http::status::created, doc);
   }
   co_return call.json(http::status::ok, doc);
+}
+
+// Magnum's credential rotation (1.12) renews the OpenStack credential a cluster's own components
+// (its cloud provider, CSI, autoscaler) hold; only the Cluster API driver implements it, and
+// Magnum's Heat driver, which magnumd's clusters are built like, answers 400 NotSupported. A
+// magnumd cluster holds no OpenStack credential: its nodes carry only their join token, which
+// magnumd renews in the cluster by itself (refreshJoinToken), and its CAs, which
+// `openstack coe ca rotate` rotates. So the call is checked as Magnum checks it (microversion,
+// policy, cluster, state) and then refused as the Heat driver refuses it.
+net::Response MagnumApi::rotateCredentials(Call& call, std::string_view cluster_ident) {
+  if (call.version < kCredentialRotation) return call.notAvailable(kCredentialRotation);
+  if (auto ok = call.enforce("credential:rotate"); !ok.ok())
+    return errorResponse(ok.error(), &call.version);
+  auto cluster = find(call, api::Kind::Cluster, cluster_ident);
+  if (!cluster.ok()) return errorResponse(cluster.error(), &call.version);
+  // magnum/conductor/handlers/credential_conductor.py's ALLOWED_CLUSTER_STATES.
+  static const std::set<std::string_view> kAllowed = {
+      "CREATE_COMPLETE", "UPDATE_COMPLETE",  "UPDATE_IN_PROGRESS", "UPDATE_FAILED",
+      "RESUME_COMPLETE", "RESTORE_COMPLETE", "ROLLBACK_COMPLETE",  "SNAPSHOT_COMPLETE",
+      "CHECK_COMPLETE",  "ADOPT_COMPLETE"};
+  auto status = util::parseJson(cluster->status);
+  std::string phase = status.ok() ? util::stringMember(*status, "phase").value_or("") : "";
+  if (!kAllowed.count(phase)) {
+    return errorResponse(
+        makeError(ErrorCode::BadRequest,
+                  fmt::format("Rotating the credential of cluster {} when its status is \"{}\" is "
+                              "not supported.",
+                              magnumName(*cluster), phase.empty() ? "CREATE_IN_PROGRESS" : phase)),
+        &call.version);
+  }
+  return errorResponse(
+      makeError(ErrorCode::BadRequest,
+                "Credential rotation is not supported by driver. A magnumd cluster holds no "
+                "OpenStack credential; its join token is renewed by magnumd and its CAs rotate "
+                "with `openstack coe ca rotate`."),
+      &call.version);
 }
 
 net::Response MagnumApi::stats(Call& call) {

@@ -658,3 +658,40 @@ TEST_F(MagnumApiTest, NodeGroupsCarryNodeLabelsAndTaintsFromOneFourteen) {
 
 }  // namespace
 }  // namespace magnumd::server::testing
+
+namespace magnumd::server::testing {
+namespace {
+
+// PATCH /v1/credentials/{cluster} (1.12): checked as Magnum checks it, then refused as Magnum's
+// Heat driver refuses it, since a magnumd cluster holds no OpenStack credential.
+TEST_F(MagnumApiTest, CredentialRotationIsCheckedAsMagnumDoesAndNotSupported) {
+  std::string uuid = createMagnumCluster("prod", createMagnumTemplate("k8s"));
+  const std::string url = "/v1/credentials/" + uuid;
+  EXPECT_EQ(magnum(http::verb::patch, url, {}, kMemberA, "container-infra 1.11").code, 406u);
+  EXPECT_EQ(magnum(http::verb::patch, url, {}, kMemberA, "").code, 406u);  // no header: 1.1
+  EXPECT_EQ(magnum(http::verb::get, url).code, 405u);
+  EXPECT_EQ(magnum(http::verb::patch, "/v1/credentials/nowhere").code, 404u);
+  Reply reader = magnum(http::verb::patch, url, {}, kReaderAll);
+  EXPECT_EQ(reader.code, 403u) << reader.body;
+  EXPECT_EQ(reader.str("/errors/0/detail"),
+            "Policy doesn't allow credential:rotate to be performed.");
+
+  Reply creating = magnum(http::verb::patch, url);
+  EXPECT_EQ(creating.code, 400u) << creating.body;
+  EXPECT_NE(creating.str("/errors/0/detail").find("when its status is \"CREATE_IN_PROGRESS\""),
+            std::string::npos)
+      << creating.body;
+  ASSERT_EQ(
+      call(http::verb::patch, fmt::format("{}/namespaces/team-a/clusters/prod/status", kBase),
+           R"({"status":{"phase":"CREATE_COMPLETE"}})", kAdmin, "application/merge-patch+json")
+          .code,
+      200u);
+  Reply complete = magnum(http::verb::patch, "/v1/credentials/prod");
+  EXPECT_EQ(complete.code, 400u) << complete.body;
+  EXPECT_EQ(complete.str("/errors/0/title"), "Credential rotation is not supported by driver");
+  Reply root = magnum(http::verb::get, "/v1/", {}, "", "");
+  EXPECT_EQ(root.str("/credentials/0/href"), "http://magnum.test:9511/v1/credentials/");
+}
+
+}  // namespace
+}  // namespace magnumd::server::testing
