@@ -36,14 +36,14 @@ CLUSTER_WIDE = ["TEMPLATE", "API ADDRESS", "VERSION", "ROLLOUT", "READY NODES", 
 class Dev:
     """magnumd --dev serving HTTPS (no --dev-plain-http), with fast reconcile settings."""
 
-    def __init__(self, tmp_path, procs):
+    def __init__(self, tmp_path, procs, extra_args=()):
         self.port = free_port()
         self.data = tmp_path / "data"
         self.home = tmp_path / "home"  # kubectl's discovery cache, away from the real HOME
         self.home.mkdir()
         args = [binary("magnumd"), "--dev", "--listen", f"127.0.0.1:{self.port}",
                 "--data-dir", str(self.data), "--sync-interval", "0.3", "--sweep-pages", "1",
-                "--dev-server-build-seconds", "0.3", "--workers", "4"]
+                "--dev-server-build-seconds", "0.3", "--workers", "4", *extra_args]
         self.proc = Process(args, self.port, str(tmp_path / "magnumd.log"), scheme="https")
         procs.append(self.proc)
         self.kubeconfig = str(self.data / "kubeconfig")

@@ -15,6 +15,7 @@ import urllib.request
 
 import pytest
 
+from conftest import binary, free_port
 from test_kubectl_magnumd import Dev
 
 pytestmark = [
@@ -224,3 +225,40 @@ def test_templates_and_clusters_are_validated_against_the_cloud(coe):
     accepted = coe.run("cluster", "create", "c-key", "--cluster-template", "t-later-key",
                        "--keypair", "demo-key", "--master-count", "1", "--node-count", "1")
     assert "accepted" in accepted.stdout, accepted.stdout
+
+
+def test_a_policy_file_governs_the_magnum_api_and_a_bad_one_stops_magnumd(tmp_path, procs):
+    """magnumd --policy-file, in oslo.policy's YAML as a Magnum operator writes it: the rule it
+    overrides refuses `openstack coe` (which prints Magnum's policy message) while /apis keeps its
+    own roles; a rule that does not parse stops magnumd at start-up, naming the rule and where."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('# templates are made by the platform team, through GitOps\n'
+                      '"clustertemplate:create": "!"\n'
+                      '"team_lead": "role:lead and not role:intern"\n'
+                      '"cluster:delete": "rule:team_lead or rule:context_is_admin"\n')
+    coe = Coe(Dev(tmp_path, procs, ["--policy-file", str(policy)]))
+    refused = coe.run("cluster", "template", "create", "k8s", "--coe", "kubernetes",
+                      "--image", "fedora-coreos-38", "--external-network", "public", check=False)
+    assert refused.returncode != 0, refused.stdout
+    assert "Policy doesn't allow clustertemplate:create to be performed" in refused.stderr, \
+        refused.stderr
+    assert "(HTTP 403)" in refused.stderr, refused.stderr
+    # The same template through /apis: the policy file does not govern it.
+    coe.dev.kubectl("apply", "-f", "-", input=(
+        "apiVersion: container-infra/v1\nkind: ClusterTemplate\n"
+        "metadata: {name: k8s, namespace: default}\n"
+        "spec: {coe: kubernetes, image: fedora-coreos-38, externalNetwork: public}\n"))
+    listed = coe.json("cluster", "template", "list")
+    assert [t["name"] for t in listed] == ["k8s"], listed
+    # Rules the file does not name keep Magnum's defaults: the admin lists every project.
+    assert coe.json("cluster", "list") == []
+
+    bad = tmp_path / "bad-policy.yaml"
+    bad.write_text('"cluster:create": "role:admin or or role:member"\n')
+    port = free_port()
+    done = subprocess.run([binary("magnumd"), "--dev", "--listen", f"127.0.0.1:{port}",
+                           "--data-dir", str(tmp_path / "bad-data"), "--policy-file", str(bad)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert (f'{bad}: rule "cluster:create": at 15: expected a check, \'not\' or \'(\', '
+            "found 'or'") in done.stderr + done.stdout, done.stderr + done.stdout
