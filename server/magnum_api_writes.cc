@@ -130,14 +130,47 @@ std::vector<std::string> changed(const Json& before, const Json& after) {
 
 // Python's repr of a dict or list ("{'api': 'ok'}"), which Magnum's JSON Patch literal_evals for
 // health_status_reason, node_labels and node_taints, as JSON.
-util::Result<util::JsonDoc> pythonLiteral(std::string text, std::string_view attribute) {
-  std::replace(text.begin(), text.end(), '\'', '"');
-  for (auto [from, to] : {std::pair{"True", "true"}, std::pair{"False", "false"}}) {
-    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
-      text.replace(at, std::string_view(from).size(), to);
+util::Result<util::JsonDoc> pythonLiteral(std::string_view text, std::string_view attribute) {
+  // Python's quotes become JSON's, and its True, False and None JSON's words, outside strings
+  // only: a value 'False' stays the string "False".
+  std::string json;
+  json.reserve(text.size());
+  char quote = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quote != 0) {
+      if (c == '\\' && i + 1 < text.size()) {
+        char escaped = text[++i];
+        if (escaped != '\'') json += c;  // \' is no JSON escape: the quote alone
+        json += escaped;
+      } else if (c == quote) {
+        json += '"';
+        quote = 0;
+      } else {
+        if (c == '"') json += '\\';
+        json += c;
+      }
+      continue;
     }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      json += '"';
+      continue;
+    }
+    bool replaced = false;
+    for (auto [from, to] : {std::pair<std::string_view, std::string_view>{"True", "true"},
+                            {"False", "false"},
+                            {"None", "null"}}) {
+      if (text.substr(i, from.size()) == from) {
+        json += to;
+        i += from.size() - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) json += c;
   }
-  auto doc = util::parseJson(text);
+  auto doc = util::parseJson(json);
   if (!doc.ok()) {
     return makeError(ErrorCode::BadRequest,
                      fmt::format("{} must be a dict or list, e.g. {{'key': 'value'}}", attribute));
