@@ -20,11 +20,12 @@ pytestmark = pytest.mark.skipif(not os.access(ETCD, os.X_OK),
 
 
 def start_etcd_cluster(tmp_path, procs):
-    """Three members on loopback ports; returns their client URLs and data directories."""
+    """Three members on loopback ports; returns their client URLs, data directories and
+    processes."""
     members = [(f"m{i}", free_port(), free_port()) for i in range(3)]
     initial = ",".join(f"{name}=http://127.0.0.1:{peer}" for name, _, peer in members)
     base = "/dev/shm" if os.path.isdir("/dev/shm") else str(tmp_path)
-    urls, dirs = [], []
+    urls, dirs, members_procs = [], [], []
     for name, client, peer in members:
         data = os.path.join(base, f"magnumd-ha-{os.getpid()}-{name}")
         dirs.append(data)
@@ -38,10 +39,11 @@ def start_etcd_cluster(tmp_path, procs):
                         "--heartbeat-interval=50", "--election-timeout=500"],
                        client, str(tmp_path / f"etcd-{name}.log"))
         procs.append(proc)
+        members_procs.append(proc)
         urls.append(url)
     for url in urls:
         wait_ready(url, "/health", timeout=30)
-    return urls, dirs
+    return urls, dirs, members_procs
 
 
 class Replicas:
@@ -99,10 +101,12 @@ def cloud_changes(cloud):
 
 @pytest.fixture
 def ha(tmp_path, procs):
-    urls, dirs = start_etcd_cluster(tmp_path, procs)
+    urls, dirs, members = start_etcd_cluster(tmp_path, procs)
     try:
         sim, clouds = start_cloudsim(tmp_path, procs)
-        yield Replicas(tmp_path, procs, urls, clouds), Cloud(sim.url)
+        replicas = Replicas(tmp_path, procs, urls, clouds)
+        replicas.etcd = members
+        yield replicas, Cloud(sim.url)
     finally:
         for data in dirs:  # /dev/shm outlives the test otherwise
             shutil.rmtree(data, ignore_errors=True)
@@ -170,3 +174,62 @@ def test_a_paused_leader_does_not_act_when_resumed(ha):
     assert cloud_changes(cloud) == changes  # everything converged: nobody had to act
     assert converged(new, cloud, {"before": 1, "during": 1}, set()) is None
     assert len(cloud.stacks()) == 2
+
+
+def test_writes_need_an_etcd_quorum_and_no_acknowledged_write_is_lost(ha):
+    replicas, _ = ha
+    wait_for(replicas.leader, 30, "one leader all replicas agree on")
+    acknowledged = []  # every write a replica answered 201, whichever replica took it
+
+    def write(name):
+        m = replicas.members[len(acknowledged) % len(replicas.members)]
+        status, _, body = m.call("POST", m.path("ClusterTemplate"), template(name))
+        if status == 201:
+            acknowledged.append(name)
+        return status, body
+
+    def writes_succeed(prefix, count, timeout):
+        """`count` writes acknowledged within `timeout` s (a write caught by an etcd election
+        may fail and is not counted)."""
+        deadline, done, i = time.monotonic() + timeout, 0, 0
+        while done < count and time.monotonic() < deadline:
+            status, _ = write(f"{prefix}-{i}")
+            i += 1
+            done += status == 201
+        assert done == count, f"{done} of {count} writes acknowledged within {timeout}s"
+
+    writes_succeed("before", 10, 30)
+
+    # One member of three down: the other two are a quorum and writes go on.
+    replicas.etcd[0].kill()
+    writes_succeed("one-down", 10, 30)
+
+    # Two down: no quorum. A write is refused with 503 and a reason, not acknowledged, and
+    # objects already read stay readable.
+    replicas.etcd[1].kill()
+    refused = None
+    for i in range(5):
+        status, body = write(f"no-quorum-{i}")
+        if status != 201:
+            refused = (status, body)
+            break
+    assert refused is not None, "writes acknowledged without an etcd quorum"
+    assert refused[0] == 503, refused
+    assert refused[1]["message"], refused
+    m = replicas.members[0]
+    status, _, shown = m.call("GET", m.path("ClusterTemplate", acknowledged[0]))
+    assert status == 200, shown
+
+    # A member back: a quorum again, and writes go on.
+    replicas.etcd[1].start()
+    writes_succeed("recovered", 10, 60)
+    replicas.etcd[0].start()
+    writes_succeed("all-up", 5, 60)
+
+    # Every acknowledged write is there, through every replica.
+    for m in replicas.members:
+        status, _, listed = m.call("GET", m.path("ClusterTemplate"))
+        assert status == 200, listed
+        names = {o["metadata"]["name"] for o in listed["items"]}
+        missing = [n for n in acknowledged if n not in names]
+        assert not missing, f"acknowledged but lost: {missing}"
