@@ -368,7 +368,8 @@ util::Result<Applied> apply(Kind kind, const Object* live, const Json& applied_c
 util::Result<std::vector<ManagedFieldsEntry>> encode(Managers managers, const Manager* touched,
                                                      std::string_view now, const Limits& limits) {
   if (touched != nullptr) {
-    Manager key = *touched;
+    // Its key only: copying the whole Manager would copy its field set, on every write.
+    const Manager key{touched->name, touched->apply, touched->subresource, {}, {}};
     for (auto& m : managers) {
       if (m.sameKey(key)) m.time = std::string(now);
     }
