@@ -126,3 +126,15 @@ def procs():
     yield started
     for p in started:
         p.kill()
+
+
+def openstack(auth_url, *args, user="admin", password="password", project=None):
+    """The real openstack CLI against `auth_url` (Keystone v3) as `user` scoped to `project`
+    (default: the project named like the user); its output, stripped. Fails on a non-zero exit."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    cmd = ["openstack", "--os-auth-url", auth_url, "--os-username", user, "--os-password", password,
+           "--os-project-name", project or user, "--os-user-domain-name", "Default",
+           "--os-project-domain-name", "Default", "--os-identity-api-version", "3", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout.strip()

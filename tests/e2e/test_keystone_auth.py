@@ -3,26 +3,14 @@ cloudsim Keystone. Two projects and three roles, made with the openstack CLI as 
 a reader cannot create, a member of team-a cannot see team-b's cluster, an admin sees both, a
 revoked token stops working within --keystone-cache-ttl, and the bearer token keeps working."""
 import copy
-import os
-import subprocess
 import time
 
 import pytest
 
-from conftest import request
+from conftest import openstack, request
 from reconcile_util import API, Magnumd, cluster, start_cloudsim, template
 
 TTL = 2  # --keystone-cache-ttl
-
-
-def openstack(auth_url, *args, user="admin", password="password", project=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    cmd = ["openstack", "--os-auth-url", auth_url, "--os-username", user, "--os-password", password,
-           "--os-project-name", project or user, "--os-user-domain-name", "Default",
-           "--os-project-domain-name", "Default", "--os-identity-api-version", "3", *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout.strip()
 
 
 @pytest.fixture

@@ -5,26 +5,14 @@ each project's namespace then has its Heat stack and Nova servers in that projec
 clusters do; a member of team-a cannot reach team-b's stack through Heat; a namespace of a project
 magnumd has no role on is refused with the command that fixes it; and the dev token's namespace
 keeps using magnumd's own project."""
-import os
-import subprocess
 import urllib.error
 import urllib.request
 import json
 
 import pytest
 
-from conftest import request
+from conftest import openstack, request
 from reconcile_util import API, NS, Magnumd, cluster, template, wait_for
-
-
-def openstack(auth_url, *args, user="admin", password="password", project=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    cmd = ["openstack", "--os-auth-url", auth_url, "--os-username", user, "--os-password", password,
-           "--os-project-name", project or user, "--os-user-domain-name", "Default",
-           "--os-project-domain-name", "Default", "--os-identity-api-version", "3", *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout.strip()
 
 
 def heat(sim_url, token, path):
