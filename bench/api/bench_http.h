@@ -1,6 +1,6 @@
 // What api_bench and create_bench share: one load generator (keep-alive HTTP/1.1 clients as Beast
-// coroutines on one client thread), the servers they start and stop, and the table rows they
-// print. Every server a run compares is driven by this same client code.
+// coroutines, on one client thread unless a row asks for more), the servers they start and stop,
+// and the table rows they print. Every server a run compares is driven by this same client code.
 #pragma once
 
 #include <fmt/format.h>
@@ -17,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -90,19 +91,31 @@ inline asio::awaitable<void> client(tcp::endpoint endpoint, MakeRequest make, in
   }
 }
 
-// `connections` clients for `duration`, or until each has made `per_client` requests.
+// `connections` clients for `duration`, or until each has made `per_client` requests, on
+// `threads` client threads (one unless a row says otherwise: a large answer can make one client
+// thread, not the server, what limits the rate).
 inline Stats runClients(tcp::endpoint endpoint, int connections, std::chrono::seconds duration,
-                        MakeRequest make, std::string must_contain = {}, int64_t per_client = -1) {
-  asio::io_context io;
+                        MakeRequest make, std::string must_contain = {}, int64_t per_client = -1,
+                        int threads = 1) {
+  // One io_context per thread, each running its share of the clients: a coroutine always
+  // resumes on the thread it started on (Clang 16's optimised coroutines crash otherwise, as
+  // cmd/daemon.cc notes), and the clients share nothing but `make`, which is copied.
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  for (int t = 0; t < std::max(threads, 1); ++t)
+    ios.push_back(std::make_unique<asio::io_context>());
   std::vector<Stats> stats(connections);
   auto until = Clock::now() + duration;
   for (int i = 0; i < connections; ++i) {
-    asio::co_spawn(io, client(endpoint, make, i, until, per_client, stats[i], must_contain),
+    asio::co_spawn(*ios[i % ios.size()],
+                   client(endpoint, make, i, until, per_client, stats[i], must_contain),
                    [](std::exception_ptr e) {
                      if (e) std::rethrow_exception(e);
                    });
   }
-  io.run();
+  std::vector<std::thread> more;
+  for (size_t t = 1; t < ios.size(); ++t) more.emplace_back([&io = *ios[t]] { io.run(); });
+  ios[0]->run();
+  for (auto& t : more) t.join();
   Stats all;
   for (auto& s : stats) all.merge(s);
   return all;
@@ -221,9 +234,9 @@ inline double printRow(const std::string& name, Stats& s, double seconds, double
 
 // runClients against the server process `pid`, printed as one row.
 inline Stats measureRow(const std::string& name, pid_t pid, tcp::endpoint endpoint, int connections,
-                        std::chrono::seconds duration, MakeRequest make) {
+                        std::chrono::seconds duration, MakeRequest make, int client_threads = 1) {
   double cpu0 = cpuSeconds(pid);
-  auto stats = runClients(endpoint, connections, duration, std::move(make));
+  auto stats = runClients(endpoint, connections, duration, std::move(make), {}, -1, client_threads);
   printRow(name, stats, static_cast<double>(duration.count()), cpuSeconds(pid) - cpu0);
   return stats;
 }
