@@ -142,6 +142,8 @@ util::Status Daemon::openStore() {
     options.quota_bytes = config_.store_quota_bytes;
     options.max_objects_per_namespace = config_.max_objects_per_namespace;
     options.on_watch_failed = on_watch_failed;
+    etcd_contact_ = std::make_shared<store::EtcdLeaderContact>();
+    options.leader_contact = etcd_contact_;
     ASSIGN_OR_RETURN(store_, store::openEtcdStore(options));  // the store logs what it loaded
     return {};
   }
@@ -245,6 +247,9 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   api_options.heartbeat = &heartbeat_;
   api_options.quotas = {config_.max_clusters_per_project, config_.max_nodes_per_project};
   api_options.role = [this] { return role(); };
+  if (etcd_contact_) {
+    api_options.stale_since = [contact = etcd_contact_] { return contact->staleSince(); };
+  }
   if (!config_.policy_file.empty()) {
     ASSIGN_OR_RETURN(api_options.magnum_policy,
                      server::magnum::Policy::loadFile(config_.policy_file));

@@ -31,6 +31,7 @@
 #include "server/api_server.h"
 #include "server/auth.h"
 #include "server/keystone_auth.h"
+#include "store/etcd_contact.h"
 #include "store/leader_election.h"
 #include "store/store.h"
 #include "util/file.h"
@@ -131,6 +132,8 @@ class Daemon {
   // SQLite: DATA_DIR/magnumd.lock, held for the process's life (one process per data dir).
   std::unique_ptr<util::FileLock> data_dir_lock_;
   store::StorePtr store_;  // declared early: closed last
+  // etcd: whether the store follows an etcd leader, for the API's stale-read warnings.
+  std::shared_ptr<store::EtcdLeaderContact> etcd_contact_;
   util::RealClock clock_;
   server::ServiceHeartbeat heartbeat_;
   std::optional<pki::KeyEncryptionKey> kek_;

@@ -130,7 +130,8 @@ ApiServer::ApiServer(store::Store& store, std::shared_ptr<const Authenticator> a
       credentials_(store, options.secrets, registry, std::move(options.on_credential_issued)),
       magnum_(store, resources_, credentials_, options.heartbeat, options.magnum_policy),
       watches_(store, metrics_, options.watch),
-      role_(std::move(options.role)) {
+      role_(std::move(options.role)),
+      stale_since_(std::move(options.stale_since)) {
   const auto& build = buildInfo();
   registry.gauge("magnumd_build_info", "Version and commit magnumd was built from (always 1).",
                  {"version", "git_commit"})
@@ -169,6 +170,7 @@ asio::awaitable<net::Reply> ApiServer::handle(net::Request request, net::PeerInf
   std::string verb = "other";
   std::string resource = "other";
   net::Reply reply = co_await dispatch(request, peer.tls, verb, resource);
+  if (stale_since_ && request.method() == http::verb::get) warnIfStale(request, reply);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
   if (auto* response = std::get_if<net::Response>(&reply)) {
@@ -177,6 +179,24 @@ asio::awaitable<net::Reply> ApiServer::handle(net::Request request, net::PeerInf
     record(verb, resource, std::get<net::StreamingResponse>(reply).head.result_int(), seconds, true);
   }
   co_return reply;
+}
+
+void ApiServer::warnIfStale(const net::Request& request, net::Reply& reply) const {
+  std::string_view target = request.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  if (!path.starts_with("/apis/") && !magnum::ownsPath(path)) return;  // not the store's data
+  std::optional<util::SystemTime> since = stale_since_();
+  if (!since) return;
+  // RFC 7234's warn-code 299 with the agent "-", as kube-apiserver sends it; no quotes inside.
+  std::string warning = fmt::format(
+      "299 - \"the store lost contact with its etcd quorum at {}: this replica answers from its "
+      "cache, which may be stale since then\"",
+      util::formatRfc3339(*since));
+  if (auto* response = std::get_if<net::Response>(&reply)) {
+    response->set(http::field::warning, warning);
+  } else {
+    std::get<net::StreamingResponse>(reply).head.set(http::field::warning, warning);
+  }
 }
 
 net::Response ApiServer::systemEndpoint(const net::Request& request, std::string_view path) const {

@@ -10,22 +10,24 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
-#include <string>
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "net/http_server.h"
 #include "secrets/cluster_secrets.h"
 #include "server/auth.h"
 #include "server/credentials.h"
-#include "server/magnum_api.h"
 #include "server/keystone_auth.h"
+#include "server/magnum_api.h"
 #include "server/resources.h"
 #include "server/server_metrics.h"
 #include "server/watch.h"
 #include "store/store.h"
 #include "util/metrics.h"
+#include "util/time.h"
 
 namespace magnumd::server {
 
@@ -59,6 +61,10 @@ struct ApiServerOptions {
   std::function<ReplicaRole()> role;
   // Magnum's policy for the /v1 API (--policy-file); null: Magnum's defaults.
   std::shared_ptr<const magnum::Policy> magnum_policy;
+  // Since when the store's reads may be stale (its etcd cluster lost its quorum: the cache no
+  // longer follows it), nullopt while they are current; reads of both APIs then carry a
+  // `Warning: 299` header saying so (what kubectl prints). Null: reads are always current.
+  std::function<std::optional<util::SystemTime>()> stale_since;
 };
 
 class ApiServer {
@@ -90,6 +96,8 @@ class ApiServer {
   boost::asio::awaitable<util::Result<Identity>> identify(const net::Request& request);
   boost::asio::awaitable<net::Reply> dispatch(const net::Request& request, bool tls,
                                               std::string& verb_label, std::string& resource_label);
+  // Sets the Warning header on a read of the store's objects while the reads may be stale.
+  void warnIfStale(const net::Request& request, net::Reply& reply) const;
   net::Response systemEndpoint(const net::Request& request, std::string_view path) const;
   net::Response metricsEndpoint();
   net::Reply openWatch(const RequestContext& ctx);
@@ -113,6 +121,7 @@ class ApiServer {
   magnum::MagnumApi magnum_;
   WatchHub watches_;
   std::function<ReplicaRole()> role_;
+  std::function<std::optional<util::SystemTime>()> stale_since_;
   std::atomic<bool> ready_{false};
 };
 

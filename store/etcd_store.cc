@@ -30,7 +30,9 @@ EtcdStore::EtcdStore(EtcdOptions options, std::unique_ptr<EtcdClient> client)
       limits_{options_.quota_bytes, options_.max_objects_per_namespace},
       clock_(options_.clock ? options_.clock : std::make_shared<util::RealClock>()),
       client_(std::move(client)),
-      keys_(options_.prefix) {}
+      keys_(options_.prefix),
+      contact_(options_.leader_contact ? options_.leader_contact
+                                       : std::make_shared<EtcdLeaderContact>()) {}
 
 util::Status EtcdStore::start() {
   // A copy `magnumd migrate` has not finished is not a state to serve (store/etcd_migrate.h).

@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/etcd_contact.h"
 #include "store/store.h"
 #include "util/time.h"
 
@@ -50,6 +51,9 @@ struct EtcdOptions {
   int64_t max_objects_per_namespace = 0;
   std::shared_ptr<const util::Clock> clock;  // creation/deletion timestamps; null: real clock
   std::function<void(std::string_view reason)> on_watch_failed;
+  // Told when the store loses and regains contact with an etcd leader (etcd_contact.h); null:
+  // the store keeps it to itself.
+  std::shared_ptr<EtcdLeaderContact> leader_contact;
 };
 
 // Connects, loads every object under the prefix at one revision and starts the watch that keeps

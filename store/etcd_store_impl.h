@@ -136,6 +136,9 @@ class EtcdStore final : public Store {
   bool stop_watching_ = false;                    // the watcher and compactor exit
   grpc::ClientContext* watch_context_ = nullptr;  // the watcher's live stream, to cancel it
 
+  const std::shared_ptr<EtcdLeaderContact> contact_;
+  std::atomic<bool> watch_up_{false};  // etcd accepted the cache's current watch
+
   std::unique_ptr<WatchHub> hub_;
   std::vector<std::thread> writers_;
   std::thread watcher_;

@@ -43,6 +43,9 @@ bool EtcdStore::watchOnce() {
     if (stop_watching_) return false;
     watch_context_ = &context;
   }
+  // etcd refuses (or later ends) this stream while its member has no leader, instead of serving
+  // a watch that silently stops delivering: the loss of quorum becomes visible (etcd_contact.h).
+  context.AddMetadata("hasleader", "true");
   auto stream = client_->watchStub().Watch(&context);
   etcdserverpb::WatchRequest request;
   auto* create = request.mutable_create_request();
@@ -70,6 +73,10 @@ bool EtcdStore::watchOnce() {
                  response.cancel_reason());
         break;
       }
+      if (response.created()) {
+        watch_up_ = true;
+        contact_->regained();
+      }
       if (response.events().empty()) continue;
       std::vector<Change> changes;
       for (const auto& e : response.events()) {
@@ -93,7 +100,9 @@ bool EtcdStore::watchOnce() {
     watch_context_ = nullptr;
     stopping = stop_watching_;
   }
+  watch_up_ = false;
   if (!stopping && !compacted) {
+    contact_->lost();
     LOG_WARN("store", "{}",
              client_->error(status, "the cache's watch ended; reconnecting").message);
   }

@@ -219,10 +219,27 @@ def test_writes_need_an_etcd_quorum_and_no_acknowledged_write_is_lost(ha):
     m = replicas.members[0]
     status, _, shown = m.call("GET", m.path("ClusterTemplate", acknowledged[0]))
     assert status == 200, shown
+    # ... and say they may be stale (kubectl prints the Warning), on every replica and both APIs,
+    # once the remaining member has ended the replicas' `hasleader` watches.
+
+    def warning(m, path):
+        status, headers, body = m.call("GET", path)
+        assert status == 200, body
+        return headers.get("Warning")
+
+    for m in replicas.members:
+        said = wait_for(lambda: warning(m, m.path("ClusterTemplate", acknowledged[0])), 30,
+                        "a stale-read warning")
+        assert said.startswith('299 - "the store lost contact with its etcd quorum at '), said
+        assert warning(m, m.path("ClusterTemplate")) == said  # a list
+        assert warning(m, "/v1/clustertemplates") == said
 
     # A member back: a quorum again, and writes go on.
     replicas.etcd[1].start()
     writes_succeed("recovered", 10, 60)
+    for m in replicas.members:
+        wait_for(lambda: warning(m, m.path("ClusterTemplate")) is None, 30,
+                 "reads without the stale-read warning")
     replicas.etcd[0].start()
     writes_succeed("all-up", 5, 60)
 

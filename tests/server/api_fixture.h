@@ -140,6 +140,9 @@ class ApiTest : public ::testing::Test {
   drivers::CloudLookup* cloud_lookup_ = nullptr;
   // This replica's role at the next start() (ApiServerOptions::role); null: no election.
   std::function<ReplicaRole()> role_;
+  // Since when reads may be stale, at the next start() (ApiServerOptions::stale_since); null:
+  // they never are.
+  std::function<std::optional<util::SystemTime>()> stale_since_;
   // Magnum's policy at the next start() (ApiServerOptions::magnum_policy); null: the defaults.
   std::shared_ptr<const magnum::Policy> magnum_policy_;
   util::RealClock clock_;

@@ -88,6 +88,48 @@ TEST_F(AuthTest, ReadyzAndVersionShowWhichReplicaLeads) {
   start(WatchOptions{});
 }
 
+// While the store's etcd has no quorum, reads of both APIs (get, list, watch; /apis and /v1)
+// carry kube-apiserver's `Warning: 299 - "..."` saying since when they may be stale; writes,
+// health and version do not, and the warning goes when the quorum is back.
+TEST_F(AuthTest, ReadsSayTheyMayBeStaleWhileTheStoreLostItsEtcdQuorum) {
+  ASSERT_EQ(createTemplate("team-a", "k8s").code, 201u);
+  stop();
+  std::optional<util::SystemTime> since;
+  stale_since_ = [&since] { return since; };
+  start(WatchOptions{});
+  const std::string clusters = std::string(kBase) + "/namespaces/team-a/clustertemplates";
+  ASSERT_EQ(call(V::get, clusters).code, 200u);
+  EXPECT_EQ(last_headers_.count("Warning"), 0u);
+
+  since = *util::parseRfc3339("2026-12-07T21:30:00Z");
+  const std::string expected =
+      "299 - \"the store lost contact with its etcd quorum at 2026-12-07T21:30:00Z: this replica "
+      "answers from its cache, which may be stale since then\"";
+  EXPECT_EQ(call(V::get, clusters).code, 200u);
+  EXPECT_EQ(last_headers_["Warning"], expected);
+  EXPECT_EQ(call(V::get, clusters + "/k8s").code, 200u);
+  EXPECT_EQ(last_headers_["Warning"], expected);
+  EXPECT_EQ(keystoneCall(V::get, "/v1/clustertemplates", kAdmin).code, 200u);
+  EXPECT_EQ(last_headers_["Warning"], expected);
+  {
+    net::Reply watch = rawCall(V::get, clusters + "?watch=true");  // gone before the server
+    auto* stream = std::get_if<net::StreamingResponse>(&watch);
+    ASSERT_NE(stream, nullptr);
+    EXPECT_EQ(std::string(stream->head[http::field::warning]), expected);
+  }
+  EXPECT_EQ(call(V::get, "/version", "", "").code, 200u);
+  EXPECT_EQ(last_headers_.count("Warning"), 0u);
+  createTemplate("team-a", "refused-or-not");
+  EXPECT_EQ(last_headers_.count("Warning"), 0u);
+
+  since.reset();
+  EXPECT_EQ(call(V::get, clusters).code, 200u);
+  EXPECT_EQ(last_headers_.count("Warning"), 0u);
+  stop();
+  stale_since_ = nullptr;
+  start(WatchOptions{});
+}
+
 TEST_F(AuthTest, NamespaceLimitedTokenIsConfinedToItsNamespace) {
   ASSERT_EQ(createTemplate("team-a", "k8s").code, 201u);
   ASSERT_EQ(createTemplate("team-b", "k8s").code, 201u);

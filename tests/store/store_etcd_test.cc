@@ -167,6 +167,48 @@ TEST_P(EtcdStoreTest, ACacheThatLostItsHistoryListsAgainAndReportsTheDifference)
   }
 }
 
+// While etcd cannot be reached (here: stopped; in a cluster: a member without a leader, which
+// ends the cache's `hasleader` watch), the store says since when its cache may be stale, and
+// stops saying so once etcd accepts its watch again.
+TEST_P(EtcdStoreTest, ReportsSinceWhenItLostContactWithAnEtcdLeaderAndWhenItIsBack) {
+  std::string why;
+  auto etcd = magnumd::testing::EtcdServer::startPrivate(&why);
+  ASSERT_TRUE(etcd) << why;
+  EtcdOptions o;
+  o.endpoints = {etcd->endpoint()};
+  o.prefix = "/contact";
+  o.request_timeout = 1s;
+  o.leader_contact = std::make_shared<EtcdLeaderContact>();
+  auto store = openEtcdStore(o);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  api::Object kept = mustCreate(**store, cluster("ns", "kept"));
+  EXPECT_FALSE(o.leader_contact->staleSince());
+
+  auto waitFor = [](auto predicate) {
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!predicate()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(10ms);
+    }
+    return true;
+  };
+  const auto before = std::chrono::system_clock::now();
+  etcd->stop();
+  ASSERT_TRUE(waitFor([&] { return o.leader_contact->staleSince().has_value(); }));
+  EXPECT_GE(*o.leader_contact->staleSince(), before - 1s);  // millisecond precision
+  // The cache still answers, from what it had.
+  EXPECT_EQ(*(*store)->get(keyOf(kept)), kept);
+  auto refused = createSync(**store, cluster("ns", "refused"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::Unavailable);
+  EXPECT_TRUE(o.leader_contact->staleSince());
+
+  ASSERT_TRUE(etcd->restart(&why)) << why;
+  ASSERT_TRUE(waitFor([&] { return !o.leader_contact->staleSince(); }));
+  mustCreate(**store, cluster("ns", "after"));
+  EXPECT_FALSE(o.leader_contact->staleSince());
+}
+
 // etcd serving TLS and requiring client certificates: the store connects with --etcd-ca,
 // --etcd-cert and --etcd-key, and without its client certificate it is refused.
 TEST_P(EtcdStoreTest, SpeaksTlsWithAClientCertificate) {

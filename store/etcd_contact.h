@@ -1,0 +1,43 @@
+// Whether a replica's etcd store is in contact with an etcd leader, for the API to say when its
+// reads may be stale. The store's cache watch asks etcd to end it when the member it talks to has
+// no leader (gRPC metadata `hasleader: true`, clientv3.WithRequireLeader, as kube-apiserver's
+// watches do); so while the cluster has lost its quorum the cache's watch keeps failing, writes
+// fail, and reads answer from a cache that no longer follows etcd. The store reports both here;
+// the daemon hands staleSince() to the API server (a Warning header on reads).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "util/time.h"
+
+namespace magnumd::store {
+
+class EtcdLeaderContact {
+ public:
+  // The cache's watch ended for another reason than shutdown or compaction, or a write's
+  // transaction could not reach a leader. The earliest loss is kept until contact returns.
+  void lost(util::SystemTime when = std::chrono::system_clock::now()) {
+    const int64_t ms = toMillis(when);
+    int64_t expected = 0;
+    lost_ms_.compare_exchange_strong(expected, ms ? ms : 1);
+  }
+  // etcd accepted the cache's watch (so its member has a leader) or committed a write.
+  void regained() { lost_ms_.store(0); }
+  // When contact was lost; nullopt while in contact.
+  std::optional<util::SystemTime> staleSince() const {
+    const int64_t ms = lost_ms_.load();
+    if (ms == 0) return std::nullopt;
+    return util::SystemTime(std::chrono::milliseconds(ms));
+  }
+
+ private:
+  static int64_t toMillis(util::SystemTime t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  }
+  std::atomic<int64_t> lost_ms_{0};  // 0: in contact
+};
+
+}  // namespace magnumd::store
