@@ -145,6 +145,9 @@ util::Status Daemon::openStore() {
     etcd_contact_ = std::make_shared<store::EtcdLeaderContact>();
     options.leader_contact = etcd_contact_;
     ASSIGN_OR_RETURN(store_, store::openEtcdStore(options));  // the store logs what it loaded
+    store::EtcdServiceReportsOptions reports{options.endpoints, options.ca_file, options.cert_file,
+                                             options.key_file, options.prefix};
+    ASSIGN_OR_RETURN(service_reports_, store::makeEtcdServiceReports(std::move(reports)));
     return {};
   }
 #endif
@@ -244,6 +247,15 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   char host[256] = {};
   heartbeat_.host = ::gethostname(host, sizeof(host) - 1) == 0 ? host : "localhost";
   heartbeat_.started_at = util::formatRfc3339(std::chrono::system_clock::now());
+  if (service_reports_) {
+    heartbeat_.replicas = [reports = service_reports_.get()] {
+      std::vector<server::ReplicaReport> out;
+      for (auto& r : reports->reports()) {
+        out.push_back({std::move(r.host), r.created_at, r.updated_at, r.report_count});
+      }
+      return out;
+    };
+  }
   api_options.heartbeat = &heartbeat_;
   api_options.quotas = {config_.max_clusters_per_project, config_.max_nodes_per_project};
   api_options.role = [this] { return role(); };
@@ -419,6 +431,7 @@ void Daemon::shutdown() {
   // From here on leading() is false: the controllers' cloud actions are refused while they stop,
   // and only then is the leadership handed over.
   if (elector_) elector_->stop();
+  if (service_reports_) service_reports_->stop();  // the others show this replica down soon
   while (started_components_ > 0) components_[--started_components_]->stop();
   if (elector_) elector_->resign();
   if (api_events_) api_events_->stop(std::chrono::seconds(1));

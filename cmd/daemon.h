@@ -32,6 +32,7 @@
 #include "server/auth.h"
 #include "server/keystone_auth.h"
 #include "store/etcd_contact.h"
+#include "store/etcd_services.h"
 #include "store/leader_election.h"
 #include "store/store.h"
 #include "util/file.h"
@@ -134,6 +135,8 @@ class Daemon {
   store::StorePtr store_;  // declared early: closed last
   // etcd: whether the store follows an etcd leader, for the API's stale-read warnings.
   std::shared_ptr<store::EtcdLeaderContact> etcd_contact_;
+  // etcd: this replica's service report and every replica's, for Magnum's /v1/mservices.
+  std::unique_ptr<store::EtcdServiceReports> service_reports_;
   util::RealClock clock_;
   server::ServiceHeartbeat heartbeat_;
   std::optional<pki::KeyEncryptionKey> kek_;

@@ -3,6 +3,8 @@
 // loses its term exits for its supervisor to restart it as a follower.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "cmd/daemon.h"
 #ifdef MAGNUMD_WITH_ETCD
 #include "store/etcd_election.h"
@@ -27,6 +29,10 @@ util::Status Daemon::createElector(uint16_t port) {
     ASSIGN_OR_RETURN(options.timing, electionTiming(config_));
     options.metrics = &metrics_;
     ASSIGN_OR_RETURN(elector_, store::makeEtcdElector(std::move(options)));
+    // Every replica reports itself, as each Magnum conductor does; at most every 2 s however
+    // short the sync interval, since each report is an etcd write.
+    service_reports_->start(identity,
+                            std::max(heartbeat_.report_interval, std::chrono::milliseconds(2000)));
     return {};
   }
 #endif

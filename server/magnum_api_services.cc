@@ -214,6 +214,26 @@ net::Response MagnumApi::stats(Call& call) {
   return call.json(http::status::ok, doc);
 }
 
+namespace {
+
+Json serviceRow(int id, const std::string& host, bool up, uint64_t reports,
+                const std::string& created_at, const std::string& updated_at, util::JsonAlloc& a) {
+  Json service(rapidjson::kObjectType);
+  service.AddMember("id", id, a);
+  service.AddMember("host", util::str(host, a), a);
+  service.AddMember("binary", "magnum-conductor", a);
+  service.AddMember("state", Json(rapidjson::StringRef(up ? "up" : "down")), a);
+  service.AddMember("report_count", Json(reports), a);
+  service.AddMember("disabled", false, a);
+  service.AddMember("disabled_reason", Json(), a);
+  service.AddMember("created_at", util::str(magnumTime(created_at), a), a);
+  service.AddMember("updated_at",
+                    updated_at.empty() ? Json() : util::str(magnumTime(updated_at), a), a);
+  return service;
+}
+
+}  // namespace
+
 net::Response MagnumApi::mservices(Call& call) {
   if (auto ok = call.enforce("magnum-service:get_all"); !ok.ok()) {
     return errorResponse(ok.error(), &call.version);
@@ -222,22 +242,23 @@ net::Response MagnumApi::mservices(Call& call) {
   doc.SetObject();
   auto& a = doc.GetAllocator();
   Json services(rapidjson::kArrayType);
-  if (heartbeat_ && heartbeat_->running.load()) {
-    Json service(rapidjson::kObjectType);
-    service.AddMember("id", 1, a);
-    service.AddMember("host", util::str(heartbeat_->host, a), a);
-    service.AddMember("binary", "magnum-conductor", a);
-    service.AddMember("state", Json(rapidjson::StringRef(heartbeat_->up() ? "up" : "down")), a);
-    service.AddMember("report_count", Json(static_cast<uint64_t>(heartbeat_->reports.load())), a);
-    service.AddMember("disabled", false, a);
-    service.AddMember("disabled_reason", Json(), a);
-    service.AddMember("created_at", util::str(magnumTime(heartbeat_->started_at), a), a);
+  if (heartbeat_ && heartbeat_->replicas) {
+    // One row per replica, as Magnum lists one per conductor host, in the order of their hosts.
+    int id = 0;
+    for (const auto& replica : heartbeat_->replicas()) {
+      services.PushBack(
+          serviceRow(++id, replica.host, heartbeat_->reportIsRecent(replica.updated_at),
+                     replica.report_count, util::formatRfc3339(replica.created_at),
+                     util::formatRfc3339(replica.updated_at), a),
+          a);
+    }
+  } else if (heartbeat_ && heartbeat_->running.load()) {
     int64_t last = heartbeat_->last_report_ms.load();
     std::string updated =
         last ? util::formatRfc3339(util::SystemTime(std::chrono::milliseconds(last))) : "";
-    service.AddMember("updated_at", updated.empty() ? Json() : util::str(magnumTime(updated), a),
+    services.PushBack(serviceRow(1, heartbeat_->host, heartbeat_->up(), heartbeat_->reports.load(),
+                                 heartbeat_->started_at, updated, a),
                       a);
-    services.PushBack(service, a);
   }
   doc.AddMember("mservices", services, a);
   return call.json(http::status::ok, doc);

@@ -47,6 +47,8 @@ class EtcdKeys {
   // The elected leader's key (etcd_election.h): its value names the leader, its lease is the
   // leader's, its creation revision is the leadership's fencing token. Not an object.
   std::string leaderKey() const { return prefix_ + "/leader"; }
+  // Each replica's service report (etcd_services.h), `<prefix>/services/<replica>`. Not objects.
+  std::string servicesPrefix() const { return prefix_ + "/services/"; }
   std::optional<api::ObjectKey> parse(std::string_view key) const;
   const std::string& prefix() const { return prefix_; }
 

@@ -92,6 +92,12 @@ class Replicas:
         return next(m for m in self.members if m is not leader and m.proc.proc.poll() is None)
 
 
+def mservices(m):
+    status, _, body = m.call("GET", "/v1/mservices")
+    assert status == 200, body
+    return {s["host"]: s for s in body["mservices"]}
+
+
 def cloud_changes(cloud):
     """Requests that change the cloud (Heat's and Nova's POST, PATCH, PUT and DELETE), by kind."""
     return {k: v for k, v in cloud.stats()["requests"].items()
@@ -250,3 +256,39 @@ def test_writes_need_an_etcd_quorum_and_no_acknowledged_write_is_lost(ha):
         names = {o["metadata"]["name"] for o in listed["items"]}
         missing = [n for n in acknowledged if n not in names]
         assert not missing, f"acknowledged but lost: {missing}"
+
+
+def test_every_replica_lists_every_replica_as_a_conductor(ha):
+    """Magnum's /v1/mservices answers the same on every replica: one magnum-conductor row per
+    replica, up while it reports, down once a killed one has been silent for the heartbeat
+    timeout (30 s)."""
+    replicas, cloud = ha
+    leader = wait_for(replicas.leader, 30, "one leader all replicas agree on")
+    hosts = {"replica0", "replica1", "replica2"}
+
+    def all_up(m):
+        rows = mservices(m)
+        return set(rows) == hosts and all(r["state"] == "up" for r in rows.values())
+
+    for m in replicas.members:
+        wait_for(lambda: all_up(m), 30, f"every replica up on {m.url}")
+    follower = replicas.any_follower(leader)
+
+    # A killed follower stops reporting: the others show it down after the heartbeat timeout,
+    # and up again, its count continued, once it is back.
+    victim = next(m for m in replicas.members if m is not leader and m is not follower)
+    victim_id = f"replica{replicas.members.index(victim)}"
+    count = mservices(leader)[victim_id]["report_count"]
+    victim.proc.kill()
+    killed_at = time.monotonic()
+    wait_for(lambda: mservices(leader)[victim_id]["state"] == "down", 60, "the killed replica down")
+    took = time.monotonic() - killed_at
+    assert took >= 25, f"down after {took:.1f}s, before its reports could be overdue"
+    rows = mservices(follower)
+    assert rows[victim_id]["state"] == "down", rows
+    assert all(r["state"] == "up" for h, r in rows.items() if h != victim_id), rows
+    victim.proc.start()
+    wait_ready(victim.url, "/readyz", timeout=60, proc=victim.proc)
+    for m in replicas.members:
+        wait_for(lambda: all_up(m), 30, f"every replica up again on {m.url}")
+    assert mservices(victim)[victim_id]["report_count"] > count

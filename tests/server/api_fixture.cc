@@ -92,6 +92,7 @@ void ApiTest::start(WatchOptions watch_options) {
   api_options.cloud = cloud_lookup_;
   api_options.role = role_;
   api_options.stale_since = stale_since_;
+  api_options.heartbeat = heartbeat_;
   api_options.magnum_policy = magnum_policy_;
   api_ = std::make_unique<ApiServer>(*store_, auth, *registry_, api_options);
   api_->setReady(true);

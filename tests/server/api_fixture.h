@@ -140,6 +140,8 @@ class ApiTest : public ::testing::Test {
   drivers::CloudLookup* cloud_lookup_ = nullptr;
   // This replica's role at the next start() (ApiServerOptions::role); null: no election.
   std::function<ReplicaRole()> role_;
+  // The controllers' heartbeat at the next start() (ApiServerOptions::heartbeat); null: none.
+  const ServiceHeartbeat* heartbeat_ = nullptr;
   // Since when reads may be stale, at the next start() (ApiServerOptions::stale_since); null:
   // they never are.
   std::function<std::optional<util::SystemTime>()> stale_since_;

@@ -342,6 +342,38 @@ TEST_F(MagnumApiTest, MservicesShowTheControllersHeartbeatToAdminsOnly) {
   EXPECT_EQ(none.json["mservices"].Size(), 0u);  // this server runs no controllers
 }
 
+// Several replicas: one magnum-conductor row per replica, from the reports every replica reads
+// from the store, so a follower lists the leader and itself; a replica whose last report is older
+// than three report intervals (at least 30 s) is down.
+TEST_F(MagnumApiTest, MservicesListEveryReplicaAndThoseThatStoppedReportingAreDown) {
+  stop();
+  ServiceHeartbeat heartbeat;
+  heartbeat.host = "this-machine";
+  heartbeat.running = false;  // a follower: its own controllers do not run
+  const auto now = std::chrono::system_clock::now();
+  const auto created = *util::parseRfc3339("2026-12-07T20:00:00Z");
+  heartbeat.replicas = [&] {
+    return std::vector<ReplicaReport>{{"replica0", created, now - std::chrono::hours(1), 40},
+                                      {"replica1", created, now, 7}};
+  };
+  heartbeat_ = &heartbeat;
+  start(WatchOptions{});
+  Reply listed = magnum(http::verb::get, "/v1/mservices", {}, kAdmin);
+  ASSERT_EQ(listed.code, 200u) << listed.body;
+  ASSERT_EQ(listed.json["mservices"].Size(), 2u) << listed.body;
+  EXPECT_EQ(listed.str("/mservices/0/host"), "replica0");
+  EXPECT_EQ(listed.str("/mservices/0/state"), "down");
+  EXPECT_EQ(listed.str("/mservices/0/report_count"), "40");
+  EXPECT_EQ(listed.str("/mservices/0/created_at"), "2026-12-07T20:00:00+00:00");
+  EXPECT_EQ(listed.str("/mservices/1/host"), "replica1");
+  EXPECT_EQ(listed.str("/mservices/1/state"), "up");
+  EXPECT_EQ(listed.str("/mservices/1/binary"), "magnum-conductor");
+  EXPECT_EQ(listed.str("/mservices/1/id"), "2");
+  stop();
+  heartbeat_ = nullptr;
+  start(WatchOptions{});
+}
+
 TEST_F(MagnumApiTest, QuotasAreSetByAdminsAndLimitCreatesThroughBothApis) {
   std::string tmpl = createMagnumTemplate("k8s");
   // Without a quota: the default (no limit here), shown as Magnum shows a missing quota.

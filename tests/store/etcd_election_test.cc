@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "store/etcd_client.h"
+#include "store/etcd_services.h"
 #include "store/etcd_store.h"
 #include "store_test_util.h"
 #include "tests/support/etcd_server.h"
@@ -246,6 +247,50 @@ TEST_F(EtcdElectionTest, ADeposedLeadersFencedWritesFail) {
   ASSERT_TRUE(current.ok()) << current.error().message;
   EXPECT_EQ(current->status, changed.status);
   EXPECT_TRUE(createSync(*store, cluster("ns", "z")).ok());
+}
+
+// Every replica reports itself whether it leads or not, and reads every replica's report: both
+// see both, a stopped replica's report stops advancing but stays listed, and a replica that
+// comes back continues its count.
+TEST_F(EtcdElectionTest, EveryReplicaSeesEveryReplicasServiceReport) {
+  auto start = [&](const std::string& host) {
+    EtcdServiceReportsOptions options;
+    options.endpoints = {etcd_->endpoint()};
+    options.prefix = prefix_;
+    auto reports = makeEtcdServiceReports(options);
+    EXPECT_TRUE(reports.ok()) << reports.error().message;
+    if (reports.ok()) (*reports)->start(host, 50ms);
+    return reports.ok() ? std::move(*reports) : nullptr;
+  };
+  auto find = [](const EtcdServiceReports& reports, const std::string& host) {
+    for (const auto& report : reports.reports()) {
+      if (report.host == host) return report;
+    }
+    return ServiceReport{};
+  };
+  auto a = start("replica-a");
+  auto b = start("replica-b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(eventually([&] { return find(*a, "replica-b").report_count >= 2; }));
+  ASSERT_TRUE(eventually([&] { return find(*b, "replica-a").report_count >= 2; }));
+  auto listed = b->reports();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].host, "replica-a");  // sorted by host
+  EXPECT_EQ(listed[1].host, "replica-b");
+  EXPECT_LE(listed[0].created_at, listed[0].updated_at);
+
+  a->stop();
+  const ServiceReport last = find(*a, "replica-a");
+  // b reads a's last report, which no longer advances, and keeps listing a.
+  ASSERT_TRUE(eventually([&] { return find(*b, "replica-a").report_count == last.report_count; }));
+  const uint64_t b_count = find(*b, "replica-b").report_count;
+  ASSERT_TRUE(eventually([&] { return find(*b, "replica-b").report_count > b_count + 2; }));
+  EXPECT_EQ(find(*b, "replica-a").report_count, last.report_count);
+  EXPECT_EQ(find(*b, "replica-a").updated_at, last.updated_at);
+
+  a = start("replica-a");
+  ASSERT_TRUE(eventually([&] { return find(*b, "replica-a").report_count > last.report_count; }));
+  EXPECT_EQ(find(*b, "replica-a").created_at, last.created_at);
 }
 
 TEST_F(EtcdElectionTest, TimingFollowsClientGosRule) {
