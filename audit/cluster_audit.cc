@@ -139,13 +139,13 @@ void ClusterAuditor::onUpdate(const api::Object& before, const api::Object& afte
   // Forgotten once reported: a later operation nobody asked for through the API (an auto-heal
   // replacement, a certificate renewal, a retried create) is magnumd's own.
   event->initiator = initiatorOf(after.metadata.uid, true);
-  notifier_.emit(*event);
+  if (reports_outcomes_.load()) notifier_.emit(*event);
 }
 
 void ClusterAuditor::onGone(const api::Object& last) {
   auto event = goneEvent(last);
   event.initiator = initiatorOf(last.metadata.uid, true);
-  notifier_.emit(event);
+  if (reports_outcomes_.load()) notifier_.emit(event);
 }
 
 }  // namespace magnumd::audit

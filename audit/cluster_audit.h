@@ -9,6 +9,7 @@
 // on Clusters, remembering who started each operation so its outcome names them too.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -53,6 +54,13 @@ class ClusterAuditor {
   // changes goes unseen.
   bool waitForSync(controller::Duration timeout) const { return clusters_.waitForSync(timeout); }
 
+  // Whether this auditor reports outcomes (true unless told otherwise). Every replica's watch
+  // sees every status change, and each would report the same outcome: only the leader, whose
+  // controllers made the change, reports it. Pending events are reported by the replica whose
+  // API took the write, which only that one sees. An outcome names its initiator when the leader
+  // served the request that started it, else magnumd (who it was is in the pending event).
+  void setReportsOutcomes(bool reports) { reports_outcomes_ = reports; }
+
   // An API write that reached the store (any kind; only Clusters are audited). Never blocks.
   void onApiWrite(const Initiator& initiator, const api::Object* before, const api::Object& after,
                   bool deleted);
@@ -66,6 +74,7 @@ class ClusterAuditor {
   controller::Informer clusters_;
   std::mutex mutex_;
   std::map<std::string, Initiator> initiators_;  // by cluster uid: who asked for its operation
+  std::atomic<bool> reports_outcomes_{true};
 };
 
 }  // namespace magnumd::audit

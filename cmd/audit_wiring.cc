@@ -55,6 +55,7 @@ class AuditComponent final : public Component {
     }
     notifier_->start();
     auditor_ = std::make_unique<audit::ClusterAuditor>(services.store, *notifier_);
+    auditor_->setReportsOutcomes(false);  // until lead(): another replica may report them
     auditor_->start();
     if (!auditor_->waitForSync(std::chrono::seconds(30))) {
       return makeError(ErrorCode::Unavailable, "the watch on clusters did not sync within 30 s");
@@ -65,6 +66,13 @@ class AuditComponent final : public Component {
           audit::Initiator initiator{who.user, who.allNamespaces() ? "" : who.namespace_};
           auditor->onApiWrite(initiator, before, after, verb == server::Verb::Delete);
         });
+    return {};
+  }
+
+  // Before the controllers' lead() (main adds this component first), so no outcome of theirs
+  // goes unreported.
+  util::Status lead(Services& /*services*/, const Leadership& /*leadership*/) override {
+    if (auditor_) auditor_->setReportsOutcomes(true);
     return {};
   }
 

@@ -1,7 +1,9 @@
 // Audit notifications (audit/): Magnum's CADF events of every cluster's life, to a JSON-lines
 // file and/or RabbitMQ in oslo.messaging's form — wired as one Daemon Component that watches
-// Clusters for outcomes and the API's accepted writes for pending operations. Off unless
-// --audit-file or --audit-amqp-url is given.
+// Clusters for outcomes and the API's accepted writes for pending operations. Every replica
+// reports the pending events of the writes its API took; only the leader reports outcomes, so
+// each event is sent once however many replicas run. Off unless --audit-file or
+// --audit-amqp-url is given.
 #pragma once
 
 #include <memory>

@@ -180,7 +180,8 @@ int main(int argc, char** argv) {
   config.keystone_cache_ttl = std::chrono::seconds(flags.keystone_cache_ttl_seconds);
 
   magnumd::cmd::Daemon daemon(std::move(config));
-  // First, so it stops last: outcomes the controllers reach while stopping are still reported.
+  // First, so it stops last (outcomes the controllers reach while stopping are still reported)
+  // and leads first (it reports outcomes from its lead() on, before the controllers make any).
   daemon.addComponent(magnumd::cmd::makeAuditComponent(audit));
 #ifndef MAGNUMD_API_ONLY
   daemon.addComponent(magnumd::cmd::makeCloudComponent(cloud));

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "tests/audit/recording_sink.h"
 #include "tests/controller/store_fixture.h"
 #include "util/json.h"
@@ -177,6 +179,70 @@ TEST_F(ClusterAuditorTest, ALifeFromTheApiAndTheStatusIsPendingThenSuccessNaming
     EXPECT_EQ((std::vector<std::string>{s.event_type, s.outcome, s.user}), expected[i]) << i;
     EXPECT_EQ(s.target, uid) << i;
   }
+}
+
+// Two replicas on one store, each with its own auditor and sink: the change one leader's
+// controllers make is seen by both watches but reported once, by the leader; a pending event by
+// the replica whose API took the write.
+TEST_F(ClusterAuditorTest, OfTwoReplicasOnlyTheLeaderReportsOutcomesAndEachItsOwnApiWrites) {
+  util::MetricsRegistry registry;
+  Recorded on_leader, on_follower;
+  AuditNotifier leader_notifier(NotifierOptions{}, registry);
+  leader_notifier.addSink(std::make_unique<RecordingSink>(on_leader));
+  leader_notifier.start();
+  AuditNotifier follower_notifier(NotifierOptions{}, registry);
+  follower_notifier.addSink(std::make_unique<RecordingSink>(on_follower));
+  follower_notifier.start();
+  ClusterAuditor leader(*store_, leader_notifier);
+  ClusterAuditor follower(*store_, follower_notifier);
+  follower.setReportsOutcomes(false);
+  leader.start();
+  follower.start();
+  ASSERT_TRUE(leader.waitForSync(std::chrono::seconds(20)));
+  ASSERT_TRUE(follower.waitForSync(std::chrono::seconds(20)));
+
+  // The follower's API takes the create; the leader's controllers build the cluster.
+  auto stored = create(object(api::Kind::Cluster, "prod", R"({"clusterTemplate":"k8s"})"));
+  follower.onApiWrite(kAlice, nullptr, stored, false);
+  stored.status = R"({"phase":"CREATE_COMPLETE"})";
+  stored = store::updateStatusSync(*store_, stored, 0).value();
+  ASSERT_TRUE(on_leader.waitFor(1));
+  // The leader's API takes the delete.
+  auto deleting = stored;
+  deleting.metadata.deletion_timestamp = "2026-12-07T16:00:00Z";
+  leader.onApiWrite({"bob", "demo"}, &stored, deleting, true);
+  remove(stored);
+  ASSERT_TRUE(on_leader.waitFor(3));
+  // A create that fails, nobody's request known to the leader.
+  auto later = create(object(api::Kind::Cluster, "later", R"({"clusterTemplate":"k8s"})"));
+  later.status = R"({"phase":"CREATE_FAILED"})";
+  later = store::updateStatusSync(*store_, later, 0).value();
+  ASSERT_TRUE(on_leader.waitFor(4));
+  // The follower's watch delivers the same changes about as soon; were it to report them, they
+  // would be recorded by now.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  leader.stop();
+  follower.stop();
+  leader_notifier.stop(std::chrono::seconds(5));
+  follower_notifier.stop(std::chrono::seconds(5));
+
+  auto rows = [](Recorded& recorded) {
+    std::vector<std::vector<std::string>> out;
+    for (const auto& n : recorded.snapshot()) {
+      auto s = seen(n);
+      out.push_back({s.event_type, s.outcome, s.user});
+    }
+    return out;
+  };
+  EXPECT_EQ(rows(on_follower),
+            (std::vector<std::vector<std::string>>{{"magnum.cluster.create", "pending", "alice"}}));
+  EXPECT_EQ(rows(on_leader), (std::vector<std::vector<std::string>>{
+                                 // Who asked is in the follower's pending event.
+                                 {"magnum.cluster.create", "success", "magnumd"},
+                                 {"magnum.cluster.delete", "pending", "bob"},
+                                 {"magnum.cluster.delete", "success", "bob"},
+                                 {"magnum.cluster.create", "failure", "magnumd"},
+                             }));
 }
 
 }  // namespace

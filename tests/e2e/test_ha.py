@@ -3,6 +3,7 @@ three magnumd replicas on it, loopback only. Every replica serves the API; exact
 controllers. A SIGKILLed leader is replaced within 20 s (lease 15 s, retry 2 s); a SIGSTOPped
 leader whose lease expired does not act when resumed: it finds its term over and exits."""
 import base64
+import json
 import os
 import shutil
 import signal
@@ -54,12 +55,13 @@ class Replicas:
         key.write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
         os.chmod(key, 0o600)
         self.members = []
+        self.audit_files = [str(tmp_path / f"audit{i}.jsonl") for i in range(3)]
         for i in range(3):
             self.members.append(Magnumd(
                 tmp_path, procs, clouds_yaml=clouds_yaml, data_dir=str(tmp_path / f"replica{i}"),
                 extra=["--store", "etcd", "--etcd-endpoints", ",".join(etcd_urls),
                        "--etcd-prefix", "/ha", "--replica-id", f"replica{i}",
-                       "--encryption-key-file", str(key),
+                       "--encryption-key-file", str(key), "--audit-file", self.audit_files[i],
                        "--orphan-grace", "2", "--failed-retry", "2"]))
 
     def roles(self):
@@ -90,6 +92,21 @@ class Replicas:
 
     def any_follower(self, leader):
         return next(m for m in self.members if m is not leader and m.proc.proc.poll() is None)
+
+    def audit_events(self):
+        """Every replica's audit notifications: (replica index, event_type, outcome, target
+        id)."""
+        out = []
+        for i, path in enumerate(self.audit_files):
+            if not os.path.exists(path):
+                continue
+            with open(path) as f:
+                for line in f:
+                    if line.strip():
+                        m = json.loads(line)
+                        out.append((i, m["event_type"], m["payload"]["outcome"],
+                                    m["payload"]["target"]["id"]))
+        return out
 
 
 def mservices(m):
@@ -258,10 +275,11 @@ def test_writes_need_an_etcd_quorum_and_no_acknowledged_write_is_lost(ha):
         assert not missing, f"acknowledged but lost: {missing}"
 
 
-def test_every_replica_lists_every_replica_as_a_conductor(ha):
+def test_every_replica_lists_every_replica_as_a_conductor_and_audits_once(ha):
     """Magnum's /v1/mservices answers the same on every replica: one magnum-conductor row per
     replica, up while it reports, down once a killed one has been silent for the heartbeat
-    timeout (30 s)."""
+    timeout (30 s). A cluster's life is audited once: its pending event by the replica whose API
+    took the write, its outcome by the leader only."""
     replicas, cloud = ha
     leader = wait_for(replicas.leader, 30, "one leader all replicas agree on")
     hosts = {"replica0", "replica1", "replica2"}
@@ -272,7 +290,21 @@ def test_every_replica_lists_every_replica_as_a_conductor(ha):
 
     for m in replicas.members:
         wait_for(lambda: all_up(m), 30, f"every replica up on {m.url}")
+
     follower = replicas.any_follower(leader)
+    follower.apply(template())
+    follower.apply(cluster("audited", 1, 1))
+    wait_for(lambda: converged(follower, cloud, {"audited": 1}, set()) is None, 60, "the cluster")
+    uid = follower.get("Cluster", "audited")["metadata"]["uid"]
+    i_follower, i_leader = replicas.members.index(follower), replicas.members.index(leader)
+
+    def audited():
+        return sorted((i, kind, outcome) for i, kind, outcome, target in replicas.audit_events()
+                      if target == uid)
+    wait_for(lambda: len(audited()) >= 2, 30, "the cluster's audit events")
+    time.sleep(1)  # a duplicate from another replica's watch would be written by now
+    assert audited() == sorted([(i_follower, "magnum.cluster.create", "pending"),
+                                (i_leader, "magnum.cluster.create", "success")])
 
     # A killed follower stops reporting: the others show it down after the heartbeat timeout,
     # and up again, its count continued, once it is back.
