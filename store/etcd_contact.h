@@ -17,8 +17,9 @@ namespace magnumd::store {
 
 class EtcdLeaderContact {
  public:
-  // The cache's watch ended for another reason than shutdown or compaction, or a write's
-  // transaction could not reach a leader. The earliest loss is kept until contact returns.
+  // etcd would not accept the cache's watch (no member answers, or the one that does has no
+  // leader), or a write's transaction could not reach a leader. The earliest loss is kept until
+  // contact returns.
   void lost(util::SystemTime when = std::chrono::system_clock::now()) {
     const int64_t ms = toMillis(when);
     int64_t expected = 0;

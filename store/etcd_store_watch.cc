@@ -55,8 +55,11 @@ bool EtcdStore::watchOnce() {
   create->set_start_revision(from);
   create->set_prev_kv(true);
   bool compacted = false;
+  bool created = false;  // etcd accepted this stream: its member had a leader
+  bool closed = false;   // etcd ended the stream: Finish() has its reason, not ours
   if (stream->Write(request)) {
     etcdserverpb::WatchResponse response;
+    closed = true;
     while (stream->Read(&response)) {
       if (response.compact_revision() != 0) {
         LOG_ERROR("store",
@@ -66,14 +69,17 @@ bool EtcdStore::watchOnce() {
         // Another replica compacted: watches from before that can no longer be served.
         hub_->beginCompaction(response.compact_revision());
         compacted = true;
+        closed = false;
         break;
       }
       if (response.canceled()) {
         LOG_WARN("store", "{}: the cache's watch was cancelled: {}", client_->name(),
                  response.cancel_reason());
+        closed = false;
         break;
       }
       if (response.created()) {
+        created = true;
         watch_up_ = true;
         contact_->regained();
       }
@@ -92,7 +98,7 @@ bool EtcdStore::watchOnce() {
       apply(std::move(changes), response.events(response.events_size() - 1).kv().mod_revision());
     }
   }
-  context.TryCancel();
+  if (!closed) context.TryCancel();
   grpc::Status status = stream->Finish();
   bool stopping;
   {
@@ -102,7 +108,9 @@ bool EtcdStore::watchOnce() {
   }
   watch_up_ = false;
   if (!stopping && !compacted) {
-    contact_->lost();
+    // A stream that worked is reopened first (a member died, the channel moves to another);
+    // one etcd would not accept is a cluster without a leader, or none reachable at all.
+    if (!created) contact_->lost();
     LOG_WARN("store", "{}",
              client_->error(status, "the cache's watch ended; reconnecting").message);
   }
