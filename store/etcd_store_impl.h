@@ -137,7 +137,6 @@ class EtcdStore final : public Store {
   grpc::ClientContext* watch_context_ = nullptr;  // the watcher's live stream, to cancel it
 
   const std::shared_ptr<EtcdLeaderContact> contact_;
-  std::atomic<bool> watch_up_{false};  // etcd accepted the cache's current watch
 
   std::unique_ptr<WatchHub> hub_;
   std::vector<std::thread> writers_;

@@ -80,7 +80,6 @@ bool EtcdStore::watchOnce() {
       }
       if (response.created()) {
         created = true;
-        watch_up_ = true;
         contact_->regained();
       }
       if (response.events().empty()) continue;
@@ -106,7 +105,6 @@ bool EtcdStore::watchOnce() {
     watch_context_ = nullptr;
     stopping = stop_watching_;
   }
-  watch_up_ = false;
   if (!stopping && !compacted) {
     // A stream that worked is reopened first (a member died, the channel moves to another);
     // one etcd would not accept is a cluster without a leader, or none reachable at all.

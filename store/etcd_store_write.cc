@@ -236,12 +236,8 @@ void EtcdStore::execute(Write& write) {
     auto response = client_->txn(txn);
     if (!response.ok()) {
       releaseCharge(write.key, charge);
-      if (response.error().code == ErrorCode::Unavailable) contact_->lost();
       return fail(response.takeError());
     }
-    // A committed transaction proves a leader; the reads are current again once the cache's
-    // watch is back too.
-    if (watch_up_) contact_->regained();
     if (response->succeeded()) {
       int64_t revision = response->header().revision();
       m.object.metadata.resource_version = revision;
