@@ -29,8 +29,8 @@ util::Status Daemon::createElector(uint16_t port) {
     ASSIGN_OR_RETURN(options.timing, electionTiming(config_));
     options.metrics = &metrics_;
     ASSIGN_OR_RETURN(elector_, store::makeEtcdElector(std::move(options)));
-    // Every replica reports itself, as each Magnum conductor does; at most every 2 s however
-    // short the sync interval, since each report is an etcd write.
+    // Every replica reports itself, as each Magnum conductor does; each report is an etcd
+    // write, so no more often than every 2 s however short the sync interval.
     service_reports_->start(identity,
                             std::max(heartbeat_.report_interval, std::chrono::milliseconds(2000)));
     return {};

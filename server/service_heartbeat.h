@@ -5,6 +5,7 @@
 // reads the others' reports (`replicas`), so any replica lists them all, a follower included.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
