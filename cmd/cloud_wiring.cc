@@ -117,7 +117,7 @@ class CloudComponent final : public Component {
     if (!*driver) return {};  // no cloud configured: API only
     driver_ = std::move(*driver);
     services.keystone = std::make_shared<SessionTokenValidator>(openstack_->session());
-    services.cloud_lookup = openstack_;  // admission checks images, flavors and key pairs
+    wireLookups(services);
     // Before the API serves (it reads the interval unguarded); `running` says whether this
     // replica's controllers report.
     services.heartbeat.report_interval = millis(options_.sync_interval_seconds);
@@ -237,25 +237,39 @@ class CloudComponent final : public Component {
   }
 
   // With Keystone (--keystone-auth, --dev) a namespace that names a project acts in that project
-  // with magnumd's service user scoped to it, one observer per project; without it, or when
-  // magnumd logs in with an application credential (bound to one project), every namespace
-  // shares magnumd's own project as before.
-  void wireProjects(Services& services, const reconcilers::ObserverOptions& observer_options,
-                    reconcilers::CloudObserver::ChangeCallback on_change,
-                    std::function<bool()> leading) {
+  // with magnumd's service user scoped to it; without it, or when magnumd logs in with an
+  // application credential (bound to one project), every namespace shares magnumd's own project
+  // as before. On every replica, since the API's admission looks images, flavors and key pairs
+  // up there (Magnum looks them up as the requesting user).
+  void wireLookups(Services& services) {
     const bool keystone = services.config.keystone_auth || services.config.dev;
-    if (!keystone || openstack_->session().config().isApplicationCredential()) {
+    const auto& config = openstack_->session().config();
+    if (!keystone || config.isApplicationCredential()) {
       if (keystone) {
         LOG_WARN("controllers",
                  "magnumd authenticates with an application credential, which is "
                  "bound to its own project: every namespace's stacks go there");
       }
+      lookups_ = std::make_unique<drivers::OneProjectLookups>(
+          *openstack_, config.username.empty() ? config.user_id : config.username);
+    } else {
+      project_drivers_ =
+          std::make_unique<drivers::openstack::KeystoneProjectDrivers>(*openstack_, clock_);
+      lookups_ = std::make_unique<drivers::openstack::KeystoneProjectLookups>(*project_drivers_,
+                                                                              *openstack_);
+    }
+    services.cloud_lookups = lookups_.get();
+  }
+
+  // The leader's reconcilers act in the projects wireLookups chose: one observer per project.
+  void wireProjects(Services& services, const reconcilers::ObserverOptions& observer_options,
+                    reconcilers::CloudObserver::ChangeCallback on_change,
+                    std::function<bool()> leading) {
+    if (!project_drivers_) {
       one_project_ = std::make_unique<reconcilers::OneProject>(*call_, *observer_);
       clouds_ = one_project_.get();
       return;
     }
-    project_drivers_ =
-        std::make_unique<drivers::openstack::KeystoneProjectDrivers>(*openstack_, clock_);
     pool_ = std::make_unique<reconcilers::CloudPool>(services.io, *project_drivers_, *call_,
                                                      *observer_, *counting_, observer_options,
                                                      std::move(on_change), std::move(leading));
@@ -402,7 +416,8 @@ class CloudComponent final : public Component {
   std::unique_ptr<reconcilers::CloudCall> call_;
   std::unique_ptr<reconcilers::CloudObserver> observer_;
   // Which project each namespace's objects live in: one of the two below.
-  std::unique_ptr<drivers::openstack::KeystoneProjectDrivers> project_drivers_;
+  std::unique_ptr<drivers::openstack::KeystoneProjectDrivers> project_drivers_;  // null: one
+  std::unique_ptr<drivers::NamespaceLookups> lookups_;  // admission's, in the same projects
   std::unique_ptr<reconcilers::OneProject> one_project_;
   std::unique_ptr<reconcilers::CloudPool> pool_;  // its drivers share driver_'s HTTP client
   reconcilers::CloudProjects* clouds_ = nullptr;

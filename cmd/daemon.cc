@@ -230,7 +230,7 @@ util::Result<std::shared_ptr<server::TokenAuthenticator>> Daemon::loadAuthentica
 
 util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authenticator,
                               std::shared_ptr<server::KeystoneValidator> keystone,
-                              drivers::CloudLookup* cloud_lookup) {
+                              drivers::NamespaceLookups* cloud_lookups) {
   ASSIGN_OR_RETURN(auto listen, parseListen(config_.listen));
   net::ServerOptions options;
   options.address = listen.host;
@@ -243,7 +243,7 @@ util::Status Daemon::startApi(std::shared_ptr<const server::Authenticator> authe
   api_options.watch.bookmark_interval = config_.watch_bookmark_interval;
   api_options.watch.max_streams_per_user = config_.max_watches_per_user;
   api_options.secrets = secrets_.get();
-  api_options.cloud = cloud_lookup;
+  api_options.cloud = cloud_lookups;
   char host[256] = {};
   heartbeat_.host = ::gethostname(host, sizeof(host) - 1) == 0 ? host : "localhost";
   heartbeat_.started_at = util::formatRfc3339(std::chrono::system_clock::now());
@@ -370,7 +370,7 @@ util::Status Daemon::start() {
     ++started_components_;
   }
   RETURN_IF_ERROR(
-      startApi(std::move(authenticator), std::move(services.keystone), services.cloud_lookup));
+      startApi(std::move(authenticator), std::move(services.keystone), services.cloud_lookups));
   startElection();
   return {};
 }

@@ -54,8 +54,9 @@ struct Services {
   // Told of every write the API accepts (the audit's pending events); add before the API starts.
   std::vector<server::WriteObserver>& api_write_observers;
   // Set by the component that opens the cloud: what the API's admission looks up there (images,
-  // flavors, key pairs). Stays null without a cloud, and then nothing is checked.
-  drivers::CloudLookup* cloud_lookup = nullptr;
+  // flavors, key pairs), in each namespace's project. Stays null without a cloud, and then
+  // nothing is checked.
+  drivers::NamespaceLookups* cloud_lookups = nullptr;
 };
 
 // What the elected leader's components act with (Component::lead).
@@ -116,7 +117,7 @@ class Daemon {
   util::Result<std::shared_ptr<server::TokenAuthenticator>> loadAuthenticator();
   util::Status startApi(std::shared_ptr<const server::Authenticator> authenticator,
                         std::shared_ptr<server::KeystoneValidator> keystone,
-                        drivers::CloudLookup* cloud_lookup);
+                        drivers::NamespaceLookups* cloud_lookups);
   // Once the listener has its port: this replica's identity and its elector (SoleLeader for
   // SQLite); startElection() campaigns once the API serves.
   util::Status createElector(uint16_t port);

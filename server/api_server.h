@@ -52,9 +52,9 @@ struct ApiServerOptions {
   const ServiceHeartbeat* heartbeat = nullptr;
   // Validates X-Auth-Token headers with Keystone; null: only bearer tokens are accepted.
   std::shared_ptr<KeystoneAuthenticator> keystone;
-  // The cloud's images, flavors and key pairs, checked on writes (cloud_admission.h); null: API
-  // only, nothing is checked against a cloud.
-  drivers::CloudLookup* cloud = nullptr;
+  // The cloud's images, flavors and key pairs as each namespace's project sees them, checked on
+  // writes (cloud_admission.h); null: API only, nothing is checked against a cloud.
+  drivers::NamespaceLookups* cloud = nullptr;
   CloudAdmissionOptions cloud_admission;
   // This replica's role, shown by /readyz (body and X-Magnumd-Role) and /version; null: no
   // election (a test's server).

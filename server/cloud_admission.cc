@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "api/admission.h"
 #include "api/cluster.h"
@@ -13,9 +14,9 @@ namespace magnumd::server {
 using util::ErrorCode;
 using util::makeError;
 
-CloudAdmission::CloudAdmission(const store::Store& store, drivers::CloudLookup& lookup,
+CloudAdmission::CloudAdmission(const store::Store& store, drivers::NamespaceLookups& lookups,
                                const util::Clock& clock, CloudAdmissionOptions options)
-    : store_(store), lookup_(lookup), clock_(clock), options_(options) {}
+    : store_(store), lookups_(lookups), clock_(clock), options_(options) {}
 
 uint64_t CloudAdmission::cloudCalls() const {
   std::lock_guard lock(mutex_);
@@ -52,8 +53,8 @@ util::Result<std::vector<CloudAdmission::Ref>> CloudAdmission::refsOf(
 }
 
 boost::asio::awaitable<util::Result<CloudAdmission::Cached>> CloudAdmission::lookup(
-    What what, std::string value) {
-  const auto key = std::make_tuple(what, value);
+    drivers::ProjectLookup project, What what, std::string value) {
+  const auto key = std::make_tuple(project.project, what, value);
   {
     std::lock_guard lock(mutex_);
     auto it = cache_.find(key);
@@ -62,16 +63,16 @@ boost::asio::awaitable<util::Result<CloudAdmission::Cached>> CloudAdmission::loo
   }
   Cached answer;
   if (what == What::Image) {
-    auto image = co_await lookup_.findImage(value);
+    auto image = co_await project.lookup->findImage(value);
     if (image.ok())
       answer.os_distro = image->os_distro;
     else
       answer.status = image.takeError();
   } else if (what == What::Flavor) {
-    auto flavor = co_await lookup_.findFlavor(value);
+    auto flavor = co_await project.lookup->findFlavor(value);
     if (!flavor.ok()) answer.status = flavor.takeError();
   } else {
-    auto keypair = co_await lookup_.findKeypair(value);
+    auto keypair = co_await project.lookup->findKeypair(value);
     if (!keypair.ok()) answer.status = keypair.takeError();
   }
   // Only answers are cached: the cloud's own failures are retried by the next request.
@@ -87,7 +88,8 @@ boost::asio::awaitable<util::Result<CloudAdmission::Cached>> CloudAdmission::loo
 }
 
 util::Status CloudAdmission::judge(const Ref& ref, const util::Result<Cached>& found,
-                                   api::Kind kind, std::vector<util::Cause>& causes) const {
+                                   api::Kind kind, const std::string& keypair_user,
+                                   std::vector<util::Cause>& causes) const {
   static constexpr const char* kNames[] = {"image", "flavor", "key pair"};
   const char* name = kNames[static_cast<int>(ref.what)];
   if (!found.ok()) {
@@ -101,10 +103,22 @@ util::Status CloudAdmission::judge(const Ref& ref, const util::Result<Cached>& f
   if (!status.ok()) {
     // Magnum: ImageNotFound, FlavorNotFound, KeyPairNotFound (400); an ambiguous name, 409 there.
     const std::string_view where = ref.what == What::Image ? "Glance" : "Nova";
-    causes.push_back({ref.field, status.error().code == ErrorCode::NotFound
-                                     ? fmt::format("{} \"{}\"{} not found in {}", name, ref.value,
-                                                   ref.origin, where)
-                                     : fmt::format("{}{}", status.error().message, ref.origin)});
+    if (status.error().code != ErrorCode::NotFound) {
+      causes.push_back({ref.field, fmt::format("{}{}", status.error().message, ref.origin)});
+    } else if (ref.what == What::Keypair && !keypair_user.empty()) {
+      // Nova keeps key pairs per user, and magnumd boots every project's servers as its one
+      // service user: a key pair the requesting user made with their own login is not found.
+      causes.push_back(
+          {ref.field,
+           fmt::format("key pair \"{0}\"{1} not found in Nova among the key pairs of magnumd's "
+                       "service user \"{2}\", which boots every cluster's servers; create it as "
+                       "that user, or as an admin with `openstack --os-compute-api-version 2.10 "
+                       "keypair create --user {2} --public-key FILE {0}`",
+                       ref.value, ref.origin, keypair_user)});
+    } else {
+      causes.push_back({ref.field, fmt::format("{} \"{}\"{} not found in {}", name, ref.value,
+                                               ref.origin, where)});
+    }
     return {};
   }
   if (ref.what == What::Image && found->os_distro.empty()) {
@@ -139,14 +153,19 @@ boost::asio::awaitable<util::Status> CloudAdmission::check(api::Object next,
     if (previous.ok()) before = std::move(*previous);
   }
   std::vector<util::Cause> causes;
+  std::optional<drivers::ProjectLookup> project;  // asked once, and only when something changed
+  const std::string keypair_user = lookups_.keypairUser();
   for (const auto& ref : refs) {
     if (ref.value.empty()) continue;
     const bool unchanged = std::any_of(before.begin(), before.end(), [&](const Ref& b) {
       return b.what == ref.what && b.value == ref.value && b.field == ref.field;
     });
     if (unchanged) continue;
-    auto found = co_await lookup(ref.what, ref.value);
-    CO_RETURN_IF_ERROR(judge(ref, found, next.kind, causes));
+    if (!project) {
+      CO_ASSIGN_OR_RETURN(project, co_await lookups_.forNamespace(next.metadata.namespace_));
+    }
+    auto found = co_await lookup(*project, ref.what, ref.value);
+    CO_RETURN_IF_ERROR(judge(ref, found, next.kind, keypair_user, causes));
   }
   if (!causes.empty()) co_return makeError(ErrorCode::Invalid, "", std::move(causes));
   co_return util::Status();

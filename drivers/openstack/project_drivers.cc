@@ -101,4 +101,20 @@ util::Result<CloudDriverPtr> KeystoneProjectDrivers::open(const std::string& pro
   return CloudDriverPtr(std::move(driver));
 }
 
+Task<ProjectLookup> KeystoneProjectLookups::forNamespace(std::string ns) {
+  CO_ASSIGN_OR_RETURN(auto project, co_await projects_.projectOf(std::move(ns)));
+  if (project.empty()) co_return ProjectLookup{"", &service_};
+  std::lock_guard lock(mutex_);
+  auto& driver = drivers_[project];
+  if (!driver) {
+    auto scoped = service_.scopedTo(project);
+    if (!scoped.ok()) {
+      drivers_.erase(project);
+      co_return scoped.takeError();
+    }
+    driver = std::move(*scoped);
+  }
+  co_return ProjectLookup{project, driver.get()};
+}
+
 }  // namespace magnumd::drivers::openstack

@@ -5,11 +5,14 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "drivers/cloud_lookup.h"
 #include "drivers/openstack/openstack_driver.h"
 #include "drivers/project_drivers.h"
 #include "util/time.h"
@@ -35,11 +38,12 @@ class KeystoneProjectDrivers final : public ProjectDrivers {
   util::Result<CloudDriverPtr> open(const std::string& project_id) override;
 
   uint64_t listings() const;
+  // The service user's name (its id when configured by id), as operators name it in commands.
+  std::string serviceUser() const;
 
  private:
   // The project `ns` names in the cached list: its id, "" when none, Forbidden when ambiguous.
   util::Result<std::string> find(const std::string& ns) const;  // mutex_ held
-  std::string serviceUser() const;
   // GET /v3/auth/projects into the cache.
   boost::asio::awaitable<util::Status> relist();
 
@@ -51,6 +55,26 @@ class KeystoneProjectDrivers final : public ProjectDrivers {
   std::vector<ProjectRef> projects_;
   std::optional<util::SystemTime> listed_at_;
   uint64_t listings_ = 0;
+};
+
+// Admission's lookups in the project a namespace names, by the service user scoped to it (one
+// driver per project, opened on first use and kept, sharing the service driver's HTTP client);
+// namespaces that name no project look up in magnumd's own project. Key pairs are the service
+// user's in every project, as Nova keeps them per user.
+class KeystoneProjectLookups final : public NamespaceLookups {
+ public:
+  // `projects` and `service` must outlive this object.
+  KeystoneProjectLookups(KeystoneProjectDrivers& projects, OpenStackDriver& service)
+      : projects_(projects), service_(service) {}
+
+  Task<ProjectLookup> forNamespace(std::string ns) override;
+  std::string keypairUser() const override { return projects_.serviceUser(); }
+
+ private:
+  KeystoneProjectDrivers& projects_;
+  OpenStackDriver& service_;
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<OpenStackDriver>> drivers_;  // by project id
 };
 
 }  // namespace magnumd::drivers::openstack

@@ -28,6 +28,9 @@ def cloud(tmp_path, procs):
         tokens[user] = openstack(auth_url, "token", "issue", "-f", "value", "-c", "id", user=user,
                                  password="pw-" + user, project=project)
     tokens["admin"] = openstack(auth_url, "token", "issue", "-f", "value", "-c", "id")
+    # magnumd's service user acts in each project (admission looks the templates' images up there).
+    for name in projects:
+        openstack(auth_url, "role", "add", "--project", name, "--user", "demo", "member")
     return m, auth_url, projects, tokens
 
 

@@ -3,8 +3,9 @@ acts as its service user (cloudsim's demo); an operator adds two projects, a mem
 gives the service user the member role on each, all with the real openstack CLI. A cluster in
 each project's namespace then has its Heat stack and Nova servers in that project, as Magnum's
 clusters do; a member of team-a cannot reach team-b's stack through Heat; a namespace of a project
-magnumd has no role on is refused with the command that fixes it; and the dev token's namespace
-keeps using magnumd's own project."""
+magnumd has no role on is refused with the command that fixes it; the dev token's namespace keeps
+using magnumd's own project; and admission looks a template's image up in the namespace's project,
+as Magnum looks it up as the user: team-b's private image is refused in team-a's namespace."""
 import urllib.error
 import urllib.request
 import json
@@ -81,7 +82,12 @@ def test_each_projects_clusters_live_in_that_project(cloud):
     a, b, c = projects["team-a"], projects["team-b"], projects["team-c"]
     create(m, a, tokens["alice"], "alice-c")
     create(m, b, tokens["bob"], "bob-c")
-    create(m, c, tokens["carol"], "carol-c")
+    # team-c's namespace: magnumd has no role there, so it can neither check the template's image
+    # in that project nor create stacks there, and says what to run.
+    status, _, body = request("POST", f"{m.url}{API}/namespaces/{c}/clustertemplates",
+                              in_namespace(template(), c), headers={"X-Auth-Token": tokens["carol"]})
+    assert status == 403, body
+    assert f"openstack role add --project {c} --user demo member" in body["message"], body
     m.apply(template())
     m.apply(cluster("dev-c"))  # the dev token's namespace: magnumd's own project, as before
     uids = {p: settled(m, ns, name)["metadata"]["uid"]
@@ -117,12 +123,6 @@ def test_each_projects_clusters_live_in_that_project(cloud):
     status, body = heat(sim_url, tokens["bob"], f"{b}/stacks/{stack_a['stack_name']}/{stack_a['id']}")
     assert status == 404, body
 
-    # team-c's namespace: magnumd has no role there, so nothing is created and the cluster says
-    # what to run.
-    carol = status_of(m, c, "carol-c")["status"]
-    assert carol["phase"] == "CREATE_FAILED", carol
-    assert f"openstack role add --project {c} --user demo member" in carol["statusReason"], carol
-
     # Deleting team-a's cluster deletes its stack in team-a; team-b's stays.
     status, _, body = request("DELETE", f"{m.url}{API}/namespaces/{a}/clusters/alice-c",
                               headers={"X-Auth-Token": tokens["alice"]})
@@ -131,3 +131,53 @@ def test_each_projects_clusters_live_in_that_project(cloud):
              "team-a's stack to be deleted")
     status, body = heat(sim_url, tokens["bob"], f"{b}/stacks")
     assert status == 200 and len(body["stacks"]) == 1, body
+
+
+def magnum_post(m, token, path, body):
+    """(status, body) of a POST on magnumd's Magnum API with a user's Keystone token."""
+    status, _, reply = request("POST", m.url + path, body, headers={
+        "X-Auth-Token": token, "OpenStack-API-Version": "container-infra latest"})
+    return status, reply
+
+
+def test_a_private_image_is_found_only_in_its_projects_namespace(cloud):
+    m, sim_url, projects, tokens = cloud
+    auth_url = sim_url + "/identity/v3"
+    openstack(auth_url, "image", "create", "--private", "--disk-format", "qcow2",
+              "--property", "os_distro=fedora-coreos", "team-b-coreos",
+              user="bob", password="pw-bob", project="team-b")
+    tmpl = {"name": "k8s-b", "coe": "kubernetes", "image_id": "team-b-coreos",
+            "external_network_id": "public", "flavor_id": "m1.small",
+            "master_flavor_id": "m1.small"}
+
+    # team-a's member: Glance in team-a does not show team-b's private image.
+    status, body = magnum_post(m, tokens["alice"], "/v1/clustertemplates", tmpl)
+    assert status == 400, body
+    detail = body["errors"][0]["detail"]
+    assert 'image "team-b-coreos" not found in Glance' in detail, detail
+    # The same through /apis, in team-a's namespace.
+    doc = in_namespace(template("k8s-b"), projects["team-a"])
+    doc["spec"]["image"] = "team-b-coreos"
+    status, _, body = request("POST", f"{m.url}{API}/namespaces/{projects['team-a']}/clustertemplates",
+                              doc, headers={"X-Auth-Token": tokens["alice"]})
+    assert status == 422 and "team-b-coreos" in body["message"], body
+
+    # team-b's member, whose project owns it: accepted.
+    status, body = magnum_post(m, tokens["bob"], "/v1/clustertemplates", tmpl)
+    assert status == 201, body
+    assert body["image_id"] == "team-b-coreos", body
+    # A public image is found from every project.
+    status, body = magnum_post(m, tokens["alice"], "/v1/clustertemplates",
+                               {**tmpl, "image_id": "fedora-coreos-38"})
+    assert status == 201, body
+
+    # Key pairs are the service user's: one alice made with her own login is not it.
+    openstack(auth_url, "keypair", "create", "alice-key", user="alice", password="pw-alice",
+              project="team-a")
+    status, body = magnum_post(m, tokens["alice"], "/v1/clusters",
+                               {"name": "c-a", "cluster_template_id": "k8s-b", "keypair": "alice-key",
+                                "master_count": 1, "node_count": 1})
+    assert status == 400, body
+    detail = body["errors"][0]["detail"]
+    assert ('key pair "alice-key" not found in Nova among the key pairs of magnumd\'s service user '
+            '"demo"') in detail, detail

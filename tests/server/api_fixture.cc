@@ -89,7 +89,7 @@ void ApiTest::start(WatchOptions watch_options) {
   api_options.secrets = secrets_.get();
   api_options.on_credential_issued = on_credential_issued_;
   api_options.keystone = keystone_;
-  api_options.cloud = cloud_lookup_;
+  api_options.cloud = cloud_lookups_;
   api_options.role = role_;
   api_options.stale_since = stale_since_;
   api_options.heartbeat = heartbeat_;

@@ -137,7 +137,7 @@ class ApiTest : public ::testing::Test {
   // Validates X-Auth-Token at the next start(); null: Keystone tokens are not accepted.
   std::shared_ptr<KeystoneAuthenticator> keystone_;
   // The cloud admission checks against (ApiServerOptions::cloud); null: none, as without a cloud.
-  drivers::CloudLookup* cloud_lookup_ = nullptr;
+  drivers::NamespaceLookups* cloud_lookups_ = nullptr;
   // This replica's role at the next start() (ApiServerOptions::role); null: no election.
   std::function<ReplicaRole()> role_;
   // The controllers' heartbeat at the next start() (ApiServerOptions::heartbeat); null: none.

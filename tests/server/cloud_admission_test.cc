@@ -1,6 +1,7 @@
 // Admission against the cloud through both APIs: a template's image (with os_distro) and flavors,
-// a cluster's effective key pair, only changed fields on updates, 503 when the cloud cannot
-// answer, cached answers, and nothing checked when magnumd has no cloud.
+// a cluster's effective key pair, each looked up in the namespace's own project, only changed
+// fields on updates, 503 when the cloud cannot answer, cached answers, and nothing checked when
+// magnumd has no cloud.
 #include <fmt/format.h>
 
 #include "tests/server/api_fixture.h"
@@ -22,14 +23,15 @@ std::string templateWith(const std::string& name, const std::string& extra) {
 class CloudAdmissionTest : public ApiTest {
  protected:
   void SetUp() override {
-    cloud_lookup_ = &cloud;
+    cloud_lookups_ = &lookups;
     ApiTest::SetUp();
   }
   Reply magnum(http::verb method, const std::string& target, const std::string& body) {
     return call(method, target, body, "", "application/json", {},
                 {{"X-Auth-Token", kMemberA}, {"OpenStack-API-Version", "container-infra latest"}});
   }
-  drivers::FakeCloudLookup cloud;
+  drivers::FakeCloudLookup cloud;  // magnumd's own project, which team-a maps to
+  drivers::FakeNamespaceLookups lookups{cloud};
 };
 
 TEST_F(CloudAdmissionTest, TemplateImageMustExistAndCarryAnOsDistro) {
@@ -155,6 +157,63 @@ TEST_F(CloudAdmissionTest, AnswersAreCachedAndUpdatesCheckOnlyWhatChanged) {
            kMemberA, "application/merge-patch+json");
   EXPECT_EQ(image.code, 422u) << image.body;
   EXPECT_NE(image.body.find("gone-image"), std::string::npos);
+}
+
+TEST_F(CloudAdmissionTest, EachNamespaceLooksUpInItsOwnProject) {
+  drivers::FakeCloudLookup project_b;
+  project_b.addImage("b-private", "fedora-coreos");
+  project_b.addFlavor("b.large");
+  lookups.map("team-b", "project-b", project_b);
+  const std::string b_template = templateWith("t1", R"("image":"b-private","flavor":"b.large")");
+
+  // Accepted in team-b's namespace, looked up in team-b's project only.
+  Reply b = call(http::verb::post, "/apis/container-infra/v1/namespaces/team-b/clustertemplates",
+                 b_template, kAdmin);
+  EXPECT_EQ(b.code, 201u) << b.body;
+  EXPECT_EQ(cloud.calls, 0);
+  EXPECT_EQ(project_b.calls, 3) << "the image, b.large and m1.small (the master flavor)";
+
+  // Team-a's project does not see team-b's private image and flavor, cached as found or not.
+  Reply a = call(http::verb::post, kTemplates, b_template, kMemberA);
+  EXPECT_EQ(a.code, 422u) << a.body;
+  EXPECT_NE(a.body.find(R"(spec.image: image \"b-private\" not found in Glance)"),
+            std::string::npos)
+      << a.body;
+  EXPECT_NE(a.body.find(R"(spec.flavor: flavor \"b.large\" not found in Nova)"), std::string::npos)
+      << a.body;
+  Reply magnum_a = magnum(http::verb::post, "/v1/clustertemplates",
+                          R"({"name":"m1","image_id":"b-private","coe":"kubernetes",)"
+                          R"("external_network_id":"public"})");
+  EXPECT_EQ(magnum_a.code, 400u) << magnum_a.body;
+  EXPECT_NE(magnum_a.body.find("b-private"), std::string::npos) << magnum_a.body;
+
+  // Key pairs are the service user's in every project: the refusal names that user.
+  ASSERT_EQ(call(http::verb::post, kTemplates, templateWith("t2", R"("image":"fedora-coreos-38")"),
+                 kMemberA)
+                .code,
+            201u);
+  Reply key = call(
+      http::verb::post, kClusters,
+      R"({"apiVersion":"container-infra/v1","kind":"Cluster","metadata":{"name":"c1"},)"
+      R"("spec":{"clusterTemplate":"t2","keypair":"alice-key","masterCount":1,"nodeCount":1}})",
+      kMemberA);
+  EXPECT_EQ(key.code, 422u) << key.body;
+  EXPECT_NE(key.body.find(R"(key pair \"alice-key\" not found in Nova among the key pairs of )"
+                          R"(magnumd's service user \"magnumd-svc\")"),
+            std::string::npos)
+      << key.body;
+  EXPECT_NE(key.body.find("keypair create --user magnumd-svc"), std::string::npos) << key.body;
+
+  // A namespace whose project magnumd may not act in: refused, naming why, nothing stored.
+  lookups.refuse("team-c");
+  Reply c = call(http::verb::post, "/apis/container-infra/v1/namespaces/team-c/clustertemplates",
+                 b_template, kAdmin);
+  EXPECT_EQ(c.code, 403u) << c.body;
+  EXPECT_NE(c.body.find("no role on project team-c"), std::string::npos) << c.body;
+  EXPECT_EQ(call(http::verb::get, "/apis/container-infra/v1/namespaces/team-c/clustertemplates/t1",
+                 "", kAdmin)
+                .code,
+            404u);
 }
 
 class NoCloudTest : public ApiTest {};

@@ -1,5 +1,6 @@
 // An in-memory CloudLookup for the API server's unit tests: images, flavors and key pairs a test
-// puts in, a call count per kind, and an outage switch. Thread-safe.
+// puts in, a call count, and an outage switch; and namespaces mapped to projects, each with its
+// own. Thread-safe.
 #pragma once
 
 #include <fmt/format.h>
@@ -68,6 +69,41 @@ class FakeCloudLookup final : public CloudLookup {
   std::map<std::string, Image> images_;
   std::map<std::string, Flavor> flavors_;
   std::map<std::string, Keypair> keypairs_;
+};
+
+// Namespaces mapped to projects, each with its own FakeCloudLookup (a namespace not mapped: `own`,
+// magnumd's own project); a namespace can be refused as one whose project magnumd has no role on.
+class FakeNamespaceLookups final : public NamespaceLookups {
+ public:
+  explicit FakeNamespaceLookups(CloudLookup& own) : own_(own) {}
+
+  void map(const std::string& ns, const std::string& project, CloudLookup& lookup) {
+    std::lock_guard lock(mutex_);
+    projects_[ns] = ProjectLookup{project, &lookup};
+  }
+  void refuse(const std::string& ns) {
+    std::lock_guard lock(mutex_);
+    refused_[ns] = true;
+  }
+  std::atomic<int> asked{0};
+
+  Task<ProjectLookup> forNamespace(std::string ns) override {
+    ++asked;
+    std::lock_guard lock(mutex_);
+    if (refused_.count(ns)) {
+      co_return util::makeError(util::ErrorCode::Forbidden,
+                                fmt::format("magnumd has no role on project {}", ns));
+    }
+    auto it = projects_.find(ns);
+    co_return it == projects_.end() ? ProjectLookup{"", &own_} : it->second;
+  }
+  std::string keypairUser() const override { return "magnumd-svc"; }
+
+ private:
+  CloudLookup& own_;
+  std::mutex mutex_;
+  std::map<std::string, ProjectLookup> projects_;
+  std::map<std::string, bool> refused_;
 };
 
 }  // namespace magnumd::drivers
