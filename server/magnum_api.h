@@ -95,7 +95,7 @@ class MagnumApi {
   std::string listBody(std::string_view plural, const std::vector<const api::Object*>& items,
                        ViewContext view, const std::string& next) const;
 
-  // Writes (magnum_api_writes.cc).
+  // Writes (magnum_api_writes.cc; patchObject in magnum_api_patch.cc).
   boost::asio::awaitable<net::Response> createTemplate(Call& call);
   boost::asio::awaitable<net::Response> createCluster(Call& call);
   boost::asio::awaitable<net::Response> createNodeGroup(Call& call, const api::Object& cluster);
