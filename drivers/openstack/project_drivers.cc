@@ -52,7 +52,8 @@ Task<std::string> KeystoneProjectDrivers::projectOf(std::string ns) {
     std::lock_guard lock(mutex_);
     CO_ASSIGN_OR_RETURN(auto found, find(ns));
     if (!found.empty()) co_return found;
-    relist = !listed_at_ || clock_.now() - *listed_at_ >= options_.relist_after;
+    const auto after = looksLikeProjectId(ns) ? options_.relist_id_after : options_.relist_after;
+    relist = !listed_at_ || clock_.now() - *listed_at_ >= after;
   }
   if (relist) {
     // A project added (or a role granted) since the last listing is found on its first use.

@@ -21,6 +21,10 @@ namespace magnumd::drivers::openstack {
 
 struct KeystoneProjectsOptions {
   std::chrono::seconds relist_after{30};
+  // A namespace shaped like a project id that is not in the listing relists sooner: it is most
+  // likely a project an operator just created or granted magnumd a role on, and the API refuses
+  // its writes until it is found.
+  std::chrono::seconds relist_id_after{1};
 };
 
 // Keystone's own project ids are uuid4 hex: 32 lowercase hex digits.
