@@ -1,5 +1,6 @@
 // KeystoneProjectDrivers against cloudsim over real HTTP: which namespaces name a project magnumd's
-// service user may act in, and drivers scoped to each project whose stacks stay in it.
+// service user may act in, drivers scoped to each project whose stacks stay in it, and admission's
+// lookups in the namespace's project (KeystoneProjectLookups).
 #include "drivers/openstack/project_drivers.h"
 
 #include <gtest/gtest.h>
@@ -153,6 +154,33 @@ TEST_F(ProjectDriversTest, EachProjectsDriverKeepsItsStacksInThatProject) {
   auto seen = run(alice->getStack({"in-a", ""}, false));
   ASSERT_TRUE(seen.ok()) << seen.error().message;
   EXPECT_EQ(seen->ref.id, created->id);
+}
+
+// Admission's lookups: a project's own (one driver per project, kept), magnumd's own for a
+// namespace that names none, and the refusal for a project magnumd has no role on.
+TEST_F(ProjectDriversTest, LookupsAreThoseOfTheNamespacesProject) {
+  KeystoneProjectLookups lookups(*projects_, *service_);
+  const std::string team_a = projectOf("team-a");
+  auto a = run(lookups.forNamespace(team_a));
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_EQ(a->project, team_a);
+  ASSERT_NE(a->lookup, nullptr);
+  EXPECT_NE(a->lookup, static_cast<CloudLookup*>(service_.get()));
+  auto again = run(lookups.forNamespace("team-a"));  // by name: the same project, same driver
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->lookup, a->lookup);
+  auto image = run(a->lookup->findImage("fedora-coreos-38"));  // public: every project sees it
+  EXPECT_TRUE(image.ok()) << image.error().message;
+
+  auto own = run(lookups.forNamespace("default"));
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  EXPECT_EQ(own->project, "");
+  EXPECT_EQ(own->lookup, static_cast<CloudLookup*>(service_.get()));
+
+  auto refused = run(lookups.forNamespace("0123456789abcdef0123456789abcdef"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, util::ErrorCode::Forbidden);
+  EXPECT_EQ(lookups.keypairUser(), "magnumd");
 }
 
 }  // namespace
