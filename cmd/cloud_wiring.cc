@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -13,11 +12,11 @@
 
 #include "api/admission.h"
 #include "cloudsim/cloudsim.h"
+#include "cmd/cloud_projects.h"
 #include "controller/manager.h"
 #include "drivers/http/http_client.h"
 #include "drivers/kube/kube_client.h"
 #include "drivers/openstack/openstack_driver.h"
-#include "drivers/openstack/project_drivers.h"
 #include "reconcilers/cloud_call.h"
 #include "reconcilers/cloud_observer.h"
 #include "reconcilers/cluster/cluster_reconciler.h"
@@ -27,8 +26,6 @@
 #include "reconcilers/leader_checked_cloud_driver.h"
 #include "reconcilers/names.h"
 #include "reconcilers/nodegroup_reconciler.h"
-#include "reconcilers/project_clouds.h"
-#include "server/keystone_auth.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -84,27 +81,6 @@ class EmbeddedCloudsim {
   std::thread thread_;
 };
 
-// API users' Keystone tokens, validated with magnumd's own session to the cloud (its service
-// token, renewed as the cloud calls renew it).
-class SessionTokenValidator final : public server::KeystoneValidator {
- public:
-  explicit SessionTokenValidator(drivers::openstack::Session& session) : session_(session) {}
-
-  boost::asio::awaitable<util::Result<std::optional<server::KeystoneToken>>> validate(
-      std::string token) override {
-    CO_ASSIGN_OR_RETURN(auto found, co_await session_.validateToken(std::move(token)));
-    if (!found) co_return std::optional<server::KeystoneToken>();
-    co_return std::optional<server::KeystoneToken>(convert(*found));
-  }
-
- private:
-  static server::KeystoneToken convert(const drivers::openstack::Token& t) {
-    return server::KeystoneToken{t.user_id,      t.user_name, t.project_id,
-                                 t.project_name, t.roles,     t.expires_at};
-  }
-  drivers::openstack::Session& session_;
-};
-
 class CloudComponent final : public Component {
  public:
   explicit CloudComponent(CloudOptions options) : options_(std::move(options)) {}
@@ -116,8 +92,8 @@ class CloudComponent final : public Component {
     if (!driver.ok()) return driver.takeError();
     if (!*driver) return {};  // no cloud configured: API only
     driver_ = std::move(*driver);
-    services.keystone = std::make_shared<SessionTokenValidator>(openstack_->session());
-    wireLookups(services);
+    projects_ = std::make_unique<ProjectWiring>(*openstack_, clock_);
+    projects_->start(services);
     // Before the API serves (it reads the interval unguarded); `running` says whether this
     // replica's controllers report.
     services.heartbeat.report_interval = millis(options_.sync_interval_seconds);
@@ -151,14 +127,16 @@ class CloudComponent final : public Component {
       periods.with({ok ? "ok" : "error"}).inc();
       if (ok) heartbeat.beat();  // a period that reached the cloud, as a conductor's report
       duration.with({}).observe(std::chrono::duration<double>(took).count());
-      const auto s = pool_ ? pool_->totalStats() : one;
+      const auto* pool = projects_->pool();
+      const auto s = pool ? pool->totalStats() : one;
       known.with({"stack"}).set(static_cast<double>(s.stacks));
       known.with({"server"}).set(static_cast<double>(s.servers));
     };
     auto on_change = [this](const std::string& uid) { onCloudChange(uid); };
     observer_ =
         std::make_unique<reconcilers::CloudObserver>(*counting_, observer_options, on_change);
-    wireProjects(services, observer_options, on_change, leadership.leading);
+    clouds_ = &projects_->lead(services, *call_, *observer_, *counting_, observer_options,
+                               on_change, leadership.leading);
 
     RETURN_IF_ERROR(startControlPlaneObserver(services));
 
@@ -176,7 +154,7 @@ class CloudComponent final : public Component {
 
   void stop() override {
     if (observer_) observer_->stop();
-    if (pool_) pool_->stop();
+    if (projects_) projects_->stop();
     if (control_plane_) control_plane_->stop();
     if (manager_) manager_->stop();
     sim_.reset();  // after the controllers: nothing calls it any more
@@ -234,46 +212,6 @@ class CloudComponent final : public Component {
     if (!driver.ok()) return driver.takeError();
     openstack_ = driver->get();
     return std::move(*driver);
-  }
-
-  // With Keystone (--keystone-auth, --dev) a namespace that names a project acts in that project
-  // with magnumd's service user scoped to it; without it, or when magnumd logs in with an
-  // application credential (bound to one project), every namespace shares magnumd's own project
-  // as before. On every replica, since the API's admission looks images, flavors and key pairs
-  // up there (Magnum looks them up as the requesting user).
-  void wireLookups(Services& services) {
-    const bool keystone = services.config.keystone_auth || services.config.dev;
-    const auto& config = openstack_->session().config();
-    if (!keystone || config.isApplicationCredential()) {
-      if (keystone) {
-        LOG_WARN("controllers",
-                 "magnumd authenticates with an application credential, which is "
-                 "bound to its own project: every namespace's stacks go there");
-      }
-      lookups_ = std::make_unique<drivers::OneProjectLookups>(
-          *openstack_, config.username.empty() ? config.user_id : config.username);
-    } else {
-      project_drivers_ =
-          std::make_unique<drivers::openstack::KeystoneProjectDrivers>(*openstack_, clock_);
-      lookups_ = std::make_unique<drivers::openstack::KeystoneProjectLookups>(*project_drivers_,
-                                                                              *openstack_);
-    }
-    services.cloud_lookups = lookups_.get();
-  }
-
-  // The leader's reconcilers act in the projects wireLookups chose: one observer per project.
-  void wireProjects(Services& services, const reconcilers::ObserverOptions& observer_options,
-                    reconcilers::CloudObserver::ChangeCallback on_change,
-                    std::function<bool()> leading) {
-    if (!project_drivers_) {
-      one_project_ = std::make_unique<reconcilers::OneProject>(*call_, *observer_);
-      clouds_ = one_project_.get();
-      return;
-    }
-    pool_ = std::make_unique<reconcilers::CloudPool>(services.io, *project_drivers_, *call_,
-                                                     *observer_, *counting_, observer_options,
-                                                     std::move(on_change), std::move(leading));
-    clouds_ = pool_.get();
   }
 
   // Each Kubernetes cluster's own API, through one outbound HTTP client with short deadlines and
@@ -415,11 +353,9 @@ class CloudComponent final : public Component {
   std::unique_ptr<reconcilers::CountingCloudDriver> counting_;
   std::unique_ptr<reconcilers::CloudCall> call_;
   std::unique_ptr<reconcilers::CloudObserver> observer_;
-  // Which project each namespace's objects live in: one of the two below.
-  std::unique_ptr<drivers::openstack::KeystoneProjectDrivers> project_drivers_;  // null: one
-  std::unique_ptr<drivers::NamespaceLookups> lookups_;  // admission's, in the same projects
-  std::unique_ptr<reconcilers::OneProject> one_project_;
-  std::unique_ptr<reconcilers::CloudPool> pool_;  // its drivers share driver_'s HTTP client
+  // Which project each namespace's objects live in; after observer_ and call_, which its
+  // per-project pool refers to.
+  std::unique_ptr<ProjectWiring> projects_;
   reconcilers::CloudProjects* clouds_ = nullptr;
   std::unique_ptr<drivers::http::HttpClient> kube_http_;
   std::unique_ptr<drivers::kube::KubeClient> kube_;
@@ -433,47 +369,6 @@ class CloudComponent final : public Component {
 };
 
 }  // namespace
-
-void addCloudFlags(CLI::App& app, CloudOptions& o) {
-  app.add_flag("--controllers,!--no-controllers", o.enabled, "serve the API only: no observer, no reconcilers");
-  app.add_option("--os-cloud", o.os_cloud, "clouds.yaml entry to manage (default: OS_CLOUD, then OS_* variables)");
-  app.add_option("--sync-interval", o.sync_interval_seconds, "seconds between cloud observations")
-      ->capture_default_str()->check(CLI::Range(0.05, 3600.0));
-  app.add_option("--sweep-pages", o.sweep_pages,
-                 "pages of the background stack and server sweep fetched per sync period (0: no sweep)")
-      ->capture_default_str()->check(CLI::Range(0, 100));
-  app.add_option("--workers", o.workers, "concurrent Cluster reconciles")->capture_default_str()->check(CLI::Range(1, 256));
-  app.add_option("--orphan-grace", o.orphan_grace_seconds,
-                 "seconds before a magnumd stack whose Cluster is gone is deleted")
-      ->capture_default_str()->check(CLI::Range(0.0, 86400.0 * 30));
-  app.add_option("--failed-retry", o.failed_retry_seconds,
-                 "seconds before a failed stack is tried again (doubling per attempt, up to 10 min)")
-      ->capture_default_str()->check(CLI::Range(0.1, 86400.0));
-  app.add_option("--api-probe-interval", o.api_probe_interval_seconds,
-                 "seconds between two looks at each Kubernetes cluster's own API (version, "
-                 "readiness, nodes)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.05, 3600.0));
-  app.add_option("--renew-before", o.renew_before,
-                 "renew certificates this long before they expire: a CA by a rotation, the "
-                 "masters' (valid a year from their boot) by replacing the masters; 1h to 180d")
-      ->capture_default_str()
-      ->check([](const std::string& text) -> std::string {
-        auto parsed = util::parseDuration(text);
-        if (!parsed.ok()) return "a duration such as 30d, 720h or 90m";
-        if (*parsed < std::chrono::hours(1) || *parsed > std::chrono::hours(24 * 180))
-          return "between 1h and 180d (below the masters' one-year certificates)";
-        return "";
-      });
-  app.add_option("--api-probes", o.api_probes,
-                 "looks at cluster APIs in flight at once, over all clusters")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1024));
-  app.add_option("--dev-cloud-port", o.dev_cloud_port, "--dev: port of the embedded cloudsim (0: any free port)")
-      ->capture_default_str();
-  app.add_option("--dev-server-build-seconds", o.dev_server_build_seconds,
-                 "--dev: how long simulated servers take to build")->capture_default_str()->check(CLI::Range(0.0, 600.0));
-}
 
 std::unique_ptr<Component> makeCloudComponent(CloudOptions options) {
   return std::make_unique<CloudComponent>(std::move(options));
