@@ -9,38 +9,21 @@
 //   create_bench --magnumd build/cmd/magnumd --etcd /usr/bin/etcd --dir /var/tmp/cb [--duration 5]
 //                [--io-threads 1]
 #include <CLI/CLI.hpp>
-#include <boost/beast/core/detail/base64.hpp>
 #include <filesystem>
-#include <memory>
 
-#include "bench/api/bench_http.h"
+#include "bench/api/targets.h"
 
 using namespace bench;
 namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kToken = "bench-admin-token-0001";
 const std::string kClusters = "/apis/container-infra/v1/namespaces/bench/clusters";
 
 std::string clusterBody(const std::string& name) {
   return fmt::format(
       R"({{"apiVersion":"container-infra/v1","kind":"Cluster","metadata":{{"name":"{}","namespace":"bench","labels":{{"bench":"yes"}}}},"spec":{{"clusterTemplate":"k8s","masterCount":1,"nodeCount":2}}}})",
       name);
-}
-
-std::string base64(const std::string& in) {
-  std::string out(beast::detail::base64::encoded_size(in.size()), '\0');
-  out.resize(beast::detail::base64::encode(out.data(), in.data(), in.size()));
-  return out;
-}
-
-// What a create is in etcd: put the key only if it does not exist yet.
-std::string etcdCreate(const std::string& key, const std::string& value) {
-  const std::string k = base64(key);
-  return fmt::format(
-      R"({{"compare":[{{"key":"{0}","target":"CREATE","result":"EQUAL","create_revision":"0"}}],"success":[{{"request_put":{{"key":"{0}","value":"{1}"}}}}]}})",
-      k, base64(value));
 }
 
 double measure(const char* server, pid_t pid, tcp::endpoint endpoint, int writers,
@@ -74,32 +57,13 @@ int main(int argc, char** argv) {
 
   const fs::path dir = fs::absolute(dir_arg);
   fs::remove_all(dir);
-  fs::create_directories(dir / "magnumd");
-  std::ofstream(dir / "magnumd" / "tokens.csv") << kToken << ",bench,*,admin\n";
-  const fs::path key = dir / "magnumd" / "encryption.key";
-  std::ofstream(key) << "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n";
-  fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write);
-
-  const uint16_t magnumd_port = freePort(), etcd_port = freePort(), peer_port = freePort();
-  Process m({magnumd, "--listen", fmt::format("127.0.0.1:{}", magnumd_port), "--data-dir",
-             (dir / "magnumd" / "data").string(), "--token-file",
-             (dir / "magnumd" / "tokens.csv").string(), "--encryption-key-file", key.string(),
-             "--log-level", "warn", "--no-controllers", "--io-threads", std::to_string(io_threads),
-             "--max-objects-per-namespace", "0"},
-            (dir / "magnumd.log").string());
-  const std::string client_url = fmt::format("http://127.0.0.1:{}", etcd_port);
-  const std::string peer_url = fmt::format("http://127.0.0.1:{}", peer_port);
-  Process e({etcd, "--name", "bench", "--data-dir", (dir / "etcd").string(), "--listen-client-urls",
-             client_url, "--advertise-client-urls", client_url, "--listen-peer-urls", peer_url,
-             "--initial-advertise-peer-urls", peer_url, "--initial-cluster", "bench=" + peer_url,
-             "--log-level", "warn"},
-            (dir / "etcd.log").string());
-  const tcp::endpoint m_end(asio::ip::make_address("127.0.0.1"), magnumd_port);
-  const tcp::endpoint e_end(asio::ip::make_address("127.0.0.1"), etcd_port);
-  if (!m.waitReady(m_end, "/readyz") || !e.waitReady(e_end, "/health")) {
+  auto m = startMagnumd(magnumd, dir / "magnumd", {"--io-threads", std::to_string(io_threads)});
+  auto e = startEtcd(etcd, dir / "etcd", (dir / "etcd.log").string());
+  if (!m || !e) {
     fmt::print(stderr, "magnumd or etcd did not become ready; logs in {}\n", dir.string());
     return 1;
   }
+  const tcp::endpoint m_end = m->endpoint, e_end = e->endpoint;
   syncRequest(
       m_end,
       makeRequest(
@@ -117,14 +81,14 @@ int main(int argc, char** argv) {
              "", "", "");
   std::vector<std::pair<int, double>> ratios;
   for (int writers : {1, 16, 64}) {
-    double mr = measure("magnumd", m.pid(), m_end, writers, secs,
+    double mr = measure("magnumd", m->process->pid(), m_end, writers, secs,
                         [writers](int c, int64_t s) {
                           return makeRequest(http::verb::post, kClusters, kToken,
                                              clusterBody(fmt::format("x{}-{}-{}", writers, c, s)));
                         },
                         {});
     double er = measure(
-        "etcd", e.pid(), e_end, writers, secs,
+        "etcd", e->process->pid(), e_end, writers, secs,
         [writers](int c, int64_t s) {
           std::string name = fmt::format("x{}-{}-{}", writers, c, s);
           return makeRequest(http::verb::post, "/v3/kv/txn", "",
