@@ -3,9 +3,10 @@
 // 3.4 member serves both magnumd on etcd (under its --etcd-prefix) and the direct requests (keys
 // under /direct/); every data directory is in --dir, on the disk under test. Each scenario runs
 // against the three targets in turn:
-//  - GET one of 100 clusters; LIST those 100 (limit 100). etcd stores, under its keys, the exact
+//  - GET one of 100 clusters; LIST those 100, without a limit and with limit=100. etcd stores,
+//  under its keys, the exact
 //    bytes magnumd on SQLite answers for each cluster, so every target returns the same objects;
-//    etcd is asked with POST /v3/kv/range (one key; a prefix with limit 100).
+//    etcd is asked with POST /v3/kv/range (one key; a prefix, without and with limit 100).
 //  - durable create at 1, 16 and 64 writers, as create_bench (etcd: a create-only transaction).
 //  - watch delivery: --watchers streams follow one namespace (etcd: one key prefix); one object in
 //    it is written --events times, 20 ms apart, and each event's arrival on each stream is
@@ -69,11 +70,17 @@ struct Target {
       return api(http::verb::get, kBase + fmt::format("bench/clusters/c{:03}", (c + s) % 100));
     };
   }
-  MakeRequest list() const {
-    if (direct)
-      return
-          [](int, int64_t) { return gateway("kv/range", etcdRange("/direct/bench/", true, 100)); };
-    return [](int, int64_t) { return api(http::verb::get, kBase + "bench/clusters?limit=100"); };
+  // All 100 clusters; `paged`: with limit=100, which magnumd on etcd reads from etcd (a snapshot
+  // at one revision, as every page of a paged list), where without a limit it reads its cache.
+  MakeRequest list(bool paged) const {
+    if (direct) {
+      return [paged](int, int64_t) {
+        return gateway("kv/range", etcdRange("/direct/bench/", true, paged ? 100 : 0));
+      };
+    }
+    return [paged](int, int64_t) {
+      return api(http::verb::get, kBase + (paged ? "bench/clusters?limit=100" : "bench/clusters"));
+    };
   }
   MakeRequest create(int writers) const {
     if (direct)
@@ -316,7 +323,10 @@ int main(int argc, char** argv) {
       duration, io_threads, etcd, dir.string(), getBody(targets[0], "bench/clusters/c000").size());
   requestHeader();
   for (const auto& t : targets) requestRow("GET one", t, connections, secs, t.get());
-  for (const auto& t : targets) requestRow("LIST 100", t, connections, secs, t.list());
+  for (const auto& t : targets) requestRow("LIST 100", t, connections, secs, t.list(false));
+  for (const auto& t : targets) {
+    requestRow("LIST 100, limit=100", t, connections, secs, t.list(true));
+  }
   for (int w : {1, 16, 64}) {
     for (const auto& t : targets) {
       requestRow(fmt::format("create, {} writers", w), t, w, secs, t.create(w),
