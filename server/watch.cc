@@ -241,7 +241,6 @@ void WatchStream::wake() {
 WatchStream::Drained WatchStream::drain() {
   Drained out;
   std::lock_guard lock(mutex_);
-  wake_pending_ = false;
   out.events.swap(queue_);
   queued_bytes_ = 0;
   out.overflowed = overflowed_;
@@ -413,6 +412,13 @@ asio::awaitable<void> WatchStream::run(net::ChunkWriter& writer) {
     }
     if (!co_await write(writer, std::move(chunk))) co_return;
     if (std::chrono::steady_clock::now() >= deadline) co_return;
+    // The flag is cleared only here, right before the stream checks its queue and sleeps: a
+    // producer queues before it wakes, so either this check sees its events or its wake() finds
+    // the flag clear and posts a cancel, which runs on this executor only once the wait below
+    // has begun. (Clearing it in drain() lost wake-ups: a wake() between the drain and the wait
+    // set the flag, its cancel ran while the stream was writing, and the next wake() posted
+    // nothing, so the stream slept until its bookmark timer.)
+    wake_pending_ = false;
     if (!idle()) continue;
     timer->expires_at(std::min(deadline, next_bookmark));
     co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
