@@ -177,6 +177,12 @@ def test_a_killed_leader_is_replaced_within_20s_and_clusters_converge(ha):
     assert len(successes) == len(set(successes)), successes
 
 
+def stopped(pid):
+    """Whether the kernel shows process `pid` stopped by a signal (state T in /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
 def test_a_paused_leader_does_not_act_when_resumed(ha):
     replicas, cloud = ha
     old = wait_for(replicas.leader, 30, "one leader all replicas agree on")
@@ -186,9 +192,12 @@ def test_a_paused_leader_does_not_act_when_resumed(ha):
     wait_for(lambda: converged(api, cloud, {"before": 1}, set()) is None, 60, "the first cluster")
 
     old.proc.proc.send_signal(signal.SIGSTOP)
+    # kill() returns before the signal has stopped every thread: until the kernel shows the
+    # process stopped, it may still answer /version as the leader (a run that did saw `new is old`).
+    wait_for(lambda: stopped(old.proc.proc.pid), 10, "the paused replica stopped")
     # The paused replica answers nothing; the others agree on a new leader once its lease expired.
-    new = wait_for(replicas.leader, 30, "another leader while the old one is paused")
-    assert new is not old
+    new = wait_for(lambda: (lambda m: m if m is not old else None)(replicas.leader()), 30,
+                   "another leader while the old one is paused")
     # While the old leader sleeps, the new one builds a cluster the old one has never seen.
     new.apply(cluster("during", 1, 1))
     wait_for(lambda: converged(new, cloud, {"before": 1, "during": 1}, set()) is None, 60,
