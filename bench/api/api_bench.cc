@@ -26,18 +26,6 @@ namespace {
 constexpr const char* kToken = "bench-admin-token-0001";
 const std::string kBase = "/apis/container-infra/v1/namespaces/";
 
-std::string clusterBody(const std::string& ns, const std::string& name) {
-  return fmt::format(
-      R"({{"apiVersion":"container-infra/v1","kind":"Cluster","metadata":{{"name":"{}","namespace":"{}","labels":{{"bench":"yes"}}}},"spec":{{"clusterTemplate":"k8s","masterCount":1,"nodeCount":2}}}})",
-      name, ns);
-}
-
-std::string templateBody(const std::string& ns) {
-  return fmt::format(
-      R"({{"apiVersion":"container-infra/v1","kind":"ClusterTemplate","metadata":{{"name":"k8s","namespace":"{}"}},"spec":{{"coe":"kubernetes","image":"fedora-coreos-38","keypair":"k","externalNetwork":"public","masterLbEnabled":false}}}})",
-      ns);
-}
-
 http::request<http::string_body> request(http::verb verb, std::string target, std::string body = {},
                                          const char* type = "application/json") {
   return makeRequest(verb, std::move(target), kToken, std::move(body), type);

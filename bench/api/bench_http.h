@@ -66,6 +66,20 @@ inline http::request<http::string_body> makeRequest(http::verb verb, std::string
   return req;
 }
 
+// The objects every bench writes: a ClusterTemplate "k8s" and Clusters of it, the same JSON
+// whichever server or API a row measures.
+inline std::string clusterBody(const std::string& ns, const std::string& name) {
+  return fmt::format(
+      R"({{"apiVersion":"container-infra/v1","kind":"Cluster","metadata":{{"name":"{}","namespace":"{}","labels":{{"bench":"yes"}}}},"spec":{{"clusterTemplate":"k8s","masterCount":1,"nodeCount":2}}}})",
+      name, ns);
+}
+
+inline std::string templateBody(const std::string& ns) {
+  return fmt::format(
+      R"({{"apiVersion":"container-infra/v1","kind":"ClusterTemplate","metadata":{{"name":"k8s","namespace":"{}"}},"spec":{{"coe":"kubernetes","image":"fedora-coreos-38","keypair":"k","externalNetwork":"public","masterLbEnabled":false}}}})",
+      ns);
+}
+
 using MakeRequest = std::function<http::request<http::string_body>(int client, int64_t seq)>;
 
 // A response >= 300 counts as an error; so does a 200 whose body lacks `must_contain` (etcd's

@@ -20,12 +20,6 @@ namespace {
 
 const std::string kClusters = "/apis/container-infra/v1/namespaces/bench/clusters";
 
-std::string clusterBody(const std::string& name) {
-  return fmt::format(
-      R"({{"apiVersion":"container-infra/v1","kind":"Cluster","metadata":{{"name":"{}","namespace":"bench","labels":{{"bench":"yes"}}}},"spec":{{"clusterTemplate":"k8s","masterCount":1,"nodeCount":2}}}})",
-      name);
-}
-
 double measure(const char* server, pid_t pid, tcp::endpoint endpoint, int writers,
                std::chrono::seconds secs, const MakeRequest& make,
                const std::string& must_contain) {
@@ -64,35 +58,35 @@ int main(int argc, char** argv) {
     return 1;
   }
   const tcp::endpoint m_end = m->endpoint, e_end = e->endpoint;
-  syncRequest(
-      m_end,
-      makeRequest(
-          http::verb::post, "/apis/container-infra/v1/namespaces/bench/clustertemplates", kToken,
-          R"({"apiVersion":"container-infra/v1","kind":"ClusterTemplate","metadata":{"name":"k8s","namespace":"bench"},"spec":{"coe":"kubernetes","image":"fedora-coreos-38","keypair":"k","externalNetwork":"public"}})"));
+  syncRequest(m_end, makeRequest(http::verb::post,
+                                 "/apis/container-infra/v1/namespaces/bench/clustertemplates",
+                                 kToken, templateBody("bench")));
 
   const auto secs = std::chrono::seconds(duration);
   fmt::print(
       "durable creates, {} s per row, loopback, one client thread; magnumd --no-controllers "
       "--io-threads {}, etcd {} (defaults); object: the {}-byte Cluster JSON; data in {}\n\n",
-      duration, io_threads, etcd, clusterBody("x0-00-0").size(), dir.string());
+      duration, io_threads, etcd, clusterBody("bench", "x0-00-0").size(), dir.string());
   fmt::print("| {:<8} | {:>7} | {:>8} | {:>8} | {:>7} | {:>7} | {:>6} | {:>13} |\n", "server",
              "writers", "creates", "per s", "p50 ms", "p99 ms", "errors", "CPU us/create");
   fmt::print("|{:-<10}|{:->9}|{:->10}|{:->10}|{:->9}|{:->9}|{:->8}|{:->15}|\n", "", "", "", "", "",
              "", "", "");
   std::vector<std::pair<int, double>> ratios;
   for (int writers : {1, 16, 64}) {
-    double mr = measure("magnumd", m->process->pid(), m_end, writers, secs,
-                        [writers](int c, int64_t s) {
-                          return makeRequest(http::verb::post, kClusters, kToken,
-                                             clusterBody(fmt::format("x{}-{}-{}", writers, c, s)));
-                        },
-                        {});
+    double mr =
+        measure("magnumd", m->process->pid(), m_end, writers, secs,
+                [writers](int c, int64_t s) {
+                  return makeRequest(http::verb::post, kClusters, kToken,
+                                     clusterBody("bench", fmt::format("x{}-{}-{}", writers, c, s)));
+                },
+                {});
     double er = measure(
         "etcd", e->process->pid(), e_end, writers, secs,
         [writers](int c, int64_t s) {
           std::string name = fmt::format("x{}-{}-{}", writers, c, s);
-          return makeRequest(http::verb::post, "/v3/kv/txn", "",
-                             etcdCreate("/registry/clusters/bench/" + name, clusterBody(name)));
+          return makeRequest(
+              http::verb::post, "/v3/kv/txn", "",
+              etcdCreate("/registry/clusters/bench/" + name, clusterBody("bench", name)));
         },
         R"("succeeded":true)");
     ratios.emplace_back(writers, er > 0 ? mr / er : 0);
