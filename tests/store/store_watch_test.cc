@@ -145,15 +145,20 @@ TEST_P(StoreWatchTest, CompactedRevisionsAreExpiredAcrossRestarts) {
             fmt::format("too old resource version: {} ({})", rev(14), rev(15)));
 
   reopen();
-  EXPECT_EQ(store_->compactedRevision(), rev(15));
+  // The compacted revision survives the restart. On etcd it may also move on by one: opening
+  // writes the store's fence key (one more revision under the prefix), and the compaction timer
+  // may keep the last 5 of those before this line runs (a TSan run did).
+  const int64_t compacted = store_->compactedRevision();
+  EXPECT_GE(compacted, rev(15));
+  EXPECT_LE(compacted, GetParam() == Backend::Sqlite ? rev(15) : rev(16));
   EXPECT_FALSE(store_
                    ->watch(
                        {api::Kind::Cluster, "", 0}, [](auto) {}, [](const util::Error&) {})
                    .ok());
   EventSink sink;
-  auto handle = mustWatch(sink, rev(15));
-  ASSERT_TRUE(sink.waitFor(5));
-  EXPECT_EQ(sink.revisions(), range(rev(15), rev(20)));
+  auto handle = mustWatch(sink, compacted);
+  ASSERT_TRUE(sink.waitFor(static_cast<size_t>(rev(20) - compacted)));
+  EXPECT_EQ(sink.revisions(), range(compacted, rev(20)));
 }
 
 TEST_P(StoreWatchTest, CurrentRevisionMeansOnlyFutureEventsAndNewerIsRefused) {
