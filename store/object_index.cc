@@ -100,11 +100,11 @@ StoredObject ObjectIndex::findStored(const api::ObjectKey& key) const {
   return it == objects_.end() ? StoredObject{} : it->second;
 }
 
-void ObjectIndex::put(ObjectPtr object, int64_t bytes) {
+void ObjectIndex::put(ObjectPtr object, int64_t bytes, int64_t row) {
   api::ObjectKey key = keyOf(*object);
   auto [it, added] = objects_.try_emplace(std::move(key));
   usage_.add(it->first.kind, it->first.namespace_, bytes - it->second.bytes, added ? 1 : 0);
-  it->second = StoredObject{std::move(object), bytes};
+  it->second = StoredObject{std::move(object), bytes, row};
 }
 
 void ObjectIndex::erase(const api::ObjectKey& key) {

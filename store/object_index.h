@@ -27,17 +27,18 @@ struct ListPage {
   int64_t remaining = 0;
 };
 
-// An object and the size of its stored JSON.
+// An object, the size of its stored JSON, and (SQLite store) the objects-table row holding it.
 struct StoredObject {
   ObjectPtr object;  // null: absent
   int64_t bytes = 0;
+  int64_t row = 0;
 };
 
 class ObjectIndex {
  public:
   ObjectPtr find(const api::ObjectKey& key) const { return findStored(key).object; }
   StoredObject findStored(const api::ObjectKey& key) const;
-  void put(ObjectPtr object, int64_t bytes);
+  void put(ObjectPtr object, int64_t bytes, int64_t row = 0);
   void erase(const api::ObjectKey& key);
   size_t size() const { return objects_.size(); }
   const Usage& usage() const { return usage_; }

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <set>
+
 namespace magnumd::store {
 
 using util::ErrorCode;
@@ -10,22 +12,44 @@ using util::makeError;
 
 namespace {
 
-constexpr int64_t kSchemaVersion = 1;
+constexpr int64_t kSchemaVersion = 2;
 
 // Every table the store needs; the change log has exactly one row per revision in
 // (meta.compacted_revision, meta.revision], which load() checks.
+//
+// The objects table's rows are found by a row id the store keeps in memory with each object: a
+// new object's row id is the revision that created it, so a create appends to the table, and an
+// update or delete goes to its row directly. No index on the key: the store holds every key
+// in memory and is the only writer, and load() refuses a file with a key twice. (Schema
+// version 1 kept the rows in a WITHOUT ROWID table keyed by (kind, namespace, name): a commit
+// of creates at many places in the key space then rewrote about a page per create, several
+// times the CPU; docs/benchmarks.md.)
+constexpr const char* kObjectsTable = R"sql(
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+  uid TEXT NOT NULL, revision INTEGER NOT NULL, object TEXT NOT NULL
+)sql";
+
 constexpr const char* kSchema = R"sql(
 CREATE TABLE schema_version(version INTEGER NOT NULL);
 CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE objects(
-  kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
-  uid TEXT NOT NULL, revision INTEGER NOT NULL, object TEXT NOT NULL,
-  PRIMARY KEY(kind, namespace, name)) WITHOUT ROWID;
+CREATE TABLE objects({objects});
 CREATE TABLE changes(
   revision INTEGER PRIMARY KEY, type TEXT NOT NULL,
   kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, object TEXT NOT NULL);
-INSERT INTO schema_version(version) VALUES (1);
+INSERT INTO schema_version(version) VALUES ({version});
 INSERT INTO meta(key, value) VALUES ('revision', 0), ('compacted_revision', 0);
+)sql";
+
+// Version 1 to 2: the same rows, each with its revision as its row id (a revision is one write
+// of one object, so no two rows share one).
+constexpr const char* kMigrateFrom1 = R"sql(
+CREATE TABLE objects_v2({objects});
+INSERT INTO objects_v2(id, kind, namespace, name, uid, revision, object)
+  SELECT revision, kind, namespace, name, uid, revision, object FROM objects;
+DROP TABLE objects;
+ALTER TABLE objects_v2 RENAME TO objects;
+UPDATE schema_version SET version = 2;
 )sql";
 
 std::string_view typeName(EventType type) {
@@ -100,7 +124,8 @@ util::Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path, 
 
 SqliteDb::~SqliteDb() {
   // Statements first: sqlite3_close refuses to close a connection with live statements.
-  upsert_object_.reset();
+  insert_object_.reset();
+  update_object_.reset();
   delete_object_.reset();
   insert_change_.reset();
   trim_changes_.reset();
@@ -170,11 +195,17 @@ util::Status SqliteDb::migrate() {
   const char* probe = "SELECT version FROM schema_version";
   if (sqlite3_prepare_v2(db_, probe, -1, &raw, nullptr) != SQLITE_OK) {
     // A new file (or one without our tables): create the schema.
-    return finish(exec(kSchema));
+    return finish(exec(fmt::format(fmt::runtime(kSchema), fmt::arg("objects", kObjectsTable),
+                                   fmt::arg("version", kSchemaVersion))
+                           .c_str()));
   }
   Stmt stmt(raw);
   int64_t version = stmt.step() == SQLITE_ROW ? stmt.integer(0) : 0;
   stmt.reset();
+  if (version == 1) {
+    return finish(
+        exec(fmt::format(fmt::runtime(kMigrateFrom1), fmt::arg("objects", kObjectsTable)).c_str()));
+  }
   if (version != kSchemaVersion) {
     return finish(makeError(
         ErrorCode::Internal,
@@ -194,11 +225,12 @@ util::Status SqliteDb::prepareWriteStatements() {
     return {};
   };
   RETURN_IF_ERROR(
-      prepare("INSERT OR REPLACE INTO objects(kind, namespace, name, uid, revision, object) "
-              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-              upsert_object_));
-  RETURN_IF_ERROR(prepare("DELETE FROM objects WHERE kind = ?1 AND namespace = ?2 AND name = ?3",
-                          delete_object_));
+      prepare("INSERT INTO objects(id, kind, namespace, name, uid, revision, object) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+              insert_object_));
+  RETURN_IF_ERROR(prepare("UPDATE objects SET uid = ?2, revision = ?3, object = ?4 WHERE id = ?1",
+                          update_object_));
+  RETURN_IF_ERROR(prepare("DELETE FROM objects WHERE id = ?1", delete_object_));
   RETURN_IF_ERROR(
       prepare("INSERT INTO changes(revision, type, kind, namespace, name, object) "
               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -225,9 +257,11 @@ util::Result<LoadedState> SqliteDb::load() {
     if (s.text(0) == "compacted_revision") state.compacted_revision = s.integer(1);
     return {};
   }));
-  int64_t max_object_revision = 0;
+  int64_t max_object_revision = 0, max_row = 0;
+  std::set<api::ObjectKey> keys;
   RETURN_IF_ERROR(query(
-      "SELECT kind, namespace, name, revision, object FROM objects", [&](Stmt& s) -> util::Status {
+      "SELECT kind, namespace, name, revision, object, id FROM objects",
+      [&](Stmt& s) -> util::Status {
         auto object = api::decodeObject(s.text(4));
         if (!object.ok() || api::kindInfo(object->kind).name != s.text(0) ||
             object->metadata.namespace_ != s.text(1) || object->metadata.name != s.text(2)) {
@@ -237,9 +271,15 @@ util::Result<LoadedState> SqliteDb::load() {
                           s.text(1), s.text(2),
                           object.ok() ? "key does not match its JSON" : object.error().message));
         }
+        if (!keys.insert(api::keyOf(*object)).second) {
+          return makeError(ErrorCode::Internal,
+                           fmt::format("store {}: object {}/{}/{} is stored twice", path_,
+                                       s.text(0), s.text(1), s.text(2)));
+        }
         max_object_revision = std::max(max_object_revision, s.integer(3));
+        max_row = std::max(max_row, s.integer(5));
         state.objects.push_back(
-            {std::move(object).value(), static_cast<int64_t>(s.text(4).size())});
+            {std::move(object).value(), static_cast<int64_t>(s.text(4).size()), s.integer(5)});
         return {};
       }));
   int64_t count = 0, low = 0, high = 0;
@@ -251,14 +291,17 @@ util::Result<LoadedState> SqliteDb::load() {
                           return {};
                         }));
   int64_t expected = state.revision - state.compacted_revision;
-  bool consistent = max_object_revision <= state.revision && expected >= 0 && count == expected &&
+  // A row id is the revision that created the row, so none is beyond the store's revision.
+  bool consistent = max_object_revision <= state.revision && max_row <= state.revision &&
+                    expected >= 0 && count == expected &&
                     (count == 0 || (low == state.compacted_revision + 1 && high == state.revision));
   if (!consistent) {
     return makeError(ErrorCode::Internal,
                      fmt::format("store {}: inconsistent revisions (revision {}, compacted {}, "
-                                 "newest object {}, change log {} rows {}..{})",
+                                 "newest object {}, newest object row {}, change log {} rows "
+                                 "{}..{})",
                                  path_, state.revision, state.compacted_revision,
-                                 max_object_revision, count, low, high));
+                                 max_object_revision, max_row, count, low, high));
   }
   return state;
 }
@@ -278,22 +321,37 @@ util::Status SqliteDb::writeRows(std::span<const RowWrite> writes, int64_t revis
     error.code = ErrorCode::Unavailable;
     return error;
   };
+  // An update or delete that finds no row means the store's row ids and the file disagree.
+  auto one_row = [&](std::string_view what, const api::Object& o, int64_t row) -> util::Status {
+    if (sqlite3_changes(db_) == 1) return {};
+    return makeError(
+        ErrorCode::Internal,
+        fmt::format("store {}: {} {}/{}/{}: row {} is not in the objects table", path_, what,
+                    api::kindInfo(o.kind).name, o.metadata.namespace_, o.metadata.name, row));
+  };
   for (const RowWrite& w : writes) {
     const api::Object& o = *w.object;
     std::string_view kind = api::kindInfo(o.kind).name;
     if (w.type == EventType::Deleted) {
-      delete_object_->bind(1, kind);
-      delete_object_->bind(2, o.metadata.namespace_);
-      delete_object_->bind(3, o.metadata.name);
+      delete_object_->bind(1, w.row);
       RETURN_IF_ERROR(check(delete_object_->run(), "delete object"));
+      RETURN_IF_ERROR(one_row("delete", o, w.row));
+    } else if (w.type == EventType::Added) {
+      insert_object_->bind(1, w.row);
+      insert_object_->bind(2, kind);
+      insert_object_->bind(3, o.metadata.namespace_);
+      insert_object_->bind(4, o.metadata.name);
+      insert_object_->bind(5, o.metadata.uid);
+      insert_object_->bind(6, o.metadata.resource_version);
+      insert_object_->bind(7, *w.json);
+      RETURN_IF_ERROR(check(insert_object_->run(), "write object"));
     } else {
-      upsert_object_->bind(1, kind);
-      upsert_object_->bind(2, o.metadata.namespace_);
-      upsert_object_->bind(3, o.metadata.name);
-      upsert_object_->bind(4, o.metadata.uid);
-      upsert_object_->bind(5, o.metadata.resource_version);
-      upsert_object_->bind(6, *w.json);
-      RETURN_IF_ERROR(check(upsert_object_->run(), "write object"));
+      update_object_->bind(1, w.row);
+      update_object_->bind(2, o.metadata.uid);
+      update_object_->bind(3, o.metadata.resource_version);
+      update_object_->bind(4, *w.json);
+      RETURN_IF_ERROR(check(update_object_->run(), "write object"));
+      RETURN_IF_ERROR(one_row("update", o, w.row));
     }
     insert_change_->bind(1, o.metadata.resource_version);
     insert_change_->bind(2, typeName(w.type));

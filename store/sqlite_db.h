@@ -20,16 +20,20 @@ struct sqlite3_stmt;
 namespace magnumd::store {
 
 // A change as the committer hands it to the database: the object's new state (for Deleted, its
-// last state) and the object's JSON, encoded before the commit.
+// last state), the object's JSON, encoded before the commit, and its row in the objects table.
+// The store keeps each object's row id in memory and gives a new object the revision of its
+// creation, so a create appends to the table and nothing is looked up by key.
 struct RowWrite {
   EventType type = EventType::Added;
   const api::Object* object = nullptr;  // metadata.resource_version is the change's revision
   const std::string* json = nullptr;
+  int64_t row = 0;  // Added: a new row id (the revision); otherwise the object's row
 };
 
 struct LoadedObject {
   api::Object object;
   int64_t bytes = 0;  // the size of its stored JSON, what the quota counts
+  int64_t row = 0;    // its row id in the objects table
 };
 
 struct LoadedState {
@@ -88,8 +92,8 @@ class SqliteDb final : public ChangeReader {
   sqlite3* db_ = nullptr;
   std::string path_;
   int64_t quota_bytes_ = 0;
-  std::unique_ptr<Stmt> upsert_object_, delete_object_, insert_change_, trim_changes_, set_meta_,
-      read_changes_, read_changes_ns_;
+  std::unique_ptr<Stmt> insert_object_, update_object_, delete_object_, insert_change_,
+      trim_changes_, set_meta_, read_changes_, read_changes_ns_;
 };
 
 }  // namespace magnumd::store

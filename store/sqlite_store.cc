@@ -51,6 +51,7 @@ struct Op {
   EventType type = EventType::Modified;
   ObjectPtr object;  // written state, last state (Deleted) or the unchanged stored object
   std::string json;
+  int64_t row = 0;  // the object's row in the objects table (a new object's: its revision)
 };
 
 // How a write is charged against the limits; see WriteCharge::checked.
@@ -145,7 +146,8 @@ SqliteStore::SqliteStore(SqliteOptions options, int lock_fd, std::unique_ptr<Sql
       revision_(state.revision),
       next_revision_(state.revision) {
   for (auto& loaded : state.objects) {
-    committed_.put(std::make_shared<const api::Object>(std::move(loaded.object)), loaded.bytes);
+    committed_.put(std::make_shared<const api::Object>(std::move(loaded.object)), loaded.bytes,
+                   loaded.row);
   }
   admitted_ = committed_.usage();
   std::string path = options_.path;
@@ -247,7 +249,10 @@ void SqliteStore::admitAndQueue(const api::ObjectKey& key, Limits limits,
   op.type = m.type;
   op.object = std::make_shared<const api::Object>(std::move(m.object));
   op.json = std::move(json);
-  overlay_[key] = Overlay{StoredObject{deleted ? nullptr : op.object, bytes}, ++next_revision_};
+  ++next_revision_;
+  op.row = m.type == EventType::Added ? next_revision_ : current.row;
+  overlay_[key] =
+      Overlay{StoredObject{deleted ? nullptr : op.object, bytes, op.row}, next_revision_};
   ++queued_writes_;
 }
 
@@ -370,7 +375,7 @@ void SqliteStore::flush() {
 void SqliteStore::commitBatch(std::vector<Op>& batch) {
   std::vector<RowWrite> rows;
   for (const Op& op : batch) {
-    if (op.write) rows.push_back(RowWrite{op.type, op.object.get(), &op.json});
+    if (op.write) rows.push_back(RowWrite{op.type, op.object.get(), &op.json, op.row});
   }
   if (!rows.empty()) {
     int64_t last = rows.back().object->metadata.resource_version;
@@ -394,7 +399,7 @@ void SqliteStore::commitBatch(std::vector<Op>& batch) {
         if (op.type == EventType::Deleted) {
           committed_.erase(keyOf(*op.object));
         } else {
-          committed_.put(op.object, static_cast<int64_t>(op.json.size()));
+          committed_.put(op.object, static_cast<int64_t>(op.json.size()), op.row);
         }
       }
       revision_ = last;

@@ -1,6 +1,8 @@
 // Write semantics: server-assigned fields, generation, status, preconditions, finalizers,
 // durability across reopen, the database lock, quota failures.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
@@ -278,6 +280,107 @@ TEST(StoreOpenTest, SecondOpenIsRefusedWhileTheFirstHoldsTheDatabase) {
   EXPECT_NE(second.error().message.find("in use by another process"), std::string::npos);
   first.reset();
   EXPECT_TRUE(openSqliteStore(options).ok());
+}
+
+// Runs `sql` on the database at `path` with SQLite itself (the store closed); fails the test on
+// an error. Returns the first column of the last row, if any.
+std::string rawSql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  std::string last;
+  char* message = nullptr;
+  int rc = sqlite3_exec(
+      db, sql.c_str(),
+      [](void* out, int, char** values, char**) {
+        *static_cast<std::string*>(out) = values[0] ? values[0] : "";
+        return 0;
+      },
+      &last, &message);
+  EXPECT_EQ(rc, SQLITE_OK) << (message ? message : "") << " in " << sql;
+  sqlite3_free(message);
+  sqlite3_close(db);
+  return last;
+}
+
+// Schema version 1 kept the objects in a WITHOUT ROWID table; opening such a file moves them.
+TEST(StoreOpenTest, AVersionOneDatabaseIsMigratedWithEveryObject) {
+  TempDir dir;
+  SqliteOptions options;
+  options.path = dir.file("magnumd.db");
+  std::vector<api::Object> written;
+  {
+    StorePtr store = openOrDie(options);
+    for (const char* name : {"b", "a", "c"})
+      written.push_back(mustCreate(*store, cluster("ns", name)));
+    written.push_back(mustCreate(*store, object(api::Kind::NodeGroup, "ns", "workers")));
+  }
+  // The same file as version 1 wrote it.
+  rawSql(options.path, R"sql(
+    BEGIN;
+    CREATE TABLE objects_v1(
+      kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+      uid TEXT NOT NULL, revision INTEGER NOT NULL, object TEXT NOT NULL,
+      PRIMARY KEY(kind, namespace, name)) WITHOUT ROWID;
+    INSERT INTO objects_v1 SELECT kind, namespace, name, uid, revision, object FROM objects;
+    DROP TABLE objects;
+    ALTER TABLE objects_v1 RENAME TO objects;
+    UPDATE schema_version SET version = 1;
+    COMMIT;)sql");
+  ASSERT_NE(rawSql(options.path, "SELECT sql FROM sqlite_master WHERE name = 'objects'")
+                .find("WITHOUT ROWID"),
+            std::string::npos);
+
+  {
+    StorePtr store = openOrDie(options);
+    for (const api::Object& o : written) {
+      auto got = store->get(keyOf(o));
+      ASSERT_TRUE(got.ok()) << o.metadata.name << ": " << got.error().message;
+      EXPECT_EQ(*got, o);
+    }
+    written.push_back(mustCreate(*store, cluster("ns", "after")));
+    ASSERT_TRUE(removeSync(*store, keyOf(written[0]), 0).ok());
+  }
+  EXPECT_EQ(rawSql(options.path, "SELECT version FROM schema_version"), "2");
+  EXPECT_EQ(rawSql(options.path, "SELECT sql FROM sqlite_master WHERE name = 'objects'")
+                .find("WITHOUT ROWID"),
+            std::string::npos);
+  StorePtr store = openOrDie(options);
+  EXPECT_FALSE(store->get(keyOf(written[0])).ok());
+  for (size_t i = 1; i < written.size(); ++i) {
+    auto got = store->get(keyOf(written[i]));
+    ASSERT_TRUE(got.ok()) << written[i].metadata.name;
+    EXPECT_EQ(*got, written[i]);
+  }
+}
+
+// Rows are found by row id, with no unique index on the key: a file holding a key twice, or a
+// row id the next create would reuse, is refused when opened instead of served.
+TEST(StoreOpenTest, AFileWithAKeyTwiceOrARowIdAheadOfItsRevisionIsRefused) {
+  TempDir dir;
+  SqliteOptions options;
+  options.path = dir.file("magnumd.db");
+  {
+    StorePtr store = openOrDie(options);
+    mustCreate(*store, cluster("ns", "a"));
+    mustCreate(*store, cluster("ns", "b"));
+  }
+  const std::string copy =
+      "INSERT INTO objects(id, kind, namespace, name, uid, revision, object) "
+      "SELECT {}, kind, namespace, name, uid, revision, object FROM objects "
+      "WHERE name = 'a'";
+  rawSql(options.path, fmt::format(fmt::runtime(copy), 2000) +
+                           "; DELETE FROM objects WHERE name = 'a' AND id < 2000");
+  auto ahead = openSqliteStore(options);
+  ASSERT_FALSE(ahead.ok());
+  EXPECT_NE(ahead.error().message.find("newest object row 2000"), std::string::npos)
+      << ahead.error().message;
+
+  rawSql(options.path,
+         "UPDATE objects SET id = 1 WHERE id = 2000; " + fmt::format(fmt::runtime(copy), 3));
+  auto twice = openSqliteStore(options);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.error().message.find("Cluster/ns/a is stored twice"), std::string::npos)
+      << twice.error().message;
 }
 
 TEST(StoreOpenTest, GarbageFileIsAnErrorNamingTheFile) {
