@@ -67,7 +67,8 @@ inline http::request<http::string_body> makeRequest(http::verb verb, std::string
 }
 
 // The objects every bench writes: a ClusterTemplate "k8s" and Clusters of it, the same JSON
-// whichever server or API a row measures.
+// whichever server or API a row measures. The key pair is the one cloudsim gives its demo user,
+// magnumd --dev's service user: admission refuses a template whose key pair that user lacks.
 inline std::string clusterBody(const std::string& ns, const std::string& name) {
   return fmt::format(
       R"({{"apiVersion":"container-infra/v1","kind":"Cluster","metadata":{{"name":"{}","namespace":"{}","labels":{{"bench":"yes"}}}},"spec":{{"clusterTemplate":"k8s","masterCount":1,"nodeCount":2}}}})",
@@ -76,7 +77,7 @@ inline std::string clusterBody(const std::string& ns, const std::string& name) {
 
 inline std::string templateBody(const std::string& ns) {
   return fmt::format(
-      R"({{"apiVersion":"container-infra/v1","kind":"ClusterTemplate","metadata":{{"name":"k8s","namespace":"{}"}},"spec":{{"coe":"kubernetes","image":"fedora-coreos-38","keypair":"k","externalNetwork":"public","masterLbEnabled":false}}}})",
+      R"({{"apiVersion":"container-infra/v1","kind":"ClusterTemplate","metadata":{{"name":"k8s","namespace":"{}"}},"spec":{{"coe":"kubernetes","image":"fedora-coreos-38","keypair":"demo-key","externalNetwork":"public","masterLbEnabled":false}}}})",
       ns);
 }
 

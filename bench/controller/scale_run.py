@@ -103,7 +103,7 @@ class Bench:
         status, body = call("POST", self.url + API + "/clustertemplates", {
             "apiVersion": "container-infra/v1", "kind": "ClusterTemplate",
             "metadata": {"name": "k8s", "namespace": "bench"},
-            "spec": {"coe": "kubernetes", "image": "fedora-coreos-38", "keypair": "k",
+            "spec": {"coe": "kubernetes", "image": "fedora-coreos-38", "keypair": "demo-key",
                      "externalNetwork": "public", "masterLbEnabled": False}}, self.token)
         assert status in (200, 201), body
 
